@@ -1,0 +1,141 @@
+"""Settings: read once from the environment (and a `.env` file), validated, passed down.
+
+Nothing else in the project reads `os.environ` for configuration. A bad value raises
+`ConfigError` with one line naming each offending variable; secrets are never echoed.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "tsh_erp.sqlite3"
+DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+# Keys a production deployment must carry; a missing one stops start-up.
+_PRODUCTION_SECRETS = (
+    "webhook_api_key",
+    "admin_api_key",
+    "mobile_token_secret",
+    "zoho_client_id",
+    "zoho_client_secret",
+    "zoho_refresh_token",
+    "zoho_organization_id",
+)
+# HS256 wants a key at least as long as its hash; API keys shorter than this are guessable.
+_MIN_SECRET_LENGTH = {"mobile_token_secret": 32, "webhook_api_key": 16, "admin_api_key": 16}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message is one line naming the variable(s)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=PROJECT_ROOT / ".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
+    app_env: Literal["local", "production"] = "local"
+
+    webhook_api_key: SecretStr | None = None
+    admin_api_key: SecretStr | None = None
+    mobile_token_secret: SecretStr | None = None
+
+    zoho_client_id: str | None = None
+    zoho_client_secret: SecretStr | None = None
+    zoho_refresh_token: SecretStr | None = None
+    zoho_organization_id: str | None = None
+    zoho_accounts_url: str = "https://accounts.zoho.com"
+    zoho_api_url: str = "https://www.zohoapis.com"
+    zoho_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    tds_batch_size: int = Field(default=10, ge=1, le=1000)
+    tds_queue_poll_interval_ms: int = Field(default=1000, ge=10, le=600_000)
+    tds_lock_timeout_seconds: int = Field(default=300, ge=1, le=86_400)
+    tds_max_retry_attempts: int = Field(default=5, ge=1, le=100)
+    tds_workers: int = Field(default=2, ge=0, le=64)
+    # How long one scheduled drain may run; below the scheduler's one-minute period.
+    tds_drain_budget_seconds: float = Field(default=50.0, gt=0, le=900)
+    # Completed queue rows (and so their dedupe keys) are kept this long, then purged.
+    tds_retention_hours: int = Field(default=168, ge=1, le=24 * 365)
+
+    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if not (scheme.startswith("sqlite") or scheme.startswith("postgres")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return url
+
+    @field_validator("zoho_accounts_url", "zoho_api_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_requirements(self) -> Settings:
+        if self.app_env != "production":
+            return self
+        missing = [name.upper() for name in _PRODUCTION_SECRETS if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"APP_ENV=production requires {', '.join(missing)}")
+        short = [
+            f"{name.upper()} (at least {length} characters)"
+            for name, length in _MIN_SECRET_LENGTH.items()
+            if len(getattr(self, name).get_secret_value()) < length
+        ]
+        if short:
+            raise ValueError(f"APP_ENV=production needs longer secrets: {', '.join(short)}")
+        if not self.is_postgresql:
+            raise ValueError("APP_ENV=production requires a postgresql:// DATABASE_URL")
+        return self
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.database_url.lower().startswith("postgres")
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def zoho_configured(self) -> bool:
+        return all(
+            (self.zoho_client_id, self.zoho_client_secret, self.zoho_refresh_token, self.zoho_organization_id)
+        )
+
+
+def _describe(error: dict) -> str:
+    location = ".".join(str(part) for part in error["loc"])
+    name = location.upper() if location else "configuration"
+    message = error["msg"].removeprefix("Value error, ")
+    return message if not location else f"{name}: {message}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment; raise ConfigError with one readable line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError("; ".join(_describe(e) for e in exc.errors())) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use (a warm function reuses them)."""
+    return load_settings()

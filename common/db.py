@@ -1,0 +1,209 @@
+"""Engine and transactions: one engine per process, reused by every warm invocation.
+
+`write()` opens a transaction that may change data; on SQLite it starts with
+`BEGIN IMMEDIATE`, so concurrent writers in one process queue on the database lock
+instead of failing halfway with "database is locked". `read()` is a plain transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from functools import lru_cache
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.engine.url import URL
+
+from common.config import Settings, get_settings
+
+_WRITE_OPTION = "tsh_write"
+# Statements of a web request or a queue item never legitimately wait this long on the
+# network; a dead peer after connect is reported instead of hanging a worker forever.
+_POSTGRES_IO_TIMEOUT_SECONDS = 60.0
+_SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+_engine_lock = threading.Lock()
+_engines: dict[str, Engine] = {}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def sqlalchemy_url(database_url: str) -> URL:
+    """Map the contract's URLs to drivers: postgres(ql):// goes through pg8000."""
+    url = make_url(database_url)
+    if url.drivername in ("postgres", "postgresql", "postgresql+pg8000"):
+        return url.set(drivername="postgresql+pg8000")
+    if url.drivername.startswith("postgres"):
+        raise ValueError(f"unsupported PostgreSQL driver {url.drivername!r}; use postgresql://")
+    return url
+
+
+def create_engine_for(settings: Settings, *, pool_size: int | None = None) -> Engine:
+    url = sqlalchemy_url(settings.database_url)
+    size = pool_size or settings.db_pool_size
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, size)
+    _remember_pg8000_statement_rewrites()
+    engine = create_engine(
+        url,
+        pool_size=size,
+        max_overflow=size,
+        pool_timeout=settings.db_connect_timeout_seconds,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"timeout": settings.db_connect_timeout_seconds, "application_name": "tsh-erp"},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _relax_io_timeout(dbapi_connection, _record):
+        # pg8000 applies its connect timeout to every later socket read as well; keep the
+        # connect bound short and give established connections a generous one.
+        dbapi_connection._usock.settimeout(_POSTGRES_IO_TIMEOUT_SECONDS)
+
+    return engine
+
+
+@lru_cache(maxsize=1)
+def _remember_pg8000_statement_rewrites() -> None:
+    """pg8000 rewrites every statement's %s placeholders to $n by scanning it character by
+    character in Python, on every execution (about half a millisecond for a long statement).
+    For positional placeholders the rewrite depends on the statement text alone, and
+    SQLAlchemy sends the same few texts again and again, so remember the rewrites."""
+    import pg8000.legacy
+
+    scan = pg8000.legacy.convert_paramstyle
+
+    @lru_cache(maxsize=2048)
+    def rewrite(style: str, statement: str) -> str:
+        return scan(style, statement, ())[0]
+
+    def convert_paramstyle(style, statement, args):
+        if style in ("format", "numeric", "qmark"):
+            return rewrite(style, statement), args
+        return scan(style, statement, args)
+
+    pg8000.legacy.convert_paramstyle = convert_paramstyle
+
+
+def _sqlite_engine(url: URL, pool_size: int) -> Engine:
+    database = url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        from pathlib import Path
+
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        connect_args={"check_same_thread": False, "timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record):
+        # Transactions are started explicitly by the "begin" hook below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # a 202 promises the event survives a power cut
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        immediate = connection.get_execution_options().get(_WRITE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def get_engine() -> Engine:
+    """The process-wide engine for the configured database, created on first use."""
+    settings = get_settings()
+    engine = _engines.get(settings.database_url)
+    if engine is None:
+        with _engine_lock:
+            engine = _engines.get(settings.database_url)
+            if engine is None:
+                engine = _engines[settings.database_url] = create_engine_for(settings)
+    return engine
+
+
+def reset_engine() -> None:
+    """Dispose of the process's engines (the runner's shutdown and the tests use this)."""
+    with _engine_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+@contextmanager
+def write(engine: Engine | None = None) -> Iterator[Connection]:
+    """A transaction that commits when the block ends and rolls back on any exception."""
+    engine = engine or get_engine()
+    with engine.connect() as connection:
+        connection = connection.execution_options(**{_WRITE_OPTION: True})
+        with connection.begin():
+            yield connection
+
+
+@contextmanager
+def read(engine: Engine | None = None) -> Iterator[Connection]:
+    engine = engine or get_engine()
+    with engine.connect() as connection, connection.begin():
+        yield connection
+
+
+def is_postgresql(connection: Connection | Engine) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+def insert(connection: Connection, table: Table):
+    """The dialect's INSERT, which has on_conflict_do_nothing / on_conflict_do_update (both databases)."""
+    return (postgresql.insert if is_postgresql(connection) else sqlite.insert)(table)
+
+
+def insert_rows(connection: Connection, table: Table, rows: list[dict], max_parameters: int = 30_000) -> None:
+    """Insert many rows as multi-row VALUES statements (pg8000's executemany sends one per row).
+
+    Chunks stay under the drivers' bound-parameter limits (32,767 on both databases).
+    """
+    if not rows:
+        return
+    per_chunk = max(1, max_parameters // max(1, len(rows[0])))
+    for start in range(0, len(rows), per_chunk):
+        connection.execute(table.insert().values(rows[start : start + per_chunk]))
+
+
+def check_database(engine: Engine | None = None) -> dict:
+    """Round-trip to the database; never raises. Bounded by the connect timeout."""
+    engine = engine or get_engine()
+    started = time.perf_counter()
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1")).scalar_one()
+    except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
+        return {"status": "error", "error": short_reason(exc)}
+    return {"status": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+def short_reason(exc: BaseException) -> str:
+    """A one-line, secret-free description of a database failure."""
+    root = exc
+    while root.__cause__ is not None or getattr(root, "orig", None) is not None:
+        root = getattr(root, "orig", None) or root.__cause__
+    kind = type(root).__name__
+    if isinstance(root, TimeoutError) or "timed out" in str(root).lower():
+        return f"{kind}: connection timed out"
+    if isinstance(root, ConnectionRefusedError) or "refused" in str(root).lower():
+        return f"{kind}: connection refused"
+    if "password" in str(root).lower() or "authentication" in str(root).lower():
+        return f"{kind}: authentication failed"
+    return f"{kind}: database unavailable"

@@ -1,0 +1,219 @@
+"""HTTP edge shared by every function: request parsing, JSON answers, and the one place errors take the contract's shape.
+
+`http_function(target, **handlers)` builds a function's entry point, a plain
+`def entry(request)` as functions-framework and the local runner call it. The entry
+matches the full request path against the function's routes, gives the handler an
+`ApiRequest`, and maps every failure to `{"success": false, "message", "code", "errors"}`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
+from werkzeug.wrappers import Request, Response
+
+from common.config import ConfigError, Settings, get_settings
+from common.errors import (
+    ApiError,
+    InvalidJson,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+)
+from common.logs import configure_logging, get_logger
+from common.routes import ROUTE_TABLE, Route, RouteTable
+from common.validation import Model, validate
+
+MAX_BODY_BYTES = 1024 * 1024
+NO_STORE = "private, no-store"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
+_DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, sa_exc.DisconnectionError)
+
+Handler = Callable[["ApiRequest"], Any]
+
+log = get_logger("http")
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every non-2xx answer."""
+
+    success: bool = False
+    message: str
+    code: str
+    errors: list[FieldError] = []
+
+
+class ApiRequest:
+    """What a handler sees: the raw request, its route, path parameters and parsing helpers."""
+
+    def __init__(self, raw: Request, route: Route, params: dict[str, str], request_id: str) -> None:
+        self.raw = raw
+        self.route = route
+        self.params = params
+        self.request_id = request_id
+
+    @property
+    def headers(self):
+        return self.raw.headers
+
+    @property
+    def args(self):
+        return self.raw.args
+
+    @cached_property
+    def settings(self) -> Settings:
+        return get_settings()
+
+    @cached_property
+    def body(self) -> bytes:
+        """The body, refused with 413 above 1 MiB before any of it is parsed."""
+        declared = self.raw.content_length
+        if declared is not None and declared > MAX_BODY_BYTES:
+            raise PayloadTooLarge()
+        data = self.raw.stream.read(MAX_BODY_BYTES + 1)
+        if len(data) > MAX_BODY_BYTES:
+            raise PayloadTooLarge()
+        return data
+
+    def json(self) -> Any:
+        if not _JSON_TYPE.match(self.raw.mimetype or ""):
+            # The size check comes first: an oversized body is 413 whatever its type.
+            self.body  # noqa: B018
+            raise UnsupportedMediaType()
+        try:
+            return json.loads(self.body, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            raise InvalidJson() from exc
+
+    def json_model(self, model: type[Model], data: Any = None) -> Model:
+        payload = self.json() if data is None else data
+        return validate(model, payload)
+
+    def query_model(self, model: type[Model]) -> Model:
+        return validate(model, {key: self.raw.args.get(key) for key in self.raw.args})
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dump_json(body: Any) -> bytes:
+    """UTF-8 JSON with Arabic as real characters; pydantic models dump themselves."""
+    if isinstance(body, BaseModel):
+        return body.model_dump_json().encode()
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=_json_default).encode()
+
+
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(dump_json(body), status=status, headers=dict(headers or {}), content_type="application/json")
+
+
+def cached_json_response(request: ApiRequest, body: Any, cache_control: str) -> Response:
+    """200 with an ETag of the body, or 304 when the client already holds that version."""
+    payload = dump_json(body)
+    etag = '"' + hashlib.sha256(payload).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Authorization"}
+    if _etag_matches(request.headers.get("If-None-Match"), etag):
+        return Response(status=304, headers=headers)
+    return Response(payload, status=200, headers=headers, content_type="application/json")
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    return any(candidate.strip().removeprefix("W/") == etag for candidate in if_none_match.split(","))
+
+
+def error_response(error: ApiError) -> Response:
+    body = ErrorBody(message=error.message, code=error.code, errors=error.errors)
+    return json_response(body, error.status, error.headers)
+
+
+def _as_api_error(exc: Exception, request_id: str) -> ApiError:
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, _DATABASE_DOWN):
+        log.warning("database unavailable", extra={"request_id": request_id, "error": type(exc).__name__})
+        return ServiceUnavailable("Database unavailable, try again later")
+    if isinstance(exc, ConfigError):
+        log.error("configuration error: %s", exc, extra={"request_id": request_id})
+        return ServiceUnavailable("Service is not configured")
+    log.exception("unhandled error", extra={"request_id": request_id})
+    return ApiError()
+
+
+def request_id_for(raw: Request) -> str:
+    incoming = raw.headers.get("X-Request-ID", "")
+    return incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+def _to_response(result: Any) -> Response:
+    return result if isinstance(result, Response) else json_response(result)
+
+
+def handle(raw: Request, table: RouteTable, handlers: Mapping[str, Handler]) -> Response:
+    """Serve one request: match, call, map errors, tag with a request id, log one line."""
+    started = time.perf_counter()
+    request_id = request_id_for(raw)
+    route = None
+    try:
+        route, params = table.match(raw.method, raw.path)
+        response = _to_response(handlers[route.operation](ApiRequest(raw, route, params, request_id)))
+    except Exception as exc:  # noqa: BLE001 - the single place errors become answers
+        response = error_response(_as_api_error(exc, request_id))
+    response.headers["X-Request-ID"] = request_id
+    log.info(
+        "request",
+        extra={
+            "request_id": request_id,
+            "method": raw.method,
+            "path": raw.path,
+            "operation": route.operation if route else None,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        },
+    )
+    return response
+
+
+def http_function(target: str, **handlers: Handler) -> Callable[[Request], Response]:
+    """The entry point of one deployable function serving the routes the table gives `target`.
+
+    `handlers` are keyed by operation id and must cover exactly those routes.
+    """
+    table = ROUTE_TABLE.for_target(target)
+    expected = {route.operation for route in table.routes}
+    if expected != set(handlers):
+        raise RuntimeError(f"{target}: handlers {sorted(handlers)} do not match routes {sorted(expected)}")
+    configure_logging()
+
+    def entry(request: Request) -> Response:
+        return handle(request, table, handlers)
+
+    entry.__name__ = entry.__qualname__ = target
+    return entry

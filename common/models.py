@@ -1,0 +1,480 @@
+"""The schema as SQLAlchemy Core tables. Alembic migrations create it; a test proves the two agree.
+
+Money columns hold whole Iraqi dinars (BigInteger). Timestamps are UTC and always
+timezone-aware in Python (`UtcDateTime`). Constraints live here, in the database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+    true,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_N_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes in Python; timestamptz on PostgreSQL, naive UTC text on SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+# A 64-bit key on PostgreSQL; on SQLite an INTEGER PRIMARY KEY is the rowid alias.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Money = BigInteger
+
+
+def _id() -> Column:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+def _timestamps() -> list[Column]:
+    return [
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("updated_at", UtcDateTime, nullable=False),
+    ]
+
+
+def _zoho_sync_columns() -> list[Column]:
+    """What every Zoho-synced table keeps: activity, Zoho's version stamp, Zoho's record."""
+    return [
+        Column("is_active", Boolean, nullable=False, server_default=true()),
+        Column("zoho_last_modified", UtcDateTime),
+        Column("zoho_data", Json),
+    ]
+
+
+categories = Table(
+    "categories",
+    metadata,
+    _id(),
+    Column("zoho_category_id", String(64), unique=True),
+    Column("name", String(255), nullable=False),
+    Column("name_ar", String(255)),
+    Column("icon", String(255)),
+    Column("sort_order", Integer, nullable=False, server_default=text("0")),
+    Column("is_active", Boolean, nullable=False, server_default=true()),
+    *_timestamps(),
+)
+
+products = Table(
+    "products",
+    metadata,
+    _id(),
+    Column("zoho_item_id", String(64), unique=True),
+    Column("name", String(500), nullable=False),
+    Column("name_ar", String(500)),
+    Column("sku", String(128)),
+    Column("description", Text),
+    Column("description_ar", Text),
+    Column("category_id", Id, ForeignKey("categories.id", ondelete="SET NULL")),
+    Column("brand", String(255)),
+    Column("unit", String(64)),
+    Column("price", Money, nullable=False, server_default=text("0")),
+    Column("cost", Money),
+    Column("stock_quantity", Integer, nullable=False, server_default=text("0")),
+    Column("branch_name", String(255)),
+    Column("image_url", String(1000)),
+    Column("images", Json),
+    Column("specifications", Json),
+    Column("is_featured", Boolean, nullable=False, server_default=false()),
+    Column("sales_count", Integer, nullable=False, server_default=text("0")),
+    # Folded text for search (see common.shop.text): names and SKU, and everything.
+    Column("search_name", Text, nullable=False, server_default=text("''")),
+    Column("search_text", Text, nullable=False, server_default=text("''")),
+    *_zoho_sync_columns(),
+    *_timestamps(),
+    CheckConstraint("price >= 0", name="price_not_negative"),
+    Index("ix_products_active_featured", "is_active", "is_featured"),
+    Index("ix_products_active_category", "is_active", "category_id"),
+    Index("ix_products_active_created", "is_active", "created_at"),
+    Index("ix_products_active_sales", "is_active", "sales_count"),
+    Index("ix_products_active_price", "is_active", "price"),
+    Index("ix_products_sku", "sku"),
+    # Substring and similarity search; pg_trgm only sees ASCII in a C-locale database,
+    # which is why search_text holds Arabic transliterated (common.shop.text).
+    Index(
+        "ix_products_search_text_trgm",
+        "search_text",
+        postgresql_using="gin",
+        postgresql_ops={"search_text": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    _id(),
+    Column("zoho_contact_id", String(64), unique=True),
+    Column("name", String(255), nullable=False),
+    Column("company_name", String(255)),
+    Column("email", String(255)),
+    Column("phone", String(64)),
+    Column("avatar_url", String(1000)),
+    *_zoho_sync_columns(),
+    *_timestamps(),
+)
+
+customer_addresses = Table(
+    "customer_addresses",
+    metadata,
+    _id(),
+    Column("customer_id", Id, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("label", String(100), nullable=False),
+    Column("address", String(1000), nullable=False),
+    Column("city", String(100), nullable=False),
+    Column("phone", String(64)),
+    Column("is_default", Boolean, nullable=False, server_default=false()),
+    *_timestamps(),
+    Index("ix_customer_addresses_customer", "customer_id"),
+    # At most one default address per customer.
+    Index(
+        "uq_customer_addresses_default",
+        "customer_id",
+        unique=True,
+        sqlite_where=text("is_default"),
+        postgresql_where=text("is_default"),
+    ),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    _id(),
+    Column("zoho_invoice_id", String(64), nullable=False, unique=True),
+    Column("invoice_number", String(64)),
+    Column("zoho_customer_id", String(64)),
+    Column("customer_id", Id, ForeignKey("customers.id", ondelete="SET NULL")),
+    Column("date", Date),
+    Column("due_date", Date),
+    Column("total", Money, nullable=False, server_default=text("0")),
+    Column("balance", Money),
+    Column("status", String(32)),
+    Column("currency_code", String(8)),
+    *_zoho_sync_columns(),
+    *_timestamps(),
+    Index("ix_invoices_customer", "customer_id"),
+    Index("ix_invoices_zoho_customer", "zoho_customer_id"),
+)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    _id(),
+    Column("invoice_id", Id, ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False),
+    Column("zoho_item_id", String(64)),
+    Column("name", String(500)),
+    Column("quantity", Integer, nullable=False),
+    Column("rate", Money, nullable=False),
+    Column("total", Money, nullable=False),
+    Index("ix_invoice_lines_invoice", "invoice_id"),
+    Index("ix_invoice_lines_item", "zoho_item_id"),
+)
+
+bills = Table(
+    "bills",
+    metadata,
+    _id(),
+    Column("zoho_bill_id", String(64), nullable=False, unique=True),
+    Column("bill_number", String(64), nullable=False),
+    Column("zoho_vendor_id", String(64), nullable=False),
+    Column("vendor_name", String(255)),
+    Column("date", Date),
+    Column("due_date", Date),
+    Column("total", Money, nullable=False, server_default=text("0")),
+    Column("balance", Money),
+    Column("status", String(32)),
+    *_zoho_sync_columns(),
+    *_timestamps(),
+    Index("ix_bills_vendor", "zoho_vendor_id"),
+)
+
+credit_notes = Table(
+    "credit_notes",
+    metadata,
+    _id(),
+    Column("zoho_creditnote_id", String(64), nullable=False, unique=True),
+    Column("creditnote_number", String(64), nullable=False),
+    Column("zoho_customer_id", String(64)),
+    Column("customer_id", Id, ForeignKey("customers.id", ondelete="SET NULL")),
+    Column("date", Date),
+    Column("total", Money, nullable=False, server_default=text("0")),
+    Column("balance", Money),
+    Column("status", String(32)),
+    *_zoho_sync_columns(),
+    *_timestamps(),
+    Index("ix_credit_notes_customer", "customer_id"),
+)
+
+stock_adjustments = Table(
+    "stock_adjustments",
+    metadata,
+    _id(),
+    Column("zoho_adjustment_id", String(64), nullable=False),
+    Column("zoho_item_id", String(64), nullable=False),
+    Column("quantity_adjusted", Integer),
+    Column("stock_on_hand", Integer),
+    Column("reason", String(500)),
+    Column("adjusted_at", UtcDateTime),
+    Column("applied_at", UtcDateTime, nullable=False),
+    # Set when Zoho deletes the adjustment and its quantity change is taken back.
+    Column("reversed_at", UtcDateTime),
+    # An adjustment changes an item's stock once, however often it is delivered.
+    UniqueConstraint("zoho_adjustment_id", "zoho_item_id"),
+)
+
+pricelists = Table(
+    "pricelists",
+    metadata,
+    _id(),
+    Column("zoho_pricelist_id", String(64), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("currency_code", String(8)),
+    Column("pricing_scheme", String(32)),
+    Column("percentage", Integer),
+    *_zoho_sync_columns(),
+    *_timestamps(),
+)
+
+product_prices = Table(
+    "product_prices",
+    metadata,
+    _id(),
+    Column("pricelist_id", Id, ForeignKey("pricelists.id", ondelete="CASCADE"), nullable=False),
+    Column("zoho_item_id", String(64), nullable=False),
+    Column("price", Money, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("pricelist_id", "zoho_item_id"),
+    CheckConstraint("price >= 0", name="price_not_negative"),
+    Index("ix_product_prices_item", "zoho_item_id"),
+)
+
+promotions = Table(
+    "promotions",
+    metadata,
+    _id(),
+    Column("title", String(255), nullable=False),
+    Column("title_ar", String(255)),
+    Column("description", Text),
+    Column("banner_url", String(1000)),
+    # "catalog" promotions lower card prices; "checkout" ones discount a whole order.
+    Column("applies_to", String(16), nullable=False, server_default=text("'catalog'")),
+    Column("discount_type", String(16), nullable=False),
+    Column("discount_value", Money, nullable=False),
+    Column("product_id", Id, ForeignKey("products.id", ondelete="CASCADE")),
+    Column("category_id", Id, ForeignKey("categories.id", ondelete="CASCADE")),
+    Column("min_purchase", Money, nullable=False, server_default=text("0")),
+    Column("max_uses", Integer),
+    Column("used_count", Integer, nullable=False, server_default=text("0")),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("is_active", Boolean, nullable=False, server_default=true()),
+    *_timestamps(),
+    CheckConstraint("applies_to IN ('catalog', 'checkout')", name="applies_to_known"),
+    CheckConstraint("discount_type IN ('percentage', 'fixed')", name="discount_type_known"),
+    CheckConstraint(
+        "discount_value > 0 AND (discount_type <> 'percentage' OR discount_value <= 100)",
+        name="discount_value_range",
+    ),
+    CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    Index("ix_promotions_active_ends", "is_active", "ends_at"),
+)
+
+carts = Table(
+    "carts",
+    metadata,
+    _id(),
+    Column("customer_id", Id, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False, server_default=text("'active'")),
+    *_timestamps(),
+    CheckConstraint("status IN ('active', 'ordered', 'abandoned')", name="status_known"),
+    # One active cart per customer: a double tap cannot create a second one.
+    Index(
+        "uq_carts_active_customer",
+        "customer_id",
+        unique=True,
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
+)
+
+cart_items = Table(
+    "cart_items",
+    metadata,
+    _id(),
+    Column("cart_id", Id, ForeignKey("carts.id", ondelete="CASCADE"), nullable=False),
+    Column("product_id", Id, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    *_timestamps(),
+    UniqueConstraint("cart_id", "product_id"),
+    CheckConstraint("quantity > 0 AND quantity <= 999", name="quantity_range"),
+)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    _id(),
+    Column("product_id", Id, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id", ondelete="SET NULL")),
+    Column("rating", Integer, nullable=False),
+    Column("title", String(255)),
+    Column("comment", Text),
+    Column("is_approved", Boolean, nullable=False, server_default=false()),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
+    Index("ix_reviews_product_approved", "product_id", "is_approved", "created_at"),
+)
+
+# Vocabulary for typo-tolerant search: every folded word of product names and each
+# of its one-letter deletions ("symmetric delete"), so that a query word within one
+# edit of a catalog word finds it with one indexed lookup on any database.
+search_terms = Table(
+    "search_terms",
+    metadata,
+    Column("variant", String(128), primary_key=True),
+    Column("term", String(128), primary_key=True),
+)
+
+tds_sync_queue = Table(
+    "tds_sync_queue",
+    metadata,
+    _id(),
+    Column("entity_type", String(32), nullable=False),
+    Column("source_entity_id", String(64), nullable=False),
+    Column("operation_type", String(16), nullable=False),
+    Column("status", String(16), nullable=False, server_default=text("'pending'")),
+    Column("priority", Integer, nullable=False),
+    Column("attempt_count", Integer, nullable=False, server_default=text("0")),
+    Column("next_retry_at", UtcDateTime),
+    Column("locked_by", String(128)),
+    Column("lock_expires_at", UtcDateTime),
+    Column("error_message", Text),
+    Column("idempotency_key", String(64), nullable=False, unique=True),
+    Column("event_id", String(128)),
+    Column("payload", Json, nullable=False),
+    # Zoho's last_modified_time (or the event time) of this version, for stale detection.
+    Column("source_modified_at", UtcDateTime),
+    Column("result", String(32)),
+    Column("processing_ms", Integer),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("completed_at", UtcDateTime),
+    CheckConstraint(
+        "status IN ('pending', 'processing', 'completed', 'retry', 'dead_letter')",
+        name="status_known",
+    ),
+    CheckConstraint("priority BETWEEN 1 AND 10", name="priority_range"),
+    CheckConstraint("operation_type IN ('create', 'update', 'delete', 'upsert')", name="operation_known"),
+    # The claim scans only open items, so a long completed history costs it nothing.
+    Index(
+        "ix_tds_sync_queue_claim",
+        "priority",
+        "created_at",
+        "id",
+        sqlite_where=text("status IN ('pending', 'retry', 'processing')"),
+        postgresql_where=text("status IN ('pending', 'retry', 'processing')"),
+    ),
+    Index("ix_tds_sync_queue_status_completed", "status", "completed_at"),
+    Index("ix_tds_sync_queue_created", "created_at"),
+    Index("ix_tds_sync_queue_entity", "entity_type", "source_entity_id"),
+)
+
+tds_dead_letter_queue = Table(
+    "tds_dead_letter_queue",
+    metadata,
+    _id(),
+    Column("sync_queue_id", Id, ForeignKey("tds_sync_queue.id", ondelete="SET NULL")),
+    Column("entity_type", String(32), nullable=False),
+    Column("source_entity_id", String(64), nullable=False),
+    Column("failure_reason", String(32), nullable=False),
+    Column("total_attempts", Integer, nullable=False),
+    Column("last_error_message", Text),
+    Column("last_payload", Json),
+    Column("resolved", Boolean, nullable=False, server_default=false()),
+    Column("resolved_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_tds_dead_letter_queue_resolved", "resolved", "created_at"),
+    Index("ix_tds_dead_letter_queue_entity", "entity_type", "resolved"),
+    Index("ix_tds_dead_letter_queue_sync_queue", "sync_queue_id"),
+)
+
+tds_drain_runs = Table(
+    "tds_drain_runs",
+    metadata,
+    _id(),
+    Column("worker_id", String(128), nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=False),
+    Column("claimed", Integer, nullable=False),
+    Column("completed", Integer, nullable=False),
+    Column("retried", Integer, nullable=False),
+    Column("dead_lettered", Integer, nullable=False),
+    Column("stale", Integer, nullable=False),
+    Column("remaining", Integer, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Index("ix_tds_drain_runs_finished", "finished_at"),
+)
+
+# Where the reconcile job resumes, per Zoho entity.
+tds_sync_cursors = Table(
+    "tds_sync_cursors",
+    metadata,
+    Column("entity_type", String(32), primary_key=True),
+    Column("cursor", String(64), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# The Zoho access token, shared by every function instance so each does not refresh its own.
+zoho_oauth_tokens = Table(
+    "zoho_oauth_tokens",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("access_token", Text, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,182 @@
+"""The one route table: every HTTP route and schedule, naming its function by module and target.
+
+The local runner mounts from it, each function matches its own requests with it,
+serverless.yml is checked against it and the OpenAPI document is built from it.
+Functions are named as strings so that common/ never imports functions/.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from common.errors import MethodNotAllowed, NotFound
+
+# Who may call a route; see common.keys and common.shop.auth.
+PUBLIC, WEBHOOK_KEY, ADMIN_KEY, CUSTOMER, OPTIONAL_CUSTOMER = (
+    "public",
+    "webhook_key",
+    "admin_key",
+    "customer",
+    "optional_customer",
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    module: str  # functions/<module>.py
+    target: str  # the function's name in that module
+    operation: str  # unique operation id, also the handler's key
+    summary: str
+    tag: str
+    auth: str = PUBLIC
+    # "module:Class" names of pydantic models, resolved only when the OpenAPI document is built.
+    query: str | None = None
+    body: str | None = None
+    responses: dict[int, str] = field(default_factory=dict)
+    pattern: re.Pattern = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.path)
+        object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self.pattern.match(path)
+        return found.groupdict() if found else None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    module: str
+    target: str
+    rate: str  # serverless.yml's schedule expression
+    summary: str
+
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        "GET",
+        "/health",
+        "health",
+        "health",
+        "health",
+        "Service and database health",
+        "health",
+        responses={200: "common.health:HealthReport", 503: "common.health:HealthReport"},
+    ),
+    Route(
+        "POST",
+        "/api/zoho/webhooks/{entity}",
+        "zoho_webhook",
+        "zoho_webhook",
+        "zoho_webhook",
+        "Receive a Zoho webhook (products, customers, invoices, bills, credit-notes, stock, prices)",
+        "zoho",
+        auth=WEBHOOK_KEY,
+        body="common.sync.schemas:WebhookBody",
+        responses={202: "common.sync.schemas:WebhookAccepted"},
+    ),
+    Route(
+        "POST",
+        "/api/zoho/queue/drain",
+        "drain_queue",
+        "drain_queue_http",
+        "queue_drain",
+        "Drain the sync queue now (until nothing is due or the time budget is spent)",
+        "zoho",
+        auth=ADMIN_KEY,
+        responses={200: "common.sync.schemas:DrainSummary"},
+    ),
+    Route(
+        "GET",
+        "/api/zoho/dashboard/health",
+        "zoho_dashboard",
+        "zoho_dashboard",
+        "dashboard_health",
+        "Health of the Zoho sync: queue depth, oldest pending item, last drain, issues",
+        "zoho dashboard",
+        responses={200: "common.sync.schemas:SyncHealth", 503: "common.sync.schemas:SyncHealth"},
+    ),
+    Route(
+        "GET",
+        "/api/zoho/dashboard/stats",
+        "zoho_dashboard",
+        "zoho_dashboard",
+        "dashboard_stats",
+        "Sync statistics over the last `hours` hours",
+        "zoho dashboard",
+        auth=ADMIN_KEY,
+        query="common.sync.schemas:StatsQuery",
+        responses={200: "common.sync.schemas:SyncStats"},
+    ),
+    Route(
+        "GET",
+        "/api/zoho/dashboard/dead-letter",
+        "zoho_dashboard",
+        "zoho_dashboard",
+        "dead_letter_list",
+        "Dead letters, newest first, paginated",
+        "zoho dashboard",
+        auth=ADMIN_KEY,
+        query="common.sync.schemas:DeadLetterQuery",
+        responses={200: "common.sync.schemas:DeadLetterPage"},
+    ),
+    Route(
+        "POST",
+        "/api/zoho/dashboard/dead-letter/{dead_letter_id}/retry",
+        "zoho_dashboard",
+        "zoho_dashboard",
+        "dead_letter_retry",
+        "Re-queue one dead letter and mark it resolved",
+        "zoho dashboard",
+        auth=ADMIN_KEY,
+        responses={200: "common.sync.schemas:Replayed"},
+    ),
+    Route(
+        "POST",
+        "/api/zoho/dashboard/dead-letter/retry",
+        "zoho_dashboard",
+        "zoho_dashboard",
+        "dead_letter_retry_all",
+        "Re-queue every unresolved dead letter (optionally of one entity type) and mark them resolved",
+        "zoho dashboard",
+        auth=ADMIN_KEY,
+        query="common.sync.schemas:RetryAllQuery",
+        responses={200: "common.sync.schemas:Replayed"},
+    ),
+)
+
+SCHEDULES: tuple[Schedule, ...] = (
+    Schedule("drain_queue", "drain_queue", "rate(1 minute)", "Drain the Zoho sync queue"),
+)
+
+
+class RouteTable:
+    """Matches a request to one of a set of routes: 404 for an unknown path, 405 for a wrong method."""
+
+    def __init__(self, routes: tuple[Route, ...] | list[Route]) -> None:
+        self.routes = tuple(routes)
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        if len(path) > 1:
+            path = path.rstrip("/")
+        method = "GET" if method == "HEAD" else method
+        allowed: list[str] = []
+        for route in self.routes:
+            params = route.match(path)
+            if params is None:
+                continue
+            if route.method == method:
+                return route, params
+            allowed.append(route.method)
+        if allowed:
+            raise MethodNotAllowed(headers={"Allow": ", ".join(sorted(set(allowed)))})
+        raise NotFound("Route not found")
+
+    def for_target(self, target: str) -> RouteTable:
+        return RouteTable([route for route in self.routes if route.target == target])
+
+
+ROUTE_TABLE = RouteTable(ROUTES)

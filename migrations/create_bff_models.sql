@@ -1,0 +1,414 @@
+-- Generated from the Alembic migrations by `python -m common.migrate --sql`; do not edit.
+-- Apply to an empty PostgreSQL database: psql -v ON_ERROR_STOP=1 -f migrations/create_bff_models.sql
+BEGIN;
+
+CREATE TABLE alembic_version (
+    version_num VARCHAR(32) NOT NULL, 
+    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+
+-- Running upgrade  -> 0001
+
+CREATE TABLE bills (
+    id BIGSERIAL NOT NULL, 
+    zoho_bill_id VARCHAR(64) NOT NULL, 
+    bill_number VARCHAR(64) NOT NULL, 
+    zoho_vendor_id VARCHAR(64) NOT NULL, 
+    vendor_name VARCHAR(255), 
+    date DATE, 
+    due_date DATE, 
+    total BIGINT DEFAULT 0 NOT NULL, 
+    balance BIGINT, 
+    status VARCHAR(32), 
+    is_active BOOLEAN DEFAULT true NOT NULL, 
+    zoho_last_modified TIMESTAMP WITH TIME ZONE, 
+    zoho_data JSONB, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_bills PRIMARY KEY (id), 
+    CONSTRAINT uq_bills_zoho_bill_id UNIQUE (zoho_bill_id)
+);
+
+CREATE INDEX ix_bills_vendor ON bills (zoho_vendor_id);
+
+CREATE TABLE categories (
+    id BIGSERIAL NOT NULL, 
+    zoho_category_id VARCHAR(64), 
+    name VARCHAR(255) NOT NULL, 
+    name_ar VARCHAR(255), 
+    icon VARCHAR(255), 
+    sort_order INTEGER DEFAULT 0 NOT NULL, 
+    is_active BOOLEAN DEFAULT true NOT NULL, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_categories PRIMARY KEY (id), 
+    CONSTRAINT uq_categories_zoho_category_id UNIQUE (zoho_category_id)
+);
+
+CREATE TABLE customers (
+    id BIGSERIAL NOT NULL, 
+    zoho_contact_id VARCHAR(64), 
+    name VARCHAR(255) NOT NULL, 
+    company_name VARCHAR(255), 
+    email VARCHAR(255), 
+    phone VARCHAR(64), 
+    avatar_url VARCHAR(1000), 
+    is_active BOOLEAN DEFAULT true NOT NULL, 
+    zoho_last_modified TIMESTAMP WITH TIME ZONE, 
+    zoho_data JSONB, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_customers PRIMARY KEY (id), 
+    CONSTRAINT uq_customers_zoho_contact_id UNIQUE (zoho_contact_id)
+);
+
+CREATE TABLE pricelists (
+    id BIGSERIAL NOT NULL, 
+    zoho_pricelist_id VARCHAR(64) NOT NULL, 
+    name VARCHAR(255) NOT NULL, 
+    currency_code VARCHAR(8), 
+    pricing_scheme VARCHAR(32), 
+    percentage INTEGER, 
+    is_active BOOLEAN DEFAULT true NOT NULL, 
+    zoho_last_modified TIMESTAMP WITH TIME ZONE, 
+    zoho_data JSONB, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_pricelists PRIMARY KEY (id), 
+    CONSTRAINT uq_pricelists_zoho_pricelist_id UNIQUE (zoho_pricelist_id)
+);
+
+CREATE TABLE search_terms (
+    variant VARCHAR(128) NOT NULL, 
+    term VARCHAR(128) NOT NULL, 
+    CONSTRAINT pk_search_terms PRIMARY KEY (variant, term)
+);
+
+CREATE TABLE stock_adjustments (
+    id BIGSERIAL NOT NULL, 
+    zoho_adjustment_id VARCHAR(64) NOT NULL, 
+    zoho_item_id VARCHAR(64) NOT NULL, 
+    quantity_adjusted INTEGER, 
+    stock_on_hand INTEGER, 
+    reason VARCHAR(500), 
+    adjusted_at TIMESTAMP WITH TIME ZONE, 
+    applied_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    reversed_at TIMESTAMP WITH TIME ZONE, 
+    CONSTRAINT pk_stock_adjustments PRIMARY KEY (id), 
+    CONSTRAINT uq_stock_adjustments_zoho_adjustment_id_zoho_item_id UNIQUE (zoho_adjustment_id, zoho_item_id)
+);
+
+CREATE TABLE tds_drain_runs (
+    id BIGSERIAL NOT NULL, 
+    worker_id VARCHAR(128) NOT NULL, 
+    trigger VARCHAR(16) NOT NULL, 
+    started_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    finished_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    claimed INTEGER NOT NULL, 
+    completed INTEGER NOT NULL, 
+    retried INTEGER NOT NULL, 
+    dead_lettered INTEGER NOT NULL, 
+    stale INTEGER NOT NULL, 
+    remaining INTEGER NOT NULL, 
+    duration_ms INTEGER NOT NULL, 
+    CONSTRAINT pk_tds_drain_runs PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_tds_drain_runs_finished ON tds_drain_runs (finished_at);
+
+CREATE TABLE tds_sync_cursors (
+    entity_type VARCHAR(32) NOT NULL, 
+    cursor VARCHAR(64) NOT NULL, 
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_tds_sync_cursors PRIMARY KEY (entity_type)
+);
+
+CREATE TABLE tds_sync_queue (
+    id BIGSERIAL NOT NULL, 
+    entity_type VARCHAR(32) NOT NULL, 
+    source_entity_id VARCHAR(64) NOT NULL, 
+    operation_type VARCHAR(16) NOT NULL, 
+    status VARCHAR(16) DEFAULT 'pending' NOT NULL, 
+    priority INTEGER NOT NULL, 
+    attempt_count INTEGER DEFAULT 0 NOT NULL, 
+    next_retry_at TIMESTAMP WITH TIME ZONE, 
+    locked_by VARCHAR(128), 
+    lock_expires_at TIMESTAMP WITH TIME ZONE, 
+    error_message TEXT, 
+    idempotency_key VARCHAR(64) NOT NULL, 
+    event_id VARCHAR(128), 
+    payload JSONB NOT NULL, 
+    source_modified_at TIMESTAMP WITH TIME ZONE, 
+    result VARCHAR(32), 
+    processing_ms INTEGER, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    started_at TIMESTAMP WITH TIME ZONE, 
+    completed_at TIMESTAMP WITH TIME ZONE, 
+    CONSTRAINT pk_tds_sync_queue PRIMARY KEY (id), 
+    CONSTRAINT ck_tds_sync_queue_operation_known CHECK (operation_type IN ('create', 'update', 'delete', 'upsert')), 
+    CONSTRAINT ck_tds_sync_queue_status_known CHECK (status IN ('pending', 'processing', 'completed', 'retry', 'dead_letter')), 
+    CONSTRAINT ck_tds_sync_queue_priority_range CHECK (priority BETWEEN 1 AND 10), 
+    CONSTRAINT uq_tds_sync_queue_idempotency_key UNIQUE (idempotency_key)
+);
+
+CREATE INDEX ix_tds_sync_queue_claim ON tds_sync_queue (priority, created_at, id) WHERE status IN ('pending', 'retry', 'processing');
+
+CREATE INDEX ix_tds_sync_queue_created ON tds_sync_queue (created_at);
+
+CREATE INDEX ix_tds_sync_queue_entity ON tds_sync_queue (entity_type, source_entity_id);
+
+CREATE INDEX ix_tds_sync_queue_status_completed ON tds_sync_queue (status, completed_at);
+
+CREATE TABLE zoho_oauth_tokens (
+    name VARCHAR(32) NOT NULL, 
+    access_token TEXT NOT NULL, 
+    expires_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_zoho_oauth_tokens PRIMARY KEY (name)
+);
+
+CREATE TABLE carts (
+    id BIGSERIAL NOT NULL, 
+    customer_id BIGINT NOT NULL, 
+    status VARCHAR(16) DEFAULT 'active' NOT NULL, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_carts PRIMARY KEY (id), 
+    CONSTRAINT ck_carts_status_known CHECK (status IN ('active', 'ordered', 'abandoned')), 
+    CONSTRAINT fk_carts_customer_id_customers FOREIGN KEY(customer_id) REFERENCES customers (id) ON DELETE CASCADE
+);
+
+CREATE UNIQUE INDEX uq_carts_active_customer ON carts (customer_id) WHERE status = 'active';
+
+CREATE TABLE credit_notes (
+    id BIGSERIAL NOT NULL, 
+    zoho_creditnote_id VARCHAR(64) NOT NULL, 
+    creditnote_number VARCHAR(64) NOT NULL, 
+    zoho_customer_id VARCHAR(64), 
+    customer_id BIGINT, 
+    date DATE, 
+    total BIGINT DEFAULT 0 NOT NULL, 
+    balance BIGINT, 
+    status VARCHAR(32), 
+    is_active BOOLEAN DEFAULT true NOT NULL, 
+    zoho_last_modified TIMESTAMP WITH TIME ZONE, 
+    zoho_data JSONB, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_credit_notes PRIMARY KEY (id), 
+    CONSTRAINT fk_credit_notes_customer_id_customers FOREIGN KEY(customer_id) REFERENCES customers (id) ON DELETE SET NULL, 
+    CONSTRAINT uq_credit_notes_zoho_creditnote_id UNIQUE (zoho_creditnote_id)
+);
+
+CREATE INDEX ix_credit_notes_customer ON credit_notes (customer_id);
+
+CREATE TABLE customer_addresses (
+    id BIGSERIAL NOT NULL, 
+    customer_id BIGINT NOT NULL, 
+    label VARCHAR(100) NOT NULL, 
+    address VARCHAR(1000) NOT NULL, 
+    city VARCHAR(100) NOT NULL, 
+    phone VARCHAR(64), 
+    is_default BOOLEAN DEFAULT false NOT NULL, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_customer_addresses PRIMARY KEY (id), 
+    CONSTRAINT fk_customer_addresses_customer_id_customers FOREIGN KEY(customer_id) REFERENCES customers (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_customer_addresses_customer ON customer_addresses (customer_id);
+
+CREATE UNIQUE INDEX uq_customer_addresses_default ON customer_addresses (customer_id) WHERE is_default;
+
+CREATE TABLE invoices (
+    id BIGSERIAL NOT NULL, 
+    zoho_invoice_id VARCHAR(64) NOT NULL, 
+    invoice_number VARCHAR(64), 
+    zoho_customer_id VARCHAR(64), 
+    customer_id BIGINT, 
+    date DATE, 
+    due_date DATE, 
+    total BIGINT DEFAULT 0 NOT NULL, 
+    balance BIGINT, 
+    status VARCHAR(32), 
+    currency_code VARCHAR(8), 
+    is_active BOOLEAN DEFAULT true NOT NULL, 
+    zoho_last_modified TIMESTAMP WITH TIME ZONE, 
+    zoho_data JSONB, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_invoices PRIMARY KEY (id), 
+    CONSTRAINT fk_invoices_customer_id_customers FOREIGN KEY(customer_id) REFERENCES customers (id) ON DELETE SET NULL, 
+    CONSTRAINT uq_invoices_zoho_invoice_id UNIQUE (zoho_invoice_id)
+);
+
+CREATE INDEX ix_invoices_customer ON invoices (customer_id);
+
+CREATE INDEX ix_invoices_zoho_customer ON invoices (zoho_customer_id);
+
+CREATE TABLE product_prices (
+    id BIGSERIAL NOT NULL, 
+    pricelist_id BIGINT NOT NULL, 
+    zoho_item_id VARCHAR(64) NOT NULL, 
+    price BIGINT NOT NULL, 
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_product_prices PRIMARY KEY (id), 
+    CONSTRAINT ck_product_prices_price_not_negative CHECK (price >= 0), 
+    CONSTRAINT fk_product_prices_pricelist_id_pricelists FOREIGN KEY(pricelist_id) REFERENCES pricelists (id) ON DELETE CASCADE, 
+    CONSTRAINT uq_product_prices_pricelist_id_zoho_item_id UNIQUE (pricelist_id, zoho_item_id)
+);
+
+CREATE INDEX ix_product_prices_item ON product_prices (zoho_item_id);
+
+CREATE TABLE products (
+    id BIGSERIAL NOT NULL, 
+    zoho_item_id VARCHAR(64), 
+    name VARCHAR(500) NOT NULL, 
+    name_ar VARCHAR(500), 
+    sku VARCHAR(128), 
+    description TEXT, 
+    description_ar TEXT, 
+    category_id BIGINT, 
+    brand VARCHAR(255), 
+    unit VARCHAR(64), 
+    price BIGINT DEFAULT 0 NOT NULL, 
+    cost BIGINT, 
+    stock_quantity INTEGER DEFAULT 0 NOT NULL, 
+    branch_name VARCHAR(255), 
+    image_url VARCHAR(1000), 
+    images JSONB, 
+    specifications JSONB, 
+    is_featured BOOLEAN DEFAULT false NOT NULL, 
+    sales_count INTEGER DEFAULT 0 NOT NULL, 
+    search_name TEXT DEFAULT ('') NOT NULL, 
+    search_text TEXT DEFAULT ('') NOT NULL, 
+    is_active BOOLEAN DEFAULT true NOT NULL, 
+    zoho_last_modified TIMESTAMP WITH TIME ZONE, 
+    zoho_data JSONB, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_products PRIMARY KEY (id), 
+    CONSTRAINT ck_products_price_not_negative CHECK (price >= 0), 
+    CONSTRAINT fk_products_category_id_categories FOREIGN KEY(category_id) REFERENCES categories (id) ON DELETE SET NULL, 
+    CONSTRAINT uq_products_zoho_item_id UNIQUE (zoho_item_id)
+);
+
+CREATE INDEX ix_products_active_category ON products (is_active, category_id);
+
+CREATE INDEX ix_products_active_created ON products (is_active, created_at);
+
+CREATE INDEX ix_products_active_featured ON products (is_active, is_featured);
+
+CREATE INDEX ix_products_active_price ON products (is_active, price);
+
+CREATE INDEX ix_products_active_sales ON products (is_active, sales_count);
+
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+CREATE INDEX ix_products_search_text_trgm ON products USING gin (search_text gin_trgm_ops);
+
+CREATE INDEX ix_products_sku ON products (sku);
+
+CREATE TABLE tds_dead_letter_queue (
+    id BIGSERIAL NOT NULL, 
+    sync_queue_id BIGINT, 
+    entity_type VARCHAR(32) NOT NULL, 
+    source_entity_id VARCHAR(64) NOT NULL, 
+    failure_reason VARCHAR(32) NOT NULL, 
+    total_attempts INTEGER NOT NULL, 
+    last_error_message TEXT, 
+    last_payload JSONB, 
+    resolved BOOLEAN DEFAULT false NOT NULL, 
+    resolved_at TIMESTAMP WITH TIME ZONE, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_tds_dead_letter_queue PRIMARY KEY (id), 
+    CONSTRAINT fk_tds_dead_letter_queue_sync_queue_id_tds_sync_queue FOREIGN KEY(sync_queue_id) REFERENCES tds_sync_queue (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_tds_dead_letter_queue_entity ON tds_dead_letter_queue (entity_type, resolved);
+
+CREATE INDEX ix_tds_dead_letter_queue_resolved ON tds_dead_letter_queue (resolved, created_at);
+
+CREATE INDEX ix_tds_dead_letter_queue_sync_queue ON tds_dead_letter_queue (sync_queue_id);
+
+CREATE TABLE cart_items (
+    id BIGSERIAL NOT NULL, 
+    cart_id BIGINT NOT NULL, 
+    product_id BIGINT NOT NULL, 
+    quantity INTEGER NOT NULL, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_cart_items PRIMARY KEY (id), 
+    CONSTRAINT ck_cart_items_quantity_range CHECK (quantity > 0 AND quantity <= 999), 
+    CONSTRAINT fk_cart_items_cart_id_carts FOREIGN KEY(cart_id) REFERENCES carts (id) ON DELETE CASCADE, 
+    CONSTRAINT fk_cart_items_product_id_products FOREIGN KEY(product_id) REFERENCES products (id) ON DELETE CASCADE, 
+    CONSTRAINT uq_cart_items_cart_id_product_id UNIQUE (cart_id, product_id)
+);
+
+CREATE TABLE invoice_lines (
+    id BIGSERIAL NOT NULL, 
+    invoice_id BIGINT NOT NULL, 
+    zoho_item_id VARCHAR(64), 
+    name VARCHAR(500), 
+    quantity INTEGER NOT NULL, 
+    rate BIGINT NOT NULL, 
+    total BIGINT NOT NULL, 
+    CONSTRAINT pk_invoice_lines PRIMARY KEY (id), 
+    CONSTRAINT fk_invoice_lines_invoice_id_invoices FOREIGN KEY(invoice_id) REFERENCES invoices (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_invoice_lines_invoice ON invoice_lines (invoice_id);
+
+CREATE INDEX ix_invoice_lines_item ON invoice_lines (zoho_item_id);
+
+CREATE TABLE promotions (
+    id BIGSERIAL NOT NULL, 
+    title VARCHAR(255) NOT NULL, 
+    title_ar VARCHAR(255), 
+    description TEXT, 
+    banner_url VARCHAR(1000), 
+    applies_to VARCHAR(16) DEFAULT 'catalog' NOT NULL, 
+    discount_type VARCHAR(16) NOT NULL, 
+    discount_value BIGINT NOT NULL, 
+    product_id BIGINT, 
+    category_id BIGINT, 
+    min_purchase BIGINT DEFAULT 0 NOT NULL, 
+    max_uses INTEGER, 
+    used_count INTEGER DEFAULT 0 NOT NULL, 
+    starts_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    ends_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    is_active BOOLEAN DEFAULT true NOT NULL, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_promotions PRIMARY KEY (id), 
+    CONSTRAINT ck_promotions_applies_to_known CHECK (applies_to IN ('catalog', 'checkout')), 
+    CONSTRAINT ck_promotions_discount_type_known CHECK (discount_type IN ('percentage', 'fixed')), 
+    CONSTRAINT ck_promotions_discount_value_range CHECK (discount_value > 0 AND (discount_type <> 'percentage' OR discount_value <= 100)), 
+    CONSTRAINT ck_promotions_ends_after_start CHECK (ends_at > starts_at), 
+    CONSTRAINT fk_promotions_category_id_categories FOREIGN KEY(category_id) REFERENCES categories (id) ON DELETE CASCADE, 
+    CONSTRAINT fk_promotions_product_id_products FOREIGN KEY(product_id) REFERENCES products (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_promotions_active_ends ON promotions (is_active, ends_at);
+
+CREATE TABLE reviews (
+    id BIGSERIAL NOT NULL, 
+    product_id BIGINT NOT NULL, 
+    customer_id BIGINT, 
+    rating INTEGER NOT NULL, 
+    title VARCHAR(255), 
+    comment TEXT, 
+    is_approved BOOLEAN DEFAULT false NOT NULL, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_reviews PRIMARY KEY (id), 
+    CONSTRAINT ck_reviews_rating_range CHECK (rating BETWEEN 1 AND 5), 
+    CONSTRAINT fk_reviews_customer_id_customers FOREIGN KEY(customer_id) REFERENCES customers (id) ON DELETE SET NULL, 
+    CONSTRAINT fk_reviews_product_id_products FOREIGN KEY(product_id) REFERENCES products (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_reviews_product_approved ON reviews (product_id, is_approved, created_at);
+
+INSERT INTO alembic_version (version_num) VALUES ('0001') RETURNING alembic_version.version_num;
+
+COMMIT;
+

@@ -1,0 +1,33 @@
+"""Units sold per product (products.sales_count), derived from the lines of active invoices.
+
+Recomputed from the invoices rather than incremented, so replays and edits of an invoice
+can never count a sale twice. The best-sellers list reads the column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import Connection, and_, func, select, update
+
+from common.models import invoice_lines, invoices, products
+
+
+def recompute_sales_counts(connection: Connection, zoho_item_ids: Collection[str] | None = None) -> None:
+    """Refresh sales_count for these Zoho items (every product when None)."""
+    if zoho_item_ids is not None and not zoho_item_ids:
+        return
+    sold = (
+        select(func.coalesce(func.sum(invoice_lines.c.quantity), 0))
+        .select_from(invoice_lines.join(invoices, invoices.c.id == invoice_lines.c.invoice_id))
+        .where(and_(invoice_lines.c.zoho_item_id == products.c.zoho_item_id, invoices.c.is_active))
+        .scalar_subquery()
+    )
+    statement = update(products).values(sales_count=sold)
+    if zoho_item_ids is not None:
+        chosen = products.c.zoho_item_id.in_(sorted(zoho_item_ids))
+        # Lock the products first, in id order: two invoices sharing an item then take turns,
+        # and the second sums in a statement that starts after the first committed its lines.
+        connection.execute(select(products.c.id).where(chosen).order_by(products.c.id).with_for_update())
+        statement = statement.where(chosen)
+    connection.execute(statement)

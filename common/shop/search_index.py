@@ -1,0 +1,37 @@
+"""What the catalog stores so that search can find a product: folded columns and the typo vocabulary.
+
+Every writer of products (the Zoho sync handler, the data generator) goes through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from common.shop.text import MIN_TYPO_WORD, fold, index_key, typo_variants, words
+
+
+def search_columns(
+    *,
+    name: str,
+    name_ar: str | None = None,
+    sku: str | None = None,
+    brand: str | None = None,
+    description: str | None = None,
+    description_ar: str | None = None,
+) -> dict[str, str]:
+    """`search_name` (names, brand, SKU) ranks a match; `search_text` (all of it) finds one."""
+    name_part = fold(" ".join(filter(None, (name, name_ar, brand, sku))))
+    rest = fold(" ".join(filter(None, (description, description_ar))))
+    return {
+        "search_name": index_key(name_part),
+        "search_text": index_key(f"{name_part} {rest}".strip()),
+    }
+
+
+def vocabulary(texts: Iterable[str | None]) -> set[str]:
+    """The words of product names worth typo-matching (folded, not yet spelled in ASCII)."""
+    return {word for text in texts for word in words(fold(text)) if len(word) >= MIN_TYPO_WORD}
+
+
+def vocabulary_rows(terms: Iterable[str]) -> list[dict[str, str]]:
+    return [{"variant": variant, "term": term} for term in terms for variant in typo_variants(term)]

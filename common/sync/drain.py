@@ -1,0 +1,167 @@
+"""The queue drain: claim batches, apply each item in its own transaction, retry or dead-letter failures.
+
+Every trigger (the scheduled function, the admin endpoint, the local runner's workers)
+calls `drain`, which keeps claiming while batches come back full and stops when nothing
+is due or its time budget is spent.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from common.config import Settings
+from common.db import read, utcnow, write
+from common.logs import get_logger
+from common.models import tds_drain_runs
+from common.sync import handlers, queue
+from common.sync.errors import LeaseLost, describe, is_transient
+from common.sync.retry import Backoff
+from common.sync.schemas import DrainSummary
+
+log = get_logger("sync.drain")
+
+PERMANENT_ERROR, MAX_ATTEMPTS = "permanent_error", "max_attempts_exceeded"
+_PURGE_EVERY_SECONDS = 600
+_PURGE_CHUNK = 5000
+
+_purge_lock = threading.Lock()
+_last_purge = 0.0
+
+
+@dataclass
+class _Tally:
+    claimed: int = 0
+    completed: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    stale: int = 0
+    lost: int = 0
+
+
+def new_worker_id() -> str:
+    """Unique per drain run: the lease fence tells one run from another, even in one thread."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def drain(
+    settings: Settings,
+    *,
+    trigger: str,
+    budget_seconds: float,
+    engine: Engine | None = None,
+    backoff: Backoff = Backoff(),
+    keep_going: Callable[[], bool] = lambda: True,
+) -> DrainSummary:
+    started = time.monotonic()
+    started_at = utcnow()
+    worker_id = new_worker_id()
+    tally = _Tally()
+    while keep_going():
+        with write(engine) as connection:
+            batch = queue.claim(
+                connection, worker_id, settings.tds_batch_size, settings.tds_lock_timeout_seconds, utcnow()
+            )
+        tally.claimed += len(batch)
+        for item in batch:
+            _process(engine, settings, queue.Lease(worker_id, item), backoff, tally)
+        if len(batch) < settings.tds_batch_size or time.monotonic() - started >= budget_seconds:
+            break
+    with read(engine) as connection:
+        remaining = queue.count_due(connection, utcnow())
+    summary = DrainSummary(
+        **{key: value for key, value in asdict(tally).items() if key != "lost"},
+        remaining=remaining,
+        duration_ms=round((time.monotonic() - started) * 1000),
+    )
+    if tally.claimed or trigger != "worker":
+        _record_run(engine, worker_id, trigger, started_at, summary)
+        log.info("drain finished", extra={"trigger": trigger, "lost_leases": tally.lost, **summary.model_dump()})
+    _purge_if_due(engine, settings)
+    return summary
+
+
+def _process(engine: Engine | None, settings: Settings, lease: queue.Lease, backoff: Backoff, tally: _Tally) -> None:
+    started = time.perf_counter()
+    try:
+        with write(engine) as connection:
+            result = handlers.apply(connection, lease.item, utcnow())
+            elapsed_ms = round((time.perf_counter() - started) * 1000)
+            if not queue.complete(connection, lease, result, elapsed_ms, utcnow()):
+                raise LeaseLost(lease.item.id)
+    except LeaseLost:
+        tally.lost += 1
+        log.warning("lease lost; another drain owns the item now", extra={"queue_id": lease.item.id})
+        return
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the item
+        _record_failure(engine, settings, lease, exc, backoff, tally)
+        return
+    tally.completed += 1
+    tally.stale += result == handlers.STALE
+
+
+def _record_failure(
+    engine: Engine | None, settings: Settings, lease: queue.Lease, exc: Exception, backoff: Backoff, tally: _Tally
+) -> None:
+    transient = is_transient(exc)
+    attempts = lease.item.attempt_count
+    error = describe(exc)
+    now = utcnow()
+    with write(engine) as connection:
+        if transient and attempts < settings.tds_max_retry_attempts:
+            retry_at = now + timedelta(seconds=backoff.delay(attempts))
+            recorded = queue.retry_later(connection, lease, error, retry_at)
+            tally.retried += recorded
+        else:
+            reason = MAX_ATTEMPTS if transient else PERMANENT_ERROR
+            recorded = queue.dead_letter(connection, lease, reason, error, now)
+            tally.dead_lettered += recorded
+    if not recorded:
+        tally.lost += 1
+    log.warning(
+        "item failed",
+        extra={"queue_id": lease.item.id, "entity_type": lease.item.entity_type, "attempt": attempts,
+               "transient": transient, "error": error},
+    )  # fmt: skip
+
+
+def _record_run(engine: Engine | None, worker_id: str, trigger: str, started_at: datetime, summary: DrainSummary) -> None:
+    with write(engine) as connection:
+        connection.execute(
+            tds_drain_runs.insert().values(
+                worker_id=worker_id, trigger=trigger, started_at=started_at, finished_at=utcnow(), **summary.model_dump()
+            )
+        )
+
+
+def _purge_if_due(engine: Engine | None, settings: Settings) -> None:
+    """Drop completed items and drain runs past the retention period, at most every few minutes per process."""
+    global _last_purge
+    with _purge_lock:
+        if time.monotonic() - _last_purge < _PURGE_EVERY_SECONDS and _last_purge:
+            return
+        _last_purge = time.monotonic()
+    before = utcnow() - timedelta(hours=settings.tds_retention_hours)
+    purge_completed(engine, before)
+
+
+def purge_completed(engine: Engine | None, before: datetime) -> int:
+    """Delete in chunks so that no transaction holds a million rows."""
+    total = 0
+    while True:
+        with write(engine) as connection:
+            deleted = queue.purge_completed(connection, before, _PURGE_CHUNK)
+        total += deleted
+        if deleted < _PURGE_CHUNK:
+            break
+    with write(engine) as connection:
+        connection.execute(tds_drain_runs.delete().where(tds_drain_runs.c.finished_at < before))
+    return total

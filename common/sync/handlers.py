@@ -1,0 +1,406 @@
+"""Applying one queued Zoho event to the local tables, inside the drain's per-item transaction.
+
+Every entity has a handler. An event older than the stored row (Zoho's
+`last_modified_time`) is skipped as `stale`; otherwise the fields the event carries are
+written and the others keep their stored values. `delete` deactivates the row and keeps
+its history. Documents are written with one upsert whose stale check runs under the
+row lock; products read the stored row first, since their search columns merge both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Column, Connection, Row, Table, and_, func, not_, select, update
+
+from common.db import insert, insert_rows
+from common.models import (
+    bills,
+    categories,
+    credit_notes,
+    customers,
+    invoice_lines,
+    invoices,
+    pricelists,
+    product_prices,
+    products,
+    search_terms,
+    stock_adjustments,
+)
+from common.money import to_iqd
+from common.shop.sales import recompute_sales_counts
+from common.shop.search_index import search_columns, vocabulary, vocabulary_rows
+from common.sync import schemas
+from common.sync.entities import BY_NAME, Entity
+from common.sync.errors import PermanentSyncError, TransientSyncError
+from common.sync.queue import QueueItem
+
+APPLIED, STALE, NOOP = "applied", "stale", "noop"
+_INACTIVE_STATUSES = {"inactive", "void", "deleted"}
+
+Values = dict[str, Any]
+
+
+def apply(connection: Connection, item: QueueItem, now: datetime) -> str:
+    """Apply the event; returns the result recorded on the queue item (applied, stale or noop)."""
+    entity = BY_NAME.get(item.entity_type)
+    if entity is None:
+        raise PermanentSyncError(f"unknown entity type {item.entity_type!r}")
+    body = entity.body.model_validate(item.payload)
+    return HANDLERS[entity.name](connection, entity, body, now)
+
+
+def _whole(quantity: Decimal) -> int:
+    return int(quantity.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def _given(record: BaseModel, field: str) -> bool:
+    """Did the event carry this field (even as null)? Absent fields keep the stored value."""
+    return field in record.model_fields_set
+
+
+def _given_values(record: BaseModel, fields: dict[str, str]) -> Values:
+    """{column: value} for the record fields the event carries."""
+    return {column: getattr(record, field) for column, field in fields.items() if _given(record, field)}
+
+
+def _money(record: BaseModel, field: str) -> int | None:
+    value = getattr(record, field, None)
+    return None if value is None else to_iqd(value)
+
+
+def _is_active(record: BaseModel) -> bool:
+    return (getattr(record, "status", None) or "").lower() not in _INACTIVE_STATUSES
+
+
+def _newer_than(table: Table, modified_at: datetime | None):
+    """SQL: the stored row is newer than this event (events without a version never are)."""
+    if modified_at is None:
+        return False
+    return and_(table.c.zoho_last_modified.is_not(None), table.c.zoho_last_modified > modified_at)
+
+
+def _versioned(values: Values, modified_at: datetime | None, now: datetime) -> Values:
+    values = {**values, "updated_at": now}
+    if modified_at is not None:
+        values["zoho_last_modified"] = modified_at
+    return values
+
+
+def _upsert_document(
+    connection: Connection, table: Table, key: Column, key_value: str, modified_at: datetime | None,
+    values: Values, now: datetime,
+) -> tuple[str, int | None]:  # fmt: skip
+    """Insert the record, or update the given columns unless the stored version is newer."""
+    values = _versioned(values, modified_at, now)
+    statement = insert(connection, table).values(**values, **{key.name: key_value}, created_at=now)
+    row_id = connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[key],
+            set_={column: statement.excluded[column] for column in values},
+            where=not_(_newer_than(table, modified_at)),
+        ).returning(table.c.id)
+    ).scalar()
+    return (APPLIED, row_id) if row_id is not None else (STALE, None)
+
+
+def _deactivate(
+    connection: Connection, table: Table, key: Column, key_value: str, modified_at: datetime | None, now: datetime
+) -> tuple[str, int | None]:
+    row_id = connection.execute(
+        update(table)
+        .where(key == key_value, not_(_newer_than(table, modified_at)))
+        .values(is_active=False, **_versioned({}, modified_at, now))
+        .returning(table.c.id)
+    ).scalar()
+    if row_id is not None:
+        return APPLIED, row_id
+    exists = connection.execute(select(table.c.id).where(key == key_value)).scalar()
+    return (STALE if exists else NOOP), exists
+
+
+def _document_handler(
+    table: Table,
+    key: Column,
+    id_field: str,
+    fields: dict[str, str],
+    money_fields: tuple[str, ...] = ("total", "balance"),
+    customer_field: str | None = None,
+    extra_values: Callable[[BaseModel], Values] = lambda record: {},
+    after: Callable[[Connection, BaseModel, int, bool, datetime], None] | None = None,
+):
+    """A handler for a Zoho document kept in one table (customers, bills, credit notes, ...)."""
+
+    def handler(connection: Connection, entity: Entity, body: BaseModel, now: datetime) -> str:
+        record = entity.record(body)
+        key_value = getattr(record, id_field)
+        modified_at = entity.modified_at(body)
+        deleting = body.event_type == "delete"
+        if deleting:
+            result, row_id = _deactivate(connection, table, key, key_value, modified_at, now)
+        else:
+            values = _given_values(record, fields)
+            values.update({field: _money(record, field) for field in money_fields if _given(record, field)})
+            if customer_field and _given(record, customer_field):
+                values["customer_id"] = _customer_by_zoho_id(getattr(record, customer_field))
+            values.update(extra_values(record))
+            values["is_active"] = _is_active(record)
+            values["zoho_data"] = record.model_dump(mode="json", exclude_none=True)
+            result, row_id = _upsert_document(connection, table, key, key_value, modified_at, values, now)
+        if after is not None and result == APPLIED:
+            after(connection, record, row_id, deleting, now)
+        return result
+
+    return handler
+
+
+def _customer_by_zoho_id(zoho_contact_id: str | None):
+    return select(customers.c.id).where(customers.c.zoho_contact_id == zoho_contact_id).scalar_subquery()
+
+
+def _replace_invoice_lines(
+    connection: Connection, invoice: schemas.ZohoInvoice, invoice_id: int, deleting: bool, now: datetime
+) -> None:
+    """Swap the invoice's lines for the event's, and recount the sales of every item touched."""
+    touched = set(
+        connection.scalars(select(invoice_lines.c.zoho_item_id).where(invoice_lines.c.invoice_id == invoice_id))
+    )
+    if not deleting and _given(invoice, "line_items"):
+        connection.execute(invoice_lines.delete().where(invoice_lines.c.invoice_id == invoice_id))
+        lines = [
+            {
+                "invoice_id": invoice_id,
+                "zoho_item_id": line.item_id,
+                "name": line.name,
+                "quantity": _whole(line.quantity),
+                "rate": to_iqd(line.rate),
+                "total": to_iqd(line.item_total if line.item_total is not None else line.rate * line.quantity),
+            }
+            for line in invoice.line_items
+        ]
+        insert_rows(connection, invoice_lines, lines)
+        touched |= {line["zoho_item_id"] for line in lines}
+    recompute_sales_counts(connection, touched - {None})
+
+
+def _replace_prices(
+    connection: Connection, pricelist: schemas.ZohoPriceList, pricelist_id: int, deleting: bool, now: datetime
+) -> None:
+    if deleting or pricelist.items is None:
+        return
+    connection.execute(product_prices.delete().where(product_prices.c.pricelist_id == pricelist_id))
+    rates = {item.item_id: to_iqd(item.rate) for item in pricelist.items}
+    insert_rows(
+        connection,
+        product_prices,
+        [{"pricelist_id": pricelist_id, "zoho_item_id": item, "price": price, "updated_at": now}
+         for item, price in rates.items()],
+    )  # fmt: skip
+
+
+apply_customer = _document_handler(
+    customers,
+    customers.c.zoho_contact_id,
+    "contact_id",
+    {"name": "contact_name", "company_name": "company_name", "email": "email", "phone": "phone"},
+    money_fields=(),
+)
+apply_bill = _document_handler(
+    bills,
+    bills.c.zoho_bill_id,
+    "bill_id",
+    {"bill_number": "bill_number", "zoho_vendor_id": "vendor_id", "vendor_name": "vendor_name",
+     "date": "date", "due_date": "due_date", "status": "status"},
+)  # fmt: skip
+apply_credit_note = _document_handler(
+    credit_notes,
+    credit_notes.c.zoho_creditnote_id,
+    "creditnote_id",
+    {"creditnote_number": "creditnote_number", "zoho_customer_id": "customer_id", "date": "date", "status": "status"},
+    customer_field="customer_id",
+)
+apply_invoice = _document_handler(
+    invoices,
+    invoices.c.zoho_invoice_id,
+    "invoice_id",
+    {"invoice_number": "invoice_number", "zoho_customer_id": "customer_id", "date": "date",
+     "due_date": "due_date", "status": "status", "currency_code": "currency_code"},
+    customer_field="customer_id",
+    after=_replace_invoice_lines,
+)  # fmt: skip
+apply_prices = _document_handler(
+    pricelists,
+    pricelists.c.zoho_pricelist_id,
+    "pricelist_id",
+    {"name": "name", "currency_code": "currency_code", "pricing_scheme": "pricing_scheme"},
+    money_fields=(),
+    extra_values=lambda record: (
+        {"percentage": None if record.percentage is None else _whole(record.percentage)}
+        if _given(record, "percentage")
+        else {}
+    ),
+    after=_replace_prices,
+)
+
+
+def _product_values(
+    connection: Connection, item: schemas.ZohoItem, stored: Row | None, now: datetime
+) -> Values:  # fmt: skip
+    values = _given_values(
+        item, {"name": "name", "name_ar": "name_ar", "sku": "sku", "description": "description", "unit": "unit",
+               "brand": "brand"},
+    )  # fmt: skip
+    text = {field: values.get(field, getattr(stored, field) if stored else None) for field in
+            ("name", "name_ar", "sku", "brand", "description")}  # fmt: skip
+    if not text["name"]:
+        raise PermanentSyncError(f"item {item.item_id} has no name")
+    if item.rate is not None:
+        values["price"] = to_iqd(item.rate)
+    if _given(item, "purchase_rate"):
+        values["cost"] = _money(item, "purchase_rate")
+    stock = item.available_stock if item.available_stock is not None else item.stock_on_hand
+    if stock is not None:
+        values["stock_quantity"] = max(0, _whole(stock))
+    if _given(item, "status"):
+        values["is_active"] = item.status == "active"
+    if item.category_id and (stored is None or (stored.zoho_data or {}).get("category_id") != item.category_id):
+        values["category_id"] = _category_id(connection, item, now)
+    values.update(search_columns(**text, description_ar=stored.description_ar if stored else None))
+    terms = vocabulary([text["name"], text["name_ar"], text["brand"]])
+    if stored is not None:
+        terms -= vocabulary([stored.name, stored.name_ar, stored.brand])  # indexed when it was stored
+    _add_vocabulary(connection, terms)
+    values["zoho_data"] = item.model_dump(mode="json", exclude_none=True)
+    return values
+
+
+def _category_id(connection: Connection, item: schemas.ZohoItem, now: datetime) -> int:
+    return connection.execute(
+        insert(connection, categories)
+        .values(zoho_category_id=item.category_id, name=item.category_name or "Uncategorised",
+                created_at=now, updated_at=now)
+        .on_conflict_do_update(index_elements=[categories.c.zoho_category_id], set_={"updated_at": now})
+        .returning(categories.c.id)
+    ).scalar_one()  # fmt: skip
+
+
+def _add_vocabulary(connection: Connection, terms: set[str]) -> None:
+    insert_rows(connection, search_terms, vocabulary_rows(terms), skip_duplicates=True)
+
+
+def apply_product(connection: Connection, entity: Entity, body: schemas.ProductWebhook, now: datetime) -> str:
+    item = body.item
+    modified_at = entity.modified_at(body)
+    if body.event_type == "delete":
+        result, _ = _deactivate(connection, products, products.c.zoho_item_id, item.item_id, modified_at, now)
+        return result
+    for _ in range(2):
+        stored = connection.execute(
+            select(products).where(products.c.zoho_item_id == item.item_id).with_for_update()
+        ).first()
+        if stored is not None and stored.zoho_last_modified and modified_at and modified_at < stored.zoho_last_modified:
+            return STALE
+        values = _versioned(_product_values(connection, item, stored, now), modified_at, now)
+        if stored is not None:
+            connection.execute(update(products).where(products.c.id == stored.id).values(values))
+            return APPLIED
+        created = connection.execute(
+            insert(connection, products)
+            .values(**values, zoho_item_id=item.item_id, created_at=now)
+            .on_conflict_do_nothing(index_elements=[products.c.zoho_item_id])
+            .returning(products.c.id)
+        ).scalar()
+        if created is not None:
+            recompute_sales_counts(connection, [item.item_id])  # its invoices may have come first
+            return APPLIED
+        # Another drain created this product meanwhile; the second pass updates it.
+    raise TransientSyncError(f"product {item.item_id}: concurrent writes, try again")
+
+
+def apply_stock(connection: Connection, entity: Entity, body: schemas.Envelope, now: datetime) -> str:
+    """A quantity change is applied once per (adjustment, item); an absolute stock level
+    only when no newer one was applied. Zoho deleting an adjustment takes its change back."""
+    adjustment: schemas.ZohoStockAdjustment = body.data
+    product = connection.execute(
+        select(products.c.id, products.c.stock_quantity)
+        .where(products.c.zoho_item_id == adjustment.item_id)
+        .with_for_update()
+    ).first()
+    if product is None:
+        raise TransientSyncError(f"item {adjustment.item_id} is not synced yet")
+    key = (
+        stock_adjustments.c.zoho_adjustment_id == adjustment.adjustment_id,
+        stock_adjustments.c.zoho_item_id == adjustment.item_id,
+    )
+    if body.event_type == "delete":
+        return _reverse_adjustment(connection, product, key, now)
+    adjusted_at = entity.modified_at(body)
+    recorded = connection.execute(
+        insert(connection, stock_adjustments)
+        .values(
+            zoho_adjustment_id=adjustment.adjustment_id,
+            zoho_item_id=adjustment.item_id,
+            quantity_adjusted=None if adjustment.quantity_adjusted is None else _whole(adjustment.quantity_adjusted),
+            stock_on_hand=None if adjustment.stock_on_hand is None else _whole(adjustment.stock_on_hand),
+            reason=adjustment.reason,
+            adjusted_at=adjusted_at,
+            applied_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[stock_adjustments.c.zoho_adjustment_id, stock_adjustments.c.zoho_item_id])
+        .returning(stock_adjustments.c.id)
+    ).scalar()
+    if recorded is None:
+        return STALE  # this adjustment was applied before
+    if adjustment.quantity_adjusted is not None:
+        stock = product.stock_quantity + _whole(adjustment.quantity_adjusted)
+    elif adjustment.stock_on_hand is not None:
+        newest = connection.execute(
+            select(func.max(stock_adjustments.c.adjusted_at)).where(
+                stock_adjustments.c.zoho_item_id == adjustment.item_id,
+                stock_adjustments.c.stock_on_hand.is_not(None),
+                stock_adjustments.c.reversed_at.is_(None),
+                stock_adjustments.c.id != recorded,
+            )
+        ).scalar()
+        if newest and adjusted_at and adjusted_at < newest:
+            return STALE
+        stock = _whole(adjustment.stock_on_hand)
+    else:
+        raise PermanentSyncError(f"adjustment {adjustment.adjustment_id} has neither quantity_adjusted nor stock_on_hand")
+    connection.execute(
+        update(products).where(products.c.id == product.id).values(stock_quantity=max(0, stock), updated_at=now)
+    )
+    return APPLIED
+
+
+def _reverse_adjustment(connection: Connection, product: Row, key: tuple, now: datetime) -> str:
+    applied = connection.execute(
+        select(stock_adjustments.c.id, stock_adjustments.c.quantity_adjusted).where(
+            *key, stock_adjustments.c.reversed_at.is_(None)
+        )
+    ).first()
+    if applied is None:
+        return NOOP
+    connection.execute(update(stock_adjustments).where(stock_adjustments.c.id == applied.id).values(reversed_at=now))
+    if applied.quantity_adjusted:
+        connection.execute(
+            update(products)
+            .where(products.c.id == product.id)
+            .values(stock_quantity=max(0, product.stock_quantity - applied.quantity_adjusted), updated_at=now)
+        )
+    return APPLIED
+
+
+HANDLERS: dict[str, Callable[[Connection, Entity, Any, datetime], str]] = {
+    "products": apply_product,
+    "customers": apply_customer,
+    "invoices": apply_invoice,
+    "bills": apply_bill,
+    "credit_notes": apply_credit_note,
+    "stock": apply_stock,
+    "prices": apply_prices,
+}

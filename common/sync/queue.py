@@ -1,0 +1,268 @@
+"""Every statement on tds_sync_queue and tds_dead_letter_queue, kept together.
+
+A claimed item is leased: `locked_by` names the drain and `attempt_count` the attempt.
+Every later change of the item is fenced on both, so a drain whose lease expired and
+whose item another drain took can no longer complete or fail it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+
+from common.db import insert
+from common.models import tds_dead_letter_queue as dead_letters
+from common.models import tds_sync_queue as queue
+
+PENDING, PROCESSING, COMPLETED, RETRY, DEAD_LETTER = "pending", "processing", "completed", "retry", "dead_letter"
+STATUSES = (PENDING, PROCESSING, COMPLETED, RETRY, DEAD_LETTER)
+OPEN = (PENDING, RETRY, PROCESSING)
+_MAX_ERROR_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    entity_type: str
+    source_entity_id: str
+    operation_type: str
+    payload: dict[str, Any]
+    attempt_count: int
+    source_modified_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who holds an item and for which attempt: the fence for every later change."""
+
+    worker_id: str
+    item: QueueItem
+
+    def fence(self) -> dict[str, Any]:
+        """Parameters of `_HELD`: this item, still processing, by this drain, on this attempt."""
+        return {"lease_id": self.item.id, "lease_worker": self.worker_id, "lease_attempt": self.item.attempt_count}
+
+
+_HELD = and_(
+    queue.c.id == bindparam("lease_id"),
+    queue.c.status == PROCESSING,
+    queue.c.locked_by == bindparam("lease_worker"),
+    queue.c.attempt_count == bindparam("lease_attempt"),
+)
+_RELEASED = {"locked_by": None, "lock_expires_at": None}
+# Built once: these run for every item, and building SQLAlchemy expressions is not free.
+_COMPLETE = (
+    update(queue)
+    .where(_HELD)
+    .values(
+        status=COMPLETED,
+        result=bindparam("outcome"),
+        processing_ms=bindparam("elapsed_ms"),
+        error_message=None,
+        completed_at=bindparam("finished_at"),
+        **_RELEASED,
+    )
+)
+_RETRY = (
+    update(queue)
+    .where(_HELD)
+    .values(status=RETRY, next_retry_at=bindparam("retry_at"), error_message=bindparam("error"), **_RELEASED)
+)
+_DEAD = (
+    update(queue)
+    .where(_HELD)
+    .values(
+        status=DEAD_LETTER,
+        result=bindparam("outcome"),
+        error_message=bindparam("error"),
+        completed_at=bindparam("finished_at"),
+        **_RELEASED,
+    )
+)
+
+
+def enqueue(
+    connection: Connection,
+    *,
+    entity_type: str,
+    source_entity_id: str,
+    operation_type: str,
+    priority: int,
+    idempotency_key: str,
+    event_id: str | None,
+    payload: dict[str, Any],
+    source_modified_at: datetime | None,
+    now: datetime,
+) -> tuple[int, bool]:
+    """Queue an event once: (queue id, True) when new, (id of the earlier copy, False) for a duplicate.
+
+    The unique idempotency key decides, so two concurrent deliveries cannot both be queued.
+    """
+    inserted = connection.execute(
+        insert(connection, queue)
+        .values(
+            entity_type=entity_type,
+            source_entity_id=source_entity_id,
+            operation_type=operation_type,
+            status=PENDING,
+            priority=priority,
+            attempt_count=0,
+            idempotency_key=idempotency_key,
+            event_id=event_id,
+            payload=payload,
+            source_modified_at=source_modified_at,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[queue.c.idempotency_key])
+        .returning(queue.c.id)
+    ).scalar()
+    if inserted is not None:
+        return inserted, True
+    existing = connection.execute(select(queue.c.id).where(queue.c.idempotency_key == idempotency_key)).scalar_one()
+    return existing, False
+
+
+def _due(now: datetime):
+    return and_(
+        queue.c.status.in_(OPEN),
+        or_(
+            queue.c.status == PENDING,
+            and_(queue.c.status == RETRY, queue.c.next_retry_at <= now),
+            and_(queue.c.status == PROCESSING, queue.c.lock_expires_at <= now),
+        ),
+    )
+
+
+def claim(connection: Connection, worker_id: str, limit: int, lock_seconds: int, now: datetime) -> list[QueueItem]:
+    """Lease up to `limit` due items, by priority then age; an item whose lease expired is due again.
+
+    PostgreSQL skips rows other drains are claiming (FOR UPDATE SKIP LOCKED); SQLite runs
+    this inside BEGIN IMMEDIATE, which admits one writer at a time.
+    """
+    chosen = (
+        select(queue.c.id)
+        .where(_due(now))
+        .order_by(queue.c.priority, queue.c.created_at, queue.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = connection.execute(
+        update(queue)
+        .where(queue.c.id.in_(chosen.scalar_subquery()))
+        .values(
+            status=PROCESSING,
+            locked_by=worker_id,
+            lock_expires_at=now + timedelta(seconds=lock_seconds),
+            attempt_count=queue.c.attempt_count + 1,
+            started_at=now,
+        )
+        .returning(
+            queue.c.id,
+            queue.c.entity_type,
+            queue.c.source_entity_id,
+            queue.c.operation_type,
+            queue.c.payload,
+            queue.c.attempt_count,
+            queue.c.source_modified_at,
+            queue.c.priority,
+            queue.c.created_at,
+        )
+    ).all()
+    rows.sort(key=lambda row: (row.priority, row.created_at, row.id))
+    return [
+        QueueItem(
+            id=row.id,
+            entity_type=row.entity_type,
+            source_entity_id=row.source_entity_id,
+            operation_type=row.operation_type,
+            payload=row.payload,
+            attempt_count=row.attempt_count,
+            source_modified_at=row.source_modified_at,
+        )
+        for row in rows
+    ]
+
+
+def complete(connection: Connection, lease: Lease, result: str, processing_ms: int, now: datetime) -> bool:
+    """Mark the leased item done; False when the lease was lost (the caller must roll back)."""
+    done = connection.execute(
+        _COMPLETE, {**lease.fence(), "outcome": result, "elapsed_ms": processing_ms, "finished_at": now}
+    )
+    return done.rowcount == 1
+
+
+def retry_later(connection: Connection, lease: Lease, error: str, retry_at: datetime) -> bool:
+    moved = connection.execute(_RETRY, {**lease.fence(), "retry_at": retry_at, "error": error[:_MAX_ERROR_LENGTH]})
+    return moved.rowcount == 1
+
+
+def dead_letter(connection: Connection, lease: Lease, reason: str, error: str, now: datetime) -> bool:
+    """Give up on the item: status dead_letter plus a tds_dead_letter_queue row, in one transaction."""
+    moved = connection.execute(
+        _DEAD, {**lease.fence(), "outcome": reason, "error": error[:_MAX_ERROR_LENGTH], "finished_at": now}
+    )
+    if moved.rowcount != 1:
+        return False
+    item = lease.item
+    connection.execute(
+        dead_letters.insert().values(
+            sync_queue_id=item.id,
+            entity_type=item.entity_type,
+            source_entity_id=item.source_entity_id,
+            failure_reason=reason,
+            total_attempts=item.attempt_count,
+            last_error_message=error[:_MAX_ERROR_LENGTH],
+            last_payload=item.payload,
+            resolved=False,
+            created_at=now,
+        )
+    )
+    return True
+
+
+def requeue(connection: Connection, queue_ids: list[int]) -> int:
+    """Put dead-lettered items back as new: pending, no attempts, no error."""
+    if not queue_ids:
+        return 0
+    moved = connection.execute(
+        update(queue)
+        .where(queue.c.id.in_(queue_ids), queue.c.status == DEAD_LETTER)
+        .values(
+            status=PENDING,
+            attempt_count=0,
+            next_retry_at=None,
+            error_message=None,
+            result=None,
+            completed_at=None,
+        )
+    )
+    return moved.rowcount
+
+
+def count_due(connection: Connection, now: datetime) -> int:
+    return connection.execute(select(func.count()).select_from(queue).where(_due(now))).scalar_one()
+
+
+def purge_completed(connection: Connection, before: datetime, limit: int) -> int:
+    """Forget up to `limit` items completed before `before` (their dedupe keys go with them)."""
+    chunk = (
+        select(queue.c.id)
+        .where(queue.c.status == COMPLETED, queue.c.completed_at < before)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    return connection.execute(queue.delete().where(queue.c.id.in_(chunk))).rowcount
+
+
+def counts_by_status(connection: Connection) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    counts.update(connection.execute(select(queue.c.status, func.count()).group_by(queue.c.status)).all())
+    return counts
+
+
+def oldest_pending_since(connection: Connection) -> datetime | None:
+    return connection.execute(select(func.min(queue.c.created_at)).where(queue.c.status == PENDING)).scalar()
+

@@ -1,0 +1,45 @@
+"""The Zoho sync dashboard: health (public), statistics and dead letters (admin)."""
+
+from common.errors import NotFound
+from common.http import ApiRequest, http_function, json_response
+from common.keys import require_admin_key
+from common.sync import dashboard, dead_letters
+from common.sync.schemas import DeadLetterQuery, RetryAllQuery, StatsQuery
+
+
+def _health(request: ApiRequest):
+    report = dashboard.sync_health()
+    return json_response(report, 503 if report.status == "unhealthy" else 200, {"Cache-Control": "no-store"})
+
+
+def _stats(request: ApiRequest):
+    require_admin_key(request)
+    return dashboard.sync_stats(request.query_model(StatsQuery).hours)
+
+
+def _dead_letter_list(request: ApiRequest):
+    require_admin_key(request)
+    return dead_letters.list_dead_letters(request.query_model(DeadLetterQuery))
+
+
+def _dead_letter_retry(request: ApiRequest):
+    require_admin_key(request)
+    raw_id = request.params["dead_letter_id"]
+    if not raw_id.isdigit() or len(raw_id) > 18:
+        raise NotFound("Dead letter not found")
+    return dead_letters.replay_one(int(raw_id))
+
+
+def _dead_letter_retry_all(request: ApiRequest):
+    require_admin_key(request)
+    return dead_letters.replay_all(request.query_model(RetryAllQuery).entity_type)
+
+
+zoho_dashboard = http_function(
+    "zoho_dashboard",
+    dashboard_health=_health,
+    dashboard_stats=_stats,
+    dead_letter_list=_dead_letter_list,
+    dead_letter_retry=_dead_letter_retry,
+    dead_letter_retry_all=_dead_letter_retry_all,
+)

@@ -1,0 +1,162 @@
+"""The Zoho dashboard on both databases: health rules, statistics, dead-letter listing and replay."""
+
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from werkzeug.test import Client
+
+from common.config import get_settings
+from common.db import utcnow, write
+from common.models import tds_dead_letter_queue, tds_sync_queue
+from common.sync.drain import drain
+from local_runner import create_app
+from tests import zoho_payloads as zoho
+
+ADMIN = {"X-Admin-Key": "admin-key-0123456789abcdef"}
+
+
+def _post(client, route, body) -> int:
+    response = client.post(f"/api/zoho/webhooks/{route}", json=body)
+    assert response.status_code == 202
+    return int(response.get_json()["event_id"])
+
+
+def _drain():
+    return drain(get_settings(), trigger="test", budget_seconds=30)
+
+
+def _dead_letter_one(client) -> int:
+    """A product without a name cannot be created: it is dead-lettered at once."""
+    queue_id = _post(client, "products", {"item": {"item_id": "broken-1", "rate": 5}})
+    assert _drain().dead_lettered == 1
+    return queue_id
+
+
+def test_an_idle_sync_is_healthy(client, db):
+    response = client.get("/api/zoho/dashboard/health")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "healthy" and body["issues"] == []
+    assert body["database"]["status"] == "ok"
+    assert body["queue"] == {"pending": 0, "processing": 0, "retry": 0, "completed": 0, "dead_letter": 0,
+                             "oldest_pending_age_seconds": None}  # fmt: skip
+    assert body["workers"] == {"last_drain_at": None, "last_drain": None}
+
+
+def test_health_reports_the_last_drain(client, db):
+    _post(client, "customers", zoho.customer())
+    _drain()
+    body = client.get("/api/zoho/dashboard/health").get_json()
+    assert body["status"] == "healthy"
+    assert body["queue"]["completed"] == 1
+    assert body["workers"]["last_drain"]["completed"] == 1
+    assert body["workers"]["last_drain_at"] is not None
+
+
+def test_an_old_pending_item_degrades_health(client, db):
+    queue_id = _post(client, "customers", zoho.customer())
+    assert client.get("/api/zoho/dashboard/health").get_json()["status"] == "healthy"
+    with write(db.engine) as connection:
+        connection.execute(
+            update(tds_sync_queue).where(tds_sync_queue.c.id == queue_id).values(created_at=utcnow() - timedelta(minutes=6))
+        )
+    body = client.get("/api/zoho/dashboard/health").get_json()
+    assert body["status"] == "degraded"
+    assert body["queue"]["oldest_pending_age_seconds"] > 300
+    assert any("oldest pending" in issue for issue in body["issues"])
+
+
+def test_unresolved_dead_letters_and_a_low_success_rate_degrade_health(client, db):
+    _dead_letter_one(client)
+    response = client.get("/api/zoho/dashboard/health")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "degraded"
+    assert any("dead letters" in issue for issue in body["issues"])
+    assert any("success rate" in issue for issue in body["issues"])
+
+
+def test_database_down_is_unhealthy_503(configure, refused_database_url):
+    configure(DATABASE_URL=refused_database_url)
+    response = Client(create_app()).get("/api/zoho/dashboard/health")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "unhealthy" and body["database"]["status"] == "error"
+
+
+def test_stats_count_the_window(client, db, configure):
+    for number in range(3):
+        _post(client, "customers", zoho.customer(contact_id=str(number)))
+    _post(client, "customers", zoho.customer(contact_id="0", version=0))  # older than stored: stale
+    _dead_letter_one(client)
+    _drain()
+    configure(ADMIN_API_KEY=ADMIN["X-Admin-Key"])
+    assert client.get("/api/zoho/dashboard/stats").status_code == 401
+    response = client.get("/api/zoho/dashboard/stats?hours=24", headers=ADMIN)
+    assert response.status_code == 200
+    stats = response.get_json()
+    assert stats["window_hours"] == 24
+    assert stats["received"]["total"] == 5
+    assert sum(hour["count"] for hour in stats["received"]["per_hour"]) == 5
+    assert stats["received"]["per_hour"][-1]["hour"].endswith(":00:00Z")
+    assert (stats["completed"], stats["dead_lettered"], stats["stale"]) == (4, 1, 1)
+    assert stats["success_rate"] == 80.0
+    assert stats["processing_time"]["avg_ms"] >= 0 and stats["processing_time"]["p95_ms"] >= 0
+    assert stats["queue_depth"]["completed"] == 4 and stats["queue_depth"]["dead_letter"] == 1
+    by_entity = {row["entity_type"]: row for row in stats["by_entity"]}
+    assert by_entity["customers"]["received"] == 4 and by_entity["products"]["dead_lettered"] == 1
+
+
+def test_stats_hours_are_validated(client, db):
+    response = client.get("/api/zoho/dashboard/stats?hours=0")
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "hours"
+
+
+def test_dead_letters_are_listed_filtered_and_paginated(client, db):
+    _dead_letter_one(client)
+    _post(client, "stock", zoho.stock(item_id="missing"))
+    with write(db.engine) as connection:  # four attempts behind it: the next failure is the fifth and last
+        connection.execute(update(tds_sync_queue).where(tds_sync_queue.c.status == "pending").values(attempt_count=4))
+    _drain()
+    page = client.get("/api/zoho/dashboard/dead-letter?page_size=1").get_json()
+    assert page["total_count"] == 2 and page["has_more"] is True and len(page["items"]) == 1
+    stock_only = client.get("/api/zoho/dashboard/dead-letter?entity_type=stock").get_json()
+    assert [item["entity_type"] for item in stock_only["items"]] == ["stock"]
+    assert stock_only["items"][0]["failure_reason"] == "max_attempts_exceeded"
+    assert stock_only["items"][0]["last_payload"]["data"]["item_id"] == "missing"
+
+
+def test_replaying_one_dead_letter_requeues_its_item_and_resolves_it(client, db):
+    queue_id = _dead_letter_one(client)
+    letter_id = client.get("/api/zoho/dashboard/dead-letter").get_json()["items"][0]["id"]
+    response = client.post(f"/api/zoho/dashboard/dead-letter/{letter_id}/retry")
+    assert response.status_code == 200
+    assert response.get_json()["requeued"] == 1
+    with db.engine.connect() as connection:
+        item = connection.execute(select(tds_sync_queue).where(tds_sync_queue.c.id == queue_id)).one()
+        letter = connection.execute(select(tds_dead_letter_queue)).one()
+    assert (item.status, item.attempt_count, item.error_message) == ("pending", 0, None)
+    assert letter.resolved is True and letter.resolved_at is not None
+    assert client.post(f"/api/zoho/dashboard/dead-letter/{letter_id}/retry").status_code == 409
+    assert client.post("/api/zoho/dashboard/dead-letter/999999/retry").status_code == 404
+    assert client.post("/api/zoho/dashboard/dead-letter/abc/retry").status_code == 404
+    assert client.get("/api/zoho/dashboard/dead-letter").get_json()["total_count"] == 0
+
+
+def test_replaying_all_requeues_every_unresolved_letter(client, db):
+    _dead_letter_one(client)
+    _post(client, "products", {"item": {"item_id": "broken-2", "rate": 5}})
+    _drain()
+    response = client.post("/api/zoho/dashboard/dead-letter/retry")
+    assert response.status_code == 200
+    assert response.get_json()["requeued"] == 2
+    with db.engine.connect() as connection:
+        statuses = connection.scalars(select(tds_sync_queue.c.status)).all()
+        unresolved = connection.execute(
+            select(func.count()).select_from(tds_dead_letter_queue).where(tds_dead_letter_queue.c.resolved.is_(False))
+        ).scalar_one()
+    assert statuses == ["pending", "pending"] and unresolved == 0
+    # A replayed item that fails again is dead-lettered again, as a new letter.
+    assert _drain().dead_lettered == 2
+    assert client.post("/api/zoho/dashboard/dead-letter/retry").get_json()["requeued"] == 2

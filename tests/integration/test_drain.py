@@ -1,0 +1,283 @@
+"""The drain on both databases: every entity applied, stale and deleted records, retries, dead
+letters, the lease fence, crash recovery, batching, the time budget and the retention purge."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from common.config import get_settings
+from common.db import utcnow, write
+from common.models import (
+    bills,
+    categories,
+    credit_notes,
+    customers,
+    invoice_lines,
+    invoices,
+    pricelists,
+    product_prices,
+    products,
+    stock_adjustments,
+    tds_dead_letter_queue,
+    tds_drain_runs,
+    tds_sync_queue,
+)
+from common.sync import queue
+from common.sync.drain import drain, purge_completed
+from functions.drain_queue import drain_queue
+from tests import zoho_payloads as zoho
+
+ADMIN_KEY = "admin-key-0123456789abcdef"
+
+
+def _post(client, route, body):
+    response = client.post(f"/api/zoho/webhooks/{route}", json=body)
+    assert response.status_code == 202, response.get_json()
+    return int(response.get_json()["event_id"])
+
+
+def _drain(budget: float = 30.0):
+    return drain(get_settings(), trigger="test", budget_seconds=budget)
+
+
+def _one(db, table, *where):
+    with db.engine.connect() as connection:
+        return connection.execute(select(table).where(*where)).one()
+
+
+def _count(db, table, *where) -> int:
+    with db.engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+
+
+def _item(db, queue_id):
+    return _one(db, tds_sync_queue, tds_sync_queue.c.id == queue_id)
+
+
+def test_a_product_event_becomes_a_product(client, db):
+    queue_id = _post(client, "products", zoho.product(name_ar="هاتف سامسونج جالكسي"))
+    summary = _drain()
+    assert (summary.claimed, summary.completed, summary.remaining) == (1, 1, 0)
+    row = _one(db, products, products.c.zoho_item_id == "460000000012345")
+    assert row.name == "Samsung Galaxy A54 128GB v1"
+    assert row.name_ar == "هاتف سامسونج جالكسي"
+    assert (row.price, row.cost, row.stock_quantity, row.is_active) == (450001, 390000, 38, True)
+    assert isinstance(row.price, int)
+    assert row.zoho_last_modified == zoho.BASE_TIME + timedelta(minutes=1)
+    assert row.zoho_data["cf_warranty"] == "12 months"
+    assert row.search_text.isascii() and "samsung" in row.search_text
+    assert _one(db, categories, categories.c.id == row.category_id).name == "Phones"
+    item = _item(db, queue_id)
+    assert (item.status, item.result, item.locked_by) == ("completed", "applied", None)
+    assert item.completed_at is not None and item.processing_ms is not None
+
+
+def test_every_entity_has_a_real_handler(client, db):
+    _post(client, "customers", zoho.customer())
+    _post(client, "products", zoho.product())
+    _drain()
+    for route in ("invoices", "bills", "credit-notes", "stock", "prices"):
+        builder, _, _ = zoho.ENTITY_CASES[route]
+        _post(client, route, builder())
+    summary = _drain()
+    assert (summary.completed, summary.dead_lettered, summary.retried) == (5, 0, 0)
+
+    customer = _one(db, customers, customers.c.zoho_contact_id == "880000000000001")
+    invoice = _one(db, invoices, invoices.c.zoho_invoice_id == "770000000000101")
+    assert (invoice.total, invoice.customer_id, invoice.status) == (900001, customer.id, "sent")
+    assert _count(db, invoice_lines, invoice_lines.c.invoice_id == invoice.id) == 1
+    assert _one(db, bills, bills.c.zoho_bill_id == "990000000000001").total == 1500001
+    assert _one(db, credit_notes).customer_id == customer.id
+    product = _one(db, products, products.c.zoho_item_id == "460000000012345")
+    assert product.stock_quantity == 38 - 3
+    assert product.sales_count == 2
+    assert _one(db, stock_adjustments).quantity_adjusted == -3
+    pricelist = _one(db, pricelists)
+    assert pricelist.name == "Wholesale v1"
+    assert _one(db, product_prices, product_prices.c.pricelist_id == pricelist.id).price == 430001
+
+
+def test_an_older_update_is_skipped_as_stale(client, db):
+    _post(client, "products", zoho.product(version=3))
+    _drain()
+    older = _post(client, "products", zoho.product(version=2))
+    summary = _drain()
+    assert (summary.completed, summary.stale) == (1, 1)
+    assert _item(db, older).result == "stale"
+    assert _one(db, products).name == "Samsung Galaxy A54 128GB v3"
+
+
+def test_delete_deactivates_and_keeps_the_row(client, db):
+    _post(client, "customers", zoho.customer(version=1))
+    _drain()
+    deletion = zoho.customer(version=2)
+    deletion["event_type"] = "delete"
+    _post(client, "customers", deletion)
+    _drain()
+    row = _one(db, customers)
+    assert row.is_active is False and row.name == "Ali Hassan v1"
+
+
+def test_inactive_status_deactivates_a_product(client, db):
+    _post(client, "products", zoho.product(version=1))
+    _post(client, "products", zoho.product(version=2, status="inactive"))
+    _drain()
+    assert _one(db, products).is_active is False
+
+
+def test_a_stock_adjustment_is_applied_once_even_if_queued_twice(client, db):
+    _post(client, "products", zoho.product())
+    _drain()
+    adjustment = zoho.stock()
+    _post(client, "stock", adjustment)
+    _post(client, "stock", {**adjustment, "data": {**adjustment["data"], "reason": "Damaged in transit"}})
+    summary = _drain()
+    assert (summary.completed, summary.stale) == (2, 1)
+    assert _one(db, products).stock_quantity == 35
+
+
+def test_a_transient_failure_retries_with_backoff_then_dead_letters(client, db, configure):
+    configure(TDS_MAX_RETRY_ATTEMPTS=2)
+    queue_id = _post(client, "stock", zoho.stock(item_id="not-synced-yet"))
+    before = utcnow()
+    first = _drain()
+    assert (first.retried, first.dead_lettered) == (1, 0)
+    item = _item(db, queue_id)
+    assert (item.status, item.attempt_count) == ("retry", 1)
+    assert item.next_retry_at > before + timedelta(seconds=4)
+    assert "not synced yet" in item.error_message
+
+    assert _drain().claimed == 0  # not due before its backoff ends
+    with write(db.engine) as connection:
+        connection.execute(update(tds_sync_queue).values(next_retry_at=utcnow() - timedelta(seconds=1)))
+    second = _drain()
+    assert second.dead_lettered == 1
+    assert _item(db, queue_id).status == "dead_letter"
+    letter = _one(db, tds_dead_letter_queue)
+    assert (letter.sync_queue_id, letter.failure_reason, letter.total_attempts) == (queue_id, "max_attempts_exceeded", 2)
+    assert letter.resolved is False
+    assert letter.last_payload["data"]["item_id"] == "not-synced-yet"
+    assert "not synced yet" in letter.last_error_message
+
+
+def test_a_permanent_failure_dead_letters_at_once(client, db):
+    queue_id = _post(client, "products", {"item": {"item_id": "123", "rate": 1000}})  # no name: cannot be created
+    summary = _drain()
+    assert summary.dead_lettered == 1
+    letter = _one(db, tds_dead_letter_queue)
+    assert (letter.sync_queue_id, letter.failure_reason, letter.total_attempts) == (queue_id, "permanent_error", 1)
+    assert _count(db, products) == 0
+
+
+def _claim(db, worker, lock_seconds=300, now=None):
+    with write(db.engine) as connection:
+        return queue.claim(connection, worker, 10, lock_seconds, now or utcnow())
+
+
+def test_the_lease_is_a_fence_against_a_drain_whose_lock_expired(client, db):
+    _post(client, "customers", zoho.customer())
+    [item_a] = _claim(db, "drain-a", lock_seconds=1)
+    assert _claim(db, "drain-b") == []  # held by drain-a
+    [item_b] = _claim(db, "drain-b", now=utcnow() + timedelta(seconds=2))  # drain-a's lock expired
+    assert item_b.attempt_count == item_a.attempt_count + 1
+    late = queue.Lease("drain-a", item_a)
+    with write(db.engine) as connection:
+        assert queue.complete(connection, late, "applied", 1, utcnow()) is False
+        assert queue.retry_later(connection, late, "boom", utcnow()) is False
+        assert queue.dead_letter(connection, late, "permanent_error", "boom", utcnow()) is False
+    assert _count(db, tds_dead_letter_queue) == 0
+    with write(db.engine) as connection:
+        assert queue.complete(connection, queue.Lease("drain-b", item_b), "applied", 1, utcnow()) is True
+    assert _one(db, tds_sync_queue).status == "completed"
+
+
+def test_items_of_a_crashed_drain_are_taken_again_after_the_lock_timeout(client, db):
+    queue_id = _post(client, "bills", zoho.bill())
+    _claim(db, "crashed-drain", lock_seconds=1)  # and then the process dies
+    assert _drain().claimed == 0
+    with write(db.engine) as connection:
+        connection.execute(update(tds_sync_queue).values(lock_expires_at=utcnow() - timedelta(seconds=1)))
+    summary = _drain()
+    assert summary.completed == 1
+    item = _item(db, queue_id)
+    assert (item.status, item.attempt_count) == ("completed", 2)
+    assert _count(db, bills) == 1
+
+
+def test_claims_go_by_priority_then_age(client, db):
+    stock_id = _post(client, "stock", zoho.stock())
+    product_id = _post(client, "products", zoho.product())
+    invoice_id = _post(client, "invoices", zoho.invoice())
+    older_customer = _post(client, "customers", zoho.customer(contact_id="1"))
+    newer_customer = _post(client, "customers", zoho.customer(contact_id="2"))
+    claimed = [item.id for item in _claim(db, "drain")]
+    assert claimed == [invoice_id, product_id, older_customer, newer_customer, stock_id]
+
+
+def test_a_drain_keeps_claiming_while_batches_are_full(client, db, configure):
+    configure(TDS_BATCH_SIZE=4)
+    for number in range(10):
+        _post(client, "customers", zoho.customer(contact_id=str(number)))
+    summary = _drain()
+    assert (summary.claimed, summary.completed, summary.remaining) == (10, 10, 0)
+    assert _count(db, customers) == 10
+
+
+def test_a_drain_stops_when_its_budget_is_spent(client, db, configure):
+    configure(TDS_BATCH_SIZE=3)
+    for number in range(7):
+        _post(client, "customers", zoho.customer(contact_id=str(number)))
+    summary = _drain(budget=0)
+    assert (summary.claimed, summary.remaining) == (3, 4)
+
+
+def test_completed_items_past_retention_are_purged(client, db):
+    old, recent, waiting = (_post(client, "customers", zoho.customer(contact_id=str(n))) for n in range(3))
+    with write(db.engine) as connection:
+        connection.execute(
+            update(tds_sync_queue)
+            .where(tds_sync_queue.c.id.in_([old, recent]))
+            .values(status="completed", completed_at=utcnow())
+        )
+        connection.execute(
+            update(tds_sync_queue).where(tds_sync_queue.c.id == old).values(completed_at=utcnow() - timedelta(days=30))
+        )
+    assert purge_completed(db.engine, utcnow() - timedelta(days=7)) == 1
+    with db.engine.connect() as connection:
+        left = set(connection.scalars(select(tds_sync_queue.c.id)))
+    assert left == {recent, waiting}
+
+
+def test_scheduled_function_drains_and_records_its_run(client, db):
+    _post(client, "customers", zoho.customer())
+    summary = drain_queue({"source": "aws.events"}, None)
+    assert summary["completed"] == 1 and summary["remaining"] == 0
+    run = _one(db, tds_drain_runs)
+    assert (run.trigger, run.completed) == ("schedule", 1)
+
+
+def test_http_drain_needs_the_admin_key(client, db, configure):
+    configure(ADMIN_API_KEY=ADMIN_KEY)
+    _post(client, "customers", zoho.customer())
+    refused = client.post("/api/zoho/queue/drain")
+    assert refused.status_code == 401
+    assert refused.get_json()["message"] == "Invalid or missing admin API key"
+    answer = client.post("/api/zoho/queue/drain", headers={"X-Admin-Key": ADMIN_KEY})
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert set(body) == {"claimed", "completed", "retried", "dead_lettered", "stale", "remaining", "duration_ms"}
+    assert (body["claimed"], body["completed"], body["remaining"]) == (1, 1, 0)
+
+
+@pytest.mark.parametrize("route", ["customers", "bills", "credit-notes", "prices", "invoices", "products"])
+def test_reapplying_the_same_version_changes_nothing(client, db, route):
+    """At-least-once delivery is safe: a second copy of a version is applied idempotently."""
+    builder, _, _ = zoho.ENTITY_CASES[route]
+    body = builder()
+    _post(client, route, body)
+    _drain()
+    copy = {**body, "extra_delivery_marker": 1}  # different bytes, same record: queued again
+    _post(client, route, copy)
+    summary = _drain()
+    assert (summary.completed, summary.dead_lettered) == (1, 0)

@@ -25,6 +25,7 @@ from common.config import ConfigError, Settings, get_settings
 from common.errors import (
     ApiError,
     InvalidJson,
+    NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
     UnsupportedMediaType,
@@ -133,12 +134,19 @@ def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | Non
 
 def cached_json_response(request: ApiRequest, body: Any, cache_control: str) -> Response:
     """200 with an ETag of the body, or 304 when the client already holds that version."""
-    payload = dump_json(body)
+    return cached_response(request, dump_json(body), "application/json", cache_control, vary="Authorization")
+
+
+def cached_response(
+    request: ApiRequest, payload: bytes, media_type: str, cache_control: str, vary: str | None = None
+) -> Response:
     etag = '"' + hashlib.sha256(payload).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Authorization"}
+    headers = {"ETag": etag, "Cache-Control": cache_control}
+    if vary:
+        headers["Vary"] = vary
     if _etag_matches(request.headers.get("If-None-Match"), etag):
         return Response(status=304, headers=headers)
-    return Response(payload, status=200, headers=headers, content_type="application/json")
+    return Response(payload, status=200, headers=headers, content_type=media_type)
 
 
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -183,7 +191,10 @@ def handle(raw: Request, table: RouteTable, handlers: Mapping[str, Handler]) -> 
     route = None
     try:
         route, params = table.match(raw.method, raw.path)
-        response = _to_response(handlers[route.operation](ApiRequest(raw, route, params, request_id)))
+        handler = handlers.get(route.operation)
+        if handler is None:  # a route this host does not serve
+            raise NotFound("Route not found")
+        response = _to_response(handler(ApiRequest(raw, route, params, request_id)))
     except Exception as exc:  # noqa: BLE001 - the single place errors become answers
         response = error_response(_as_api_error(exc, request_id))
     response.headers["X-Request-ID"] = request_id
@@ -217,3 +228,13 @@ def http_function(target: str, **handlers: Handler) -> Callable[[Request], Respo
 
     entry.__name__ = entry.__qualname__ = target
     return entry
+
+
+def as_wsgi(dispatch: Callable[[Request], Response]):
+    """A WSGI application around a function entry (or the runner's dispatcher): every host
+    hands the same werkzeug Request to the same handler code."""
+
+    def application(environ, start_response):
+        return dispatch(Request(environ))(environ, start_response)
+
+    return application

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 
 from common.errors import MethodNotAllowed, NotFound
 
+# The {entity} values of the webhook route (common.sync.entities holds their definitions).
+WEBHOOK_ENTITIES = ("products", "customers", "invoices", "bills", "credit-notes", "stock", "prices")
+
 # Who may call a route; see common.keys and common.shop.auth.
 PUBLIC, WEBHOOK_KEY, ADMIN_KEY, CUSTOMER, OPTIONAL_CUSTOMER = (
     "public",
@@ -36,6 +39,11 @@ class Route:
     query: str | None = None
     body: str | None = None
     responses: dict[int, str] = field(default_factory=dict)
+    # JSON schemas of the {path} parameters (default: a string), and the statuses this route
+    # answers beyond those its auth, body and query imply (see common.openapi).
+    path_params: dict[str, dict] = field(default_factory=dict)
+    errors: tuple[int, ...] = ()
+    media_type: str = "application/json"  # of the success answer
     pattern: re.Pattern = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -55,7 +63,7 @@ class Schedule:
     summary: str
 
 
-ROUTES: tuple[Route, ...] = (
+_SERVICE_ROUTES = (
     Route(
         "GET",
         "/health",
@@ -66,6 +74,15 @@ ROUTES: tuple[Route, ...] = (
         "health",
         responses={200: "common.health:HealthReport", 503: "common.health:HealthReport"},
     ),
+    Route("GET", "/openapi.json", "api_docs", "api_docs", "openapi", "This OpenAPI document", "docs",
+          responses={200: "common.openapi:OpenApiDocument"}),
+    Route("GET", "/docs", "api_docs", "api_docs", "docs_ui", "Swagger UI (served offline)", "docs",
+          responses={200: "html"}, media_type="text/html"),
+    Route("GET", "/docs/{asset}", "api_docs", "api_docs", "docs_asset", "Swagger UI assets", "docs",
+          responses={200: "asset"}, media_type="application/octet-stream", errors=(404,)),
+)
+
+_ZOHO_ROUTES = (
     Route(
         "POST",
         "/api/zoho/webhooks/{entity}",
@@ -76,6 +93,7 @@ ROUTES: tuple[Route, ...] = (
         "zoho",
         auth=WEBHOOK_KEY,
         body="common.sync.schemas:WebhookBody",
+        path_params={"entity": {"type": "string", "enum": list(WEBHOOK_ENTITIES)}},
         responses={202: "common.sync.schemas:WebhookAccepted"},
     ),
     Route(
@@ -132,6 +150,8 @@ ROUTES: tuple[Route, ...] = (
         "Re-queue one dead letter and mark it resolved",
         "zoho dashboard",
         auth=ADMIN_KEY,
+        path_params={"dead_letter_id": {"type": "integer", "minimum": 1}},
+        errors=(404, 409),
         responses={200: "common.sync.schemas:Replayed"},
     ),
     Route(
@@ -147,6 +167,10 @@ ROUTES: tuple[Route, ...] = (
         responses={200: "common.sync.schemas:Replayed"},
     ),
 )
+
+_MOBILE_ROUTES: tuple[Route, ...] = ()
+
+ROUTES: tuple[Route, ...] = (*_SERVICE_ROUTES, *_ZOHO_ROUTES, *_MOBILE_ROUTES)
 
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("drain_queue", "drain_queue", "rate(1 minute)", "Drain the Zoho sync queue"),

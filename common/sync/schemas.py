@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 from common.health import DatabaseStatus
 
@@ -164,6 +164,20 @@ class Envelope(BaseModel, Generic[Data]):
     entity_id: ZohoId
     data: Data
     organization_id: _text(64) | None = None
+
+
+class WebhookBody(
+    RootModel[
+        ProductWebhook
+        | InvoiceWebhook
+        | Envelope[ZohoContact]
+        | Envelope[ZohoBill]
+        | Envelope[ZohoCreditNote]
+        | Envelope[ZohoStockAdjustment]
+        | Envelope[ZohoPriceList]
+    ]
+):
+    """Any webhook body; the {entity} of the path decides which one is expected (documentation only)."""
 
 
 class WebhookAccepted(BaseModel):

@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 from werkzeug.test import Client
 
 from common.models import tds_sync_queue
+from common.routes import WEBHOOK_ENTITIES
+from common.sync.entities import BY_ROUTE
 from local_runner import create_app
 from tests import zoho_payloads as zoho
 
@@ -125,6 +127,10 @@ def test_schema_failures_are_422_naming_the_field(client, db, route, body, field
     assert payload["code"] == "validation_error"
     assert field in [error["field"] for error in payload["errors"]]
     assert _queued(db) == []
+
+
+def test_the_route_table_documents_exactly_the_handled_entities():
+    assert set(WEBHOOK_ENTITIES) == set(BY_ROUTE) == set(zoho.ENTITY_CASES)
 
 
 def test_unknown_entity_is_404(client, db):

@@ -1,0 +1,171 @@
+"""The OpenAPI 3.1 document, built from the route table and the pydantic models that validate requests.
+
+Every route of common.routes appears; its query parameters, body and answers come from the
+models the route names, and its error answers from what the route does (auth, body, query,
+path parameters) plus the statuses it declares. All errors share the ErrorBody schema.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel, RootModel
+from pydantic.json_schema import models_json_schema
+
+from common import __version__
+from common.routes import ADMIN_KEY, CUSTOMER, OPTIONAL_CUSTOMER, ROUTES, WEBHOOK_KEY, Route
+
+ERROR_MODEL = "common.http:ErrorBody"
+
+
+class OpenApiDocument(RootModel[dict[str, Any]]):
+    """An OpenAPI 3.1 document."""
+
+_REF = "#/components/schemas/{model}"
+_ERROR_TEXT = {
+    400: "Bad request, or a body that is not valid JSON",
+    401: "Missing or invalid credentials",
+    403: "Not allowed for this customer",
+    404: "Not found",
+    409: "Conflict with the current state",
+    413: "Request body over 1 MiB",
+    415: "Request body is not application/json",
+    422: "Validation failed; `errors` names each field",
+    503: "Database or upstream service unavailable",
+}
+_SECURITY_SCHEMES = {
+    "WebhookKey": {"type": "apiKey", "in": "header", "name": "X-Webhook-Key"},
+    "AdminKey": {"type": "apiKey", "in": "header", "name": "X-Admin-Key"},
+    "CustomerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+}
+_SECURITY = {
+    WEBHOOK_KEY: [{"WebhookKey": []}],
+    ADMIN_KEY: [{"AdminKey": []}],
+    CUSTOMER: [{"CustomerToken": []}],
+    OPTIONAL_CUSTOMER: [{}, {"CustomerToken": []}],
+}
+
+
+def resolve(reference: str) -> type[BaseModel]:
+    module, name = reference.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _error_statuses(route: Route) -> set[int]:
+    statuses = {503, *route.errors}
+    if route.auth in _SECURITY:
+        statuses.add(401)
+    if route.auth == CUSTOMER:
+        statuses.add(403)
+    if route.body:
+        statuses |= {400, 413, 415, 422}
+    if route.query:
+        statuses.add(422)
+    if "{" in route.path:
+        statuses.add(404)
+    return statuses - set(route.responses)
+
+
+def _schemas(routes: tuple[Route, ...]) -> tuple[dict, dict]:
+    """JSON schemas of every model: request models as validated, answers as serialised."""
+    wanted: dict[tuple[str, str], type[BaseModel]] = {(ERROR_MODEL, "serialization"): resolve(ERROR_MODEL)}
+    for route in routes:
+        for reference in filter(None, (route.query, route.body)):
+            wanted[(reference, "validation")] = resolve(reference)
+        if route.media_type == "application/json":
+            for reference in route.responses.values():
+                wanted[(reference, "serialization")] = resolve(reference)
+    keys = list(wanted)
+    mapping, definitions = models_json_schema(
+        [(wanted[key], key[1]) for key in keys], ref_template=_REF
+    )
+    refs = {key: mapping[(wanted[key], key[1])] for key in keys}
+    return refs, definitions.get("$defs", {})
+
+
+def _query_parameters(schema: dict, definitions: dict) -> list[dict]:
+    model = definitions[schema["$ref"].rsplit("/", 1)[1]]
+    required = set(model.get("required", []))
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": {key: value for key, value in prop.items() if key not in ("title", "description")},
+            **({"description": prop["description"]} if "description" in prop else {}),
+        }
+        for name, prop in model.get("properties", {}).items()
+    ]
+
+
+def _operation(route: Route, refs: dict, definitions: dict) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status, reference in sorted(route.responses.items()):
+        if route.media_type == "application/json":
+            content = {"application/json": {"schema": refs[(reference, "serialization")]}}
+        else:
+            content = {route.media_type: {"schema": {"type": "string"}}}
+        responses[str(status)] = {"description": "Success" if status < 300 else "See body",
+                                  "headers": {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}},
+                                  "content": content}  # fmt: skip
+    for status in sorted(_error_statuses(route)):
+        responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": route.path_params.get(name, {"type": "string"})}
+        for name in re.findall(r"\{(\w+)\}", route.path)
+    ]
+    if route.query:
+        parameters += _query_parameters(refs[(route.query, "validation")], definitions)
+    operation: dict[str, Any] = {
+        "operationId": route.operation,
+        "summary": route.summary,
+        "tags": [route.tag],
+        "responses": responses,
+    }
+    if parameters:
+        operation["parameters"] = parameters
+    if route.body:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
+        }
+    if route.auth in _SECURITY:
+        operation["security"] = _SECURITY[route.auth]
+    return operation
+
+
+def _error_responses(error_schema: dict) -> dict[str, Any]:
+    return {
+        f"Error{status}": {
+            "description": text,
+            "headers": {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}},
+            "content": {"application/json": {"schema": error_schema}},
+        }
+        for status, text in _ERROR_TEXT.items()
+    }
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    refs, definitions = _schemas(ROUTES)
+    paths: dict[str, dict] = {}
+    for route in ROUTES:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, refs, definitions)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "TSH ERP functions",
+            "version": __version__,
+            "description": "Zoho Books/Inventory sync and the mobile shop BFF of TSH. Money is whole Iraqi dinars.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": definitions,
+            "responses": _error_responses(refs[(ERROR_MODEL, "serialization")]),
+            "headers": {"RequestId": {"description": "Id of this request, also in the logs", "schema": {"type": "string"}}},
+            "securitySchemes": _SECURITY_SCHEMES,
+        },
+    }

@@ -135,6 +135,7 @@ products = Table(
     Index("ix_products_active_sales", "is_active", "sales_count"),
     Index("ix_products_active_price", "is_active", "price"),
     Index("ix_products_sku", "sku"),
+    Index("ix_products_category", "category_id"),
     # Substring and similarity search; pg_trgm only sees ASCII in a C-locale database,
     # which is why search_text holds Arabic transliterated (common.shop.text).
     Index(
@@ -322,6 +323,8 @@ promotions = Table(
     ),
     CheckConstraint("ends_at > starts_at", name="ends_after_start"),
     Index("ix_promotions_active_ends", "is_active", "ends_at"),
+    Index("ix_promotions_product", "product_id"),
+    Index("ix_promotions_category", "category_id"),
 )
 
 carts = Table(
@@ -332,6 +335,7 @@ carts = Table(
     Column("status", String(16), nullable=False, server_default=text("'active'")),
     *_timestamps(),
     CheckConstraint("status IN ('active', 'ordered', 'abandoned')", name="status_known"),
+    Index("ix_carts_customer", "customer_id"),
     # One active cart per customer: a double tap cannot create a second one.
     Index(
         "uq_carts_active_customer",
@@ -352,6 +356,7 @@ cart_items = Table(
     *_timestamps(),
     UniqueConstraint("cart_id", "product_id"),
     CheckConstraint("quantity > 0 AND quantity <= 999", name="quantity_range"),
+    Index("ix_cart_items_product", "product_id"),
 )
 
 reviews = Table(
@@ -367,6 +372,7 @@ reviews = Table(
     Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
     Index("ix_reviews_product_approved", "product_id", "is_approved", "created_at"),
+    Index("ix_reviews_customer", "customer_id"),
 )
 
 # Vocabulary for typo-tolerant search: every folded word of product names and each

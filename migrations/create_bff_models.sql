@@ -178,6 +178,8 @@ CREATE TABLE carts (
     CONSTRAINT fk_carts_customer_id_customers FOREIGN KEY(customer_id) REFERENCES customers (id) ON DELETE CASCADE
 );
 
+CREATE INDEX ix_carts_customer ON carts (customer_id);
+
 CREATE UNIQUE INDEX uq_carts_active_customer ON carts (customer_id) WHERE status = 'active';
 
 CREATE TABLE credit_notes (
@@ -309,6 +311,8 @@ CREATE INDEX ix_products_search_text_trgm ON products USING gin (search_text gin
 
 CREATE INDEX ix_products_sku ON products (sku);
 
+CREATE INDEX ix_products_category ON products (category_id);
+
 CREATE TABLE tds_dead_letter_queue (
     id BIGSERIAL NOT NULL, 
     sync_queue_id BIGINT, 
@@ -344,6 +348,8 @@ CREATE TABLE cart_items (
     CONSTRAINT fk_cart_items_product_id_products FOREIGN KEY(product_id) REFERENCES products (id) ON DELETE CASCADE, 
     CONSTRAINT uq_cart_items_cart_id_product_id UNIQUE (cart_id, product_id)
 );
+
+CREATE INDEX ix_cart_items_product ON cart_items (product_id);
 
 CREATE TABLE invoice_lines (
     id BIGSERIAL NOT NULL, 
@@ -391,6 +397,10 @@ CREATE TABLE promotions (
 
 CREATE INDEX ix_promotions_active_ends ON promotions (is_active, ends_at);
 
+CREATE INDEX ix_promotions_product ON promotions (product_id);
+
+CREATE INDEX ix_promotions_category ON promotions (category_id);
+
 CREATE TABLE reviews (
     id BIGSERIAL NOT NULL, 
     product_id BIGINT NOT NULL, 
@@ -407,6 +417,8 @@ CREATE TABLE reviews (
 );
 
 CREATE INDEX ix_reviews_product_approved ON reviews (product_id, is_approved, created_at);
+
+CREATE INDEX ix_reviews_customer ON reviews (customer_id);
 
 INSERT INTO alembic_version (version_num) VALUES ('0001') RETURNING alembic_version.version_num;
 

@@ -23,7 +23,8 @@ def recompute_sales_counts(connection: Connection, zoho_item_ids: Collection[str
         .where(and_(invoice_lines.c.zoho_item_id == products.c.zoho_item_id, invoices.c.is_active))
         .scalar_subquery()
     )
-    statement = update(products).values(sales_count=sold)
+    # Only rows whose count changes are written (no dead tuples, no index churn).
+    statement = update(products).where(products.c.sales_count != sold).values(sales_count=sold)
     if zoho_item_ids is not None:
         chosen = products.c.zoho_item_id.in_(sorted(zoho_item_ids))
         # Lock the products first, in id order: two invoices sharing an item then take turns,

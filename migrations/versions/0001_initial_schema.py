@@ -214,6 +214,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_carts_customer_id_customers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_carts'))
     )
+    op.create_index('ix_carts_customer', 'carts', ['customer_id'], unique=False)
     op.create_index('uq_carts_active_customer', 'carts', ['customer_id'], unique=True, sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
     op.create_table('credit_notes',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -324,6 +325,7 @@ def upgrade() -> None:
     op.create_index('ix_products_active_sales', 'products', ['is_active', 'sales_count'], unique=False)
     _create_search_index()
     op.create_index('ix_products_sku', 'products', ['sku'], unique=False)
+    op.create_index('ix_products_category', 'products', ['category_id'], unique=False)
     op.create_table('tds_dead_letter_queue',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('sync_queue_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
@@ -355,6 +357,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cart_items')),
     sa.UniqueConstraint('cart_id', 'product_id', name=op.f('uq_cart_items_cart_id_product_id'))
     )
+    op.create_index('ix_cart_items_product', 'cart_items', ['product_id'], unique=False)
     op.create_table('invoice_lines',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('invoice_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -396,6 +399,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_promotions'))
     )
     op.create_index('ix_promotions_active_ends', 'promotions', ['is_active', 'ends_at'], unique=False)
+    op.create_index('ix_promotions_product', 'promotions', ['product_id'], unique=False)
+    op.create_index('ix_promotions_category', 'promotions', ['category_id'], unique=False)
     op.create_table('reviews',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('product_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -411,6 +416,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reviews'))
     )
     op.create_index('ix_reviews_product_approved', 'reviews', ['product_id', 'is_approved', 'created_at'], unique=False)
+    op.create_index('ix_reviews_customer', 'reviews', ['customer_id'], unique=False)
 
 
 def downgrade() -> None:

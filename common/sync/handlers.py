@@ -132,11 +132,14 @@ def _document_handler(
     customer_field: str | None = None,
     extra_values: Callable[[BaseModel], Values] = lambda record: {},
     after: Callable[[Connection, BaseModel, int, bool, datetime], None] | None = None,
+    ignore: Callable[[BaseModel], bool] = lambda record: False,
 ):
     """A handler for a Zoho document kept in one table (customers, bills, credit notes, ...)."""
 
     def handler(connection: Connection, entity: Entity, body: BaseModel, now: datetime) -> str:
         record = entity.record(body)
+        if ignore(record):
+            return NOOP
         key_value = getattr(record, id_field)
         modified_at = entity.modified_at(body)
         deleting = body.event_type == "delete"
@@ -208,6 +211,8 @@ apply_customer = _document_handler(
     "contact_id",
     {"name": "contact_name", "company_name": "company_name", "email": "email", "phone": "phone"},
     money_fields=(),
+    # Zoho's contacts include suppliers; bills keep their vendor id, the shop has no use for them.
+    ignore=lambda contact: (contact.contact_type or "").lower() == "vendor",
 )
 apply_bill = _document_handler(
     bills,

@@ -80,6 +80,7 @@ class ZohoInvoice(ZohoRecord):
 class ZohoContact(ZohoRecord):
     contact_id: ZohoId
     contact_name: _text(255)
+    contact_type: _text(32) | None = None  # "customer" or "vendor"
     company_name: _text(255) | None = None
     email: _text(255) | None = None
     phone: _text(64) | None = None
@@ -305,3 +306,15 @@ class Replayed(BaseModel):
     message: str
     requeued: int
     dead_letter_ids: list[int]
+
+
+class ReconcileSummary(BaseModel):
+    """One reconcile run: what it queued, what the webhooks' dedupe already held, and where each entity resumes."""
+
+    enqueued: int = 0
+    duplicates: int = 0
+    invalid: int = Field(0, description="Records Zoho listed that failed validation; logged, not queued")
+    pages: int = 0
+    cursor: dict[str, str] = Field(
+        default_factory=dict, description="Per entity type: the last_modified_time the next run starts from"
+    )

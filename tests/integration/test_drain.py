@@ -119,6 +119,13 @@ def test_delete_deactivates_and_keeps_the_row(client, db):
     assert row.is_active is False and row.name == "Ali Hassan v1"
 
 
+def test_vendor_contacts_are_not_customers(client, db):
+    queue_id = _post(client, "customers", zoho.customer(contact_type="vendor"))
+    assert _drain().completed == 1
+    assert _item(db, queue_id).result == "noop"
+    assert _count(db, customers) == 0
+
+
 def test_inactive_status_deactivates_a_product(client, db):
     _post(client, "products", zoho.product(version=1))
     _post(client, "products", zoho.product(version=2, status="inactive"))

@@ -1,0 +1,91 @@
+"""Customer tokens for the shop app: HS256 JWTs signed with MOBILE_TOKEN_SECRET, `sub` = customer id.
+
+Without MOBILE_TOKEN_SECRET (local development only: production refuses to start without
+it) tokens are signed with a random secret made once per process, so a local runner can
+still issue and verify its own tokens; they stop working when the process restarts.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+from functools import lru_cache
+
+import jwt
+from sqlalchemy import select
+
+from common.config import Settings
+from common.db import read, utcnow
+from common.errors import Unauthorized
+from common.http import ApiRequest
+from common.models import customers
+from common.shop.schemas import MAX_ID, CustomerProfile
+
+ALGORITHM = "HS256"
+DEFAULT_TTL_SECONDS = 30 * 24 * 3600
+_BEARER = re.compile(r"^Bearer +(\S+)$", re.IGNORECASE)
+_CUSTOMER_ID = re.compile(r"^[1-9][0-9]{0,18}$")
+
+
+@lru_cache(maxsize=1)
+def _process_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _signing_key(settings: Settings) -> str:
+    secret = settings.mobile_token_secret
+    return secret.get_secret_value() if secret else _process_secret()
+
+
+def issue_token(customer_id: int, settings: Settings, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:
+    now = utcnow()
+    claims = {"sub": str(customer_id), "iat": now, "exp": now + timedelta(seconds=ttl_seconds)}
+    return jwt.encode(claims, _signing_key(settings), algorithm=ALGORITHM)
+
+
+def customer_id_from_token(token: str, settings: Settings) -> int:
+    """The token's customer id; Unauthorized for a bad signature, an expired token or a bad `sub`."""
+    try:
+        claims = jwt.decode(
+            token, _signing_key(settings), algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("Token has expired") from None
+    except jwt.InvalidTokenError:
+        raise Unauthorized("Invalid token") from None
+    subject = claims["sub"]
+    if not _CUSTOMER_ID.match(subject) or int(subject) > MAX_ID:
+        raise Unauthorized("Invalid token")
+    return int(subject)
+
+
+def _profile(customer_id: int) -> CustomerProfile:
+    with read() as connection:
+        row = connection.execute(
+            select(customers.c.id, customers.c.name, customers.c.avatar_url, customers.c.phone).where(
+                customers.c.id == customer_id, customers.c.is_active
+            )
+        ).first()
+    if row is None:
+        raise Unauthorized("Unknown customer")
+    return CustomerProfile(id=row.id, name=row.name, avatar=row.avatar_url, phone=row.phone)
+
+
+def optional_customer(request: ApiRequest) -> CustomerProfile | None:
+    """The authenticated customer, None without an Authorization header; 401 for a bad one."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    bearer = _BEARER.match(header.strip())
+    if bearer is None:
+        raise Unauthorized("Authorization must be a Bearer token")
+    return _profile(customer_id_from_token(bearer.group(1), request.settings))
+
+
+def current_customer(request: ApiRequest) -> CustomerProfile:
+    """The authenticated customer; 401 without a valid token for an existing, active customer."""
+    customer = optional_customer(request)
+    if customer is None:
+        raise Unauthorized("Authentication required")
+    return customer

@@ -1,0 +1,187 @@
+"""Product search: folded, typo-tolerant, every word must match; the same code on both databases.
+
+1. The query is folded like the catalog (common.shop.text): case, accents, Arabic
+   spelling variants and tashkeel do not matter. At most 8 words count.
+2. Typos: one lookup in `search_terms` finds the catalog words within one edit of each
+   query word (symmetric delete: words one edit apart share a one-deletion variant). A
+   word the catalog knows as it is spelled gets no alternatives.
+3. Candidates: every word must be in products.search_text, spelled as it is or as one of
+   its alternatives. PostgreSQL: LIKE '%word%', served by the pg_trgm GIN index; SQLite:
+   the FTS5 trigram table. Words shorter than a trigram match the start of a word instead
+   (LIKE 'tv%' OR LIKE '% tv%'), which both indexes serve and which keeps "a" from
+   matching everything.
+4. Relevance: per word 3 when it is in the name columns as typed, 2 when an alternative
+   is, 1 when only the description has it; then best sellers first.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from functools import reduce
+
+from sqlalchemy import ColumnElement, Connection, Integer, case, func, or_, select, text, true
+
+from common.db import is_postgresql, read, utcnow
+from common.errors import BadRequest
+from common.models import products, search_terms
+from common.shop.catalog import CARD_COLUMNS, cards
+from common.shop.pricing import effective_price_sql, load_active_promotions
+from common.shop.schemas import SearchPage, SearchQuery
+from common.shop.text import MIN_TYPO_WORD, fold, index_key, typo_variants, words
+
+MAX_WORDS = 8
+TRIGRAM = 3
+
+
+@dataclass(frozen=True)
+class _Word:
+    key: str  # as typed, in the ASCII spelling of the search columns
+    alternatives: tuple[str, ...]  # catalog words within one edit, same spelling
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """True when one insertion, deletion, substitution or swap of neighbours turns a into b (or a == b)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(b) - len(a) > 1:
+        return False
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) < len(b):
+        return a[i:] == b[i + 1 :]
+    swapped = a[i : i + 2] == b[i : i + 2][::-1] and a[i + 2 :] == b[i + 2 :]
+    return a[i + 1 :] == b[i + 1 :] or swapped
+
+
+def query_words(q: str | None) -> list[str]:
+    """The distinct folded words of a query, at most MAX_WORDS."""
+    return list(dict.fromkeys(words(fold(q))))[:MAX_WORDS]
+
+
+def _with_alternatives(connection: Connection, folded: list[str]) -> list[_Word]:
+    variants = {word: typo_variants(word) for word in folded if len(word) >= MIN_TYPO_WORD}
+    rows = []
+    if variants:
+        rows = connection.execute(
+            select(search_terms.c.variant, search_terms.c.term).where(
+                search_terms.c.variant.in_(sorted(set().union(*variants.values())))
+            )
+        ).all()
+    known = {term for variant, term in rows if variant == term}
+    result = []
+    for word in folded:
+        alternatives = set()
+        if word in variants and word not in known:
+            alternatives = {
+                term for variant, term in rows if variant in variants[word] and one_edit_apart(word, term)
+            }
+        result.append(_Word(index_key(word), tuple(sorted(index_key(term) for term in alternatives))))
+    return result
+
+
+def _contains(column, key: str) -> ColumnElement[bool]:
+    if len(key) >= TRIGRAM:
+        return column.like(f"%{key}%")
+    return or_(column.like(f"{key}%"), column.like(f"% {key}%"))
+
+
+def _any_of(column, keys) -> ColumnElement[bool]:
+    return or_(*(_contains(column, key) for key in keys))
+
+
+def _matches(connection: Connection, found: list[_Word]) -> list[ColumnElement[bool]]:
+    """Every word (or one of its alternatives) in search_text: trigram LIKEs, or FTS5 on SQLite."""
+    if is_postgresql(connection):
+        return [_any_of(products.c.search_text, (w.key, *w.alternatives)) for w in found]
+    # A word shorter than a trigram has no alternatives (typos are only looked for in longer words).
+    conditions = [_contains(products.c.search_text, w.key) for w in found if len(w.key) < TRIGRAM]
+    # Folded keys are letters and digits only, so they need no quoting beyond the phrase quotes.
+    phrases = [" OR ".join(f'"{key}"' for key in (w.key, *w.alternatives)) for w in found if len(w.key) >= TRIGRAM]
+    if phrases:
+        fts = text("SELECT rowid FROM products_fts WHERE products_fts MATCH :fts").columns(rowid=Integer)
+        conditions.append(products.c.id.in_(fts.bindparams(fts=" AND ".join(f"({p})" for p in phrases))))
+    return conditions
+
+
+def _relevance(found: list[_Word]) -> ColumnElement[int]:
+    name = products.c.search_name
+    scores = []
+    for word in found:
+        branches = [(_contains(name, word.key), 3)]
+        if word.alternatives:
+            branches.append((_any_of(name, word.alternatives), 2))
+        scores.append(case(*branches, else_=1))
+    return reduce(operator.add, scores)
+
+
+def _sort_keys(sort: str, found: list[_Word], price: ColumnElement[int]) -> list[tuple[ColumnElement, bool]]:
+    """(expression, descending) pairs, ending in the id so that pages never overlap."""
+    if sort == "price_asc":
+        return [(price, False), (products.c.id, False)]
+    if sort == "price_desc":
+        return [(price, True), (products.c.id, False)]
+    if sort == "newest":
+        return [(products.c.created_at, True), (products.c.id, True)]
+    relevance = [(_relevance(found), True)] if found else []
+    return [*relevance, (products.c.sales_count, True), (products.c.id, False)]
+
+
+def _page(conditions: list[ColumnElement[bool]], keys: list[tuple[ColumnElement, bool]], query: SearchQuery):
+    """The page's card columns, each row with the number of all matches.
+
+    The matches are filtered once into a narrow, materialised set that is both counted and
+    sorted: a plain ORDER BY ... LIMIT beside a count tempts PostgreSQL into walking a sort
+    index over the whole table. The count comes as a row of its own, left-joined to the
+    page, so that a page past the end still says how many matches there are.
+    """
+    labelled = [(expression.label(f"key_{n}"), descending) for n, (expression, descending) in enumerate(keys)]
+    matches = (
+        select(products.c.id, *(label for label, _ in labelled)).where(*conditions).cte("matches")
+    ).prefix_with("MATERIALIZED")
+    order = [matches.c[label.name].desc() if desc else matches.c[label.name] for label, desc in labelled]
+    page = (
+        select(matches).order_by(*order).limit(query.page_size).offset((query.page - 1) * query.page_size)
+    ).subquery("page")
+    total = select(func.count().label("total_count")).select_from(matches).subquery("total")
+    return (
+        select(total.c.total_count, *CARD_COLUMNS)
+        .select_from(total.outerjoin(page.join(products, products.c.id == page.c.id), true()))
+        .order_by(*(page.c[label.name].desc() if desc else page.c[label.name] for label, desc in labelled))
+    )
+
+
+def search(query: SearchQuery) -> SearchPage:
+    """A page of active products matching the query and filters; BadRequest when there is neither."""
+    folded = query_words(query.q)
+    has_filter = (
+        query.category_id is not None or query.min_price is not None or query.max_price is not None or query.in_stock
+    )
+    if not folded and not has_filter:
+        raise BadRequest("Type something to search for, or choose a filter")
+    with read() as connection:
+        active = load_active_promotions(connection, utcnow())
+        found = _with_alternatives(connection, folded)
+        price = effective_price_sql(connection, active)
+        conditions = [products.c.is_active, *_matches(connection, found)]
+        if query.category_id is not None:
+            conditions.append(products.c.category_id == query.category_id)
+        if query.min_price is not None:
+            conditions.append(price >= query.min_price)
+        if query.max_price is not None:
+            conditions.append(price <= query.max_price)
+        if query.in_stock:
+            conditions.append(products.c.stock_quantity > 0)
+        keys = _sort_keys(query.sort, found, price)
+        rows = connection.execute(_page(conditions, keys, query)).all()
+        total = rows[0].total_count
+        results = cards(connection, [row for row in rows if row.id is not None], active)
+    return SearchPage(
+        query=query.q or "",
+        results=results,
+        total_count=total,
+        page=query.page,
+        page_size=query.page_size,
+        has_more=query.page * query.page_size < total,
+    )

@@ -1,0 +1,215 @@
+"""The reconcile job: queue what changed in Zoho since each entity's cursor, as the webhooks would have.
+
+Webhooks are the fast path; this is the safety net for those Zoho never delivered. Each
+record goes through the webhooks' own intake (validation and content dedupe), so one that a
+webhook already queued is a duplicate and queues nothing.
+
+The bodies are built the way webhooks carry them: products and invoices as `{"item": ...}` /
+`{"invoice": ...}`, which hash the same as Zoho's webhook for the same record; the others as
+an envelope with `event_type: "upsert"`, this organization's id and no delivery fields, which
+hash the same as a webhook envelope of that shape. They cannot match a webhook that says
+`create` / `update` (the event type is content), nor one whose record has fields Zoho's list
+endpoints leave out (invoices' line items, price books' items): such a record is queued once
+more, which is harmless, since applying it again changes nothing and an older one is stale.
+
+Stock adjustments are not reconciled: items carry `stock_on_hand`, so the products pass
+already brings stock levels back in line.
+
+Zoho lists records modified since `last_modified_time`, oldest first; those stamped exactly
+at the cursor may come back on the next run, and are then counted as duplicates. A record without
+a `last_modified_time` (some price books) does not move its cursor. Pages are numbered from
+the run's starting cursor, so a record Zoho modifies while a run reads the pages after it
+moves to the end and shifts one later record onto a page already read; that record waits
+for its next change or its webhook (the same holds for any offset-paged list).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from common.config import Settings
+from common.db import insert, read, utcnow, write
+from common.errors import ValidationFailed
+from common.logs import get_logger
+from common.models import tds_sync_cursors as cursors
+from common.sync.entities import BY_NAME, Entity
+from common.sync.intake import enqueue_event
+from common.sync.schemas import ReconcileSummary
+from common.sync.zoho_client import ZohoClient, ZohoError
+
+log = get_logger("sync.reconcile")
+
+# Bounds one run: at most this many pages per entity (Zoho's maximum page size each); the rest next run.
+MAX_PAGES_PER_ENTITY = 20
+PER_PAGE = 200
+FIRST_RUN_LOOKBACK = timedelta(hours=24)
+ZOHO_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One Zoho list endpoint, and the shape of the webhook body its records become."""
+
+    entity: str  # tds_sync_queue.entity_type, a key of common.sync.entities.BY_NAME
+    path: str
+    key: str  # the list's key in Zoho's answer
+    id_field: str
+    document: str | None = None  # the body is {document: record}
+    envelope: str | None = None  # or an envelope with this entity_type
+
+    def record_id(self, record: Any) -> Any:
+        return record.get(self.id_field) if isinstance(record, dict) else None
+
+    def body(self, record: Any, organization_id: str) -> dict[str, Any]:
+        if self.document:
+            return {self.document: record}
+        return {
+            "event_type": "upsert",
+            "entity_type": self.envelope,
+            "entity_id": self.record_id(record),
+            "data": record,
+            "organization_id": organization_id,
+        }
+
+
+SOURCES: tuple[Source, ...] = (
+    Source("products", "/inventory/v1/items", "items", "item_id", document="item"),
+    Source("customers", "/books/v3/contacts", "contacts", "contact_id", envelope="customer"),
+    Source("invoices", "/books/v3/invoices", "invoices", "invoice_id", document="invoice"),
+    Source("bills", "/books/v3/bills", "bills", "bill_id", envelope="bill"),
+    Source("credit_notes", "/books/v3/creditnotes", "creditnotes", "creditnote_id", envelope="credit_note"),
+    # The prices envelope's data accepts Zoho's pricebook_id for pricelist_id, so the record goes as Zoho sends it.
+    Source("prices", "/inventory/v1/pricebooks", "pricebooks", "pricebook_id", envelope="price_list"),
+)
+
+
+class ReconcileStopped(ZohoError):
+    """Zoho failed mid-run. The pages committed before stay committed; `summary` counts them."""
+
+    def __init__(self, cause: ZohoError, summary: ReconcileSummary) -> None:
+        super().__init__(f"Zoho reconcile stopped: {cause}")
+        self.summary = summary
+        self.retry_after = cause.retry_after
+
+
+def reconcile(
+    settings: Settings,
+    engine: Engine | None = None,
+    client: ZohoClient | None = None,
+    *,
+    budget_seconds: float | None = None,
+    max_pages: int = MAX_PAGES_PER_ENTITY,
+) -> ReconcileSummary:
+    """Queue every record modified in Zoho since the stored cursors; commit and advance page by page.
+
+    Raises ZohoNotConfigured before doing anything, and ReconcileStopped when Zoho fails
+    midway. No page is started once `budget_seconds` have passed.
+    """
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    summary = ReconcileSummary()
+    owned = client is None
+    client = client or ZohoClient(settings, engine)
+    try:
+        for source in SOURCES:
+            try:
+                _reconcile_source(client, engine, source, settings.zoho_organization_id, summary, deadline, max_pages)
+            except ZohoError as exc:
+                log.warning(
+                    "Zoho reconcile stopped",
+                    extra={"entity": source.entity, "reason": str(exc), **summary.model_dump()},
+                )
+                raise ReconcileStopped(exc, summary) from exc
+    finally:
+        if owned:
+            client.close()
+    log.info("Zoho reconcile finished", extra=summary.model_dump())
+    return summary
+
+
+def _reconcile_source(
+    client: ZohoClient,
+    engine: Engine | None,
+    source: Source,
+    organization_id: str,
+    summary: ReconcileSummary,
+    deadline: float | None,
+    max_pages: int,
+) -> None:
+    entity = BY_NAME[source.entity]
+    with read(engine) as connection:
+        cursor = connection.execute(
+            select(cursors.c.cursor).where(cursors.c.entity_type == source.entity)
+        ).scalar() or (utcnow() - FIRST_RUN_LOOKBACK).strftime(ZOHO_TIME_FORMAT)
+    query = {
+        "last_modified_time": cursor,
+        "per_page": PER_PAGE,
+        "sort_column": "last_modified_time",
+        "sort_order": "A",
+    }
+    for page in range(1, max_pages + 1):
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+        records, more = client.list_page(source.path, source.key, {**query, "page": page})
+        cursor = _newest(cursor, records)
+        counts = {"enqueued": 0, "duplicates": 0, "invalid": 0}
+        with write(engine) as connection:
+            for record in records:
+                counts[_enqueue(connection, entity, source, record, organization_id)] += 1
+            _store_cursor(connection, source.entity, cursor)
+        # Counted only once the page and its cursor are committed together.
+        summary.enqueued += counts["enqueued"]
+        summary.duplicates += counts["duplicates"]
+        summary.invalid += counts["invalid"]
+        summary.pages += 1
+        summary.cursor[source.entity] = cursor
+        if not more:
+            return
+
+
+def _enqueue(connection: Connection, entity: Entity, source: Source, record: Any, organization_id: str) -> str:
+    """Queue one record through the webhooks' intake: 'enqueued', 'duplicates' or 'invalid'."""
+    try:
+        _, _, queued = enqueue_event(connection, entity, source.body(record, organization_id))
+    except ValidationFailed as failed:
+        log.warning(
+            "Zoho record failed validation, not queued",
+            extra={"entity": source.entity, "record_id": source.record_id(record), "errors": failed.errors},
+        )
+        return "invalid"
+    return "enqueued" if queued else "duplicates"
+
+
+def _newest(cursor: str, records: list[Any]) -> str:
+    """The latest of the cursor and the records' last_modified_time, kept in Zoho's own text."""
+    newest, newest_at = cursor, _parse(cursor)
+    for record in records:
+        stamp = record.get("last_modified_time") if isinstance(record, dict) else None
+        at = _parse(stamp)
+        if at is not None and (newest_at is None or at > newest_at):
+            newest, newest_at = stamp, at
+    return newest
+
+
+def _parse(stamp: Any) -> datetime | None:
+    if not isinstance(stamp, str) or len(stamp) > 64:
+        return None
+    try:
+        at = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+def _store_cursor(connection: Connection, entity_type: str, cursor: str) -> None:
+    statement = insert(connection, cursors).values(entity_type=entity_type, cursor=cursor, updated_at=utcnow())
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[cursors.c.entity_type],
+            set_={"cursor": statement.excluded.cursor, "updated_at": statement.excluded.updated_at},
+        )
+    )

@@ -1,0 +1,243 @@
+"""The Zoho Books / Inventory API client: the OAuth refresh-token flow, a shared access token, JSON calls.
+
+The access token lives in `zoho_oauth_tokens`, so one refresh serves every function instance
+until the token nears expiry. Refreshes are serialised on that row (Zoho rate-limits its token
+endpoint): an instance locks it, looks again, and refreshes only if nobody did meanwhile.
+Failures leave this module as `ZohoError` subclasses whose messages are safe to log and to
+answer with: they never carry an access token, the refresh token or the client secret.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import requests
+from sqlalchemy import Engine, Row, select, update
+
+from common.config import Settings
+from common.db import insert, read, utcnow, write
+from common.logs import get_logger
+from common.models import zoho_oauth_tokens as tokens
+from common.sync.errors import PermanentSyncError, SyncError, TransientSyncError
+
+log = get_logger("sync.zoho")
+
+CONNECT_TIMEOUT_SECONDS = 3.0
+TOKEN_NAME = "zoho"
+# A token this close to expiry is replaced rather than used, so that no call outlives it.
+TOKEN_MARGIN = timedelta(seconds=60)
+_DEFAULT_EXPIRES_IN = 3600
+_EXPIRED = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# Zoho's OAuth error codes are short words (invalid_code, invalid_client); anything else is not echoed.
+_ERROR_CODE = re.compile(r"^[A-Za-z0-9_. -]{1,64}$")
+_MAX_MESSAGE = 200
+
+
+class ZohoError(SyncError):
+    """Root of the client's errors; the message is safe to log and to show."""
+
+    retry_after: int | None = None
+
+
+class ZohoNotConfigured(ZohoError, PermanentSyncError):
+    def __init__(self) -> None:
+        super().__init__("Zoho API is not configured")
+
+
+class ZohoAuthError(ZohoError, PermanentSyncError):
+    """Zoho refused the refresh token or the client credentials, or rejected a fresh access token."""
+
+
+class ZohoApiError(ZohoError, PermanentSyncError):
+    """Zoho answered a call with an error: a 4xx or a non-zero `code`."""
+
+    def __init__(self, message: str, *, status: int, code: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class ZohoUnavailable(ZohoError, TransientSyncError):
+    """Zoho could not be reached, timed out, or failed on its side (5xx)."""
+
+
+class ZohoRateLimited(ZohoUnavailable):
+    """Zoho answered 429; `retry_after` is its Retry-After in seconds when it sent one."""
+
+    def __init__(self, what: str, retry_after: int | None) -> None:
+        wait = f"; retry after {retry_after} s" if retry_after is not None else ""
+        super().__init__(f"{what} rate limit reached{wait}")
+        self.retry_after = retry_after
+
+
+class ZohoClient:
+    """One per run: one HTTP session (its connections are reused) and this instance's copy of the token."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        if not settings.zoho_configured:
+            raise ZohoNotConfigured()
+        self._settings = settings
+        self._engine = engine
+        self._timeout = (CONNECT_TIMEOUT_SECONDS, settings.zoho_timeout_seconds)
+        self._session = requests.Session()
+        self._token: tuple[str, datetime] | None = None
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> ZohoClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """GET {zoho_api_url}{path} for the configured organization; a rejected token is refreshed once."""
+        token = self._access_token()
+        response = self._call(path, params, token)
+        if response.status_code == 401:
+            response = self._call(path, params, self._access_token(rejected=token))
+            if response.status_code == 401:
+                raise ZohoAuthError("Zoho API rejected a freshly refreshed access token (check the client's scopes)")
+        return self._payload(response)
+
+    def list_page(self, path: str, key: str, params: Mapping[str, Any]) -> tuple[list[Any], bool]:
+        """One page of a Zoho list endpoint: (its records under `key`, whether more pages follow)."""
+        body = self.get(path, params)
+        records = body.get(key)
+        if not isinstance(records, list):
+            raise ZohoApiError(f"Zoho API answer for {path} has no '{key}' list", status=200)
+        context = body.get("page_context")
+        return records, bool(isinstance(context, dict) and context.get("has_more_page"))
+
+    def _call(self, path: str, params: Mapping[str, Any] | None, token: str) -> requests.Response:
+        return self._send(
+            "GET",
+            f"{self._settings.zoho_api_url}{path}",
+            "Zoho API",
+            params={**(params or {}), "organization_id": self._settings.zoho_organization_id},
+            headers={"Authorization": f"Zoho-oauthtoken {token}"},
+        )
+
+    def _send(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
+        """One request under both timeouts; network failures become ZohoUnavailable.
+
+        The library's exception is not chained: its text names the URL and adds nothing safe.
+        """
+        try:
+            response = self._session.request(method, url, timeout=self._timeout, **kwargs)
+        except requests.Timeout:
+            raise ZohoUnavailable(f"{what} timed out") from None
+        except requests.RequestException as exc:
+            raise ZohoUnavailable(f"{what} unreachable ({type(exc).__name__})") from None
+        if response.status_code == 429:
+            raise ZohoRateLimited(what, _retry_after(response))
+        if response.status_code >= 500:
+            raise ZohoUnavailable(f"{what} failed with HTTP {response.status_code}")
+        return response
+
+    def _payload(self, response: requests.Response) -> dict[str, Any]:
+        body = _json_object(response)
+        if body is None:
+            raise ZohoUnavailable(f"Zoho API answered HTTP {response.status_code} without a JSON object")
+        code = body.get("code")
+        if response.status_code >= 400 or code != 0:
+            message = self._scrub(str(body.get("message") or "no message"))
+            raise ZohoApiError(f"Zoho API error {code}: {message}", status=response.status_code, code=code)
+        return body
+
+    def _scrub(self, text: str) -> str:
+        """Zoho's own text, shortened, with any of our credentials it might echo masked."""
+        settings = self._settings
+        for secret in (settings.zoho_client_secret, settings.zoho_refresh_token):
+            text = text.replace(secret.get_secret_value(), "[REDACTED]")
+        if self._token:
+            text = text.replace(self._token[0], "[REDACTED]")
+        return " ".join(text.split())[:_MAX_MESSAGE]
+
+    def _access_token(self, rejected: str | None = None) -> str:
+        """A token with over TOKEN_MARGIN left, other than `rejected`: this instance's, the shared one, or a new one."""
+        if _usable(self._token, rejected):
+            return self._token[0]
+        with read(self._engine) as connection:
+            shared = _stored(connection.execute(select(tokens).where(tokens.c.name == TOKEN_NAME)).first())
+        if not _usable(shared, rejected):
+            shared = self._refresh_shared(rejected)
+        self._token = shared
+        return shared[0]
+
+    def _refresh_shared(self, rejected: str | None) -> tuple[str, datetime]:
+        # The row is locked while Zoho answers (bounded by the timeouts): PostgreSQL blocks only
+        # the other refreshers; SQLite's write transaction holds the whole database meanwhile.
+        with write(self._engine) as connection:
+            # Make sure there is a row to lock: FOR UPDATE on a missing row serialises nothing.
+            connection.execute(
+                insert(connection, tokens)
+                .values(name=TOKEN_NAME, access_token="", expires_at=_EXPIRED, updated_at=utcnow())
+                .on_conflict_do_nothing(index_elements=[tokens.c.name])
+            )
+            locked = connection.execute(
+                select(tokens).where(tokens.c.name == TOKEN_NAME).with_for_update()
+            ).one()
+            current = _stored(locked)
+            if _usable(current, rejected):
+                return current  # another instance refreshed it while this one waited for the lock
+            fresh = self._refresh()
+            connection.execute(
+                update(tokens)
+                .where(tokens.c.name == TOKEN_NAME)
+                .values(access_token=fresh[0], expires_at=fresh[1], updated_at=utcnow())
+            )
+        return fresh
+
+    def _refresh(self) -> tuple[str, datetime]:
+        """Trade the refresh token for an access token at Zoho's accounts server."""
+        settings = self._settings
+        response = self._send(
+            "POST",
+            f"{settings.zoho_accounts_url}/oauth/v2/token",
+            "Zoho token endpoint",
+            # In the form body, never the query string, which proxies and access logs record.
+            data={
+                "refresh_token": settings.zoho_refresh_token.get_secret_value(),
+                "client_id": settings.zoho_client_id,
+                "client_secret": settings.zoho_client_secret.get_secret_value(),
+                "grant_type": "refresh_token",
+            },
+        )
+        body = _json_object(response) or {}
+        token = body.get("access_token")
+        if body.get("error") or not isinstance(token, str) or not token:
+            error = body.get("error")
+            code = error if isinstance(error, str) and _ERROR_CODE.match(error) else f"HTTP {response.status_code}"
+            log.warning("Zoho token refresh refused", extra={"zoho_error": code})
+            raise ZohoAuthError(f"Zoho refused the token refresh: {code} (check ZOHO_REFRESH_TOKEN and the client)")
+        expires_in = body.get("expires_in")
+        if not isinstance(expires_in, int) or expires_in <= 0:
+            expires_in = _DEFAULT_EXPIRES_IN
+        log.info("Zoho access token refreshed", extra={"expires_in": expires_in})
+        return token, utcnow() + timedelta(seconds=expires_in)
+
+
+def _stored(row: Row | None) -> tuple[str, datetime] | None:
+    return (row.access_token, row.expires_at) if row is not None else None
+
+
+def _usable(token: tuple[str, datetime] | None, rejected: str | None) -> bool:
+    return token is not None and token[0] != rejected and token[1] - utcnow() > TOKEN_MARGIN
+
+
+def _json_object(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _retry_after(response: requests.Response) -> int | None:
+    value = response.headers.get("Retry-After", "")
+    return int(value) if value.isdigit() else None

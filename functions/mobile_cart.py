@@ -1,0 +1,35 @@
+"""Cart changes of the signed-in customer: add, set the quantity of, and remove a product's line.
+
+Each answers with the priced cart, as checkout shows it.
+"""
+
+from common.http import NO_STORE, ApiRequest, http_function, json_response
+from common.shop import checkout
+from common.shop.auth import current_customer
+from common.shop.catalog import parse_product_id
+from common.shop.schemas import CartItemAdd, CartItemQuantity
+
+
+def _answer(cart):
+    return json_response(cart, headers={"Cache-Control": NO_STORE})
+
+
+def _add(request: ApiRequest):
+    customer = current_customer(request)
+    item = request.json_model(CartItemAdd)
+    return _answer(checkout.add_item(customer.id, item.product_id, item.quantity))
+
+
+def _update(request: ApiRequest):
+    customer = current_customer(request)
+    product_id = parse_product_id(request.params["product_id"])
+    change = request.json_model(CartItemQuantity)
+    return _answer(checkout.set_quantity(customer.id, product_id, change.quantity))
+
+
+def _remove(request: ApiRequest):
+    customer = current_customer(request)
+    return _answer(checkout.remove_item(customer.id, parse_product_id(request.params["product_id"])))
+
+
+mobile_cart = http_function("mobile_cart", cart_add_item=_add, cart_update_item=_update, cart_remove_item=_remove)

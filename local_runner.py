@@ -1,0 +1,148 @@
+"""Every function on one server, in one process: `python local_runner.py [--host H] [--port P] [--demo]`.
+
+Mounts each route of the single route table (common.routes) on a threaded WSGI server
+(waitress), applies the migrations first, loads demo data when asked to (or when the
+database is empty), and shuts down cleanly on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from werkzeug.wrappers import Request, Response
+
+from common import http
+from common.errors import ApiError
+from common.config import ConfigError, Settings, get_settings
+from common.db import get_engine, reset_engine
+from common.logs import configure_logging, get_logger
+from common.routes import ROUTES, Route, RouteTable
+
+log = get_logger("runner")
+
+
+def load_entries(routes: Iterable[Route]) -> dict[str, Callable[[Request], Response]]:
+    """Import each function's module by the name the route table gives it."""
+    entries = {}
+    for route in routes:
+        if route.target not in entries:
+            module = importlib.import_module(f"functions.{route.module}")
+            entries[route.target] = getattr(module, route.target)
+    return entries
+
+
+def create_app(routes: Iterable[Route] = ROUTES):
+    """One WSGI application serving every route; unknown paths get the contract's 404 / 405."""
+    table = RouteTable(tuple(routes))
+    entries = load_entries(table.routes)
+
+    def dispatch(request: Request) -> Response:
+        try:
+            route, _ = table.match(request.method, request.path)
+        except ApiError:
+            return http.handle(request, table, {})
+        return entries[route.target](request)
+
+    return http.as_wsgi(dispatch)
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run every TSH ERP function on one local server.")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
+    parser.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
+    parser.add_argument("--demo", action="store_true", help="load demo data (also done when the database is empty)")
+    return parser.parse_args(argv)
+
+
+def _database_label(settings: Settings) -> str:
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def _prepare_database(settings: Settings, load_demo: bool) -> None:
+    """Migrate; load demo data when asked or when the catalogue is empty (never in production)."""
+    from common import migrate
+    from common.models import products
+    from common.shop import generator
+
+    engine = get_engine()
+    migrate.upgrade(engine)
+    if settings.is_production:
+        return
+    with engine.connect() as connection:
+        empty = connection.execute(select(func.count()).select_from(products)).scalar_one() == 0
+    if load_demo or empty:
+        summary = generator.generate(engine, generator.DEMO_SIZE, replace=True)
+        log.info("demo data loaded", extra=summary)
+
+
+def _demo_customer_token(settings: Settings) -> str | None:
+    """A token for the demo customer, so that checkout can be tried with curl (never in production)."""
+    from common.models import customers
+    from common.shop.auth import issue_token
+    from common.shop.generator import DEMO_CUSTOMER_ID
+
+    if settings.is_production:
+        return None
+    with get_engine().connect() as connection:
+        if connection.execute(select(customers.c.id).where(customers.c.id == DEMO_CUSTOMER_ID)).first() is None:
+            return None
+    return issue_token(DEMO_CUSTOMER_ID, settings, ttl_seconds=30 * 24 * 3600)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    configure_logging()
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+
+    from waitress.server import create_server
+
+    from common.sync.workers import DrainWorkers
+
+    if args.demo and settings.is_production:
+        print("--demo replaces all data and is refused when APP_ENV=production", file=sys.stderr)
+        return 2
+    _prepare_database(settings, args.demo)
+    app = create_app()
+    workers = DrainWorkers(settings)
+    server = create_server(
+        app, host=args.host, port=args.port, threads=args.threads, ident="tsh-erp", clear_untrusted_proxy_headers=True
+    )
+
+    def _stop(signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    url = f"http://{args.host}:{server.effective_port}"
+    print(f"TSH ERP local runner on {url} (database {_database_label(settings)})", flush=True)
+    for route in ROUTES:
+        print(f"  {route.method:6} {url}{route.path}  -> functions/{route.module}.py:{route.target}", flush=True)
+    token = _demo_customer_token(settings)
+    if token:
+        print(f"Demo customer (id 1) token, valid 30 days:\n  Authorization: Bearer {token}", flush=True)
+    workers.start()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        workers.stop()
+        server.task_dispatcher.shutdown()
+        reset_engine()
+        print("TSH ERP local runner stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

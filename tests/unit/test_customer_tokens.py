@@ -1,0 +1,83 @@
+"""Customer tokens: HS256 only, `sub` = customer id, expiry required and checked."""
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+
+from common.config import load_settings
+from common.errors import Unauthorized
+from common.shop.auth import customer_id_from_token, issue_token
+
+SECRET = "mobile-test-secret-" + "0123456789abcdef" * 3  # long enough for HS512 too
+SETTINGS = load_settings(mobile_token_secret=SECRET)
+
+
+def _signed(claims: dict, key: str = SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, key, algorithm=algorithm)
+
+
+def _unsigned(claims: dict) -> str:
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+def test_an_issued_token_names_its_customer_expires_and_is_hs256():
+    token = issue_token(42, SETTINGS, ttl_seconds=600)
+    assert customer_id_from_token(token, SETTINGS) == 42
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+    assert claims["sub"] == "42"
+    assert 590 <= claims["exp"] - claims["iat"] <= 600
+
+
+def test_tokens_are_signed_with_the_configured_secret():
+    token = issue_token(7, SETTINGS)
+    other = load_settings(mobile_token_secret="another-secret-0123456789abcdef-xyz")
+    with pytest.raises(Unauthorized):
+        customer_id_from_token(token, other)
+
+
+def test_without_a_configured_secret_one_random_secret_serves_the_whole_process():
+    local = load_settings()
+    assert local.mobile_token_secret is None
+    token = issue_token(3, local)
+    assert customer_id_from_token(token, load_settings()) == 3
+    with pytest.raises(Unauthorized):
+        customer_id_from_token(token, SETTINGS)
+    with pytest.raises(Unauthorized):
+        customer_id_from_token(issue_token(3, SETTINGS), local)
+
+
+def test_an_expired_token_is_refused():
+    token = _signed({"sub": "1", "iat": int(time.time()) - 120, "exp": int(time.time()) - 60})
+    with pytest.raises(Unauthorized, match="expired"):
+        customer_id_from_token(token, SETTINGS)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        _signed({"sub": "1", "exp": int(time.time()) + 600}, key="wrong-secret-0123456789abcdef-xyz"),
+        _unsigned({"sub": "1", "exp": int(time.time()) + 600}),
+        _signed({"exp": int(time.time()) + 600}),  # no subject
+        _signed({"sub": "1"}),  # no expiry
+        _signed({"sub": 1, "exp": int(time.time()) + 600}),  # a number, not a string
+        _signed({"sub": "abc", "exp": int(time.time()) + 600}),
+        _signed({"sub": "0", "exp": int(time.time()) + 600}),
+        _signed({"sub": "-5", "exp": int(time.time()) + 600}),
+        _signed({"sub": str(2**63), "exp": int(time.time()) + 600}),  # beyond any id
+        _signed({"sub": "1", "exp": int(time.time()) + 600}, algorithm="HS512"),
+        "not-a-token",
+        "",
+    ],
+    ids=["wrong-signature", "alg-none", "no-sub", "no-exp", "numeric-sub", "text-sub", "zero-sub", "negative-sub",
+         "huge-sub", "hs512", "garbage", "empty"],  # fmt: skip
+)
+def test_bad_tokens_are_unauthorized(token):
+    with pytest.raises(Unauthorized):
+        customer_id_from_token(token, SETTINGS)

@@ -136,14 +136,26 @@ products = Table(
     Index("ix_products_active_price", "is_active", "price"),
     Index("ix_products_sku", "sku"),
     Index("ix_products_category", "category_id"),
-    # Substring and similarity search; pg_trgm only sees ASCII in a C-locale database,
-    # which is why search_text holds Arabic transliterated (common.shop.text).
-    Index(
-        "ix_products_search_text_trgm",
-        "search_text",
-        postgresql_using="gin",
-        postgresql_ops={"search_text": "gin_trgm_ops"},
-    ).ddl_if(dialect="postgresql"),
+)
+
+# PostgreSQL only: a narrow copy of what search filters and sorts on, written by a trigger on
+# products (see the migration), with a trigram index on search_text. pg_trgm only sees ASCII
+# in a C-locale database, which is why search_text spells Arabic in ASCII (common.shop.text).
+# SQLite searches products through an FTS5 trigram table instead. Not in `metadata`, which
+# holds what both databases have.
+postgresql_metadata = MetaData()
+product_search = Table(
+    "product_search",
+    postgresql_metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("search_name", Text, nullable=False),
+    Column("search_text", Text, nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    Column("category_id", BigInteger),
+    Column("price", Money, nullable=False),
+    Column("stock_quantity", Integer, nullable=False),
+    Column("sales_count", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 customers = Table(

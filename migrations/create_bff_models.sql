@@ -307,7 +307,27 @@ CREATE INDEX ix_products_active_sales ON products (is_active, sales_count);
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
-CREATE INDEX ix_products_search_text_trgm ON products USING gin (search_text gin_trgm_ops);
+CREATE TABLE product_search (
+    id BIGINT NOT NULL, 
+    search_name TEXT NOT NULL, 
+    search_text TEXT NOT NULL, 
+    is_active BOOLEAN NOT NULL, 
+    category_id BIGINT, 
+    price BIGINT NOT NULL, 
+    stock_quantity INTEGER NOT NULL, 
+    sales_count INTEGER NOT NULL, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_product_search PRIMARY KEY (id), 
+    CONSTRAINT fk_product_search_id_products FOREIGN KEY(id) REFERENCES products (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_product_search_text_trgm ON product_search USING gin (search_text gin_trgm_ops);
+
+CREATE INDEX ix_product_search_category ON product_search (category_id);
+
+CREATE FUNCTION product_search_sync() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO product_search (id, search_name, search_text, is_active, category_id, price, stock_quantity, sales_count, created_at) VALUES (NEW.id, NEW.search_name, NEW.search_text, NEW.is_active, NEW.category_id, NEW.price, NEW.stock_quantity, NEW.sales_count, NEW.created_at) ON CONFLICT (id) DO UPDATE SET search_name = EXCLUDED.search_name, search_text = EXCLUDED.search_text, is_active = EXCLUDED.is_active, category_id = EXCLUDED.category_id, price = EXCLUDED.price, stock_quantity = EXCLUDED.stock_quantity, sales_count = EXCLUDED.sales_count, created_at = EXCLUDED.created_at; RETURN NULL; END $$;
+
+CREATE TRIGGER products_search_sync AFTER INSERT OR UPDATE OF search_name, search_text, is_active, category_id, price, stock_quantity, sales_count, created_at ON products FOR EACH ROW EXECUTE FUNCTION product_search_sync();
 
 CREATE INDEX ix_products_sku ON products (sku);
 

@@ -33,6 +33,7 @@ from common.models import (
     invoice_lines,
     invoices,
     metadata,
+    postgresql_metadata,
     products,
     promotions,
     reviews,
@@ -1069,9 +1070,10 @@ def _insert(connection: Connection, table: Table, rows: Iterable[dict]) -> int:
 def _delete_everything(connection: Connection) -> None:
     tables = list(reversed(metadata.sorted_tables))
     if is_postgresql(connection):
-        # One TRUNCATE: DELETE checks foreign keys row by row, and several referencing columns
-        # have no index, so deleting the benchmark data set ran past the 60 s read timeout.
-        names = ", ".join(connection.dialect.identifier_preparer.format_table(table) for table in tables)
+        # One TRUNCATE of everything: deleting the benchmark data set row by row, with its
+        # foreign-key checks, takes minutes.
+        everything = [*tables, *postgresql_metadata.sorted_tables]
+        names = ", ".join(connection.dialect.identifier_preparer.format_table(table) for table in everything)
         connection.execute(text(f"TRUNCATE TABLE {names}"))
     else:
         for table in tables:

@@ -20,10 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, case, func, literal, select
 
 from common.db import is_postgresql
-from common.models import products, promotions
+from common.models import promotions
 from common.money import percent_of
 
 
@@ -116,9 +116,12 @@ def order_discount(subtotal: int, active: Sequence[Promotion]) -> tuple[Promotio
     )
 
 
-def effective_price_sql(connection: Connection, active: Sequence[Promotion]) -> ColumnElement[int]:
-    """products.price after the best catalog promotion, as SQL: the same arithmetic as `card_price`."""
-    price = products.c.price
+def effective_price_sql(connection: Connection, source: Table, active: Sequence[Promotion]) -> ColumnElement[int]:
+    """`source`'s price after the best catalog promotion, as SQL: the same arithmetic as `card_price`.
+
+    `source` is products or a table with its id, price and category_id (product_search).
+    """
+    price = source.c.price
     amounts = []
     for promotion in active:
         if promotion.applies_to != "catalog":
@@ -130,9 +133,9 @@ def effective_price_sql(connection: Connection, active: Sequence[Promotion]) -> 
             amount = case((price < value, price), else_=value)
         scope = []
         if promotion.product_id is not None:
-            scope.append(products.c.id == promotion.product_id)
+            scope.append(source.c.id == promotion.product_id)
         if promotion.category_id is not None:
-            scope.append(products.c.category_id == promotion.category_id)
+            scope.append(source.c.category_id == promotion.category_id)
         amounts.append(case((and_(*scope), amount), else_=0) if scope else amount)
     if not amounts:
         return price

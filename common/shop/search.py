@@ -5,9 +5,10 @@
 2. Typos: one lookup in `search_terms` finds the catalog words within one edit of each
    query word (symmetric delete: words one edit apart share a one-deletion variant). A
    word the catalog knows as it is spelled gets no alternatives.
-3. Candidates: every word must be in products.search_text, spelled as it is or as one of
-   its alternatives. PostgreSQL: LIKE '%word%', served by the pg_trgm GIN index; SQLite:
-   the FTS5 trigram table. Words shorter than a trigram match the start of a word instead
+3. Candidates: every word must be in search_text, spelled as it is or as one of its
+   alternatives. PostgreSQL: LIKE '%word%' on product_search, the narrow copy of products
+   that search filters, counts and sorts on, served by its pg_trgm GIN index; SQLite: the
+   FTS5 trigram table over products. Words shorter than a trigram match the start of a word instead
    (LIKE 'tv%' OR LIKE '% tv%'), which both indexes serve and which keeps "a" from
    matching everything.
 4. Relevance: per word 3 when it is in the name columns as typed, 2 when an alternative
@@ -20,11 +21,11 @@ import operator
 from dataclasses import dataclass
 from functools import reduce
 
-from sqlalchemy import ColumnElement, Connection, Integer, case, func, or_, select, text, true
+from sqlalchemy import ColumnElement, Connection, Integer, Table, case, func, or_, select, text, true
 
 from common.db import is_postgresql, read, utcnow
 from common.errors import BadRequest
-from common.models import products, search_terms
+from common.models import product_search, products, search_terms
 from common.shop.catalog import CARD_COLUMNS, cards
 from common.shop.pricing import effective_price_sql, load_active_promotions
 from common.shop.schemas import SearchPage, SearchQuery
@@ -91,22 +92,27 @@ def _any_of(column, keys) -> ColumnElement[bool]:
     return or_(*(_contains(column, key) for key in keys))
 
 
-def _matches(connection: Connection, found: list[_Word]) -> list[ColumnElement[bool]]:
+def _source(connection: Connection) -> Table:
+    """What search reads: product_search on PostgreSQL, products itself on SQLite."""
+    return product_search if is_postgresql(connection) else products
+
+
+def _matches(connection: Connection, source: Table, found: list[_Word]) -> list[ColumnElement[bool]]:
     """Every word (or one of its alternatives) in search_text: trigram LIKEs, or FTS5 on SQLite."""
     if is_postgresql(connection):
-        return [_any_of(products.c.search_text, (w.key, *w.alternatives)) for w in found]
+        return [_any_of(source.c.search_text, (w.key, *w.alternatives)) for w in found]
     # A word shorter than a trigram has no alternatives (typos are only looked for in longer words).
-    conditions = [_contains(products.c.search_text, w.key) for w in found if len(w.key) < TRIGRAM]
+    conditions = [_contains(source.c.search_text, w.key) for w in found if len(w.key) < TRIGRAM]
     # Folded keys are letters and digits only, so they need no quoting beyond the phrase quotes.
     phrases = [" OR ".join(f'"{key}"' for key in (w.key, *w.alternatives)) for w in found if len(w.key) >= TRIGRAM]
     if phrases:
         fts = text("SELECT rowid FROM products_fts WHERE products_fts MATCH :fts").columns(rowid=Integer)
-        conditions.append(products.c.id.in_(fts.bindparams(fts=" AND ".join(f"({p})" for p in phrases))))
+        conditions.append(source.c.id.in_(fts.bindparams(fts=" AND ".join(f"({p})" for p in phrases))))
     return conditions
 
 
-def _relevance(found: list[_Word]) -> ColumnElement[int]:
-    name = products.c.search_name
+def _relevance(source: Table, found: list[_Word]) -> ColumnElement[int]:
+    name = source.c.search_name
     scores = []
     for word in found:
         branches = [(_contains(name, word.key), 3)]
@@ -116,19 +122,23 @@ def _relevance(found: list[_Word]) -> ColumnElement[int]:
     return reduce(operator.add, scores)
 
 
-def _sort_keys(sort: str, found: list[_Word], price: ColumnElement[int]) -> list[tuple[ColumnElement, bool]]:
+def _sort_keys(
+    source: Table, sort: str, found: list[_Word], price: ColumnElement[int]
+) -> list[tuple[ColumnElement, bool]]:
     """(expression, descending) pairs, ending in the id so that pages never overlap."""
     if sort == "price_asc":
-        return [(price, False), (products.c.id, False)]
+        return [(price, False), (source.c.id, False)]
     if sort == "price_desc":
-        return [(price, True), (products.c.id, False)]
+        return [(price, True), (source.c.id, False)]
     if sort == "newest":
-        return [(products.c.created_at, True), (products.c.id, True)]
-    relevance = [(_relevance(found), True)] if found else []
-    return [*relevance, (products.c.sales_count, True), (products.c.id, False)]
+        return [(source.c.created_at, True), (source.c.id, True)]
+    relevance = [(_relevance(source, found), True)] if found else []
+    return [*relevance, (source.c.sales_count, True), (source.c.id, False)]
 
 
-def _page(conditions: list[ColumnElement[bool]], keys: list[tuple[ColumnElement, bool]], query: SearchQuery):
+def _page(
+    source: Table, conditions: list[ColumnElement[bool]], keys: list[tuple[ColumnElement, bool]], query: SearchQuery
+):
     """The page's card columns, each row with the number of all matches.
 
     The matches are filtered once into a narrow, materialised set that is both counted and
@@ -138,7 +148,7 @@ def _page(conditions: list[ColumnElement[bool]], keys: list[tuple[ColumnElement,
     """
     labelled = [(expression.label(f"key_{n}"), descending) for n, (expression, descending) in enumerate(keys)]
     matches = (
-        select(products.c.id, *(label for label, _ in labelled)).where(*conditions).cte("matches")
+        select(source.c.id, *(label for label, _ in labelled)).where(*conditions).cte("matches")
     ).prefix_with("MATERIALIZED")
     order = [matches.c[label.name].desc() if desc else matches.c[label.name] for label, desc in labelled]
     page = (
@@ -163,18 +173,19 @@ def search(query: SearchQuery) -> SearchPage:
     with read() as connection:
         active = load_active_promotions(connection, utcnow())
         found = _with_alternatives(connection, folded)
-        price = effective_price_sql(connection, active)
-        conditions = [products.c.is_active, *_matches(connection, found)]
+        source = _source(connection)
+        price = effective_price_sql(connection, source, active)
+        conditions = [source.c.is_active, *_matches(connection, source, found)]
         if query.category_id is not None:
-            conditions.append(products.c.category_id == query.category_id)
+            conditions.append(source.c.category_id == query.category_id)
         if query.min_price is not None:
             conditions.append(price >= query.min_price)
         if query.max_price is not None:
             conditions.append(price <= query.max_price)
         if query.in_stock:
-            conditions.append(products.c.stock_quantity > 0)
-        keys = _sort_keys(query.sort, found, price)
-        rows = connection.execute(_page(conditions, keys, query)).all()
+            conditions.append(source.c.stock_quantity > 0)
+        keys = _sort_keys(source, query.sort, found, price)
+        rows = connection.execute(_page(source, conditions, keys, query)).all()
         total = rows[0].total_count
         results = cards(connection, [row for row in rows if row.id is not None], active)
     return SearchPage(

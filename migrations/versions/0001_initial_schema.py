@@ -19,16 +19,50 @@ def _dialect() -> str:
     return op.get_context().dialect.name
 
 
+# What search filters and sorts on, copied from products by a trigger on PostgreSQL.
+_SEARCHED = ("search_name", "search_text", "is_active", "category_id", "price", "stock_quantity", "sales_count",
+             "created_at")  # fmt: skip
+
+
 def _create_search_index() -> None:
-    """Trigram index on PostgreSQL; an FTS5 trigram table kept in step by triggers on SQLite."""
+    """PostgreSQL: a narrow copy of what search reads (product_search), with a trigram index,
+    kept in step by a trigger, so a broad search reads a table a third the size of products.
+    SQLite: an FTS5 trigram table kept in step by triggers."""
     if _dialect() == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.create_table(
+            "product_search",
+            sa.Column("id", sa.BigInteger(), nullable=False),
+            sa.Column("search_name", sa.Text(), nullable=False),
+            sa.Column("search_text", sa.Text(), nullable=False),
+            sa.Column("is_active", sa.Boolean(), nullable=False),
+            sa.Column("category_id", sa.BigInteger(), nullable=True),
+            sa.Column("price", sa.BigInteger(), nullable=False),
+            sa.Column("stock_quantity", sa.Integer(), nullable=False),
+            sa.Column("sales_count", sa.Integer(), nullable=False),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.ForeignKeyConstraint(["id"], ["products.id"], name="fk_product_search_id_products", ondelete="CASCADE"),
+            sa.PrimaryKeyConstraint("id", name="pk_product_search"),
+        )
         op.create_index(
-            "ix_products_search_text_trgm",
-            "products",
+            "ix_product_search_text_trgm",
+            "product_search",
             ["search_text"],
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
+        )
+        op.create_index("ix_product_search_category", "product_search", ["category_id"])
+        columns = ", ".join(_SEARCHED)
+        op.execute(
+            "CREATE FUNCTION product_search_sync() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"INSERT INTO product_search (id, {columns}) "
+            f"VALUES (NEW.id, {', '.join(f'NEW.{column}' for column in _SEARCHED)}) "
+            f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{column} = EXCLUDED.{column}' for column in _SEARCHED)}; "
+            "RETURN NULL; END $$"
+        )
+        op.execute(
+            f"CREATE TRIGGER products_search_sync AFTER INSERT OR UPDATE OF {columns} ON products "
+            "FOR EACH ROW EXECUTE FUNCTION product_search_sync()"
         )
     elif _dialect() == "sqlite":
         op.execute(
@@ -54,7 +88,9 @@ def _create_search_index() -> None:
 
 def _drop_search_index() -> None:
     if _dialect() == "postgresql":
-        op.drop_index("ix_products_search_text_trgm", table_name="products")
+        op.execute("DROP TRIGGER products_search_sync ON products")
+        op.execute("DROP FUNCTION product_search_sync()")
+        op.drop_table("product_search")
     elif _dialect() == "sqlite":
         for trigger in ("products_fts_insert", "products_fts_delete", "products_fts_update"):
             op.execute(f"DROP TRIGGER {trigger}")

@@ -222,3 +222,24 @@ def test_at_most_eight_words_count(client, catalogue):
 def test_one_edit_apart(a, b, expected):
     assert one_edit_apart(a, b) is expected
     assert one_edit_apart(b, a) is expected
+
+
+def test_search_follows_later_changes_to_products(client, db, catalogue):
+    """On PostgreSQL search reads product_search, which a trigger keeps in step with products."""
+    from sqlalchemy import update
+
+    from common.models import products
+    from common.shop.search_index import search_columns
+
+    with write(db.engine) as connection:
+        connection.execute(
+            update(products)
+            .where(products.c.id == catalogue["iphone"])
+            .values(price=2_000_000, sales_count=5000, **search_columns(name="Apple iPhone 16 Pro Max", brand="Apple"))
+        )
+        connection.execute(update(products).where(products.c.id == catalogue["galaxy"]).values(is_active=False))
+    assert _found(client, q="iphone 16") == [catalogue["iphone"]]
+    assert _found(client, q="iphone 15") == []
+    assert _found(client, q="samsung") == [catalogue["tv"], catalogue["charger"]]
+    assert _found(client, q="apple", min_price=1_900_000) == [catalogue["iphone"]]
+    assert _found(client, category_id=catalogue["phones"])[0] == catalogue["iphone"]  # now the best seller

@@ -29,6 +29,7 @@ from common.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
     UnsupportedMediaType,
+    ValidationFailed,
 )
 from common.logs import configure_logging, get_logger
 from common.routes import ROUTE_TABLE, Route, RouteTable
@@ -97,16 +98,40 @@ class ApiRequest:
             self.body  # noqa: B018
             raise UnsupportedMediaType()
         try:
-            return json.loads(self.body, parse_constant=_reject_constant)
+            data = json.loads(self.body, parse_constant=_reject_constant)
         except (ValueError, RecursionError) as exc:
             raise InvalidJson() from exc
+        # Only a \u escape can smuggle in a NUL or half a surrogate pair; raw bytes cannot.
+        if b"\\u" in self.body and not _storable(data):
+            raise InvalidJson("JSON text must be valid Unicode without NUL characters")
+        return data
 
     def json_model(self, model: type[Model], data: Any = None) -> Model:
         payload = self.json() if data is None else data
         return validate(model, payload)
 
     def query_model(self, model: type[Model]) -> Model:
-        return validate(model, {key: self.raw.args.get(key) for key in self.raw.args})
+        values = {key: self.raw.args.get(key) for key in self.raw.args}
+        if not _storable(values):
+            raise ValidationFailed("Query parameters must be valid Unicode without NUL characters")
+        return validate(model, values)
+
+
+def _storable(value: Any) -> bool:
+    """No NUL character and no lone surrogate anywhere: neither survives PostgreSQL text or UTF-8."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_storable(key) and _storable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    return True
 
 
 def _reject_constant(name: str) -> None:

@@ -10,10 +10,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from common.docs import ASSETS as DOCS_ASSETS
 from common.errors import MethodNotAllowed, NotFound
 
-# The {entity} values of the webhook route (common.sync.entities holds their definitions).
-WEBHOOK_ENTITIES = ("products", "customers", "invoices", "bills", "credit-notes", "stock", "prices")
+# POST /api/zoho/webhooks/<entity> and the body model of each (common.sync.entities holds the rest).
+WEBHOOK_ENTITIES = {
+    "products": "ProductWebhook",
+    "customers": "CustomerWebhook",
+    "invoices": "InvoiceWebhook",
+    "bills": "BillWebhook",
+    "credit-notes": "CreditNoteWebhook",
+    "stock": "StockWebhook",
+    "prices": "PriceListWebhook",
+}
 
 # Who may call a route; see common.keys and common.shop.auth.
 PUBLIC, WEBHOOK_KEY, ADMIN_KEY, CUSTOMER, OPTIONAL_CUSTOMER = (
@@ -79,22 +88,27 @@ _SERVICE_ROUTES = (
     Route("GET", "/docs", "api_docs", "api_docs", "docs_ui", "Swagger UI (served offline)", "docs",
           responses={200: "html"}, media_type="text/html"),
     Route("GET", "/docs/{asset}", "api_docs", "api_docs", "docs_asset", "Swagger UI assets", "docs",
-          responses={200: "asset"}, media_type="application/octet-stream", errors=(404,)),
+          responses={200: "asset"}, media_type="*/*", errors=(404,),
+          path_params={"asset": {"type": "string", "enum": sorted(DOCS_ASSETS)}}),
 )
 
 _ZOHO_ROUTES = (
-    Route(
-        "POST",
-        "/api/zoho/webhooks/{entity}",
-        "zoho_webhook",
-        "zoho_webhook",
-        "zoho_webhook",
-        "Receive a Zoho webhook (products, customers, invoices, bills, credit-notes, stock, prices)",
-        "zoho",
-        auth=WEBHOOK_KEY,
-        body="common.sync.schemas:WebhookBody",
-        path_params={"entity": {"type": "string", "enum": list(WEBHOOK_ENTITIES)}},
-        responses={202: "common.sync.schemas:WebhookAccepted"},
+    # One route per entity, so that the document gives each its exact body; any other
+    # /api/zoho/webhooks/... is an unknown route (404).
+    *(
+        Route(
+            "POST",
+            f"/api/zoho/webhooks/{entity}",
+            "zoho_webhook",
+            "zoho_webhook",
+            f"zoho_webhook_{entity.replace('-', '_')}",
+            f"Receive a Zoho webhook for {entity}",
+            "zoho",
+            auth=WEBHOOK_KEY,
+            body=f"common.sync.schemas:{body}",
+            responses={202: "common.sync.schemas:WebhookAccepted"},
+        )
+        for entity, body in WEBHOOK_ENTITIES.items()
     ),
     Route(
         "POST",

@@ -438,6 +438,8 @@ CREATE TABLE reviews (
 
 CREATE INDEX ix_reviews_product_approved ON reviews (product_id, is_approved, created_at);
 
+CREATE INDEX ix_reviews_approved_rating ON reviews (product_id, rating) WHERE is_approved;
+
 CREATE INDEX ix_reviews_customer ON reviews (customer_id);
 
 INSERT INTO alembic_version (version_num) VALUES ('0001') RETURNING alembic_version.version_num;

@@ -9,9 +9,11 @@ PostgreSQL being unreachable fails the run; TSH_TEST_BACKENDS=sqlite opts out ex
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -22,7 +24,9 @@ from common import db as common_db
 from common import migrate
 from common.config import Settings, get_settings
 from common.db import sqlalchemy_url
+from common.logs import LOGGER_NAME
 from common.models import metadata
+from tests.fake_zoho import FakeZoho
 
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = [name.strip() for name in os.environ.get("TSH_TEST_BACKENDS", "sqlite,postgresql").split(",") if name.strip()]
@@ -172,3 +176,28 @@ def refused_database_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"postgresql://tsh:secret-password@127.0.0.1:{port}/tsh"
+
+
+@pytest.fixture
+def fake_zoho(configure) -> Iterator[FakeZoho]:
+    """A fake Zoho on loopback, with the settings pointing the client at it."""
+    with FakeZoho() as fake:
+        configure(**fake.environment())
+        yield fake
+
+
+@pytest.fixture
+def captured_logs(caplog) -> Iterator[Callable[[], str]]:
+    """Every log record written so far in the test, as text with all its fields, at DEBUG and up.
+
+    The project's logger does not propagate to the root (common.logs), so caplog is attached to
+    it directly; the root level covers requests and urllib3.
+    """
+    project = logging.getLogger(LOGGER_NAME)
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger=LOGGER_NAME)
+    project.addHandler(caplog.handler)
+    try:
+        yield lambda: "\n".join(json.dumps(vars(record), default=str, ensure_ascii=False) for record in caplog.records)
+    finally:
+        project.removeHandler(caplog.handler)

@@ -11,21 +11,15 @@ in its error texts (which the client must not repeat).
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-import pytest
-
-from common.logs import LOGGER_NAME
 
 TOKEN_PATH = "/oauth/v2/token"
 # Zoho's list endpoints and the key each answer's records come under.
@@ -226,28 +220,3 @@ def _handler(fake: FakeZoho) -> type[BaseHTTPRequestHandler]:
             pass  # quiet test output
 
     return Handler
-
-
-@pytest.fixture
-def fake_zoho(configure) -> Iterator[FakeZoho]:
-    """A fake Zoho on loopback, with the settings pointing the client at it."""
-    with FakeZoho() as fake:
-        configure(**fake.environment())
-        yield fake
-
-
-@pytest.fixture
-def captured_logs(caplog) -> Iterator[Callable[[], str]]:
-    """Every log record written so far in the test, as text with all its fields, at DEBUG and up.
-
-    The project's logger does not propagate to the root (common.logs), so caplog is attached to
-    it directly; the root level covers requests and urllib3.
-    """
-    project = logging.getLogger(LOGGER_NAME)
-    caplog.set_level(logging.DEBUG)
-    caplog.set_level(logging.DEBUG, logger=LOGGER_NAME)
-    project.addHandler(caplog.handler)
-    try:
-        yield lambda: "\n".join(json.dumps(vars(record), default=str, ensure_ascii=False) for record in caplog.records)
-    finally:
-        project.removeHandler(caplog.handler)

@@ -23,7 +23,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Row, select, text, update
 
 from common.db import insert, read, utcnow, write
-from common.errors import Conflict, NotFound, ValidationFailed
+from common.errors import Conflict, NotFound
 from common.models import cart_items, carts, customer_addresses, products
 from common.shop.pricing import Promotion, card_price, load_active_promotions, order_discount
 from common.shop.schemas import (
@@ -217,9 +217,8 @@ def add_item(customer_id: int, product_id: int, quantity: int) -> Cart:
                 where=summed <= MAX_QUANTITY,
             ).returning(cart_items.c.id)
         ).first()
-        if changed is None:
-            message = f"the cart would hold more than {MAX_QUANTITY} of this product"
-            raise ValidationFailed(errors=[{"field": "quantity", "message": message}])
+        if changed is None:  # a valid request, but not on top of what the cart holds now
+            raise Conflict(f"The cart would hold more than {MAX_QUANTITY} of this product")
         return _changed_cart(connection, customer_id)
 
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from common.validation import json_integer
 
 MAX_ID = 2**63 - 1  # the largest key a BIGINT column holds
 MAX_QUANTITY = 999
 
 Iqd = Annotated[int, Field(description="Whole Iraqi dinars", examples=[125_000])]
 RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
-Quantity = Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY, description="How many, 1..999", examples=[1])]
+Quantity = json_integer(1, MAX_QUANTITY, description="How many, 1..999", examples=[1])
 Currency = Literal["IQD"]
 SearchSort = Literal["relevance", "price_asc", "price_desc", "newest"]
 DeliveryOptionId = Literal["standard", "express", "pickup"]
@@ -122,12 +124,6 @@ class SearchQuery(BaseModel):
     in_stock: bool | None = Field(None, description="true: only products in stock")
     sort: SearchSort = "relevance"
 
-    @model_validator(mode="after")
-    def _price_range(self) -> SearchQuery:
-        if self.min_price is not None and self.max_price is not None and self.min_price > self.max_price:
-            raise ValueError("min_price is above max_price")
-        return self
-
 
 class SearchPage(BaseModel):
     query: str
@@ -222,7 +218,7 @@ class Checkout(BaseModel):
 
 
 class CartItemAdd(BaseModel):
-    product_id: Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+    product_id: json_integer(1, MAX_ID)
     quantity: Quantity = Field(description="Added to the quantity already in the cart; the sum must stay ≤ 999")
 
 

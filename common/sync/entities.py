@@ -33,12 +33,12 @@ class Entity:
         return self.record(body).last_modified_time or getattr(body, "event_time", None)
 
 
-def _enveloped(route: str, name: str, priority: int, data: type[schemas.ZohoRecord]) -> Entity:
+def _enveloped(route: str, name: str, priority: int, body: type[schemas.Envelope]) -> Entity:
     return Entity(
         route=route,
         name=name,
         priority=priority,
-        body=schemas.Envelope[data],
+        body=body,
         record=lambda body: body.data,
         source_id=lambda body: body.entity_id,
         operation=lambda body: body.event_type,
@@ -64,11 +64,11 @@ ENTITIES: tuple[Entity, ...] = (
         source_id=lambda body: body.invoice.invoice_id,
         operation=lambda body: body.event_type,
     ),
-    _enveloped("customers", "customers", NORMAL, schemas.ZohoContact),
-    _enveloped("bills", "bills", NORMAL, schemas.ZohoBill),
-    _enveloped("credit-notes", "credit_notes", LOW, schemas.ZohoCreditNote),
-    _enveloped("stock", "stock", LOW, schemas.ZohoStockAdjustment),
-    _enveloped("prices", "prices", LOW, schemas.ZohoPriceList),
+    _enveloped("customers", "customers", NORMAL, schemas.CustomerWebhook),
+    _enveloped("bills", "bills", NORMAL, schemas.BillWebhook),
+    _enveloped("credit-notes", "credit_notes", LOW, schemas.CreditNoteWebhook),
+    _enveloped("stock", "stock", LOW, schemas.StockWebhook),
+    _enveloped("prices", "prices", LOW, schemas.PriceListWebhook),
 )
 
 BY_ROUTE = {entity.route: entity for entity in ENTITIES}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -91,6 +92,13 @@ def _versioned(values: Values, modified_at: datetime | None, now: datetime) -> V
     return values
 
 
+@lru_cache(maxsize=16)
+def _excluded(table: Table):
+    """The row an upsert proposed ("excluded"), built once per table: `Insert.excluded` copies
+    the whole table on every statement."""
+    return table.alias("excluded")
+
+
 def _upsert_document(
     connection: Connection, table: Table, key: Column, key_value: str, modified_at: datetime | None,
     values: Values, now: datetime,
@@ -98,10 +106,11 @@ def _upsert_document(
     """Insert the record, or update the given columns unless the stored version is newer."""
     values = _versioned(values, modified_at, now)
     statement = insert(connection, table).values(**values, **{key.name: key_value}, created_at=now)
+    excluded = _excluded(table)
     row_id = connection.execute(
         statement.on_conflict_do_update(
             index_elements=[key],
-            set_={column: statement.excluded[column] for column in values},
+            set_={column: excluded.c[column] for column in values},
             where=not_(_newer_than(table, modified_at)),
         ).returning(table.c.id)
     ).scalar()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from common.db import insert
 from common.models import tds_dead_letter_queue as dead_letters
 from common.models import tds_sync_queue as queue
 
@@ -84,6 +85,16 @@ _DEAD = (
 )
 
 
+@lru_cache(maxsize=2)
+def _enqueue_statement(dialect: str):
+    """Built once per dialect: every webhook runs it, and building statements is not free."""
+    return (
+        (postgresql.insert if dialect == "postgresql" else sqlite.insert)(queue)
+        .on_conflict_do_nothing(index_elements=[queue.c.idempotency_key])
+        .returning(queue.c.id)
+    )
+
+
 def enqueue(
     connection: Connection,
     *,
@@ -102,22 +113,20 @@ def enqueue(
     The unique idempotency key decides, so two concurrent deliveries cannot both be queued.
     """
     inserted = connection.execute(
-        insert(connection, queue)
-        .values(
-            entity_type=entity_type,
-            source_entity_id=source_entity_id,
-            operation_type=operation_type,
-            status=PENDING,
-            priority=priority,
-            attempt_count=0,
-            idempotency_key=idempotency_key,
-            event_id=event_id,
-            payload=payload,
-            source_modified_at=source_modified_at,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=[queue.c.idempotency_key])
-        .returning(queue.c.id)
+        _enqueue_statement(connection.dialect.name),
+        {
+            "entity_type": entity_type,
+            "source_entity_id": source_entity_id,
+            "operation_type": operation_type,
+            "status": PENDING,
+            "priority": priority,
+            "attempt_count": 0,
+            "idempotency_key": idempotency_key,
+            "event_id": event_id,
+            "payload": payload,
+            "source_modified_at": source_modified_at,
+            "created_at": now,
+        },
     ).scalar()
     if inserted is not None:
         return inserted, True
@@ -126,13 +135,13 @@ def enqueue(
 
 
 def _due(now: datetime):
-    return and_(
-        queue.c.status.in_(OPEN),
-        or_(
-            queue.c.status == PENDING,
-            and_(queue.c.status == RETRY, queue.c.next_retry_at <= now),
-            and_(queue.c.status == PROCESSING, queue.c.lock_expires_at <= now),
-        ),
+    # Each arm names its status, which is how PostgreSQL proves the claim index's predicate;
+    # a separate "status IN (...)" beside it made the planner misjudge the row count and
+    # sort every due row instead of walking the index.
+    return or_(
+        queue.c.status == PENDING,
+        and_(queue.c.status == RETRY, queue.c.next_retry_at <= now),
+        and_(queue.c.status == PROCESSING, queue.c.lock_expires_at <= now),
     )
 
 

@@ -2,28 +2,59 @@
 
 Zoho records keep fields we do not know (`extra="allow"`): they are stored with the
 event and are not rejected. Zoho ids arrive as strings or numbers; both become strings.
-A timestamp without an offset is taken as UTC.
+A timestamp without an offset is taken as UTC. Known fields take exactly what their JSON
+Schema says (common.validation).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, RootModel, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from common.health import DatabaseStatus
+from common.validation import JsonDate, JsonDateTime, json_integer_value, json_number
 
 
 def _assume_utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
 
 
-ZohoId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Timestamp = Annotated[dt.datetime, AfterValidator(_assume_utc)]
-Amount = Annotated[Decimal, Field(ge=0, le=10**15, allow_inf_nan=False)]
-Quantity = Annotated[Decimal, Field(ge=-(10**9), le=10**9, allow_inf_nan=False)]
+_MAX_NUMERIC_ID = 10**18
+
+
+def _id_text(value: object) -> object:
+    """Zoho's ids are digit strings; a plain non-negative whole number is taken as one."""
+    if isinstance(value, str):
+        return value
+    number = json_integer_value(value)
+    if not 0 <= number <= _MAX_NUMERIC_ID:
+        raise ValueError("must be a string or a non-negative integer")
+    return str(number)
+
+
+ZohoId = Annotated[
+    str,
+    BeforeValidator(_id_text),
+    StringConstraints(min_length=1, max_length=64),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 64},
+                   {"type": "integer", "minimum": 0, "maximum": _MAX_NUMERIC_ID}]}
+    ),
+]  # fmt: skip
+Timestamp = Annotated[JsonDateTime, AfterValidator(_assume_utc)]
+Amount = json_number(0, 10**15)
+Quantity = json_number(-(10**9), 10**9)
 Operation = Literal["create", "update", "delete", "upsert"]
 
 
@@ -32,7 +63,7 @@ def _text(limit: int):
 
 
 class ZohoRecord(BaseModel):
-    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
+    model_config = ConfigDict(extra="allow")
 
     last_modified_time: Timestamp | None = None
 
@@ -59,8 +90,8 @@ class ZohoItem(ZohoRecord):
 class ZohoInvoiceLine(ZohoRecord):
     item_id: ZohoId | None = None
     name: _text(500) | None = None
-    quantity: Amount = Decimal(1)
-    rate: Amount = Decimal(0)
+    quantity: Amount = Field(1, validate_default=True)
+    rate: Amount = Field(0, validate_default=True)
     item_total: Amount | None = None
 
 
@@ -68,8 +99,8 @@ class ZohoInvoice(ZohoRecord):
     invoice_id: ZohoId
     invoice_number: _text(64) | None = None
     customer_id: ZohoId | None = None
-    date: dt.date | None = None
-    due_date: dt.date | None = None
+    date: JsonDate | None = None
+    due_date: JsonDate | None = None
     total: Amount | None = None
     balance: Amount | None = None
     status: _text(32) | None = None
@@ -93,8 +124,8 @@ class ZohoBill(ZohoRecord):
     bill_number: _text(64)
     vendor_id: ZohoId
     vendor_name: _text(255) | None = None
-    date: dt.date | None = None
-    due_date: dt.date | None = None
+    date: JsonDate | None = None
+    due_date: JsonDate | None = None
     total: Amount | None = None
     balance: Amount | None = None
     status: _text(32) | None = None
@@ -104,7 +135,7 @@ class ZohoCreditNote(ZohoRecord):
     creditnote_id: ZohoId
     creditnote_number: _text(64)
     customer_id: ZohoId | None = None
-    date: dt.date | None = None
+    date: JsonDate | None = None
     total: Amount | None = None
     balance: Amount | None = None
     status: _text(32) | None = None
@@ -116,7 +147,7 @@ class ZohoStockAdjustment(ZohoRecord):
     quantity_adjusted: Quantity | None = None
     stock_on_hand: Amount | None = None
     reason: _text(500) | None = None
-    date: dt.date | None = None
+    date: JsonDate | None = None
 
 
 class ZohoPriceListItem(ZohoRecord):
@@ -129,7 +160,7 @@ class ZohoPriceList(ZohoRecord):
     name: _text(255)
     currency_code: _text(8) | None = None
     pricing_scheme: _text(32) | None = None
-    percentage: Annotated[Decimal, Field(ge=-100, le=1000)] | None = None
+    percentage: json_number(-100, 1000) | None = None
     status: _text(32) | None = None
     items: list[ZohoPriceListItem] | None = Field(
         None, validation_alias=AliasChoices("items", "pricebook_items"), max_length=50_000
@@ -156,7 +187,7 @@ Data = TypeVar("Data", bound=ZohoRecord)
 class Envelope(BaseModel, Generic[Data]):
     """The generic event envelope; the route, not `entity_type`, decides the entity."""
 
-    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
+    model_config = ConfigDict(extra="allow")
 
     event_id: _text(128) | None = None
     event_type: Operation
@@ -167,18 +198,24 @@ class Envelope(BaseModel, Generic[Data]):
     organization_id: _text(64) | None = None
 
 
-class WebhookBody(
-    RootModel[
-        ProductWebhook
-        | InvoiceWebhook
-        | Envelope[ZohoContact]
-        | Envelope[ZohoBill]
-        | Envelope[ZohoCreditNote]
-        | Envelope[ZohoStockAdjustment]
-        | Envelope[ZohoPriceList]
-    ]
-):
-    """Any webhook body; the {entity} of the path decides which one is expected (documentation only)."""
+class CustomerWebhook(Envelope[ZohoContact]):
+    pass
+
+
+class BillWebhook(Envelope[ZohoBill]):
+    pass
+
+
+class CreditNoteWebhook(Envelope[ZohoCreditNote]):
+    pass
+
+
+class StockWebhook(Envelope[ZohoStockAdjustment]):
+    pass
+
+
+class PriceListWebhook(Envelope[ZohoPriceList]):
+    pass
 
 
 class WebhookAccepted(BaseModel):

@@ -452,6 +452,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reviews'))
     )
     op.create_index('ix_reviews_product_approved', 'reviews', ['product_id', 'is_approved', 'created_at'], unique=False)
+    op.create_index('ix_reviews_approved_rating', 'reviews', ['product_id', 'rating'], unique=False, sqlite_where=sa.text('is_approved'), postgresql_where=sa.text('is_approved'))
     op.create_index('ix_reviews_customer', 'reviews', ['customer_id'], unique=False)
 
 

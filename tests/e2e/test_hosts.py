@@ -12,16 +12,16 @@ def test_local_runner_serves_every_route_and_stops_cleanly_on_sigterm(db):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [str(BIN / "python"), "local_runner.py", "--port", str(port)]
-    with running(command, {"DATABASE_URL": db.url, "TDS_WORKERS": "0"}, f"{base}/health") as process:
+    with running(command, {"DATABASE_URL": db.url, "TDS_WORKERS": "0"}, f"{base}/health") as server:
         health = requests.get(f"{base}/health", timeout=5)
         assert health.status_code == 200
         assert health.json()["status"] == "healthy"
         missing = requests.get(f"{base}/no/such/route", timeout=5)
         assert missing.status_code == 404
         assert missing.json() == {"success": False, "message": "Route not found", "code": "not_found", "errors": []}
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=15) == 0
-        output = process.stdout.read()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=15) == 0
+        output = server.output()
     assert f"on {base}" in output
     assert "/health" in output
     assert "local runner stopped" in output
@@ -47,14 +47,14 @@ def test_runner_workers_drain_webhooks_in_the_background(db):
     base = f"http://127.0.0.1:{port}"
     command = [str(BIN / "python"), "local_runner.py", "--port", str(port)]
     env = {"DATABASE_URL": db.url, "TDS_WORKERS": "2", "TDS_QUEUE_POLL_INTERVAL_MS": "50"}
-    with running(command, env, f"{base}/health") as process:
+    with running(command, env, f"{base}/health") as server:
         body = {"item": {"item_id": "e2e-1", "name": "Anker PowerCore 20000", "rate": 65000, "status": "active"}}
         assert requests.post(f"{base}/api/zoho/webhooks/products", json=body, timeout=5).status_code == 202
         deadline = time.monotonic() + 20
         while requests.get(f"{base}/api/zoho/dashboard/health", timeout=5).json()["queue"]["completed"] < 1:
             assert time.monotonic() < deadline, "the background workers did not drain the item"
             time.sleep(0.1)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-        output = process.stdout.read()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+        output = server.output()
     assert "Zoho sync workers started successfully" in output

@@ -18,10 +18,10 @@ def test_the_document_is_valid_openapi_31_with_every_route(client):
 
 def test_operations_document_their_errors_and_security(client):
     paths = client.get("/openapi.json").get_json()["paths"]
-    webhook = paths["/api/zoho/webhooks/{entity}"]["post"]
+    webhook = paths["/api/zoho/webhooks/customers"]["post"]
     assert {"202", "400", "401", "413", "415", "422", "503"} <= set(webhook["responses"])
     assert webhook["security"] == [{"WebhookKey": []}]
-    assert webhook["parameters"][0]["schema"]["enum"][0] == "products"
+    assert webhook["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/CustomerWebhook"}
     stats = paths["/api/zoho/dashboard/stats"]["get"]
     assert stats["security"] == [{"AdminKey": []}]
     assert [parameter["name"] for parameter in stats["parameters"]] == ["hours"]

@@ -15,7 +15,7 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
 
 from common.config import get_settings, load_settings

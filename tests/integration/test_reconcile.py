@@ -17,7 +17,7 @@ from common.sync.drain import drain
 from common.sync.reconcile import ReconcileStopped, reconcile
 from functions.reconcile_zoho import reconcile_zoho
 from tests import zoho_payloads as zoho
-from tests.fake_zoho import FakeZoho, captured_logs, fake_zoho, zoho_time  # noqa: F401 - fixtures
+from tests.fake_zoho import FakeZoho, zoho_time
 from tests.helpers import PROJECT_ROOT, free_port
 
 ADMIN_KEY = "admin-key-0123456789abcdef"

@@ -175,3 +175,18 @@ def test_concurrent_deliveries_of_one_event_queue_it_once(db):
     assert len({answer["event_id"] for _, answer in answers}) == 1
     with db.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(tds_sync_queue)).scalar_one() == 1
+
+
+@pytest.mark.parametrize("escape", ["\\u0000", "\\ud83d"])
+def test_text_no_database_can_store_is_refused_cleanly(client, db, escape):
+    """A NUL character, or half a surrogate pair, sent as a JSON escape: 400, and nothing stored."""
+    body = '{"item": {"item_id": "1", "name": "bad ' + escape + ' name"}}'
+    response = client.post("/api/zoho/webhooks/products", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "invalid_json"
+    assert _queued(db) == []
+
+
+def test_nul_in_a_query_parameter_is_a_clean_422(client, db):
+    response = client.get("/api/zoho/dashboard/dead-letter?entity_type=%00")
+    assert response.status_code == 422

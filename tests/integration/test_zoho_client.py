@@ -21,7 +21,7 @@ from common.sync.zoho_client import (
     ZohoRateLimited,
     ZohoUnavailable,
 )
-from tests.fake_zoho import FakeZoho, captured_logs, fake_zoho  # noqa: F401 - fixtures
+from tests.fake_zoho import FakeZoho
 from tests.helpers import free_port
 
 ITEMS = "/inventory/v1/items"

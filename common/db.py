@@ -15,7 +15,6 @@ from datetime import datetime, timezone
 from functools import lru_cache
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
 
@@ -173,7 +172,18 @@ def is_postgresql(connection: Connection | Engine) -> bool:
 
 def insert(connection: Connection, table: Table):
     """The dialect's INSERT, which has on_conflict_do_nothing / on_conflict_do_update (both databases)."""
-    return (postgresql.insert if is_postgresql(connection) else sqlite.insert)(table)
+    return dialect_insert(connection.dialect.name)(table)
+
+
+def dialect_insert(dialect: str):
+    # Imported on use: a function on SQLite need not load the PostgreSQL dialects, and back.
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def insert_rows(

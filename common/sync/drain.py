@@ -12,8 +12,8 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
@@ -37,14 +37,8 @@ _purge_lock = threading.Lock()
 _last_purge = 0.0
 
 
-@dataclass
-class _Tally:
-    claimed: int = 0
-    completed: int = 0
-    retried: int = 0
-    dead_lettered: int = 0
-    stale: int = 0
-    lost: int = 0
+# What became of one claimed item; all but LOST are counted in the drain's summary.
+COMPLETED, STALE, RETRIED, DEAD_LETTERED, LOST = "completed", "stale", "retried", "dead_lettered", "lost"
 
 
 def new_worker_id() -> str:
@@ -64,32 +58,38 @@ def drain(
     started = time.monotonic()
     started_at = utcnow()
     worker_id = new_worker_id()
-    tally = _Tally()
+    outcomes: Counter[str] = Counter()
+    claimed = 0
     while keep_going():
         with write(engine) as connection:
             batch = queue.claim(
                 connection, worker_id, settings.tds_batch_size, settings.tds_lock_timeout_seconds, utcnow()
             )
-        tally.claimed += len(batch)
+        claimed += len(batch)
         for item in batch:
-            _process(engine, settings, queue.Lease(worker_id, item), backoff, tally)
+            outcomes[_process(engine, settings, queue.Lease(worker_id, item), backoff)] += 1
         if len(batch) < settings.tds_batch_size or time.monotonic() - started >= budget_seconds:
             break
     with read(engine) as connection:
         remaining = queue.count_due(connection, utcnow())
     summary = DrainSummary(
-        **{key: value for key, value in asdict(tally).items() if key != "lost"},
+        claimed=claimed,
+        completed=outcomes[COMPLETED] + outcomes[STALE],  # a stale item is completed, with result "stale"
+        retried=outcomes[RETRIED],
+        dead_lettered=outcomes[DEAD_LETTERED],
+        stale=outcomes[STALE],
         remaining=remaining,
         duration_ms=round((time.monotonic() - started) * 1000),
     )
-    if tally.claimed or trigger != "worker":
+    if claimed or trigger != "worker":
         _record_run(engine, worker_id, trigger, started_at, summary)
-        log.info("drain finished", extra={"trigger": trigger, "lost_leases": tally.lost, **summary.model_dump()})
+        log.info("drain finished", extra={"trigger": trigger, "lost_leases": outcomes[LOST], **summary.model_dump()})
     _purge_if_due(engine, settings)
     return summary
 
 
-def _process(engine: Engine | None, settings: Settings, lease: queue.Lease, backoff: Backoff, tally: _Tally) -> None:
+def _process(engine: Engine | None, settings: Settings, lease: queue.Lease, backoff: Backoff) -> str:
+    """Apply one item in its own transaction; returns what became of it."""
     started = time.perf_counter()
     try:
         with write(engine) as connection:
@@ -98,19 +98,16 @@ def _process(engine: Engine | None, settings: Settings, lease: queue.Lease, back
             if not queue.complete(connection, lease, result, elapsed_ms, utcnow()):
                 raise LeaseLost(lease.item.id)
     except LeaseLost:
-        tally.lost += 1
         log.warning("lease lost; another drain owns the item now", extra={"queue_id": lease.item.id})
-        return
+        return LOST
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the item
-        _record_failure(engine, settings, lease, exc, backoff, tally)
-        return
-    tally.completed += 1
-    tally.stale += result == handlers.STALE
+        return _record_failure(engine, settings, lease, exc, backoff)
+    return STALE if result == handlers.STALE else COMPLETED
 
 
 def _record_failure(
-    engine: Engine | None, settings: Settings, lease: queue.Lease, exc: Exception, backoff: Backoff, tally: _Tally
-) -> None:
+    engine: Engine | None, settings: Settings, lease: queue.Lease, exc: Exception, backoff: Backoff
+) -> str:
     transient = is_transient(exc)
     attempts = lease.item.attempt_count
     error = describe(exc)
@@ -118,19 +115,16 @@ def _record_failure(
     with write(engine) as connection:
         if transient and attempts < settings.tds_max_retry_attempts:
             retry_at = now + timedelta(seconds=backoff.delay(attempts))
-            recorded = queue.retry_later(connection, lease, error, retry_at)
-            tally.retried += recorded
+            outcome = RETRIED if queue.retry_later(connection, lease, error, retry_at) else LOST
         else:
             reason = MAX_ATTEMPTS if transient else PERMANENT_ERROR
-            recorded = queue.dead_letter(connection, lease, reason, error, now)
-            tally.dead_lettered += recorded
-    if not recorded:
-        tally.lost += 1
+            outcome = DEAD_LETTERED if queue.dead_letter(connection, lease, reason, error, now) else LOST
     log.warning(
         "item failed",
         extra={"queue_id": lease.item.id, "entity_type": lease.item.entity_type, "attempt": attempts,
                "transient": transient, "error": error},
     )  # fmt: skip
+    return outcome
 
 
 def _record_run(engine: Engine | None, worker_id: str, trigger: str, started_at: datetime, summary: DrainSummary) -> None:

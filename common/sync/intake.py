@@ -11,12 +11,13 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from common.db import utcnow, write
 from common.errors import ValidationFailed
 from common.sync import queue
 from common.sync.entities import Entity
+from common.sync.group_commit import GroupCommit
 from common.sync.schemas import WebhookAccepted
 from common.validation import validate
 
@@ -42,35 +43,48 @@ def idempotency_key(entity: Entity, payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def enqueue_event(connection: Connection, entity: Entity, payload: Any) -> tuple[int, str, bool]:
-    """Validate and queue one event: (queue id, idempotency key, newly queued?)."""
+def event_row(entity: Entity, payload: Any) -> dict[str, Any]:
+    """Validate an event and describe it as a tds_sync_queue row (422 when it does not fit)."""
     if not isinstance(payload, dict):
         raise ValidationFailed(errors=[{"field": "body", "message": "must be a JSON object"}])
     body = validate(entity.body, payload)
-    key = idempotency_key(entity, payload)
-    queue_id, queued = queue.enqueue(
-        connection,
-        entity_type=entity.name,
-        source_entity_id=entity.source_id(body),
-        operation_type=entity.operation(body),
-        priority=entity.priority,
-        idempotency_key=key,
-        event_id=getattr(body, "event_id", None),
-        payload=payload,
-        source_modified_at=entity.modified_at(body),
-        now=utcnow(),
-    )
-    return queue_id, key, queued
+    return {
+        "entity_type": entity.name,
+        "source_entity_id": entity.source_id(body),
+        "operation_type": entity.operation(body),
+        "priority": entity.priority,
+        "idempotency_key": idempotency_key(entity, payload),
+        "event_id": getattr(body, "event_id", None),
+        "payload": payload,
+        "source_modified_at": entity.modified_at(body),
+        "created_at": utcnow(),
+    }
 
 
-def accept_webhook(entity: Entity, payload: Any, engine: Engine | None = None) -> WebhookAccepted:
-    """Queue the event and commit before answering: a 2xx always means it is stored."""
-    with write(engine) as connection:
-        queue_id, key, queued = enqueue_event(connection, entity, payload)
+def enqueue_event(connection: Connection, entity: Entity, payload: Any) -> tuple[int, str, bool]:
+    """Validate and queue one event in the caller's transaction: (queue id, idempotency key, newly queued?)."""
+    row = event_row(entity, payload)
+    [(queue_id, queued)] = queue.enqueue(connection, [row])
+    return queue_id, row["idempotency_key"], queued
+
+
+def _write_events(rows: list[dict[str, Any]]) -> list[tuple[int, bool]]:
+    with write() as connection:
+        return queue.enqueue(connection, rows)
+
+
+# Webhooks arriving together share one INSERT and one commit (common.sync.group_commit).
+_intake = GroupCommit(_write_events)
+
+
+def accept_webhook(entity: Entity, payload: Any) -> WebhookAccepted:
+    """Queue the event and wait for its commit before answering: a 2xx always means it is stored."""
+    row = event_row(entity, payload)
+    queue_id, queued = _intake.submit(row)
     return WebhookAccepted(
         message="Event queued for processing" if queued else "Duplicate event: already queued",
         event_id=str(queue_id),
-        idempotency_key=key,
+        idempotency_key=row["idempotency_key"],
         queued=queued,
         duplicate=not queued,
     )

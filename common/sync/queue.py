@@ -13,8 +13,8 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from common.db import dialect_insert
 from common.models import tds_dead_letter_queue as dead_letters
 from common.models import tds_sync_queue as queue
 
@@ -89,49 +89,36 @@ _DEAD = (
 def _enqueue_statement(dialect: str):
     """Built once per dialect: every webhook runs it, and building statements is not free."""
     return (
-        (postgresql.insert if dialect == "postgresql" else sqlite.insert)(queue)
+        dialect_insert(dialect)(queue)
         .on_conflict_do_nothing(index_elements=[queue.c.idempotency_key])
-        .returning(queue.c.id)
+        .returning(queue.c.idempotency_key, queue.c.id)
     )
 
 
-def enqueue(
-    connection: Connection,
-    *,
-    entity_type: str,
-    source_entity_id: str,
-    operation_type: str,
-    priority: int,
-    idempotency_key: str,
-    event_id: str | None,
-    payload: dict[str, Any],
-    source_modified_at: datetime | None,
-    now: datetime,
-) -> tuple[int, bool]:
-    """Queue an event once: (queue id, True) when new, (id of the earlier copy, False) for a duplicate.
+def enqueue(connection: Connection, events: list[dict[str, Any]]) -> list[tuple[int, bool]]:
+    """Queue each event once: (queue id, True) when new, (id of the earlier copy, False) for a
+    duplicate, in the order given. `events` are rows of tds_sync_queue's event columns.
 
-    The unique idempotency key decides, so two concurrent deliveries cannot both be queued.
+    The unique idempotency key decides, so concurrent deliveries cannot both be queued; one
+    multi-row INSERT (SQLAlchemy's insertmanyvalues) writes them all.
     """
-    inserted = connection.execute(
-        _enqueue_statement(connection.dialect.name),
-        {
-            "entity_type": entity_type,
-            "source_entity_id": source_entity_id,
-            "operation_type": operation_type,
-            "status": PENDING,
-            "priority": priority,
-            "attempt_count": 0,
-            "idempotency_key": idempotency_key,
-            "event_id": event_id,
-            "payload": payload,
-            "source_modified_at": source_modified_at,
-            "created_at": now,
-        },
-    ).scalar()
-    if inserted is not None:
-        return inserted, True
-    existing = connection.execute(select(queue.c.id).where(queue.c.idempotency_key == idempotency_key)).scalar_one()
-    return existing, False
+    rows = [{**event, "status": PENDING, "attempt_count": 0} for event in events]
+    inserted = dict(connection.execute(_enqueue_statement(connection.dialect.name), rows).all())
+    missing = {event["idempotency_key"] for event in events} - inserted.keys()
+    earlier = {}
+    if missing:
+        earlier = dict(
+            connection.execute(
+                select(queue.c.idempotency_key, queue.c.id).where(queue.c.idempotency_key.in_(missing))
+            ).all()
+        )
+    results, queued_now = [], set()
+    for event in events:
+        key = event["idempotency_key"]
+        first = key in inserted and key not in queued_now  # a key twice in one batch is queued once
+        queued_now.add(key)
+        results.append((inserted[key], True) if first else (inserted.get(key) or earlier[key], False))
+    return results
 
 
 def _due(now: datetime):

@@ -190,3 +190,30 @@ def test_text_no_database_can_store_is_refused_cleanly(client, db, escape):
 def test_nul_in_a_query_parameter_is_a_clean_422(client, db):
     response = client.get("/api/zoho/dashboard/dead-letter?entity_type=%00")
     assert response.status_code == 422
+
+
+def test_many_deliveries_at_once_are_each_stored_once_with_their_own_answer(db):
+    """Webhooks arriving together share commits: each must still get its own queue id, and a
+    redelivery inside the same burst must be the duplicate of its first copy."""
+    bodies = [zoho.customer(contact_id=str(number)) for number in range(24)] + [zoho.customer(contact_id="3")]
+    app = create_app()
+    answers: dict[int, dict] = {}
+    barrier = threading.Barrier(len(bodies))
+
+    def deliver(index: int) -> None:
+        barrier.wait()
+        response = Client(app).post("/api/zoho/webhooks/customers", json=bodies[index])
+        assert response.status_code == 202
+        answers[index] = response.get_json()
+
+    threads = [threading.Thread(target=deliver, args=(index,)) for index in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rows = {row.source_entity_id: row.id for row in _queued(db)}
+    assert len(rows) == 24
+    for index, body in enumerate(bodies):
+        assert answers[index]["event_id"] == str(rows[body["entity_id"]])
+    copies = [answers[index] for index, body in enumerate(bodies) if body["entity_id"] == "3"]
+    assert sorted(answer["queued"] for answer in copies) == [False, True]

@@ -152,11 +152,17 @@ def reset_engine() -> None:
 @contextmanager
 def write(engine: Engine | None = None) -> Iterator[Connection]:
     """A transaction that commits when the block ends and rolls back on any exception."""
+    with writer(engine) as connection, connection.begin():
+        yield connection
+
+
+@contextmanager
+def writer(engine: Engine | None = None) -> Iterator[Connection]:
+    """A connection for several write transactions in a row (`with connection.begin(): ...`),
+    checked out of the pool once: the queue drain applies a batch's items on one."""
     engine = engine or get_engine()
     with engine.connect() as connection:
-        connection = connection.execution_options(**{_WRITE_OPTION: True})
-        with connection.begin():
-            yield connection
+        yield connection.execution_options(**{_WRITE_OPTION: True})
 
 
 @contextmanager

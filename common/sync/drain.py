@@ -16,10 +16,10 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from common.config import Settings
-from common.db import read, utcnow, write
+from common.db import read, utcnow, write, writer
 from common.logs import get_logger
 from common.models import tds_drain_runs
 from common.sync import handlers, queue
@@ -60,16 +60,17 @@ def drain(
     worker_id = new_worker_id()
     outcomes: Counter[str] = Counter()
     claimed = 0
-    while keep_going():
-        with write(engine) as connection:
-            batch = queue.claim(
-                connection, worker_id, settings.tds_batch_size, settings.tds_lock_timeout_seconds, utcnow()
-            )
-        claimed += len(batch)
-        for item in batch:
-            outcomes[_process(engine, settings, queue.Lease(worker_id, item), backoff)] += 1
-        if len(batch) < settings.tds_batch_size or time.monotonic() - started >= budget_seconds:
-            break
+    with writer(engine) as connection:
+        while keep_going():
+            with connection.begin():
+                batch = queue.claim(
+                    connection, worker_id, settings.tds_batch_size, settings.tds_lock_timeout_seconds, utcnow()
+                )
+            claimed += len(batch)
+            for item in batch:
+                outcomes[_process(connection, settings, queue.Lease(worker_id, item), backoff)] += 1
+            if len(batch) < settings.tds_batch_size or time.monotonic() - started >= budget_seconds:
+                break
     with read(engine) as connection:
         remaining = queue.count_due(connection, utcnow())
     summary = DrainSummary(
@@ -88,11 +89,11 @@ def drain(
     return summary
 
 
-def _process(engine: Engine | None, settings: Settings, lease: queue.Lease, backoff: Backoff) -> str:
+def _process(connection: Connection, settings: Settings, lease: queue.Lease, backoff: Backoff) -> str:
     """Apply one item in its own transaction; returns what became of it."""
     started = time.perf_counter()
     try:
-        with write(engine) as connection:
+        with connection.begin():
             result = handlers.apply(connection, lease.item, utcnow())
             elapsed_ms = round((time.perf_counter() - started) * 1000)
             if not queue.complete(connection, lease, result, elapsed_ms, utcnow()):
@@ -101,18 +102,18 @@ def _process(engine: Engine | None, settings: Settings, lease: queue.Lease, back
         log.warning("lease lost; another drain owns the item now", extra={"queue_id": lease.item.id})
         return LOST
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the item
-        return _record_failure(engine, settings, lease, exc, backoff)
+        return _record_failure(connection, settings, lease, exc, backoff)
     return STALE if result == handlers.STALE else COMPLETED
 
 
 def _record_failure(
-    engine: Engine | None, settings: Settings, lease: queue.Lease, exc: Exception, backoff: Backoff
+    connection: Connection, settings: Settings, lease: queue.Lease, exc: Exception, backoff: Backoff
 ) -> str:
     transient = is_transient(exc)
     attempts = lease.item.attempt_count
     error = describe(exc)
     now = utcnow()
-    with write(engine) as connection:
+    with connection.begin():
         if transient and attempts < settings.tds_max_retry_attempts:
             retry_at = now + timedelta(seconds=backoff.delay(attempts))
             outcome = RETRIED if queue.retry_later(connection, lease, error, retry_at) else LOST

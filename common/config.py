@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     # Completed queue rows (and so their dedupe keys) are kept this long, then purged.
     tds_retention_hours: int = Field(default=168, ge=1, le=24 * 365)
 
-    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_pool_size: int = Field(default=10, ge=1, le=100)
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
 
     @field_validator("database_url")

@@ -26,6 +26,7 @@ from common.config import Settings, get_settings
 from common.db import sqlalchemy_url
 from common.logs import LOGGER_NAME
 from common.models import metadata
+from common.shop.catalog import forget_cached_counts
 from tests.fake_zoho import FakeZoho
 
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -137,6 +138,7 @@ def _empty_tables(engine: Engine) -> None:
 
 def _use(database: TestDatabase, configure) -> Iterator[TestDatabase]:
     configure(DATABASE_URL=database.url)
+    forget_cached_counts()
     try:
         yield database
     finally:

@@ -158,3 +158,22 @@ def test_a_bad_token_on_home_is_401_not_anonymous(client, db):
         response = client.get(HOME, headers={"Authorization": header})
         assert response.status_code == 401
         assert response.get_json()["code"] == "unauthorized"
+
+
+def test_category_counts_are_at_most_a_minute_old(client, db, monkeypatch):
+    from common.shop import catalog
+
+    with write(db.engine) as c:
+        phones = shop.category(c, "Phones")
+        shop.product(c, "Samsung Galaxy A55", 480_000, category_id=phones)
+
+    def phone_count() -> int:
+        tiles = client.get(HOME).get_json()["categories"]
+        return next(tile["product_count"] for tile in tiles if tile["id"] == phones)
+
+    assert phone_count() == 1
+    with write(db.engine) as c:
+        shop.product(c, "Apple iPhone 15", 1_100_000, category_id=phones)
+    assert phone_count() == 1  # served from the minute-long cache
+    monkeypatch.setattr(catalog, "CATEGORY_COUNTS_TTL_SECONDS", 0.0)
+    assert phone_count() == 2

@@ -18,9 +18,9 @@ from sqlalchemy.engine import make_url
 from werkzeug.wrappers import Request, Response
 
 from common import http
-from common.errors import ApiError
 from common.config import ConfigError, Settings, get_settings
 from common.db import get_engine, reset_engine
+from common.errors import ApiError
 from common.logs import configure_logging, get_logger
 from common.routes import ROUTES, Route, RouteTable
 

@@ -305,6 +305,15 @@ def machine(packages: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+def code_state() -> str:
+    """The commit measured, and how many files the working tree changes on top of it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    changed = [line for line in git("status", "--porcelain", "--untracked-files=no").splitlines() if line]
+    return f"{git('rev-parse', '--short', 'HEAD') or 'unknown'}" + (f" + {len(changed)} changed files" if changed else "")
+
+
 def publish(suite: str, text: str, payload: dict, verdicts: list[Verdict], notes: list[str]) -> None:
     """Write bench/results/<suite>-<time>.md and .json, print the report, and a banner for missed targets."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -320,6 +329,6 @@ def publish(suite: str, text: str, payload: dict, verdicts: list[Verdict], notes
         for verdict in missed:
             print(f"!!!   {verdict.target}: {verdict.measured}")
         print(banner)
-    else:
+    elif verdicts:
         print("All targets met.")
     print(f"Results written to bench/results/{suite}-{stamp}.md and .json")

@@ -46,6 +46,7 @@ from bench.harness import (
     BackendCpu,
     ScratchDatabases,
     Verdict,
+    code_state,
     cpu_seconds,
     db_url,
     free_port,
@@ -190,15 +191,6 @@ class Fixtures:
 
 def _plan_line(method: str, path: str, token: str | None = None, body: dict | None = None, thread: int = 0) -> str:
     return "\t".join((str(thread), method, path, token or "-", json.dumps(body) if body is not None else "-"))
-
-
-def code_state() -> str:
-    """The commit measured, and how many files the working tree changes on top of it."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-    changed = [line for line in git("status", "--porcelain", "--untracked-files=no").splitlines() if line]
-    return f"{git('rev-parse', '--short', 'HEAD') or 'unknown'}" + (f" + {len(changed)} changed files" if changed else "")
 
 
 def build_fixtures(database: str, secret: str, workdir: Path) -> Fixtures:

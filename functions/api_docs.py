@@ -6,6 +6,7 @@ from common.docs import INDEX_HTML, asset
 from common.http import ApiRequest, cached_response, http_function, json_response
 from common.openapi import openapi_document
 
+
 def _openapi(request: ApiRequest):
     return json_response(openapi_document(), headers={"Cache-Control": "public, max-age=300"})
 

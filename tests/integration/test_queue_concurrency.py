@@ -27,7 +27,6 @@ from tests import sync_workload
 from tests.helpers import PROJECT_ROOT
 
 
-
 def _statuses(engine) -> dict[str, int]:
     with engine.connect() as connection:
         return dict(connection.execute(select(tds_sync_queue.c.status, func.count()).group_by("status")).all())

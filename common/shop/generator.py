@@ -17,13 +17,13 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import accumulate, chain, islice, product
+from itertools import accumulate, chain, product
 from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, Table, literal, select, text
 
 from common.config import ConfigError, get_settings
-from common.db import get_engine, is_postgresql, utcnow, write
+from common.db import get_engine, insert_rows, is_postgresql, utcnow, write
 from common.models import (
     cart_items,
     carts,
@@ -42,10 +42,6 @@ from common.models import (
 from common.shop.sales import recompute_sales_counts
 from common.shop.search_index import search_columns, vocabulary, vocabulary_rows
 
-# recompute_sales_counts lives with the Zoho invoice handlers that also call it; it is
-# re-exported here as part of the generator's API.
-__all__ = ["BENCH_SIZE", "DEMO_CUSTOMER_ID", "DEMO_SIZE", "MIN_PRODUCTS", "DatasetSize", "generate", "main", "recompute_sales_counts"]
-
 
 @dataclass(frozen=True)
 class DatasetSize:
@@ -61,7 +57,7 @@ BENCH_SIZE = DatasetSize(products=100_000, reviews=500_000, customers=10_000)
 # Enough products for the featured shelf (10), the demo cart and every category.
 MIN_PRODUCTS = 20
 
-# A multi-row VALUES statement stays below SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+# Sales are recounted for at most this many items per statement (bound-parameter limits).
 _MAX_PARAMETERS = 30_000
 _CDN = "https://cdn.tsh.example"
 
@@ -1049,24 +1045,6 @@ def _promotion(
     }
 
 
-def _insert(connection: Connection, table: Table, rows: Iterable[dict]) -> int:
-    """Insert in multi-row VALUES statements (rows of one table share their keys); returns the count.
-
-    Each chunk is one statement. RETURNING is what makes SQLAlchemy batch an executemany
-    into multi-row VALUES ("insertmanyvalues") from a statement compiled once per table;
-    a `.values(list_of_dicts)` statement is compiled afresh for every chunk, which took
-    the benchmark data set on PostgreSQL from about 2.5 to 7 minutes.
-    """
-    per_chunk = _MAX_PARAMETERS // len(table.columns)
-    statement = table.insert().returning(*table.primary_key.columns)
-    batched = connection.execution_options(insertmanyvalues_page_size=per_chunk)
-    iterator, count = iter(rows), 0
-    while chunk := list(islice(iterator, per_chunk)):
-        batched.execute(statement, chunk)
-        count += len(chunk)
-    return count
-
-
 def _delete_everything(connection: Connection) -> None:
     tables = list(reversed(metadata.sorted_tables))
     if is_postgresql(connection):
@@ -1114,7 +1092,7 @@ def generate(engine: Engine, size: DatasetSize, *, seed: int = 7, replace: bool 
             # Explicit ids would collide with any existing row (Zoho-synced invoices, say).
             if not replace and connection.execute(select(literal(1)).select_from(table).limit(1)).first():
                 raise ValueError(f"the database already has {table.name}; pass replace=True (--replace) to wipe it")
-            summary[table.name] = _insert(connection, table, rows)
+            summary[table.name] = insert_rows(connection, table, rows)
             filled.append(table)
         # Only sold items: the rest were inserted with sales_count 0, and rewriting every
         # product row costs the benchmark data set 20 s on PostgreSQL.

@@ -23,6 +23,7 @@ from common.models import (
     search_terms,
 )
 from common.shop import generator
+from common.shop.sales import recompute_sales_counts
 from common.shop.text import fold, index_key
 
 SMALL = generator.DatasetSize(products=60, reviews=150, customers=8)
@@ -200,9 +201,9 @@ def test_recompute_sales_counts_follows_active_invoice_lines(db):
         connection.execute(
             insert(invoice_lines).values(invoice_id=invoice_id, zoho_item_id=item, quantity=7, rate=1000, total=7000)
         )
-        generator.recompute_sales_counts(connection, [item])
+        recompute_sales_counts(connection, [item])
         assert sales_count(connection) == counts[item] + 7
 
         connection.execute(update(invoices).where(invoices.c.id == invoice_id).values(is_active=False))
-        generator.recompute_sales_counts(connection)
+        recompute_sales_counts(connection)
         assert sales_count(connection) == counts[item]

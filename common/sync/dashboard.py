@@ -44,7 +44,7 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
         unresolved = connection.execute(
             select(func.count()).select_from(tds_dead_letter_queue).where(tds_dead_letter_queue.c.resolved.is_(False))
         ).scalar_one()
-        rate = _success_rate(connection, now - timedelta(hours=1))
+        rate = _success_rate_since(connection, now - timedelta(hours=1))
         last_run = connection.execute(
             select(tds_drain_runs).order_by(tds_drain_runs.c.finished_at.desc(), tds_drain_runs.c.id.desc()).limit(1)
         ).first()
@@ -69,18 +69,28 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
     )
 
 
+def _count_if(condition):
+    """SQL: how many of the rows meet `condition` (0, not NULL, for none)."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _success_rate(completed: int, dead_lettered: int) -> float | None:
+    """Percent of the finished items that completed rather than dead-lettered."""
+    finished = completed + dead_lettered
+    return round(100.0 * completed / finished, 2) if finished else None
+
+
 def _finished_since(since: datetime):
     return (q.c.completed_at >= since, q.c.status.in_((queue.COMPLETED, queue.DEAD_LETTER)))
 
 
-def _success_rate(connection: Connection, since: datetime) -> float | None:
-    """Percent of the items finished since `since` that completed rather than dead-lettered."""
-    completed, finished = connection.execute(
-        select(func.coalesce(func.sum(case((q.c.status == queue.COMPLETED, 1), else_=0)), 0), func.count()).where(
+def _success_rate_since(connection: Connection, since: datetime) -> float | None:
+    completed, dead_lettered = connection.execute(
+        select(_count_if(q.c.status == queue.COMPLETED), _count_if(q.c.status == queue.DEAD_LETTER)).where(
             *_finished_since(since)
         )
     ).one()
-    return round(100.0 * completed / finished, 2) if finished else None
+    return _success_rate(completed, dead_lettered)
 
 
 def _hour(connection: Connection, column):
@@ -113,9 +123,9 @@ def sync_stats(hours: int, engine: Engine | None = None) -> SyncStats:
         ).all()
         completed, dead, stale, timed, average = connection.execute(
             select(
-                func.coalesce(func.sum(case((q.c.status == queue.COMPLETED, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((q.c.status == queue.DEAD_LETTER, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((q.c.result == "stale", 1), else_=0)), 0),
+                _count_if(q.c.status == queue.COMPLETED),
+                _count_if(q.c.status == queue.DEAD_LETTER),
+                _count_if(q.c.result == "stale"),
                 func.count(q.c.processing_ms),
                 func.avg(q.c.processing_ms),
             ).where(*_finished_since(since))
@@ -125,14 +135,13 @@ def sync_stats(hours: int, engine: Engine | None = None) -> SyncStats:
                 q.c.created_at >= since, (q.c.attempt_count > 1) | (q.c.status == queue.RETRY)
             )
         ).scalar_one()
-        waiting = case((q.c.status.in_(queue.OPEN), 1), else_=0)
         by_entity = connection.execute(
             select(
                 q.c.entity_type,
                 func.count(),
-                func.coalesce(func.sum(case((q.c.status == queue.COMPLETED, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((q.c.status == queue.DEAD_LETTER, 1), else_=0)), 0),
-                func.coalesce(func.sum(waiting), 0),
+                _count_if(q.c.status == queue.COMPLETED),
+                _count_if(q.c.status == queue.DEAD_LETTER),
+                _count_if(q.c.status.in_(queue.OPEN)),
             )
             .where(q.c.created_at >= since)
             .group_by(q.c.entity_type)
@@ -140,7 +149,6 @@ def sync_stats(hours: int, engine: Engine | None = None) -> SyncStats:
         ).all()
         p95 = _p95(connection, since, timed)
         depth = queue.counts_by_status(connection)
-    finished = completed + dead
     return SyncStats(
         window_hours=hours,
         since=since,
@@ -153,7 +161,7 @@ def sync_stats(hours: int, engine: Engine | None = None) -> SyncStats:
         retried=retried,
         dead_lettered=dead,
         stale=stale,
-        success_rate=round(100.0 * completed / finished, 2) if finished else None,
+        success_rate=_success_rate(completed, dead),
         processing_time=ProcessingTime(
             avg_ms=None if average is None else round(float(average), 2), p95_ms=None if p95 is None else float(p95)
         ),

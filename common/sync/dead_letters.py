@@ -7,7 +7,6 @@ from sqlalchemy import Connection, Engine, func, select, update
 from common.db import read, utcnow, write
 from common.errors import Conflict, NotFound
 from common.models import tds_dead_letter_queue as dead_letters
-from common.models import tds_sync_queue
 from common.sync import queue
 from common.sync.entities import BY_NAME
 from common.sync.intake import enqueue_event
@@ -68,17 +67,9 @@ def _replay(connection: Connection, rows: list) -> None:
     """Re-queue each letter's item; an item no longer in the queue is queued again from its payload."""
     if not rows:
         return
-    queue_ids = [row.sync_queue_id for row in rows if row.sync_queue_id is not None]
-    still_dead = set(
-        connection.scalars(
-            select(tds_sync_queue.c.id).where(
-                tds_sync_queue.c.id.in_(queue_ids), tds_sync_queue.c.status == queue.DEAD_LETTER
-            )
-        )
-    )
-    queue.requeue(connection, sorted(still_dead))
+    requeued = queue.requeue(connection, [row.sync_queue_id for row in rows if row.sync_queue_id is not None])
     for row in rows:
-        if row.sync_queue_id not in still_dead and row.entity_type in BY_NAME and row.last_payload is not None:
+        if row.sync_queue_id not in requeued and row.entity_type in BY_NAME and row.last_payload is not None:
             enqueue_event(connection, BY_NAME[row.entity_type], row.last_payload)
     connection.execute(
         update(dead_letters)

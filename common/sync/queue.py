@@ -219,23 +219,25 @@ def dead_letter(connection: Connection, lease: Lease, reason: str, error: str, n
     return True
 
 
-def requeue(connection: Connection, queue_ids: list[int]) -> int:
-    """Put dead-lettered items back as new: pending, no attempts, no error."""
+def requeue(connection: Connection, queue_ids: list[int]) -> set[int]:
+    """Put those of the items still dead-lettered back as new (pending, no attempts, no error); returns their ids."""
     if not queue_ids:
-        return 0
-    moved = connection.execute(
-        update(queue)
-        .where(queue.c.id.in_(queue_ids), queue.c.status == DEAD_LETTER)
-        .values(
-            status=PENDING,
-            attempt_count=0,
-            next_retry_at=None,
-            error_message=None,
-            result=None,
-            completed_at=None,
+        return set()
+    return set(
+        connection.scalars(
+            update(queue)
+            .where(queue.c.id.in_(sorted(queue_ids)), queue.c.status == DEAD_LETTER)
+            .values(
+                status=PENDING,
+                attempt_count=0,
+                next_retry_at=None,
+                error_message=None,
+                result=None,
+                completed_at=None,
+            )
+            .returning(queue.c.id)
         )
     )
-    return moved.rowcount
 
 
 def count_due(connection: Connection, now: datetime) -> int:

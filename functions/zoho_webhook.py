@@ -1,18 +1,25 @@
 """POST /api/zoho/webhooks/<entity>: authenticate, validate, and durably queue a Zoho event (202)."""
 
-from common.http import ApiRequest, http_function, json_response
+from common.http import ApiRequest, Handler, http_function, json_response
 from common.keys import require_webhook_key
 from common.routes import ROUTE_TABLE
-from common.sync.entities import by_route
+from common.sync.entities import BY_ROUTE, Entity
 from common.sync.intake import accept_webhook
 
 
-def _receive(request: ApiRequest):
-    require_webhook_key(request)
-    entity = by_route(request.route.path.rsplit("/", 1)[-1])
-    return json_response(accept_webhook(entity, request.json()), 202)
+def _receiver(entity: Entity) -> Handler:
+    def receive(request: ApiRequest):
+        require_webhook_key(request)
+        return json_response(accept_webhook(entity, request.json()), 202)
+
+    return receive
 
 
+# One route per entity; the entity is the last segment of its path, bound once here.
 zoho_webhook = http_function(
-    "zoho_webhook", **{route.operation: _receive for route in ROUTE_TABLE.for_target("zoho_webhook").routes}
+    "zoho_webhook",
+    **{
+        route.operation: _receiver(BY_ROUTE[route.path.rsplit("/", 1)[-1]])
+        for route in ROUTE_TABLE.for_target("zoho_webhook").routes
+    },
 )

@@ -11,7 +11,6 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from common.errors import NotFound
 from common.sync import schemas
 
 # Lower runs first (contract: invoices and orders 2; products, customers, bills 5; the rest 8).
@@ -74,9 +73,3 @@ ENTITIES: tuple[Entity, ...] = (
 BY_ROUTE = {entity.route: entity for entity in ENTITIES}
 BY_NAME = {entity.name: entity for entity in ENTITIES}
 
-
-def by_route(route: str) -> Entity:
-    try:
-        return BY_ROUTE[route]
-    except KeyError:
-        raise NotFound(f"Unknown webhook entity '{route[:64]}'") from None

@@ -16,6 +16,7 @@ from functools import lru_cache
 from itertools import islice
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
 
@@ -216,6 +217,11 @@ def insert_rows(
         connection.execute(statement, page, execution_options=page_size)
         count += len(page)
     return count
+
+
+# The database could not be reached or stopped answering, as opposed to refusing a statement:
+# requests answer 503 and the drain retries.
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, sa_exc.DisconnectionError)
 
 
 def check_database(engine: Engine | None = None) -> dict:

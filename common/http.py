@@ -18,10 +18,10 @@ from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import exc as sa_exc
 from werkzeug.wrappers import Request, Response
 
 from common.config import ConfigError, Settings, get_settings
+from common.db import DATABASE_UNAVAILABLE
 from common.errors import (
     ApiError,
     InvalidJson,
@@ -39,7 +39,6 @@ MAX_BODY_BYTES = 1024 * 1024
 NO_STORE = "private, no-store"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
-_DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, sa_exc.DisconnectionError)
 
 Handler = Callable[["ApiRequest"], Any]
 
@@ -190,7 +189,7 @@ def error_response(error: ApiError) -> Response:
 def _as_api_error(exc: Exception, request_id: str) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
-    if isinstance(exc, _DATABASE_DOWN):
+    if isinstance(exc, DATABASE_UNAVAILABLE):
         log.warning("database unavailable", extra={"request_id": request_id, "error": type(exc).__name__})
         return ServiceUnavailable("Database unavailable, try again later")
     if isinstance(exc, ConfigError):

@@ -7,8 +7,9 @@ classified by `is_transient`, which maps database and network errors at one boun
 
 from __future__ import annotations
 
-from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
+
+from common.db import DATABASE_UNAVAILABLE
 
 
 class SyncError(Exception):
@@ -41,9 +42,10 @@ def _sqlstate(exc: sa_exc.DBAPIError) -> str | None:
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, TransientSyncError):
         return True
-    if isinstance(exc, (PermanentSyncError, ValidationError, ValueError, TypeError, KeyError, LookupError)):
+    # ValueError covers pydantic's ValidationError, LookupError covers KeyError and IndexError.
+    if isinstance(exc, (PermanentSyncError, ValueError, TypeError, LookupError)):
         return False
-    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, sa_exc.DisconnectionError)):
+    if isinstance(exc, DATABASE_UNAVAILABLE):
         return True
     if isinstance(exc, sa_exc.DBAPIError):
         code = _sqlstate(exc)

@@ -33,7 +33,7 @@ from common.errors import (
 )
 from common.logs import configure_logging, get_logger
 from common.routes import ROUTE_TABLE, Route, RouteTable
-from common.validation import Model, validate
+from common.validation import Model, id_from_text, validate
 
 MAX_BODY_BYTES = 1024 * 1024
 NO_STORE = "private, no-store"
@@ -90,6 +90,13 @@ class ApiRequest:
         if len(data) > MAX_BODY_BYTES:
             raise PayloadTooLarge()
         return data
+
+    def path_id(self, name: str, not_found: str) -> int:
+        """The row id in path parameter `name`; NotFound(`not_found`) when it cannot be one."""
+        value = id_from_text(self.params[name])
+        if value is None:
+            raise NotFound(not_found)
+        return value
 
     def json(self) -> Any:
         if not _JSON_TYPE.match(self.raw.mimetype or ""):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
@@ -11,6 +12,17 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationError, WithJso
 from common.errors import ValidationFailed
 
 Model = TypeVar("Model", bound=BaseModel)
+
+MAX_ID = 2**63 - 1  # the largest key a BIGINT column holds
+_ID_TEXT = re.compile(r"^[0-9]{1,19}$")
+
+
+def id_from_text(text: str) -> int | None:
+    """A row id written in ASCII digits (1..MAX_ID), as in a URL path; None for anything else."""
+    if not _ID_TEXT.match(text):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
 
 
 # Fields of JSON bodies take exactly what their JSON Schema admits, no looser: the OpenAPI

@@ -6,7 +6,6 @@ Each answers with the priced cart, as checkout shows it.
 from common.http import NO_STORE, ApiRequest, http_function, json_response
 from common.shop import checkout
 from common.shop.auth import current_customer
-from common.shop.catalog import parse_product_id
 from common.shop.schemas import CartItemAdd, CartItemQuantity
 
 
@@ -22,14 +21,14 @@ def _add(request: ApiRequest):
 
 def _update(request: ApiRequest):
     customer = current_customer(request)
-    product_id = parse_product_id(request.params["product_id"])
+    product_id = request.path_id("product_id", "Product not found")
     change = request.json_model(CartItemQuantity)
     return _answer(checkout.set_quantity(customer.id, product_id, change.quantity))
 
 
 def _remove(request: ApiRequest):
     customer = current_customer(request)
-    return _answer(checkout.remove_item(customer.id, parse_product_id(request.params["product_id"])))
+    return _answer(checkout.remove_item(customer.id, request.path_id("product_id", "Product not found")))
 
 
 mobile_cart = http_function("mobile_cart", cart_add_item=_add, cart_update_item=_update, cart_remove_item=_remove)

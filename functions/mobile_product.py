@@ -1,11 +1,11 @@
 """GET /api/mobile/products/{product_id}: one product with reviews and related products."""
 
 from common.http import ApiRequest, cached_json_response, http_function
-from common.shop.catalog import parse_product_id, product_detail
+from common.shop.catalog import product_detail
 
 
 def _product(request: ApiRequest):
-    detail = product_detail(parse_product_id(request.params["product_id"]))
+    detail = product_detail(request.path_id("product_id", "Product not found"))
     return cached_json_response(request, detail, "public, max-age=60")
 
 

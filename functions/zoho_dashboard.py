@@ -1,6 +1,5 @@
 """The Zoho sync dashboard: health (public), statistics and dead letters (admin)."""
 
-from common.errors import NotFound
 from common.http import ApiRequest, http_function, json_response
 from common.keys import require_admin_key
 from common.sync import dashboard, dead_letters
@@ -24,10 +23,7 @@ def _dead_letter_list(request: ApiRequest):
 
 def _dead_letter_retry(request: ApiRequest):
     require_admin_key(request)
-    raw_id = request.params["dead_letter_id"]
-    if not raw_id.isdigit() or len(raw_id) > 18:
-        raise NotFound("Dead letter not found")
-    return dead_letters.replay_one(int(raw_id))
+    return dead_letters.replay_one(request.path_id("dead_letter_id", "Dead letter not found"))
 
 
 def _dead_letter_retry_all(request: ApiRequest):

@@ -20,7 +20,8 @@ from common.db import read, utcnow
 from common.errors import Unauthorized
 from common.http import ApiRequest
 from common.models import customers
-from common.shop.schemas import MAX_ID, CustomerProfile
+from common.shop.schemas import CustomerProfile
+from common.validation import MAX_ID
 
 ALGORITHM = "HS256"
 DEFAULT_TTL_SECONDS = 30 * 24 * 3600

@@ -7,7 +7,6 @@ screen's cards in one grouped query (ix_reviews_product_approved).
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Collection, Sequence
 
@@ -19,7 +18,6 @@ from common.models import categories, customers, products, reviews
 from common.shop import checkout
 from common.shop.pricing import Promotion, card_price, load_active_promotions
 from common.shop.schemas import (
-    MAX_ID,
     CategoryTile,
     CustomerProfile,
     HomeScreen,
@@ -32,7 +30,6 @@ from common.shop.schemas import (
 SHELF_SIZE = 10
 HOME_PROMOTIONS = 5
 LATEST_REVIEWS = 5
-_PRODUCT_ID = re.compile(r"^[0-9]{1,19}$")
 
 # What a card needs from products (category_id for category promotions).
 CARD_COLUMNS = (
@@ -46,13 +43,6 @@ CARD_COLUMNS = (
 )
 _BY_SALES = (products.c.sales_count.desc(), products.c.id)
 _Ratings = dict[int, tuple[int, int]]  # product id -> (sum of approved ratings, their count)
-
-
-def parse_product_id(raw: str) -> int:
-    """A product id from a URL path; anything that cannot be one is "Product not found"."""
-    if not _PRODUCT_ID.match(raw) or not 0 < int(raw) <= MAX_ID:
-        raise NotFound("Product not found")
-    return int(raw)
 
 
 def average_rating(total: int, count: int) -> float | None:

@@ -11,9 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.validation import json_integer
+from common.validation import MAX_ID, json_integer
 
-MAX_ID = 2**63 - 1  # the largest key a BIGINT column holds
 MAX_QUANTITY = 999
 
 Iqd = Annotated[int, Field(description="Whole Iraqi dinars", examples=[125_000])]

@@ -1,4 +1,4 @@
-"""Small helpers for tests that run real servers as subprocesses."""
+"""Small helpers shared by tests: the sync's test keys and shortcuts, and real servers run as subprocesses."""
 
 from __future__ import annotations
 
@@ -15,8 +15,24 @@ from pathlib import Path
 
 import requests
 
+from common.config import get_settings
+from common.sync.drain import drain
+from common.sync.schemas import DrainSummary
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+ADMIN_KEY = "admin-key-0123456789abcdef"
+
+
+def queue_webhook(client, route: str, body: dict) -> int:
+    """POST a Zoho webhook through a test client; its queue id (the answer must be 202)."""
+    response = client.post(f"/api/zoho/webhooks/{route}", json=body)
+    assert response.status_code == 202, response.get_json()
+    return int(response.get_json()["event_id"])
+
+
+def drain_now(budget: float = 30.0) -> DrainSummary:
+    return drain(get_settings(), trigger="test", budget_seconds=budget)
 
 
 def free_port() -> int:

@@ -5,30 +5,19 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from werkzeug.test import Client
 
-from common.config import get_settings
 from common.db import utcnow, write
 from common.models import tds_dead_letter_queue, tds_sync_queue
-from common.sync.drain import drain
 from local_runner import create_app
 from tests import zoho_payloads as zoho
+from tests.helpers import ADMIN_KEY, drain_now, queue_webhook
 
-ADMIN = {"X-Admin-Key": "admin-key-0123456789abcdef"}
-
-
-def _post(client, route, body) -> int:
-    response = client.post(f"/api/zoho/webhooks/{route}", json=body)
-    assert response.status_code == 202
-    return int(response.get_json()["event_id"])
-
-
-def _drain():
-    return drain(get_settings(), trigger="test", budget_seconds=30)
+ADMIN = {"X-Admin-Key": ADMIN_KEY}
 
 
 def _dead_letter_one(client) -> int:
     """A product without a name cannot be created: it is dead-lettered at once."""
-    queue_id = _post(client, "products", {"item": {"item_id": "broken-1", "rate": 5}})
-    assert _drain().dead_lettered == 1
+    queue_id = queue_webhook(client, "products", {"item": {"item_id": "broken-1", "rate": 5}})
+    assert drain_now().dead_lettered == 1
     return queue_id
 
 
@@ -44,8 +33,8 @@ def test_an_idle_sync_is_healthy(client, db):
 
 
 def test_health_reports_the_last_drain(client, db):
-    _post(client, "customers", zoho.customer())
-    _drain()
+    queue_webhook(client, "customers", zoho.customer())
+    drain_now()
     body = client.get("/api/zoho/dashboard/health").get_json()
     assert body["status"] == "healthy"
     assert body["queue"]["completed"] == 1
@@ -54,7 +43,7 @@ def test_health_reports_the_last_drain(client, db):
 
 
 def test_an_old_pending_item_degrades_health(client, db):
-    queue_id = _post(client, "customers", zoho.customer())
+    queue_id = queue_webhook(client, "customers", zoho.customer())
     assert client.get("/api/zoho/dashboard/health").get_json()["status"] == "healthy"
     with write(db.engine) as connection:
         connection.execute(
@@ -86,10 +75,10 @@ def test_database_down_is_unhealthy_503(configure, refused_database_url):
 
 def test_stats_count_the_window(client, db, configure):
     for number in range(3):
-        _post(client, "customers", zoho.customer(contact_id=str(number)))
-    _post(client, "customers", zoho.customer(contact_id="0", version=0))  # older than stored: stale
+        queue_webhook(client, "customers", zoho.customer(contact_id=str(number)))
+    queue_webhook(client, "customers", zoho.customer(contact_id="0", version=0))  # older than stored: stale
     _dead_letter_one(client)
-    _drain()
+    drain_now()
     configure(ADMIN_API_KEY=ADMIN["X-Admin-Key"])
     assert client.get("/api/zoho/dashboard/stats").status_code == 401
     response = client.get("/api/zoho/dashboard/stats?hours=24", headers=ADMIN)
@@ -115,10 +104,10 @@ def test_stats_hours_are_validated(client, db):
 
 def test_dead_letters_are_listed_filtered_and_paginated(client, db):
     _dead_letter_one(client)
-    _post(client, "stock", zoho.stock(item_id="missing"))
+    queue_webhook(client, "stock", zoho.stock(item_id="missing"))
     with write(db.engine) as connection:  # four attempts behind it: the next failure is the fifth and last
         connection.execute(update(tds_sync_queue).where(tds_sync_queue.c.status == "pending").values(attempt_count=4))
-    _drain()
+    drain_now()
     page = client.get("/api/zoho/dashboard/dead-letter?page_size=1").get_json()
     assert page["total_count"] == 2 and page["has_more"] is True and len(page["items"]) == 1
     stock_only = client.get("/api/zoho/dashboard/dead-letter?entity_type=stock").get_json()
@@ -146,8 +135,8 @@ def test_replaying_one_dead_letter_requeues_its_item_and_resolves_it(client, db)
 
 def test_replaying_all_requeues_every_unresolved_letter(client, db):
     _dead_letter_one(client)
-    _post(client, "products", {"item": {"item_id": "broken-2", "rate": 5}})
-    _drain()
+    queue_webhook(client, "products", {"item": {"item_id": "broken-2", "rate": 5}})
+    drain_now()
     response = client.post("/api/zoho/dashboard/dead-letter/retry")
     assert response.status_code == 200
     assert response.get_json()["requeued"] == 2
@@ -158,5 +147,5 @@ def test_replaying_all_requeues_every_unresolved_letter(client, db):
         ).scalar_one()
     assert statuses == ["pending", "pending"] and unresolved == 0
     # A replayed item that fails again is dead-lettered again, as a new letter.
-    assert _drain().dead_lettered == 2
+    assert drain_now().dead_lettered == 2
     assert client.post("/api/zoho/dashboard/dead-letter/retry").get_json()["requeued"] == 2

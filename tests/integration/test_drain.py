@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from common.config import get_settings
 from common.db import utcnow, write
 from common.models import (
     bills,
@@ -24,21 +23,10 @@ from common.models import (
     tds_sync_queue,
 )
 from common.sync import queue
-from common.sync.drain import drain, purge_completed
+from common.sync.drain import purge_completed
 from functions.drain_queue import drain_queue
 from tests import zoho_payloads as zoho
-
-ADMIN_KEY = "admin-key-0123456789abcdef"
-
-
-def _post(client, route, body):
-    response = client.post(f"/api/zoho/webhooks/{route}", json=body)
-    assert response.status_code == 202, response.get_json()
-    return int(response.get_json()["event_id"])
-
-
-def _drain(budget: float = 30.0):
-    return drain(get_settings(), trigger="test", budget_seconds=budget)
+from tests.helpers import ADMIN_KEY, drain_now, queue_webhook
 
 
 def _one(db, table, *where):
@@ -56,8 +44,8 @@ def _item(db, queue_id):
 
 
 def test_a_product_event_becomes_a_product(client, db):
-    queue_id = _post(client, "products", zoho.product(name_ar="هاتف سامسونج جالكسي"))
-    summary = _drain()
+    queue_id = queue_webhook(client, "products", zoho.product(name_ar="هاتف سامسونج جالكسي"))
+    summary = drain_now()
     assert (summary.claimed, summary.completed, summary.remaining) == (1, 1, 0)
     row = _one(db, products, products.c.zoho_item_id == "460000000012345")
     assert row.name == "Samsung Galaxy A54 128GB v1"
@@ -74,13 +62,13 @@ def test_a_product_event_becomes_a_product(client, db):
 
 
 def test_every_entity_has_a_real_handler(client, db):
-    _post(client, "customers", zoho.customer())
-    _post(client, "products", zoho.product())
-    _drain()
+    queue_webhook(client, "customers", zoho.customer())
+    queue_webhook(client, "products", zoho.product())
+    drain_now()
     for route in ("invoices", "bills", "credit-notes", "stock", "prices"):
         builder, _, _ = zoho.ENTITY_CASES[route]
-        _post(client, route, builder())
-    summary = _drain()
+        queue_webhook(client, route, builder())
+    summary = drain_now()
     assert (summary.completed, summary.dead_lettered, summary.retried) == (5, 0, 0)
 
     customer = _one(db, customers, customers.c.zoho_contact_id == "880000000000001")
@@ -99,66 +87,66 @@ def test_every_entity_has_a_real_handler(client, db):
 
 
 def test_an_older_update_is_skipped_as_stale(client, db):
-    _post(client, "products", zoho.product(version=3))
-    _drain()
-    older = _post(client, "products", zoho.product(version=2))
-    summary = _drain()
+    queue_webhook(client, "products", zoho.product(version=3))
+    drain_now()
+    older = queue_webhook(client, "products", zoho.product(version=2))
+    summary = drain_now()
     assert (summary.completed, summary.stale) == (1, 1)
     assert _item(db, older).result == "stale"
     assert _one(db, products).name == "Samsung Galaxy A54 128GB v3"
 
 
 def test_delete_deactivates_and_keeps_the_row(client, db):
-    _post(client, "customers", zoho.customer(version=1))
-    _drain()
+    queue_webhook(client, "customers", zoho.customer(version=1))
+    drain_now()
     deletion = zoho.customer(version=2)
     deletion["event_type"] = "delete"
-    _post(client, "customers", deletion)
-    _drain()
+    queue_webhook(client, "customers", deletion)
+    drain_now()
     row = _one(db, customers)
     assert row.is_active is False and row.name == "Ali Hassan v1"
 
 
 def test_vendor_contacts_are_not_customers(client, db):
-    queue_id = _post(client, "customers", zoho.customer(contact_type="vendor"))
-    assert _drain().completed == 1
+    queue_id = queue_webhook(client, "customers", zoho.customer(contact_type="vendor"))
+    assert drain_now().completed == 1
     assert _item(db, queue_id).result == "noop"
     assert _count(db, customers) == 0
 
 
 def test_inactive_status_deactivates_a_product(client, db):
-    _post(client, "products", zoho.product(version=1))
-    _post(client, "products", zoho.product(version=2, status="inactive"))
-    _drain()
+    queue_webhook(client, "products", zoho.product(version=1))
+    queue_webhook(client, "products", zoho.product(version=2, status="inactive"))
+    drain_now()
     assert _one(db, products).is_active is False
 
 
 def test_a_stock_adjustment_is_applied_once_even_if_queued_twice(client, db):
-    _post(client, "products", zoho.product())
-    _drain()
+    queue_webhook(client, "products", zoho.product())
+    drain_now()
     adjustment = zoho.stock()
-    _post(client, "stock", adjustment)
-    _post(client, "stock", {**adjustment, "data": {**adjustment["data"], "reason": "Damaged in transit"}})
-    summary = _drain()
+    queue_webhook(client, "stock", adjustment)
+    queue_webhook(client, "stock", {**adjustment, "data": {**adjustment["data"], "reason": "Damaged in transit"}})
+    summary = drain_now()
     assert (summary.completed, summary.stale) == (2, 1)
     assert _one(db, products).stock_quantity == 35
 
 
 def test_a_transient_failure_retries_with_backoff_then_dead_letters(client, db, configure):
     configure(TDS_MAX_RETRY_ATTEMPTS=2)
-    queue_id = _post(client, "stock", zoho.stock(item_id="not-synced-yet"))
+    queue_id = queue_webhook(client, "stock", zoho.stock(item_id="not-synced-yet"))
     before = utcnow()
-    first = _drain()
+    first = drain_now()
     assert (first.retried, first.dead_lettered) == (1, 0)
     item = _item(db, queue_id)
     assert (item.status, item.attempt_count) == ("retry", 1)
     assert item.next_retry_at > before + timedelta(seconds=4)
     assert "not synced yet" in item.error_message
 
-    assert _drain().claimed == 0  # not due before its backoff ends
+    assert drain_now().claimed == 0  # not due before its backoff ends
     with write(db.engine) as connection:
         connection.execute(update(tds_sync_queue).values(next_retry_at=utcnow() - timedelta(seconds=1)))
-    second = _drain()
+    second = drain_now()
     assert second.dead_lettered == 1
     assert _item(db, queue_id).status == "dead_letter"
     letter = _one(db, tds_dead_letter_queue)
@@ -169,8 +157,8 @@ def test_a_transient_failure_retries_with_backoff_then_dead_letters(client, db, 
 
 
 def test_a_permanent_failure_dead_letters_at_once(client, db):
-    queue_id = _post(client, "products", {"item": {"item_id": "123", "rate": 1000}})  # no name: cannot be created
-    summary = _drain()
+    queue_id = queue_webhook(client, "products", {"item": {"item_id": "123", "rate": 1000}})  # no name: cannot be created
+    summary = drain_now()
     assert summary.dead_lettered == 1
     letter = _one(db, tds_dead_letter_queue)
     assert (letter.sync_queue_id, letter.failure_reason, letter.total_attempts) == (queue_id, "permanent_error", 1)
@@ -183,7 +171,7 @@ def _claim(db, worker, lock_seconds=300, now=None):
 
 
 def test_the_lease_is_a_fence_against_a_drain_whose_lock_expired(client, db):
-    _post(client, "customers", zoho.customer())
+    queue_webhook(client, "customers", zoho.customer())
     [item_a] = _claim(db, "drain-a", lock_seconds=1)
     assert _claim(db, "drain-b") == []  # held by drain-a
     [item_b] = _claim(db, "drain-b", now=utcnow() + timedelta(seconds=2))  # drain-a's lock expired
@@ -200,12 +188,12 @@ def test_the_lease_is_a_fence_against_a_drain_whose_lock_expired(client, db):
 
 
 def test_items_of_a_crashed_drain_are_taken_again_after_the_lock_timeout(client, db):
-    queue_id = _post(client, "bills", zoho.bill())
+    queue_id = queue_webhook(client, "bills", zoho.bill())
     _claim(db, "crashed-drain", lock_seconds=1)  # and then the process dies
-    assert _drain().claimed == 0
+    assert drain_now().claimed == 0
     with write(db.engine) as connection:
         connection.execute(update(tds_sync_queue).values(lock_expires_at=utcnow() - timedelta(seconds=1)))
-    summary = _drain()
+    summary = drain_now()
     assert summary.completed == 1
     item = _item(db, queue_id)
     assert (item.status, item.attempt_count) == ("completed", 2)
@@ -213,11 +201,11 @@ def test_items_of_a_crashed_drain_are_taken_again_after_the_lock_timeout(client,
 
 
 def test_claims_go_by_priority_then_age(client, db):
-    stock_id = _post(client, "stock", zoho.stock())
-    product_id = _post(client, "products", zoho.product())
-    invoice_id = _post(client, "invoices", zoho.invoice())
-    older_customer = _post(client, "customers", zoho.customer(contact_id="1"))
-    newer_customer = _post(client, "customers", zoho.customer(contact_id="2"))
+    stock_id = queue_webhook(client, "stock", zoho.stock())
+    product_id = queue_webhook(client, "products", zoho.product())
+    invoice_id = queue_webhook(client, "invoices", zoho.invoice())
+    older_customer = queue_webhook(client, "customers", zoho.customer(contact_id="1"))
+    newer_customer = queue_webhook(client, "customers", zoho.customer(contact_id="2"))
     claimed = [item.id for item in _claim(db, "drain")]
     assert claimed == [invoice_id, product_id, older_customer, newer_customer, stock_id]
 
@@ -225,8 +213,8 @@ def test_claims_go_by_priority_then_age(client, db):
 def test_a_drain_keeps_claiming_while_batches_are_full(client, db, configure):
     configure(TDS_BATCH_SIZE=4)
     for number in range(10):
-        _post(client, "customers", zoho.customer(contact_id=str(number)))
-    summary = _drain()
+        queue_webhook(client, "customers", zoho.customer(contact_id=str(number)))
+    summary = drain_now()
     assert (summary.claimed, summary.completed, summary.remaining) == (10, 10, 0)
     assert _count(db, customers) == 10
 
@@ -234,13 +222,13 @@ def test_a_drain_keeps_claiming_while_batches_are_full(client, db, configure):
 def test_a_drain_stops_when_its_budget_is_spent(client, db, configure):
     configure(TDS_BATCH_SIZE=3)
     for number in range(7):
-        _post(client, "customers", zoho.customer(contact_id=str(number)))
-    summary = _drain(budget=0)
+        queue_webhook(client, "customers", zoho.customer(contact_id=str(number)))
+    summary = drain_now(budget=0)
     assert (summary.claimed, summary.remaining) == (3, 4)
 
 
 def test_completed_items_past_retention_are_purged(client, db):
-    old, recent, waiting = (_post(client, "customers", zoho.customer(contact_id=str(n))) for n in range(3))
+    old, recent, waiting = (queue_webhook(client, "customers", zoho.customer(contact_id=str(n))) for n in range(3))
     with write(db.engine) as connection:
         connection.execute(
             update(tds_sync_queue)
@@ -257,7 +245,7 @@ def test_completed_items_past_retention_are_purged(client, db):
 
 
 def test_scheduled_function_drains_and_records_its_run(client, db):
-    _post(client, "customers", zoho.customer())
+    queue_webhook(client, "customers", zoho.customer())
     summary = drain_queue({"source": "aws.events"}, None)
     assert summary["completed"] == 1 and summary["remaining"] == 0
     run = _one(db, tds_drain_runs)
@@ -266,7 +254,7 @@ def test_scheduled_function_drains_and_records_its_run(client, db):
 
 def test_http_drain_needs_the_admin_key(client, db, configure):
     configure(ADMIN_API_KEY=ADMIN_KEY)
-    _post(client, "customers", zoho.customer())
+    queue_webhook(client, "customers", zoho.customer())
     refused = client.post("/api/zoho/queue/drain")
     assert refused.status_code == 401
     assert refused.get_json()["message"] == "Invalid or missing admin API key"
@@ -282,9 +270,9 @@ def test_reapplying_the_same_version_changes_nothing(client, db, route):
     """At-least-once delivery is safe: a second copy of a version is applied idempotently."""
     builder, _, _ = zoho.ENTITY_CASES[route]
     body = builder()
-    _post(client, route, body)
-    _drain()
+    queue_webhook(client, route, body)
+    drain_now()
     copy = {**body, "extra_delivery_marker": 1}  # different bytes, same record: queued again
-    _post(client, route, copy)
-    summary = _drain()
+    queue_webhook(client, route, copy)
+    summary = drain_now()
     assert (summary.completed, summary.dead_lettered) == (1, 0)

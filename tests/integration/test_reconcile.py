@@ -13,14 +13,12 @@ from common.config import get_settings
 from common.db import utcnow
 from common.models import customers, products, tds_sync_cursors, tds_sync_queue
 from common.routes import ROUTES, SCHEDULES
-from common.sync.drain import drain
 from common.sync.reconcile import ReconcileStopped, reconcile
 from functions.reconcile_zoho import reconcile_zoho
 from tests import zoho_payloads as zoho
 from tests.fake_zoho import FakeZoho, zoho_time
-from tests.helpers import PROJECT_ROOT, free_port
+from tests.helpers import ADMIN_KEY, PROJECT_ROOT, drain_now, free_port
 
-ADMIN_KEY = "admin-key-0123456789abcdef"
 ITEMS, CONTACTS, INVOICES = "/inventory/v1/items", "/books/v3/contacts", "/books/v3/invoices"
 BILLS, CREDIT_NOTES, PRICEBOOKS = "/books/v3/bills", "/books/v3/creditnotes", "/inventory/v1/pricebooks"
 RATE_LIMITED = {"code": 44, "message": "API call limit exceeded"}
@@ -303,7 +301,7 @@ def test_the_drain_applies_what_was_reconciled(db, fake_zoho):
     records = _stock_zoho(fake_zoho)
     reconcile(get_settings())
 
-    summary = drain(get_settings(), trigger="test", budget_seconds=30)
+    summary = drain_now()
 
     assert summary.dead_lettered == 0
     item = records[ITEMS][-1]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from common.docs import ASSETS as DOCS_ASSETS
 from common.errors import MethodNotAllowed, NotFound
 
-# POST /api/zoho/webhooks/<entity> and the body model of each (common.sync.entities holds the rest).
+# POST /api/zoho/webhooks/<entity> and the name of its body model in common.sync.entities.
 WEBHOOK_ENTITIES = {
     "products": "ProductWebhook",
     "customers": "CustomerWebhook",
@@ -105,7 +105,8 @@ _ZOHO_ROUTES = (
             f"Receive a Zoho webhook for {entity}",
             "zoho",
             auth=WEBHOOK_KEY,
-            body=f"common.sync.schemas:{body}",
+            body=f"common.sync.entities:{body}",
+            query="common.sync.schemas:WebhookQuery",
             responses={202: "common.sync.schemas:WebhookAccepted"},
         )
         for entity, body in WEBHOOK_ENTITIES.items()

@@ -1,17 +1,19 @@
-"""The Zoho entities the webhook route accepts: body model, queue name, priority, identity.
+"""The Zoho entities the webhook routes accept: Zoho's name for the record, its model, queue name, priority.
 
 This is the only list of them; intake, the drain's handlers and the reconcile job key on `name`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from functools import cached_property, lru_cache
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import RootModel
 
-from common.sync import schemas
+from common.routes import WEBHOOK_ENTITIES
+from common.sync import payloads
+from common.sync.payloads import BodyModels, ZohoEvent, ZohoRecord
 
 # Lower runs first (contract: invoices and orders 2; products, customers, bills 5; the rest 8).
 URGENT, NORMAL, LOW = 2, 5, 8
@@ -22,54 +24,41 @@ class Entity:
     route: str  # the {entity} of /api/zoho/webhooks/{entity}
     name: str  # tds_sync_queue.entity_type
     priority: int
-    body: type[BaseModel]
-    record: Callable[[BaseModel], schemas.ZohoRecord]
-    source_id: Callable[[BaseModel], str]
-    operation: Callable[[BaseModel], str]
+    document: str  # Zoho's key of the record in its webhook body and API answers: {"item": {...}}
+    record: type[ZohoRecord]
 
-    def modified_at(self, body: BaseModel) -> datetime | None:
-        """The version stamp used to skip stale updates: Zoho's last_modified_time, else the event time."""
-        return self.record(body).last_modified_time or getattr(body, "event_time", None)
+    @cached_property
+    def models(self) -> BodyModels:
+        return BodyModels(self.document, self.record)
 
-
-def _enveloped(route: str, name: str, priority: int, body: type[schemas.Envelope]) -> Entity:
-    return Entity(
-        route=route,
-        name=name,
-        priority=priority,
-        body=body,
-        record=lambda body: body.data,
-        source_id=lambda body: body.entity_id,
-        operation=lambda body: body.event_type,
-    )
+    def parse(self, payload: Any, operation: str | None = None) -> ZohoEvent:
+        """Validate a webhook body of any accepted shape as an event on this entity (422 when it does not fit)."""
+        return payloads.parse_event(self.models, payload, operation)
 
 
 ENTITIES: tuple[Entity, ...] = (
-    Entity(
-        route="products",
-        name="products",
-        priority=NORMAL,
-        body=schemas.ProductWebhook,
-        record=lambda body: body.item,
-        source_id=lambda body: body.item.item_id,
-        operation=lambda body: body.event_type,
-    ),
-    Entity(
-        route="invoices",
-        name="invoices",
-        priority=URGENT,
-        body=schemas.InvoiceWebhook,
-        record=lambda body: body.invoice,
-        source_id=lambda body: body.invoice.invoice_id,
-        operation=lambda body: body.event_type,
-    ),
-    _enveloped("customers", "customers", NORMAL, schemas.CustomerWebhook),
-    _enveloped("bills", "bills", NORMAL, schemas.BillWebhook),
-    _enveloped("credit-notes", "credit_notes", LOW, schemas.CreditNoteWebhook),
-    _enveloped("stock", "stock", LOW, schemas.StockWebhook),
-    _enveloped("prices", "prices", LOW, schemas.PriceListWebhook),
+    Entity("products", "products", NORMAL, "item", payloads.ZohoItem),
+    Entity("customers", "customers", NORMAL, "contact", payloads.ZohoContact),
+    Entity("invoices", "invoices", URGENT, "invoice", payloads.ZohoInvoice),
+    Entity("bills", "bills", NORMAL, "bill", payloads.ZohoBill),
+    Entity("credit-notes", "credit_notes", LOW, "creditnote", payloads.ZohoCreditNote),
+    Entity("stock", "stock", LOW, "inventory_adjustment", payloads.ZohoStockAdjustment),
+    Entity("prices", "prices", LOW, "pricebook", payloads.ZohoPriceBook),
 )
 
 BY_ROUTE = {entity.route: entity for entity in ENTITIES}
 BY_NAME = {entity.name: entity for entity in ENTITIES}
 
+
+@lru_cache(maxsize=None)
+def _body_schema(name: str) -> type[RootModel]:
+    route = next(route for route, body in WEBHOOK_ENTITIES.items() if body == name)
+    return BY_ROUTE[route].models.documentation(name)
+
+
+def __getattr__(name: str) -> Any:
+    """The request body model of each webhook route, by the name the route table gives it,
+    built when the OpenAPI document asks for it rather than at every cold start."""
+    if name in WEBHOOK_ENTITIES.values():
+        return _body_schema(name)
+    raise AttributeError(name)

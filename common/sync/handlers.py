@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Column, Connection, Row, Table, and_, func, not_, select, update
+from sqlalchemy import Column, Connection, Row, Table, and_, case, not_, select, update
 
 from common.db import insert, insert_rows
 from common.models import (
@@ -35,8 +35,10 @@ from common.models import (
 from common.money import to_iqd
 from common.shop.sales import recompute_sales_counts
 from common.shop.search_index import search_columns, vocabulary, vocabulary_rows
-from common.sync import schemas
-from common.sync.entities import BY_NAME, Entity
+from common.errors import ValidationFailed
+from common.sync import payloads
+from common.sync.entities import BY_NAME
+from common.sync.payloads import ZohoEvent
 from common.sync.errors import PermanentSyncError, TransientSyncError
 from common.sync.queue import QueueItem
 
@@ -51,8 +53,11 @@ def apply(connection: Connection, item: QueueItem, now: datetime) -> str:
     entity = BY_NAME.get(item.entity_type)
     if entity is None:
         raise PermanentSyncError(f"unknown entity type {item.entity_type!r}")
-    body = entity.body.model_validate(item.payload)
-    return HANDLERS[entity.name](connection, entity, body, now)
+    try:
+        event = entity.parse(item.payload)
+    except ValidationFailed as exc:  # queued before a schema change, or written by hand
+        raise PermanentSyncError(f"stored event does not validate: {exc.errors}") from None
+    return HANDLERS[entity.name](connection, event, now)
 
 
 def _whole(quantity: Decimal) -> int:
@@ -135,7 +140,6 @@ def _deactivate(
 def _document_handler(
     table: Table,
     key: Column,
-    id_field: str,
     fields: dict[str, str],
     money_fields: tuple[str, ...] = ("total", "balance"),
     customer_field: str | None = None,
@@ -145,13 +149,13 @@ def _document_handler(
 ):
     """A handler for a Zoho document kept in one table (customers, bills, credit notes, ...)."""
 
-    def handler(connection: Connection, entity: Entity, body: BaseModel, now: datetime) -> str:
-        record = entity.record(body)
+    def handler(connection: Connection, event: ZohoEvent, now: datetime) -> str:
+        record = event.record
         if ignore(record):
             return NOOP
-        key_value = getattr(record, id_field)
-        modified_at = entity.modified_at(body)
-        deleting = body.event_type == "delete"
+        key_value = event.source_id
+        modified_at = event.modified_at
+        deleting = event.deleting
         if deleting:
             result, row_id = _deactivate(connection, table, key, key_value, modified_at, now)
         else:
@@ -175,7 +179,7 @@ def _customer_by_zoho_id(zoho_contact_id: str | None):
 
 
 def _replace_invoice_lines(
-    connection: Connection, invoice: schemas.ZohoInvoice, invoice_id: int, deleting: bool, now: datetime
+    connection: Connection, invoice: payloads.ZohoInvoice, invoice_id: int, deleting: bool, now: datetime
 ) -> None:
     """Swap the invoice's lines for the event's, and recount the sales of every item touched."""
     touched = set(
@@ -200,12 +204,14 @@ def _replace_invoice_lines(
 
 
 def _replace_prices(
-    connection: Connection, pricelist: schemas.ZohoPriceList, pricelist_id: int, deleting: bool, now: datetime
+    connection: Connection, pricebook: payloads.ZohoPriceBook, pricelist_id: int, deleting: bool, now: datetime
 ) -> None:
-    if deleting or pricelist.items is None:
+    """The price book's items become its product prices; an item not synced yet keeps its price
+    here, keyed by its Zoho id, and has it from the moment it arrives."""
+    if deleting or pricebook.pricebook_items is None:
         return
     connection.execute(product_prices.delete().where(product_prices.c.pricelist_id == pricelist_id))
-    rates = {item.item_id: to_iqd(item.rate) for item in pricelist.items}
+    rates = {item.item_id: to_iqd(item.pricebook_rate) for item in pricebook.pricebook_items}
     insert_rows(
         connection,
         product_prices,
@@ -214,33 +220,40 @@ def _replace_prices(
     )  # fmt: skip
 
 
+def _contact_details(contact: payloads.ZohoContact) -> Values:
+    """Email and phone, from wherever the event carries them (see ZohoContact); absent, the stored ones stay."""
+    values: Values = {}
+    if any(_given(contact, field) for field in ("email", "contact_persons")):
+        values["email"] = contact.contact_email
+    if any(_given(contact, field) for field in ("phone", "mobile", "contact_persons", "billing_address")):
+        values["phone"] = contact.contact_phone
+    return values
+
+
 apply_customer = _document_handler(
     customers,
     customers.c.zoho_contact_id,
-    "contact_id",
-    {"name": "contact_name", "company_name": "company_name", "email": "email", "phone": "phone"},
+    {"name": "contact_name", "company_name": "company_name"},
     money_fields=(),
+    extra_values=_contact_details,
     # Zoho's contacts include suppliers; bills keep their vendor id, the shop has no use for them.
-    ignore=lambda contact: (contact.contact_type or "").lower() == "vendor",
+    ignore=lambda contact: contact.is_vendor,
 )
 apply_bill = _document_handler(
     bills,
     bills.c.zoho_bill_id,
-    "bill_id",
     {"bill_number": "bill_number", "zoho_vendor_id": "vendor_id", "vendor_name": "vendor_name",
      "date": "date", "due_date": "due_date", "status": "status"},
 )  # fmt: skip
 apply_credit_note = _document_handler(
     credit_notes,
     credit_notes.c.zoho_creditnote_id,
-    "creditnote_id",
     {"creditnote_number": "creditnote_number", "zoho_customer_id": "customer_id", "date": "date", "status": "status"},
     customer_field="customer_id",
 )
 apply_invoice = _document_handler(
     invoices,
     invoices.c.zoho_invoice_id,
-    "invoice_id",
     {"invoice_number": "invoice_number", "zoho_customer_id": "customer_id", "date": "date",
      "due_date": "due_date", "status": "status", "currency_code": "currency_code"},
     customer_field="customer_id",
@@ -249,7 +262,6 @@ apply_invoice = _document_handler(
 apply_prices = _document_handler(
     pricelists,
     pricelists.c.zoho_pricelist_id,
-    "pricelist_id",
     {"name": "name", "currency_code": "currency_code", "pricing_scheme": "pricing_scheme"},
     money_fields=(),
     extra_values=lambda record: (
@@ -262,7 +274,7 @@ apply_prices = _document_handler(
 
 
 def _product_values(
-    connection: Connection, item: schemas.ZohoItem, stored: Row | None, now: datetime
+    connection: Connection, item: payloads.ZohoItem, stored: Row | None, now: datetime
 ) -> Values:  # fmt: skip
     values = _given_values(
         item, {"name": "name", "name_ar": "name_ar", "sku": "sku", "description": "description", "unit": "unit",
@@ -276,7 +288,7 @@ def _product_values(
         values["price"] = to_iqd(item.rate)
     if _given(item, "purchase_rate"):
         values["cost"] = _money(item, "purchase_rate")
-    stock = item.available_stock if item.available_stock is not None else item.stock_on_hand
+    stock = item.stock
     if stock is not None:
         values["stock_quantity"] = max(0, _whole(stock))
     if _given(item, "status"):
@@ -292,7 +304,7 @@ def _product_values(
     return values
 
 
-def _category_id(connection: Connection, item: schemas.ZohoItem, now: datetime) -> int:
+def _category_id(connection: Connection, item: payloads.ZohoItem, now: datetime) -> int:
     return connection.execute(
         insert(connection, categories)
         .values(zoho_category_id=item.category_id, name=item.category_name or "Uncategorised",
@@ -306,10 +318,10 @@ def _add_vocabulary(connection: Connection, terms: set[str]) -> None:
     insert_rows(connection, search_terms, vocabulary_rows(terms), skip_duplicates=True)
 
 
-def apply_product(connection: Connection, entity: Entity, body: schemas.ProductWebhook, now: datetime) -> str:
-    item = body.item
-    modified_at = entity.modified_at(body)
-    if body.event_type == "delete":
+def apply_product(connection: Connection, event: ZohoEvent, now: datetime) -> str:
+    item: payloads.ZohoItem = event.record
+    modified_at = event.modified_at
+    if event.deleting:
         result, _ = _deactivate(connection, products, products.c.zoho_item_id, item.item_id, modified_at, now)
         return result
     for _ in range(2):
@@ -335,81 +347,69 @@ def apply_product(connection: Connection, entity: Entity, body: schemas.ProductW
     raise TransientSyncError(f"product {item.item_id}: concurrent writes, try again")
 
 
-def apply_stock(connection: Connection, entity: Entity, body: schemas.Envelope, now: datetime) -> str:
-    """A quantity change is applied once per (adjustment, item); an absolute stock level
-    only when no newer one was applied. Zoho deleting an adjustment takes its change back."""
-    adjustment: schemas.ZohoStockAdjustment = body.data
-    product = connection.execute(
-        select(products.c.id, products.c.stock_quantity)
-        .where(products.c.zoho_item_id == adjustment.item_id)
-        .with_for_update()
-    ).first()
-    if product is None:
-        raise TransientSyncError(f"item {adjustment.item_id} is not synced yet")
-    key = (
-        stock_adjustments.c.zoho_adjustment_id == adjustment.adjustment_id,
-        stock_adjustments.c.zoho_item_id == adjustment.item_id,
-    )
-    if body.event_type == "delete":
-        return _reverse_adjustment(connection, product, key, now)
-    adjusted_at = entity.modified_at(body)
-    recorded = connection.execute(
-        insert(connection, stock_adjustments)
-        .values(
-            zoho_adjustment_id=adjustment.adjustment_id,
-            zoho_item_id=adjustment.item_id,
-            quantity_adjusted=None if adjustment.quantity_adjusted is None else _whole(adjustment.quantity_adjusted),
-            stock_on_hand=None if adjustment.stock_on_hand is None else _whole(adjustment.stock_on_hand),
-            reason=adjustment.reason,
-            adjusted_at=adjusted_at,
-            applied_at=now,
+def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
+    """Each item's quantity_adjusted changes its stock once, however often the adjustment arrives:
+    what was applied is recorded per (adjustment, item), and a changed adjustment applies the
+    difference. Zoho deleting the adjustment takes its changes back; a copy arriving after
+    that changes nothing. Waits (transient) while one of its items is not synced yet."""
+    adjustment: payloads.ZohoStockAdjustment = event.record
+    adjustment_id = adjustment.inventory_adjustment_id
+    wanted: dict[str, Decimal] = {}
+    if not event.deleting:
+        for line in adjustment.line_items:
+            wanted[line.item_id] = wanted.get(line.item_id, Decimal(0)) + line.quantity_adjusted
+    recorded = {
+        row.zoho_item_id: row
+        for row in connection.execute(
+            select(stock_adjustments).where(stock_adjustments.c.zoho_adjustment_id == adjustment_id).with_for_update()
         )
-        .on_conflict_do_nothing(index_elements=[stock_adjustments.c.zoho_adjustment_id, stock_adjustments.c.zoho_item_id])
-        .returning(stock_adjustments.c.id)
-    ).scalar()
-    if recorded is None:
-        return STALE  # this adjustment was applied before
-    if adjustment.quantity_adjusted is not None:
-        stock = product.stock_quantity + _whole(adjustment.quantity_adjusted)
-    elif adjustment.stock_on_hand is not None:
-        newest = connection.execute(
-            select(func.max(stock_adjustments.c.adjusted_at)).where(
-                stock_adjustments.c.zoho_item_id == adjustment.item_id,
-                stock_adjustments.c.stock_on_hand.is_not(None),
-                stock_adjustments.c.reversed_at.is_(None),
-                stock_adjustments.c.id != recorded,
+    }
+    if any(row.reversed_at is not None for row in recorded.values()):
+        return STALE  # Zoho deleted this adjustment; this copy is older than the deletion
+    known = set(
+        connection.scalars(select(products.c.zoho_item_id).where(products.c.zoho_item_id.in_(sorted(wanted))))
+    ) if wanted else set()  # fmt: skip
+    missing = sorted(set(wanted) - known)
+    if missing:
+        raise TransientSyncError(f"item {', '.join(missing)} is not synced yet")
+    changed = False
+    for item_id in sorted(set(wanted) | set(recorded)):
+        row = recorded.get(item_id)
+        before = row.quantity_adjusted if row is not None else 0
+        after = _whole(wanted[item_id]) if item_id in wanted else 0
+        if row is None:
+            recorded_id = connection.execute(
+                insert(connection, stock_adjustments)
+                .values(zoho_adjustment_id=adjustment_id, zoho_item_id=item_id, quantity_adjusted=after,
+                        reason=adjustment.reason, adjusted_at=event.modified_at, applied_at=now)
+                .on_conflict_do_nothing(index_elements=[stock_adjustments.c.zoho_adjustment_id,
+                                                        stock_adjustments.c.zoho_item_id])
+                .returning(stock_adjustments.c.id)
+            ).scalar()  # fmt: skip
+            if recorded_id is None:
+                raise TransientSyncError(f"adjustment {adjustment_id}: concurrent writes, try again")
+        elif item_id not in wanted:
+            connection.execute(
+                update(stock_adjustments).where(stock_adjustments.c.id == row.id).values(reversed_at=now)
             )
-        ).scalar()
-        if newest and adjusted_at and adjusted_at < newest:
-            return STALE
-        stock = _whole(adjustment.stock_on_hand)
-    else:
-        raise PermanentSyncError(f"adjustment {adjustment.adjustment_id} has neither quantity_adjusted nor stock_on_hand")
-    connection.execute(
-        update(products).where(products.c.id == product.id).values(stock_quantity=max(0, stock), updated_at=now)
-    )
-    return APPLIED
+        elif after != before:
+            connection.execute(
+                update(stock_adjustments).where(stock_adjustments.c.id == row.id).values(quantity_adjusted=after)
+            )
+        if after != before:
+            changed = True
+            stock = products.c.stock_quantity + (after - before)
+            connection.execute(
+                update(products)
+                .where(products.c.zoho_item_id == item_id)
+                .values(stock_quantity=case((stock < 0, 0), else_=stock), updated_at=now)
+            )
+    if changed or (event.deleting and recorded):
+        return APPLIED
+    return STALE if recorded else NOOP
 
 
-def _reverse_adjustment(connection: Connection, product: Row, key: tuple, now: datetime) -> str:
-    applied = connection.execute(
-        select(stock_adjustments.c.id, stock_adjustments.c.quantity_adjusted).where(
-            *key, stock_adjustments.c.reversed_at.is_(None)
-        )
-    ).first()
-    if applied is None:
-        return NOOP
-    connection.execute(update(stock_adjustments).where(stock_adjustments.c.id == applied.id).values(reversed_at=now))
-    if applied.quantity_adjusted:
-        connection.execute(
-            update(products)
-            .where(products.c.id == product.id)
-            .values(stock_quantity=max(0, product.stock_quantity - applied.quantity_adjusted), updated_at=now)
-        )
-    return APPLIED
-
-
-HANDLERS: dict[str, Callable[[Connection, Entity, Any, datetime], str]] = {
+HANDLERS: dict[str, Callable[[Connection, ZohoEvent, datetime], str]] = {
     "products": apply_product,
     "customers": apply_customer,
     "invoices": apply_invoice,

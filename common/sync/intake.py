@@ -1,7 +1,7 @@
 """Webhook intake: validate a Zoho event, and queue it once.
 
 An event's identity is its entity and its content once the envelope's delivery fields
-(event id and time) are set aside, so a redelivery is a duplicate and any change to the
+(event id and time, the sending organization) are set aside, so a redelivery is a duplicate and any change to the
 record itself is a new event. The database's unique key enforces it.
 """
 
@@ -14,15 +14,17 @@ from typing import Any
 from sqlalchemy import Connection
 
 from common.db import utcnow, write
-from common.errors import ValidationFailed
 from common.sync import queue
 from common.sync.entities import Entity
 from common.sync.group_commit import GroupCommit
 from common.sync.schemas import WebhookAccepted
-from common.validation import validate
 
-# Delivery metadata: differs between redeliveries of one event, says nothing about the record.
-VOLATILE_FIELDS = frozenset({"event_id", "event_time"})
+# Zoho's form option posts the JSON body in this x-www-form-urlencoded field.
+ZOHO_FORM_FIELD = "JSONString"
+
+# Delivery metadata: differs between redeliveries of one event (or between a webhook and the
+# reconcile job's copy of it), says nothing about the record.
+VOLATILE_FIELDS = frozenset({"event_id", "event_time", "organization_id"})
 
 
 def _canonical(value: Any) -> Any:
@@ -35,28 +37,27 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def idempotency_key(entity: Entity, payload: dict[str, Any]) -> str:
-    stable = {key: value for key, value in payload.items() if key not in VOLATILE_FIELDS}
+def idempotency_key(entity: Entity, stored: dict[str, Any]) -> str:
+    """The event's identity: its entity and canonical body, delivery fields set aside."""
+    stable = {key: value for key, value in stored.items() if key not in VOLATILE_FIELDS}
     canonical = json.dumps(
         {"entity": entity.name, "body": _canonical(stable)}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def event_row(entity: Entity, payload: Any) -> dict[str, Any]:
+def event_row(entity: Entity, payload: Any, operation: str | None = None) -> dict[str, Any]:
     """Validate an event and describe it as a tds_sync_queue row (422 when it does not fit)."""
-    if not isinstance(payload, dict):
-        raise ValidationFailed(errors=[{"field": "body", "message": "must be a JSON object"}])
-    body = validate(entity.body, payload)
+    event = entity.parse(payload, operation)
     return {
         "entity_type": entity.name,
-        "source_entity_id": entity.source_id(body),
-        "operation_type": entity.operation(body),
+        "source_entity_id": event.source_id,
+        "operation_type": event.operation,
         "priority": entity.priority,
-        "idempotency_key": idempotency_key(entity, payload),
-        "event_id": getattr(body, "event_id", None),
-        "payload": payload,
-        "source_modified_at": entity.modified_at(body),
+        "idempotency_key": idempotency_key(entity, event.stored),
+        "event_id": event.event_id,
+        "payload": event.stored,
+        "source_modified_at": event.modified_at,
         "created_at": utcnow(),
     }
 
@@ -77,9 +78,11 @@ def _write_events(rows: list[dict[str, Any]]) -> list[tuple[int, bool]]:
 _intake = GroupCommit(_write_events)
 
 
-def accept_webhook(entity: Entity, payload: Any) -> WebhookAccepted:
-    """Queue the event and wait for its commit before answering: a 2xx always means it is stored."""
-    row = event_row(entity, payload)
+def accept_webhook(entity: Entity, payload: Any, operation: str | None = None) -> WebhookAccepted:
+    """Queue the event and wait for its commit before answering: a 2xx always means it is stored.
+
+    `operation` (the route's ?event_type=) overrides the body's event type."""
+    row = event_row(entity, payload, operation)
     queue_id, queued = _intake.submit(row)
     return WebhookAccepted(
         message="Event queued for processing" if queued else "Duplicate event: already queued",

@@ -4,13 +4,11 @@ Webhooks are the fast path; this is the safety net for those Zoho never delivere
 record goes through the webhooks' own intake (validation and content dedupe), so one that a
 webhook already queued is a duplicate and queues nothing.
 
-The bodies are built the way webhooks carry them: products and invoices as `{"item": ...}` /
-`{"invoice": ...}`, which hash the same as Zoho's webhook for the same record; the others as
-an envelope with `event_type: "upsert"`, this organization's id and no delivery fields, which
-hash the same as a webhook envelope of that shape. They cannot match a webhook that says
-`create` / `update` (the event type is content), nor one whose record has fields Zoho's list
-endpoints leave out (invoices' line items, price books' items): such a record is queued once
-more, which is harmless, since applying it again changes nothing and an older one is stale.
+Each record is queued as Zoho's webhook default payload carries it, `{"item": {...}}`,
+so it hashes the same as the webhook for the same record (the event type of both is the
+default, upsert). A record whose list entry lacks fields the webhook carries (invoices' line
+items, price books' items) is queued once more, which is harmless: applying it again
+changes nothing, and an older one is stale.
 
 Stock adjustments are not reconciled: items carry `stock_on_hand`, so the products pass
 already brings stock levels back in line.
@@ -53,38 +51,26 @@ ZOHO_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
 @dataclass(frozen=True)
 class Source:
-    """One Zoho list endpoint, and the shape of the webhook body its records become."""
+    """One Zoho list endpoint and the entity its records are."""
 
     entity: str  # tds_sync_queue.entity_type, a key of common.sync.entities.BY_NAME
     path: str
     key: str  # the list's key in Zoho's answer
-    id_field: str
-    document: str | None = None  # the body is {document: record}
-    envelope: str | None = None  # or an envelope with this entity_type
 
     def record_id(self, record: Any) -> Any:
-        return record.get(self.id_field) if isinstance(record, dict) else None
+        return record.get(BY_NAME[self.entity].record.id_field) if isinstance(record, dict) else None
 
-    def body(self, record: Any, organization_id: str) -> dict[str, Any]:
-        if self.document:
-            return {self.document: record}
-        return {
-            "event_type": "upsert",
-            "entity_type": self.envelope,
-            "entity_id": self.record_id(record),
-            "data": record,
-            "organization_id": organization_id,
-        }
+    def body(self, record: Any) -> dict[str, Any]:
+        return {BY_NAME[self.entity].document: record}
 
 
 SOURCES: tuple[Source, ...] = (
-    Source("products", "/inventory/v1/items", "items", "item_id", document="item"),
-    Source("customers", "/books/v3/contacts", "contacts", "contact_id", envelope="customer"),
-    Source("invoices", "/books/v3/invoices", "invoices", "invoice_id", document="invoice"),
-    Source("bills", "/books/v3/bills", "bills", "bill_id", envelope="bill"),
-    Source("credit_notes", "/books/v3/creditnotes", "creditnotes", "creditnote_id", envelope="credit_note"),
-    # The prices envelope's data accepts Zoho's pricebook_id for pricelist_id, so the record goes as Zoho sends it.
-    Source("prices", "/inventory/v1/pricebooks", "pricebooks", "pricebook_id", envelope="price_list"),
+    Source("products", "/inventory/v1/items", "items"),
+    Source("customers", "/books/v3/contacts", "contacts"),
+    Source("invoices", "/books/v3/invoices", "invoices"),
+    Source("bills", "/books/v3/bills", "bills"),
+    Source("credit_notes", "/books/v3/creditnotes", "creditnotes"),
+    Source("prices", "/inventory/v1/pricebooks", "pricebooks"),
 )
 
 
@@ -117,7 +103,7 @@ def reconcile(
     try:
         for source in SOURCES:
             try:
-                _reconcile_source(client, engine, source, settings.zoho_organization_id, summary, deadline, max_pages)
+                _reconcile_source(client, engine, source, summary, deadline, max_pages)
             except ZohoError as exc:
                 log.warning(
                     "Zoho reconcile stopped",
@@ -135,7 +121,6 @@ def _reconcile_source(
     client: ZohoClient,
     engine: Engine | None,
     source: Source,
-    organization_id: str,
     summary: ReconcileSummary,
     deadline: float | None,
     max_pages: int,
@@ -159,7 +144,7 @@ def _reconcile_source(
         counts = {"enqueued": 0, "duplicates": 0, "invalid": 0}
         with write(engine) as connection:
             for record in records:
-                counts[_enqueue(connection, entity, source, record, organization_id)] += 1
+                counts[_enqueue(connection, entity, source, record)] += 1
             _store_cursor(connection, source.entity, cursor)
         # Counted only once the page and its cursor are committed together.
         summary.enqueued += counts["enqueued"]
@@ -171,10 +156,10 @@ def _reconcile_source(
             return
 
 
-def _enqueue(connection: Connection, entity: Entity, source: Source, record: Any, organization_id: str) -> str:
+def _enqueue(connection: Connection, entity: Entity, source: Source, record: Any) -> str:
     """Queue one record through the webhooks' intake: 'enqueued', 'duplicates' or 'invalid'."""
     try:
-        _, _, queued = enqueue_event(connection, entity, source.body(record, organization_id))
+        _, _, queued = enqueue_event(connection, entity, source.body(record))
     except ValidationFailed as failed:
         log.warning(
             "Zoho record failed validation, not queued",

@@ -1,221 +1,22 @@
-"""Pydantic models of what Zoho sends, and of what the sync endpoints answer.
-
-Zoho records keep fields we do not know (`extra="allow"`): they are stored with the
-event and are not rejected. Zoho ids arrive as strings or numbers; both become strings.
-A timestamp without an offset is taken as UTC. Known fields take exactly what their JSON
-Schema says (common.validation).
-"""
+"""Pydantic models of the sync endpoints' queries and answers (Zoho's bodies: common.sync.payloads)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    AliasChoices,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    WithJsonSchema,
-)
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
 from common.health import DatabaseStatus
-from common.validation import JsonDate, JsonDateTime, json_integer_value, json_number
+from common.sync.payloads import Operation
 
 
-def _assume_utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+class WebhookQuery(BaseModel):
+    """`?event_type=delete` is how a Zoho deletion workflow says what happened (any body naming the id)."""
 
-
-_MAX_NUMERIC_ID = 10**18
-
-
-def _id_text(value: object) -> object:
-    """Zoho's ids are digit strings; a plain non-negative whole number is taken as one."""
-    if isinstance(value, str):
-        return value
-    number = json_integer_value(value)
-    if not 0 <= number <= _MAX_NUMERIC_ID:
-        raise ValueError("must be a string or a non-negative integer")
-    return str(number)
-
-
-ZohoId = Annotated[
-    str,
-    BeforeValidator(_id_text),
-    StringConstraints(min_length=1, max_length=64),
-    WithJsonSchema(
-        {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 64},
-                   {"type": "integer", "minimum": 0, "maximum": _MAX_NUMERIC_ID}]}
-    ),
-]  # fmt: skip
-Timestamp = Annotated[JsonDateTime, AfterValidator(_assume_utc)]
-Amount = json_number(0, 10**15)
-Quantity = json_number(-(10**9), 10**9)
-Operation = Literal["create", "update", "delete", "upsert"]
-
-
-def _text(limit: int):
-    return Annotated[str, StringConstraints(max_length=limit)]
-
-
-class ZohoRecord(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    last_modified_time: Timestamp | None = None
-
-
-class ZohoItem(ZohoRecord):
-    item_id: ZohoId
-    name: _text(500) | None = None
-    name_ar: _text(500) | None = Field(None, validation_alias=AliasChoices("name_ar", "cf_name_ar"))
-    sku: _text(128) | None = None
-    description: _text(20_000) | None = None
-    rate: Amount | None = None
-    purchase_rate: Amount | None = None
-    stock_on_hand: Quantity | None = None
-    available_stock: Quantity | None = None
-    status: Literal["active", "inactive"] | None = None
-    unit: _text(64) | None = None
-    brand: _text(255) | None = None
-    category_id: ZohoId | None = None
-    category_name: _text(255) | None = None
-    image_name: _text(500) | None = None
-    created_time: Timestamp | None = None
-
-
-class ZohoInvoiceLine(ZohoRecord):
-    item_id: ZohoId | None = None
-    name: _text(500) | None = None
-    quantity: Amount = Field(1, validate_default=True)
-    rate: Amount = Field(0, validate_default=True)
-    item_total: Amount | None = None
-
-
-class ZohoInvoice(ZohoRecord):
-    invoice_id: ZohoId
-    invoice_number: _text(64) | None = None
-    customer_id: ZohoId | None = None
-    date: JsonDate | None = None
-    due_date: JsonDate | None = None
-    total: Amount | None = None
-    balance: Amount | None = None
-    status: _text(32) | None = None
-    currency_code: _text(8) | None = None
-    line_items: list[ZohoInvoiceLine] = Field(default_factory=list, max_length=2000)
-
-
-class ZohoContact(ZohoRecord):
-    contact_id: ZohoId
-    contact_name: _text(255)
-    contact_type: _text(32) | None = None  # "customer" or "vendor"
-    company_name: _text(255) | None = None
-    email: _text(255) | None = None
-    phone: _text(64) | None = None
-    mobile: _text(64) | None = None
-    status: _text(32) | None = None
-
-
-class ZohoBill(ZohoRecord):
-    bill_id: ZohoId
-    bill_number: _text(64)
-    vendor_id: ZohoId
-    vendor_name: _text(255) | None = None
-    date: JsonDate | None = None
-    due_date: JsonDate | None = None
-    total: Amount | None = None
-    balance: Amount | None = None
-    status: _text(32) | None = None
-
-
-class ZohoCreditNote(ZohoRecord):
-    creditnote_id: ZohoId
-    creditnote_number: _text(64)
-    customer_id: ZohoId | None = None
-    date: JsonDate | None = None
-    total: Amount | None = None
-    balance: Amount | None = None
-    status: _text(32) | None = None
-
-
-class ZohoStockAdjustment(ZohoRecord):
-    adjustment_id: ZohoId
-    item_id: ZohoId
-    quantity_adjusted: Quantity | None = None
-    stock_on_hand: Amount | None = None
-    reason: _text(500) | None = None
-    date: JsonDate | None = None
-
-
-class ZohoPriceListItem(ZohoRecord):
-    item_id: ZohoId
-    rate: Amount = Field(validation_alias=AliasChoices("pricebook_rate", "rate"))
-
-
-class ZohoPriceList(ZohoRecord):
-    pricelist_id: ZohoId = Field(validation_alias=AliasChoices("pricelist_id", "pricebook_id"))
-    name: _text(255)
-    currency_code: _text(8) | None = None
-    pricing_scheme: _text(32) | None = None
-    percentage: json_number(-100, 1000) | None = None
-    status: _text(32) | None = None
-    items: list[ZohoPriceListItem] | None = Field(
-        None, validation_alias=AliasChoices("items", "pricebook_items"), max_length=50_000
+    event_type: Annotated[Operation | None, BeforeValidator(lambda value: value or None)] = Field(
+        None, description="Overrides the body's event type; Zoho's deletion workflows send delete"
     )
-
-
-class ProductWebhook(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    item: ZohoItem
-    event_type: Operation = "upsert"
-
-
-class InvoiceWebhook(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    invoice: ZohoInvoice
-    event_type: Operation = "upsert"
-
-
-Data = TypeVar("Data", bound=ZohoRecord)
-
-
-class Envelope(BaseModel, Generic[Data]):
-    """The generic event envelope; the route, not `entity_type`, decides the entity."""
-
-    model_config = ConfigDict(extra="allow")
-
-    event_id: _text(128) | None = None
-    event_type: Operation
-    event_time: Timestamp | None = None
-    entity_type: _text(64)
-    entity_id: ZohoId
-    data: Data
-    organization_id: _text(64) | None = None
-
-
-class CustomerWebhook(Envelope[ZohoContact]):
-    pass
-
-
-class BillWebhook(Envelope[ZohoBill]):
-    pass
-
-
-class CreditNoteWebhook(Envelope[ZohoCreditNote]):
-    pass
-
-
-class StockWebhook(Envelope[ZohoStockAdjustment]):
-    pass
-
-
-class PriceListWebhook(Envelope[ZohoPriceList]):
-    pass
 
 
 class WebhookAccepted(BaseModel):

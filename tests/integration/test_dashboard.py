@@ -113,7 +113,7 @@ def test_dead_letters_are_listed_filtered_and_paginated(client, db):
     stock_only = client.get("/api/zoho/dashboard/dead-letter?entity_type=stock").get_json()
     assert [item["entity_type"] for item in stock_only["items"]] == ["stock"]
     assert stock_only["items"][0]["failure_reason"] == "max_attempts_exceeded"
-    assert stock_only["items"][0]["last_payload"]["data"]["item_id"] == "missing"
+    assert stock_only["items"][0]["last_payload"]["inventory_adjustment"]["item_id"] == "missing"
 
 
 def test_replaying_one_dead_letter_requeues_its_item_and_resolves_it(client, db):

@@ -40,7 +40,13 @@ def test_every_entity_is_queued_with_its_priority(client, db, route):
     assert body["event_id"] == str(row.id)
     assert body["idempotency_key"] == row.idempotency_key
     assert (row.entity_type, row.priority, row.status, row.attempt_count) == (entity_type, priority, "pending", 0)
-    assert row.payload == builder()
+    sent = builder()
+    document = BY_ROUTE[route].document
+    if document in sent:  # Zoho's default payload: stored as it came, with the default event type
+        assert row.payload == {"event_type": "upsert", document: sent[document]}
+    else:  # an envelope: its record under Zoho's name, with the delivery fields
+        assert row.payload == {"event_type": sent["event_type"], document: sent["data"],
+                               **{key: sent[key] for key in ("event_id", "event_time", "organization_id")}}  # fmt: skip
     assert row.source_modified_at is not None
 
 
@@ -115,7 +121,7 @@ def test_an_oversized_body_is_refused_before_it_is_read(client, db):
         ("customers", zoho.envelope("customer", "1", {"contact_id": "1"}), "data.contact_name"),
         ("bills", zoho.envelope("bill", "1", {"bill_id": "1", "bill_number": "B-1"}), "data.vendor_id"),
         ("credit-notes", zoho.envelope("credit_note", "1", {"creditnote_id": "1"}), "data.creditnote_number"),
-        ("stock", zoho.envelope("stock_adjustment", "1", {"adjustment_id": "1"}), "data.item_id"),
+        ("stock", zoho.envelope("stock_adjustment", "1", {"adjustment_id": "1"}), "data.line_items"),
         ("prices", zoho.envelope("price_list", "1", {"pricelist_id": "1"}), "data.name"),
         ("customers", {**zoho.customer(), "event_type": "explode"}, "event_type"),
     ],

@@ -76,6 +76,9 @@ def build(size: int = 5000, seed: int = 11) -> Workload:
         work.stock_deltas[item_id] += delta
         work.events.append(("stock", zoho.stock(f"22{n:013d}", item_id, quantity_adjusted=delta)))
     rng.shuffle(work.events)
+    # Half the events arrive as Zoho's default payload, the rest as envelopes.
+    work.events = [(route, zoho.default_payload(route, body) if rng.random() < 0.5 else body)
+                   for route, body in work.events]  # fmt: skip
     return work
 
 

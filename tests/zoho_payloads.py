@@ -95,6 +95,24 @@ def price_list(pricelist_id: str = "110000000000001", version: int = 1, **fields
     return envelope("price_list", pricelist_id, data, version=version)
 
 
+# Zoho's name for each route's record in its webhook default payload, {"item": {...}}.
+DOCUMENTS = {
+    "products": "item",
+    "customers": "contact",
+    "invoices": "invoice",
+    "bills": "bill",
+    "credit-notes": "creditnote",
+    "stock": "inventory_adjustment",
+    "prices": "pricebook",
+}
+
+
+def default_payload(route: str, body: dict) -> dict:
+    """The same record as Zoho's webhook default payload carries it (an envelope loses its delivery fields)."""
+    document = DOCUMENTS[route]
+    return body if document in body else {document: body["data"]}
+
+
 # route -> (builder, queue entity_type, priority)
 ENTITY_CASES = {
     "products": (product, "products", 5),

@@ -35,6 +35,7 @@ from pydantic import (
     Discriminator,
     Field,
     RootModel,
+    StrictBool,
     StringConstraints,
     Tag,
     WithJsonSchema,
@@ -52,7 +53,6 @@ DEFAULT_OPERATION = "upsert"  # Zoho's default payload says nothing of what happ
 # Envelope fields stored with the record: delivery metadata and the organization.
 _ENVELOPE_KEPT = ("event_id", "event_time", "organization_id")
 _MAX_ID_DIGITS = 64
-_NUMERIC_TEXT = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*$")
 _BLANK_SCHEMA = {"type": "string", "pattern": r"^\s*$"}
 
 
@@ -81,15 +81,25 @@ def _id_text(value: Any) -> Any:
     raise ValueError("must be a string or a non-negative integer")
 
 
-def _decimal(value: Any) -> Any:
-    """A number, or a numeric string as Zoho sometimes sends amounts; floats go through their text."""
-    if isinstance(value, bool):
-        raise ValueError("must be a number")
-    if isinstance(value, (int, float)):
-        return Decimal(str(value))
-    if isinstance(value, str) and _NUMERIC_TEXT.match(value):
-        return Decimal(value.strip())
-    raise ValueError("must be a number or a numeric string")
+def _numeric_text(minimum: int, maximum: int) -> re.Pattern:
+    """Numeric strings within the bounds by their digit count, so that the JSON schema can say it too."""
+    digits = len(str(maximum)) - 1  # maximum is a power of ten: fewer digits stay below it
+    sign = "[-+]?" if minimum < 0 else "[+]?"
+    return re.compile(rf"^{sign}[0-9]{{1,{digits}}}(\.[0-9]*)?$")
+
+
+def _decimal(numeric_text: re.Pattern | None) -> Any:
+    def parse(value: Any) -> Any:
+        """A number, or a numeric string as Zoho sometimes sends amounts; floats go through their text."""
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        if isinstance(value, (int, float)):
+            return Decimal(str(value))
+        if numeric_text is not None and isinstance(value, str) and numeric_text.match(value):
+            return Decimal(value)
+        raise ValueError("must be a number" + (" or a numeric string" if numeric_text else ""))
+
+    return parse
 
 
 def _text_value(value: Any) -> Any:
@@ -117,20 +127,25 @@ def _optional(annotation: Any, schema: dict[str, Any]) -> Any:
     ]
 
 
-def _amount_schema(minimum: int, maximum: int) -> dict[str, Any]:
-    return {"anyOf": [{"type": "number", "minimum": minimum, "maximum": maximum},
-                      {"type": "string", "pattern": _NUMERIC_TEXT.pattern}]}  # fmt: skip
+def _amount_schema(minimum: int, maximum: int, numeric_text: re.Pattern | None) -> dict[str, Any]:
+    number = {"type": "number", "minimum": minimum, "maximum": maximum}
+    return {"anyOf": [number, {"type": "string", "pattern": numeric_text.pattern}]} if numeric_text else number
 
 
-def _amount(minimum: int, maximum: int) -> Any:
-    """A required amount: a number or a numeric string, within bounds."""
+def _amount(minimum: int, maximum: int, strings: bool = True) -> Any:
+    """A required amount: a number (or, with `strings`, a numeric string), within bounds."""
+    numeric_text = _numeric_text(minimum, maximum) if strings else None
     return Annotated[
-        Decimal, BeforeValidator(_decimal), Field(ge=minimum, le=maximum), WithJsonSchema(_amount_schema(minimum, maximum))
+        Decimal,
+        BeforeValidator(_decimal(numeric_text)),
+        Field(ge=minimum, le=maximum),
+        WithJsonSchema(_amount_schema(minimum, maximum, numeric_text)),
     ]
 
 
-def _optional_amount(minimum: int, maximum: int) -> Any:
-    return _optional(_amount(minimum, maximum), _amount_schema(minimum, maximum))
+def _optional_amount(minimum: int, maximum: int, strings: bool = True) -> Any:
+    numeric_text = _numeric_text(minimum, maximum) if strings else None
+    return _optional(_amount(minimum, maximum, strings), _amount_schema(minimum, maximum, numeric_text))
 
 
 def _assume_utc(value: Any) -> Any:
@@ -250,7 +265,7 @@ class ZohoContactPerson(BaseModel):
     email: Text(255) = None
     phone: Text(64) = None
     mobile: Text(64) = None
-    is_primary_contact: bool | None = None
+    is_primary_contact: StrictBool | None = None
 
 
 class ZohoAddress(BaseModel):
@@ -361,7 +376,7 @@ class ZohoPriceBook(ZohoRecord):
     name: _text(255)
     currency_code: Text(8) = None
     pricing_scheme: Text(32) = None
-    percentage: _optional_amount(-100, 1000) = None
+    percentage: _optional_amount(-100, 1000, strings=False) = None
     status: Text(32) = None
     pricebook_items: list[ZohoPriceBookItem] | None = Field(
         None, validation_alias=AliasChoices("pricebook_items", "items"), max_length=50_000
@@ -389,7 +404,8 @@ def _reference_model(record: type[ZohoRecord]) -> type[ZohoRecord]:
     fields: dict[str, Any] = {}
     for name, info in record.model_fields.items():
         if name != record.id_field and info.is_required():
-            fields[name] = (info.annotation | None, Field(None, validation_alias=info.validation_alias))
+            annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+            fields[name] = (annotation | None, Field(None, validation_alias=info.validation_alias))
     return create_model(f"{record.__name__}Reference", __base__=record, **fields)
 
 
@@ -404,6 +420,7 @@ class BodyModels:
     def reference(self) -> type[ZohoRecord]:
         return _reference_model(self.record)
 
+    # The JSON schemas say what _shape decides, so that each body matches exactly one shape.
     def native(self, record: type[ZohoRecord]) -> type[BaseModel]:
         return create_model(
             f"{record.__name__}Document",
@@ -413,7 +430,16 @@ class BodyModels:
         )
 
     def envelope(self, record: type[ZohoRecord]) -> type[BaseModel]:
-        return create_model(f"{record.__name__}Envelope", __base__=_EnvelopeFields, data=(record, ...))
+        return _with_schema(
+            create_model(f"{record.__name__}Envelope", __base__=_EnvelopeFields, data=(record, ...)),
+            {"not": {"required": [self.document]}},
+        )
+
+    def bare(self, record: type[ZohoRecord]) -> type[BaseModel]:
+        return _with_schema(
+            create_model(f"{record.__name__}Record", __base__=record),
+            {"not": {"anyOf": [{"required": [self.document]}, {"required": ["data"]}]}},
+        )
 
     @cached_property
     def shapes(self) -> dict[tuple[str, bool], type[BaseModel]]:
@@ -422,7 +448,7 @@ class BodyModels:
         for deleting, record in ((False, self.record), (True, self.reference)):
             models[("native", deleting)] = self.native(record)
             models[("envelope", deleting)] = self.envelope(record)
-            models[("record", deleting)] = record
+            models[("record", deleting)] = self.bare(record)
         return models
 
     def documentation(self, name: str) -> type[RootModel]:
@@ -431,11 +457,17 @@ class BodyModels:
             Union[
                 Annotated[self.shapes[("native", False)], Tag("native")],
                 Annotated[self.shapes[("envelope", False)], Tag("envelope")],
-                Annotated[self.record, Tag("record")],
+                Annotated[self.shapes[("record", False)], Tag("record")],
             ],
             Discriminator(lambda body: _shape(self.document, body)),
         ]
         return create_model(name, __base__=RootModel[union])
+
+
+def _with_schema(model: type[BaseModel], extra: dict[str, Any]) -> type[BaseModel]:
+    model.model_config["json_schema_extra"] = extra
+    model.model_rebuild(force=True)
+    return model
 
 
 def _shape(document: str, body: Any) -> str:
@@ -480,11 +512,6 @@ def parse_event(models: BodyModels, payload: Any, operation: str | None = None) 
     if operation not in OPERATIONS:
         raise ValidationFailed(errors=[{"field": "event_type", "message": f"must be one of {', '.join(OPERATIONS)}"}])
     deleting = operation == "delete"
-    if shape == "envelope" and isinstance(payload.get("data"), dict):
-        # Older senders named the record only in entity_id.
-        id_field = models.record.id_field
-        if id_field not in payload["data"] and not _has_alias_id(models.record, payload["data"]):
-            payload = {**payload, "data": {**payload["data"], id_field: payload.get("entity_id")}}
     body = validate(models.shapes[(shape, deleting)], payload)
     if shape == "native":
         record = getattr(body, models.document)
@@ -499,8 +526,8 @@ def parse_event(models: BodyModels, payload: Any, operation: str | None = None) 
         operation=operation,
         record=record,
         source_id=getattr(record, models.record.id_field),
-        event_time=getattr(body, "event_time", None),
-        event_id=getattr(body, "event_id", None),
+        event_time=body.event_time if shape == "envelope" else None,
+        event_id=body.event_id if shape == "envelope" else None,
         stored={"event_type": operation, models.document: raw_record, **envelope},
     )
 

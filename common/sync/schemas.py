@@ -5,18 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from common.health import DatabaseStatus
-from common.sync.payloads import Operation
+from common.sync.payloads import OPERATIONS, Operation
 
 
 class WebhookQuery(BaseModel):
     """`?event_type=delete` is how a Zoho deletion workflow says what happened (any body naming the id)."""
 
-    event_type: Annotated[Operation | None, BeforeValidator(lambda value: value or None)] = Field(
-        None, description="Overrides the body's event type; Zoho's deletion workflows send delete"
-    )
+    event_type: Annotated[
+        Operation | None,
+        BeforeValidator(lambda value: value or None),
+        WithJsonSchema({"anyOf": [{"enum": list(OPERATIONS)}, {"const": ""}]}),
+    ] = Field(None, description="Overrides the body's event type (blank: the body's); Zoho's deletion workflows send delete")
 
 
 class WebhookAccepted(BaseModel):

@@ -18,7 +18,11 @@ class WebhookQuery(BaseModel):
         Operation | None,
         BeforeValidator(lambda value: value or None),
         WithJsonSchema({"anyOf": [{"enum": list(OPERATIONS)}, {"const": ""}]}),
-    ] = Field(None, description="Overrides the body's event type (blank: the body's); Zoho's deletion workflows send delete")
+    ] = Field(
+        None,
+        description="Overrides the body's event type (blank: the body's); Zoho's deletion workflows send delete",
+        json_schema_extra=lambda schema: schema.pop("default", None),  # absent, not null: a query has no null
+    )
 
 
 class WebhookAccepted(BaseModel):

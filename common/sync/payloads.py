@@ -154,12 +154,12 @@ def _assume_utc(value: Any) -> Any:
     return value
 
 
-def _text(limit: int) -> Any:
+def RequiredText(limit: int) -> Any:  # noqa: N802 - reads as a type in the models below
     return Annotated[str, BeforeValidator(_text_value), StringConstraints(max_length=limit)]
 
 
 def Text(limit: int) -> Any:  # noqa: N802 - reads as a type in the models below
-    return _optional(_text(limit), {"type": "string", "maxLength": limit})
+    return _optional(RequiredText(limit), {"type": "string", "maxLength": limit})
 
 
 OptionalId = _optional(ZohoId, _ID_SCHEMA)
@@ -278,7 +278,7 @@ class ZohoContact(ZohoRecord):
     id_field: ClassVar[str] = "contact_id"
 
     contact_id: ZohoId
-    contact_name: _text(255)
+    contact_name: RequiredText(255)
     contact_type: Text(32) = None  # "customer" or "vendor"
     company_name: Text(255) = None
     email: Text(255) = None
@@ -314,7 +314,7 @@ class ZohoBill(ZohoRecord):
     id_field: ClassVar[str] = "bill_id"
 
     bill_id: ZohoId
-    bill_number: _text(64)
+    bill_number: RequiredText(64)
     vendor_id: ZohoId
     vendor_name: Text(255) = None
     date: Date = None
@@ -328,7 +328,7 @@ class ZohoCreditNote(ZohoRecord):
     id_field: ClassVar[str] = "creditnote_id"
 
     creditnote_id: ZohoId
-    creditnote_number: _text(64)
+    creditnote_number: RequiredText(64)
     customer_id: OptionalId = None
     date: Date = None
     total: Amount = None
@@ -373,7 +373,7 @@ class ZohoPriceBook(ZohoRecord):
     id_field: ClassVar[str] = "pricebook_id"
 
     pricebook_id: ZohoId = Field(validation_alias=AliasChoices("pricebook_id", "pricelist_id"))
-    name: _text(255)
+    name: RequiredText(255)
     currency_code: Text(8) = None
     pricing_scheme: Text(32) = None
     percentage: _optional_amount(-100, 1000, strings=False) = None
@@ -394,7 +394,7 @@ class _EnvelopeFields(BaseModel):
     event_id: Text(128) = None
     event_type: Operation | None = None
     event_time: Timestamp = None
-    entity_type: _text(64)
+    entity_type: RequiredText(64)
     entity_id: ZohoId
     organization_id: Text(64) = None
 

@@ -53,6 +53,7 @@ class Route:
     path_params: dict[str, dict] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     media_type: str = "application/json"  # of the success answer
+    entity: str | None = None  # the Zoho entity of a webhook route (a route of common.sync.entities)
     pattern: re.Pattern = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -107,6 +108,7 @@ _ZOHO_ROUTES = (
             auth=WEBHOOK_KEY,
             body=f"common.sync.entities:{body}",
             query="common.sync.schemas:WebhookQuery",
+            entity=entity,
             responses={202: "common.sync.schemas:WebhookAccepted"},
         )
         for entity, body in WEBHOOK_ENTITIES.items()

@@ -17,11 +17,11 @@ def _receiver(entity: Entity) -> Handler:
     return receive
 
 
-# One route per entity; the entity is the last segment of its path, bound once here.
+# One route per entity, bound once here.
 zoho_webhook = http_function(
     "zoho_webhook",
     **{
-        route.operation: _receiver(BY_ROUTE[route.path.rsplit("/", 1)[-1]])
+        route.operation: _receiver(BY_ROUTE[route.entity])
         for route in ROUTE_TABLE.for_target("zoho_webhook").routes
     },
 )

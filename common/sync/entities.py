@@ -1,6 +1,8 @@
-"""The Zoho entities the webhook routes accept: Zoho's name for the record, its model, queue name, priority.
+"""The Zoho entities: route, queue name, priority, Zoho's name and model of the record, its
+handler, and where the reconcile job lists it.
 
-This is the only list of them; intake, the drain's handlers and the reconcile job key on `name`.
+This is the only list of them; the webhook routes, intake, the drain and the reconcile job
+all read it (the route table names each route's entity by its `route`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ class Entity:
     priority: int
     document: str  # Zoho's key of the record in its webhook body and API answers: {"item": {...}}
     record: type[ZohoRecord]
+    handler: str  # its function in common.sync.handlers, named so that intake need not import the drain's code
+    list_path: str | None = None  # Zoho's list endpoint, for the reconcile job (None: not reconciled)
+    list_key: str | None = None  # the list's key in Zoho's answer
 
     @cached_property
     def models(self) -> BodyModels:
@@ -37,14 +42,20 @@ class Entity:
 
 
 ENTITIES: tuple[Entity, ...] = (
-    Entity("products", "products", NORMAL, "item", payloads.ZohoItem),
-    Entity("customers", "customers", NORMAL, "contact", payloads.ZohoContact),
-    Entity("invoices", "invoices", URGENT, "invoice", payloads.ZohoInvoice),
-    Entity("bills", "bills", NORMAL, "bill", payloads.ZohoBill),
-    Entity("credit-notes", "credit_notes", LOW, "creditnote", payloads.ZohoCreditNote),
-    Entity("stock", "stock", LOW, "inventory_adjustment", payloads.ZohoStockAdjustment),
-    Entity("prices", "prices", LOW, "pricebook", payloads.ZohoPriceBook),
-)
+    Entity("products", "products", NORMAL, "item", payloads.ZohoItem, "apply_product",
+           "/inventory/v1/items", "items"),
+    Entity("customers", "customers", NORMAL, "contact", payloads.ZohoContact, "apply_customer",
+           "/books/v3/contacts", "contacts"),
+    Entity("invoices", "invoices", URGENT, "invoice", payloads.ZohoInvoice, "apply_invoice",
+           "/books/v3/invoices", "invoices"),
+    Entity("bills", "bills", NORMAL, "bill", payloads.ZohoBill, "apply_bill", "/books/v3/bills", "bills"),
+    Entity("credit-notes", "credit_notes", LOW, "creditnote", payloads.ZohoCreditNote, "apply_credit_note",
+           "/books/v3/creditnotes", "creditnotes"),
+    # Not reconciled: items carry their stock, so the products pass brings stock levels back in line.
+    Entity("stock", "stock", LOW, "inventory_adjustment", payloads.ZohoStockAdjustment, "apply_stock"),
+    Entity("prices", "prices", LOW, "pricebook", payloads.ZohoPriceBook, "apply_prices",
+           "/inventory/v1/pricebooks", "pricebooks"),
+)  # fmt: skip
 
 BY_ROUTE = {entity.route: entity for entity in ENTITIES}
 BY_NAME = {entity.name: entity for entity in ENTITIES}

@@ -57,7 +57,8 @@ def apply(connection: Connection, item: QueueItem, now: datetime) -> str:
         event = entity.parse(item.payload)
     except ValidationFailed as exc:  # queued before a schema change, or written by hand
         raise PermanentSyncError(f"stored event does not validate: {exc.errors}") from None
-    return HANDLERS[entity.name](connection, event, now)
+    handler: Callable[[Connection, ZohoEvent, datetime], str] = globals()[entity.handler]
+    return handler(connection, event, now)
 
 
 def _whole(quantity: Decimal) -> int:
@@ -407,14 +408,3 @@ def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
     if changed or (event.deleting and recorded):
         return APPLIED
     return STALE if recorded else NOOP
-
-
-HANDLERS: dict[str, Callable[[Connection, ZohoEvent, datetime], str]] = {
-    "products": apply_product,
-    "customers": apply_customer,
-    "invoices": apply_invoice,
-    "bills": apply_bill,
-    "credit_notes": apply_credit_note,
-    "stock": apply_stock,
-    "prices": apply_prices,
-}

@@ -10,8 +10,7 @@ default, upsert). A record whose list entry lacks fields the webhook carries (in
 items, price books' items) is queued once more, which is harmless: applying it again
 changes nothing, and an older one is stale.
 
-Stock adjustments are not reconciled: items carry `stock_on_hand`, so the products pass
-already brings stock levels back in line.
+Stock adjustments are not reconciled (common.sync.entities says which entities are).
 
 Zoho lists records modified since `last_modified_time`, oldest first; those stamped exactly
 at the cursor may come back on the next run, and are then counted as duplicates. A record without
@@ -24,7 +23,6 @@ for its next change or its webhook (the same holds for any offset-paged list).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -35,7 +33,7 @@ from common.db import insert, read, utcnow, write
 from common.errors import ValidationFailed
 from common.logs import get_logger
 from common.models import tds_sync_cursors as cursors
-from common.sync.entities import BY_NAME, Entity
+from common.sync.entities import ENTITIES, Entity
 from common.sync.intake import enqueue_event
 from common.sync.schemas import ReconcileSummary
 from common.sync.zoho_client import ZohoClient, ZohoError
@@ -49,29 +47,7 @@ FIRST_RUN_LOOKBACK = timedelta(hours=24)
 ZOHO_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
 
-@dataclass(frozen=True)
-class Source:
-    """One Zoho list endpoint and the entity its records are."""
-
-    entity: str  # tds_sync_queue.entity_type, a key of common.sync.entities.BY_NAME
-    path: str
-    key: str  # the list's key in Zoho's answer
-
-    def record_id(self, record: Any) -> Any:
-        return record.get(BY_NAME[self.entity].record.id_field) if isinstance(record, dict) else None
-
-    def body(self, record: Any) -> dict[str, Any]:
-        return {BY_NAME[self.entity].document: record}
-
-
-SOURCES: tuple[Source, ...] = (
-    Source("products", "/inventory/v1/items", "items"),
-    Source("customers", "/books/v3/contacts", "contacts"),
-    Source("invoices", "/books/v3/invoices", "invoices"),
-    Source("bills", "/books/v3/bills", "bills"),
-    Source("credit_notes", "/books/v3/creditnotes", "creditnotes"),
-    Source("prices", "/inventory/v1/pricebooks", "pricebooks"),
-)
+RECONCILED: tuple[Entity, ...] = tuple(entity for entity in ENTITIES if entity.list_path)
 
 
 class ReconcileStopped(ZohoError):
@@ -101,13 +77,13 @@ def reconcile(
     owned = client is None
     client = client or ZohoClient(settings, engine)
     try:
-        for source in SOURCES:
+        for entity in RECONCILED:
             try:
-                _reconcile_source(client, engine, source, summary, deadline, max_pages)
+                _reconcile_entity(client, engine, entity, summary, deadline, max_pages)
             except ZohoError as exc:
                 log.warning(
                     "Zoho reconcile stopped",
-                    extra={"entity": source.entity, "reason": str(exc), **summary.model_dump()},
+                    extra={"entity": entity.name, "reason": str(exc), **summary.model_dump()},
                 )
                 raise ReconcileStopped(exc, summary) from exc
     finally:
@@ -117,18 +93,17 @@ def reconcile(
     return summary
 
 
-def _reconcile_source(
+def _reconcile_entity(
     client: ZohoClient,
     engine: Engine | None,
-    source: Source,
+    entity: Entity,
     summary: ReconcileSummary,
     deadline: float | None,
     max_pages: int,
 ) -> None:
-    entity = BY_NAME[source.entity]
     with read(engine) as connection:
         cursor = connection.execute(
-            select(cursors.c.cursor).where(cursors.c.entity_type == source.entity)
+            select(cursors.c.cursor).where(cursors.c.entity_type == entity.name)
         ).scalar() or (utcnow() - FIRST_RUN_LOOKBACK).strftime(ZOHO_TIME_FORMAT)
     query = {
         "last_modified_time": cursor,
@@ -139,31 +114,33 @@ def _reconcile_source(
     for page in range(1, max_pages + 1):
         if deadline is not None and time.monotonic() >= deadline:
             return
-        records, more = client.list_page(source.path, source.key, {**query, "page": page})
+        records, more = client.list_page(entity.list_path, entity.list_key, {**query, "page": page})
         cursor = _newest(cursor, records)
         counts = {"enqueued": 0, "duplicates": 0, "invalid": 0}
         with write(engine) as connection:
             for record in records:
-                counts[_enqueue(connection, entity, source, record)] += 1
-            _store_cursor(connection, source.entity, cursor)
+                counts[_enqueue(connection, entity, record)] += 1
+            _store_cursor(connection, entity.name, cursor)
         # Counted only once the page and its cursor are committed together.
         summary.enqueued += counts["enqueued"]
         summary.duplicates += counts["duplicates"]
         summary.invalid += counts["invalid"]
         summary.pages += 1
-        summary.cursor[source.entity] = cursor
+        summary.cursor[entity.name] = cursor
         if not more:
             return
 
 
-def _enqueue(connection: Connection, entity: Entity, source: Source, record: Any) -> str:
+def _enqueue(connection: Connection, entity: Entity, record: Any) -> str:
     """Queue one record through the webhooks' intake: 'enqueued', 'duplicates' or 'invalid'."""
     try:
-        _, _, queued = enqueue_event(connection, entity, source.body(record))
+        # Zoho's webhook default payload, so that it hashes the same as the webhook for this record.
+        _, _, queued = enqueue_event(connection, entity, {entity.document: record})
     except ValidationFailed as failed:
         log.warning(
             "Zoho record failed validation, not queued",
-            extra={"entity": source.entity, "record_id": source.record_id(record), "errors": failed.errors},
+            extra={"entity": entity.name, "errors": failed.errors,
+                   "record_id": record.get(entity.record.id_field) if isinstance(record, dict) else None},
         )
         return "invalid"
     return "enqueued" if queued else "duplicates"

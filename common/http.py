@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 from werkzeug.wrappers import Request, Response
 
+from common import metrics
 from common.config import ConfigError, Settings, get_settings
 from common.db import DATABASE_UNAVAILABLE
 from common.errors import (
@@ -253,6 +254,9 @@ def handle(raw: Request, table: RouteTable, handlers: Mapping[str, Handler]) -> 
     except Exception as exc:  # noqa: BLE001 - the single place errors become answers
         response = error_response(_as_api_error(exc, request_id))
     response.headers["X-Request-ID"] = request_id
+    duration_ms = (time.perf_counter() - started) * 1000
+    metrics.record(route.target if route else "unmatched", route.operation if route else "unmatched",
+                   response.status_code, duration_ms)  # fmt: skip
     log.info(
         "request",
         extra={
@@ -261,7 +265,7 @@ def handle(raw: Request, table: RouteTable, handlers: Mapping[str, Handler]) -> 
             "path": raw.path,
             "operation": route.operation if route else None,
             "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "duration_ms": round(duration_ms, 2),
         },
     )
     return response

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, case, func, literal_column, select
 
 from common.db import check_database, get_engine, is_postgresql, read, utcnow
 from common.health import DatabaseStatus
+from common.metrics import function_stats
 from common.models import tds_dead_letter_queue, tds_drain_runs
 from common.models import tds_sync_queue as q
 from common.sync import queue
@@ -149,6 +150,7 @@ def sync_stats(hours: int, engine: Engine | None = None) -> SyncStats:
         ).all()
         p95 = _p95(connection, since, timed)
         depth = queue.counts_by_status(connection)
+        functions = function_stats(connection, now)
     return SyncStats(
         window_hours=hours,
         since=since,
@@ -170,6 +172,7 @@ def sync_stats(hours: int, engine: Engine | None = None) -> SyncStats:
             EntityStats(entity_type=name, received=total, completed=done, dead_lettered=failed, waiting=open_)
             for name, total, done, failed, open_ in by_entity
         ],
+        functions=functions,
     )
 
 

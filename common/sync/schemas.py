@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
 from common.health import DatabaseStatus
+from common.metrics import FunctionStats
 from common.sync.payloads import Operation
 
 
@@ -100,6 +101,9 @@ class SyncStats(BaseModel):
     processing_time: ProcessingTime
     queue_depth: QueueDepth
     by_entity: list[EntityStats]
+    functions: list[FunctionStats] = Field(
+        description="Each function's requests, error rates and latency over the last hour and 24 hours"
+    )
 
 
 class StatsQuery(BaseModel):

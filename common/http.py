@@ -17,7 +17,9 @@ from collections.abc import Callable, Mapping
 from functools import cached_property
 from urllib.parse import parse_qs
 from typing import Any
+from urllib.parse import parse_qsl
 
+from markupsafe import escape
 from pydantic import BaseModel
 from werkzeug.wrappers import Request, Response
 
@@ -26,6 +28,7 @@ from common.config import ConfigError, Settings, get_settings
 from common.db import DATABASE_UNAVAILABLE
 from common.errors import (
     ApiError,
+    BadRequest,
     InvalidJson,
     NotFound,
     PayloadTooLarge,
@@ -40,6 +43,7 @@ from common.validation import Model, id_from_text, validate
 MAX_BODY_BYTES = 1024 * 1024
 NO_STORE = "private, no-store"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+FORM_TYPE = "application/x-www-form-urlencoded"
 _JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
 _FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -112,6 +116,22 @@ class ApiRequest:
             self.body  # noqa: B018
             raise UnsupportedMediaType()
         return _decode_json(self.body)
+
+    def form(self) -> dict[str, str]:
+        """An application/x-www-form-urlencoded body as {name: first value} (415 for any other type)."""
+        if self.raw.mimetype != FORM_TYPE:
+            self.body  # noqa: B018 - 413 first, as for JSON
+            raise UnsupportedMediaType("Request body must be application/x-www-form-urlencoded")
+        try:
+            pairs = parse_qsl(self.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        except UnicodeDecodeError as exc:
+            raise BadRequest("Form body is not valid UTF-8") from exc
+        values: dict[str, str] = {}
+        for name, value in pairs:
+            values.setdefault(name, value)
+        if not _storable(values):
+            raise BadRequest("Form fields must be valid Unicode without NUL characters")
+        return values
 
     def json_model(self, model: type[Model], data: Any = None) -> Model:
         payload = self.json() if data is None else data
@@ -186,6 +206,19 @@ def dump_json(body: Any) -> bytes:
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return Response(dump_json(body), status=status, headers=dict(headers or {}), content_type="application/json")
+
+
+def html_response(body: str, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    """An HTML page that no cache keeps (operators' pages show live, private data)."""
+    return Response(body, status=status, headers={"Cache-Control": NO_STORE, **(headers or {})},
+                    content_type="text/html; charset=utf-8")  # fmt: skip
+
+
+def redirect(location: str, headers: Mapping[str, str] | None = None) -> Response:
+    """303 See Other: after a form post the browser GETs `location` (a path on this host)."""
+    return Response(f'<a href="{escape(location)}">Continue</a>', status=303,
+                    headers={"Location": location, "Cache-Control": NO_STORE, **(headers or {})},
+                    content_type="text/html; charset=utf-8")  # fmt: skip
 
 
 def cached_json_response(request: ApiRequest, body: Any, cache_control: str) -> Response:

@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from functools import cached_property
 from urllib.parse import parse_qs
 from typing import Any
-from urllib.parse import parse_qsl
 
 from markupsafe import escape
 from pydantic import BaseModel
@@ -43,7 +42,6 @@ from common.validation import Model, id_from_text, validate
 MAX_BODY_BYTES = 1024 * 1024
 NO_STORE = "private, no-store"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-FORM_TYPE = "application/x-www-form-urlencoded"
 _JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
 _FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -118,17 +116,17 @@ class ApiRequest:
         return _decode_json(self.body)
 
     def form(self) -> dict[str, str]:
-        """An application/x-www-form-urlencoded body as {name: first value} (415 for any other type)."""
-        if self.raw.mimetype != FORM_TYPE:
+        """An application/x-www-form-urlencoded body as {name: first value}; no body at all is an
+        empty form, any other type 415."""
+        if not self.raw.mimetype and not self.body:
+            return {}
+        if self.raw.mimetype != _FORM_TYPE:
             self.body  # noqa: B018 - 413 first, as for JSON
             raise UnsupportedMediaType("Request body must be application/x-www-form-urlencoded")
         try:
-            pairs = parse_qsl(self.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-        except UnicodeDecodeError as exc:
-            raise BadRequest("Form body is not valid UTF-8") from exc
-        values: dict[str, str] = {}
-        for name, value in pairs:
-            values.setdefault(name, value)
+            values = {name: found[0] for name, found in _parse_form(self.body).items()}
+        except ValueError as exc:
+            raise BadRequest("Form body must be URL-encoded UTF-8") from exc
         if not _storable(values):
             raise BadRequest("Form fields must be valid Unicode without NUL characters")
         return values
@@ -155,12 +153,17 @@ def _decode_json(data: bytes) -> Any:
     return value
 
 
+def _parse_form(body: bytes) -> dict[str, list[str]]:
+    """A URL-encoded UTF-8 form: each field's values (ValueError when the body is not one)."""
+    return parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body),
+                    encoding="utf-8", errors="strict")  # fmt: skip
+
+
 def _form_field(body: bytes, name: str) -> str:
     """The one value of `name` in a URL-encoded form (400 when it is missing, repeated or not UTF-8)."""
     try:
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body),
-                          encoding="utf-8", errors="strict")  # fmt: skip
-    except (UnicodeDecodeError, ValueError) as exc:
+        fields = _parse_form(body)
+    except ValueError as exc:
         raise InvalidJson(f"Form body must be URL-encoded UTF-8 with the JSON in {name}") from exc
     values = fields.get(name, [])
     if len(values) != 1:

@@ -102,12 +102,12 @@ _ZOHO_ROUTES = (
             "zoho_webhook",
             "zoho_webhook",
             f"zoho_webhook_{entity.replace('-', '_')}",
-            f"Receive a Zoho webhook for {entity}",
+            f"Receive a Zoho webhook for {entity} (with `X-Dry-Run: true` and the admin key: validate only, 200)",
             "zoho",
             auth=WEBHOOK_KEY,
             body=f"common.sync.entities:{body}",
             query="common.sync.schemas:WebhookQuery",
-            responses={202: "common.sync.schemas:WebhookAccepted"},
+            responses={202: "common.sync.schemas:WebhookAccepted", 200: "common.sync.schemas:WebhookDryRun"},
         )
         for entity, body in WEBHOOK_ENTITIES.items()
     ),

@@ -18,6 +18,10 @@ class WebhookQuery(BaseModel):
     event_type: Annotated[Operation | None, BeforeValidator(lambda value: value or None)] = Field(
         None, description="Overrides the body's event type; Zoho's deletion workflows send delete"
     )
+    dry_run: bool = Field(
+        False, description="Validate only and answer 200 with what would be queued (admin key required; "
+        "the header X-Dry-Run: true does the same)"
+    )
 
 
 class WebhookAccepted(BaseModel):
@@ -27,6 +31,21 @@ class WebhookAccepted(BaseModel):
     idempotency_key: str
     queued: bool
     duplicate: bool
+
+
+class WebhookDryRun(BaseModel):
+    """A validated webhook that was not queued (`X-Dry-Run: true` or `?dry_run=1`, admin key required)."""
+
+    success: bool = True
+    message: str
+    dry_run: bool = True
+    queued: bool = False
+    entity_type: str
+    source_entity_id: str
+    operation_type: str
+    priority: int
+    idempotency_key: str
+    duplicate: bool = Field(description="An identical event is already queued: a real delivery would not queue it")
 
 
 class DrainSummary(BaseModel):

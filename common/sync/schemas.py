@@ -18,10 +18,6 @@ class WebhookQuery(BaseModel):
     event_type: Annotated[Operation | None, BeforeValidator(lambda value: value or None)] = Field(
         None, description="Overrides the body's event type; Zoho's deletion workflows send delete"
     )
-    dry_run: bool = Field(
-        False, description="Validate only and answer 200 with what would be queued (admin key required; "
-        "the header X-Dry-Run: true does the same)"
-    )
 
 
 class WebhookAccepted(BaseModel):

@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from common import metrics
 from common.http import as_wsgi
 from common.routes import ROUTES, SCHEDULES
 
@@ -46,7 +47,11 @@ def handler_for(module_name: str) -> LambdaHandler:
             return job(event, context)
         if http_handler is None:
             raise ValueError(f"{module_name} only runs on its schedule")
-        return http_handler(event, context)
+        try:
+            return http_handler(event, context)
+        finally:
+            # A frozen Lambda runs no background thread: its metrics go out between invocations.
+            metrics.RECORDER.flush_if_due()
 
     handler.__name__ = module_name
     return handler

@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from waitress.server import create_server
 
+    from common.metrics import MetricsFlusher
     from common.sync.workers import DrainWorkers
 
     if args.demo and settings.is_production:
@@ -131,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     if token:
         print(f"Demo customer (id 1) token, valid 30 days:\n  Authorization: Bearer {token}", flush=True)
     workers.start()
+    flusher = MetricsFlusher()
+    flusher.start()
     try:
         server.run()
     except KeyboardInterrupt:
@@ -139,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         server.close()
         workers.stop()
         server.task_dispatcher.shutdown()
+        flusher.stop()  # after the last request thread, so its count is written too
         reset_engine()
         print("TSH ERP local runner stopped", flush=True)
     return 0

@@ -152,9 +152,12 @@ def start_intake_server(kind: str, port: int, round_no: int, logfile) -> tuple[s
         wait_http(url, process)
         return process, url, None
     database = create_db(f"intake_{round_no}")
+    # "intake" runs as deployed (request metrics on); "intake-no-metrics" is its baseline for their cost.
+    metrics = "false" if kind == "intake-no-metrics" else "true"
     process = spawn(
         [PYTHON, "local_runner.py", "--port", str(port), "--threads", str(SERVER_THREADS)],
-        env={"DATABASE_URL": db_url(database), "TDS_WORKERS": "0"}, stdout=logfile, stderr=subprocess.STDOUT,
+        env={"DATABASE_URL": db_url(database), "TDS_WORKERS": "0", "REQUEST_METRICS": metrics},
+        stdout=logfile, stderr=subprocess.STDOUT,
     )  # fmt: skip
     wait_http(f"http://127.0.0.1:{port}/health", process, seconds=120)
     return process, f"http://127.0.0.1:{port}/api/zoho/webhooks/products", database
@@ -162,7 +165,7 @@ def start_intake_server(kind: str, port: int, round_no: int, logfile) -> tuple[s
 
 def bench_intake(report: Report, rounds: int, duration: float, warmup: float) -> None:
     template = intake_template()
-    kinds = ("ff-hello", "waitress-hello", "intake")
+    kinds = ("ff-hello", "waitress-hello", "intake-no-metrics", "intake")
     results: dict[str, list[dict]] = {kind: [] for kind in kinds}
     for round_no in range(rounds):
         for kind_no, kind in enumerate(kinds):
@@ -549,6 +552,12 @@ def judge(report: Report) -> None:
                      ratio >= 0.5)  # fmt: skip
         p99 = intake.extra["p99_us"] / 1000
         report.check("intake p99 < 50 ms at 16 clients", f"{p99:.1f} ms", p99 < 50)
+        bare = f["intake.intake-no-metrics"]
+        cost = 1 - _ratio(intake.value, bare.value)
+        cpu = intake.extra["server_cpu_ms_per_request"] - bare.extra["server_cpu_ms_per_request"]
+        report.check("request metrics cost < 5% of intake throughput",
+                     f"{cost:.1%} ({intake.value:.0f} with / {bare.value:.0f} without req/s{_per_round(intake, bare)}; "
+                     f"server CPU {cpu:+.3f} ms/req)", cost < 0.05)  # fmt: skip
         if "enqueue.procrastinate-1" in f:
             peer = max(f["enqueue.procrastinate-1"].value, f[f"enqueue.procrastinate-{CLIENTS}"].value)
             ratio = _ratio(intake.value, peer)
@@ -580,6 +589,7 @@ def render(report: Report, info: dict[str, Any], command: str) -> str:
                   "|---|---:|---|---:|---:|---:|---:|---:|"]  # fmt: skip
         for key, label in (("intake.ff-hello", "hello-world, functions-framework CLI (gunicorn gthread, 8 threads)"),
                            ("intake.waitress-hello", "hello-world on the runner's server (waitress, 8 threads)"),
+                           ("intake.intake-no-metrics", "webhook intake with REQUEST_METRICS=false (baseline of the metrics' cost)"),
                            ("intake.intake", "**webhook intake**, local runner on PostgreSQL (waitress, 8 threads)")):  # fmt: skip
             x = f[key]
             pg = x.extra.get("pg_cpu_ms_per_request")

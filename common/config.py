@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # Completed queue rows (and so their dedupe keys) are kept this long, then purged.
     tds_retention_hours: int = Field(default=168, ge=1, le=24 * 365)
 
+    # Per-function request counts and latency (common.metrics), flushed every few seconds.
+    request_metrics: bool = True
+    metrics_flush_seconds: float = Field(default=5.0, ge=0.5, le=300)
+
     db_pool_size: int = Field(default=10, ge=1, le=100)
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
 

@@ -18,13 +18,16 @@ from functools import cached_property
 from urllib.parse import parse_qs
 from typing import Any
 
+from markupsafe import escape
 from pydantic import BaseModel
 from werkzeug.wrappers import Request, Response
 
+from common import metrics
 from common.config import ConfigError, Settings, get_settings
 from common.db import DATABASE_UNAVAILABLE
 from common.errors import (
     ApiError,
+    BadRequest,
     InvalidJson,
     NotFound,
     PayloadTooLarge,
@@ -112,6 +115,22 @@ class ApiRequest:
             raise UnsupportedMediaType()
         return _decode_json(self.body)
 
+    def form(self) -> dict[str, str]:
+        """An application/x-www-form-urlencoded body as {name: first value}; no body at all is an
+        empty form, any other type 415."""
+        if not self.raw.mimetype and not self.body:
+            return {}
+        if self.raw.mimetype != _FORM_TYPE:
+            self.body  # noqa: B018 - 413 first, as for JSON
+            raise UnsupportedMediaType("Request body must be application/x-www-form-urlencoded")
+        try:
+            values = {name: found[0] for name, found in _parse_form(self.body).items()}
+        except ValueError as exc:
+            raise BadRequest("Form body must be URL-encoded UTF-8") from exc
+        if not _storable(values):
+            raise BadRequest("Form fields must be valid Unicode without NUL characters")
+        return values
+
     def json_model(self, model: type[Model], data: Any = None) -> Model:
         payload = self.json() if data is None else data
         return validate(model, payload)
@@ -134,12 +153,17 @@ def _decode_json(data: bytes) -> Any:
     return value
 
 
+def _parse_form(body: bytes) -> dict[str, list[str]]:
+    """A URL-encoded UTF-8 form: each field's values (ValueError when the body is not one)."""
+    return parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body),
+                    encoding="utf-8", errors="strict")  # fmt: skip
+
+
 def _form_field(body: bytes, name: str) -> str:
     """The one value of `name` in a URL-encoded form (400 when it is missing, repeated or not UTF-8)."""
     try:
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body),
-                          encoding="utf-8", errors="strict")  # fmt: skip
-    except (UnicodeDecodeError, ValueError) as exc:
+        fields = _parse_form(body)
+    except ValueError as exc:
         raise InvalidJson(f"Form body must be URL-encoded UTF-8 with the JSON in {name}") from exc
     values = fields.get(name, [])
     if len(values) != 1:
@@ -185,6 +209,19 @@ def dump_json(body: Any) -> bytes:
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return Response(dump_json(body), status=status, headers=dict(headers or {}), content_type="application/json")
+
+
+def html_response(body: str, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    """An HTML page that no cache keeps (operators' pages show live, private data)."""
+    return Response(body, status=status, headers={"Cache-Control": NO_STORE, **(headers or {})},
+                    content_type="text/html; charset=utf-8")  # fmt: skip
+
+
+def redirect(location: str, headers: Mapping[str, str] | None = None) -> Response:
+    """303 See Other: after a form post the browser GETs `location` (a path on this host)."""
+    return Response(f'<a href="{escape(location)}">Continue</a>', status=303,
+                    headers={"Location": location, "Cache-Control": NO_STORE, **(headers or {})},
+                    content_type="text/html; charset=utf-8")  # fmt: skip
 
 
 def cached_json_response(request: ApiRequest, body: Any, cache_control: str) -> Response:
@@ -253,6 +290,9 @@ def handle(raw: Request, table: RouteTable, handlers: Mapping[str, Handler]) -> 
     except Exception as exc:  # noqa: BLE001 - the single place errors become answers
         response = error_response(_as_api_error(exc, request_id))
     response.headers["X-Request-ID"] = request_id
+    duration_ms = (time.perf_counter() - started) * 1000
+    metrics.record(route.target if route else "unmatched", route.operation if route else "unmatched",
+                   response.status_code, duration_ms)  # fmt: skip
     log.info(
         "request",
         extra={
@@ -261,7 +301,7 @@ def handle(raw: Request, table: RouteTable, handlers: Mapping[str, Handler]) -> 
             "path": raw.path,
             "operation": route.operation if route else None,
             "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "duration_ms": round(duration_ms, 2),
         },
     )
     return response

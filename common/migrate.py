@@ -2,7 +2,8 @@
 
 `python -m common.migrate` upgrades the configured database;
 `python -m common.migrate --sql` prints the PostgreSQL script kept in
-migrations/create_bff_models.sql (a test proves the file matches the migrations).
+migrations/create_bff_models.sql, and `--sql-downgrade` the script that undoes the newest
+migration, kept in migrations/downgrade_latest.sql (tests prove both files match the migrations).
 """
 
 from __future__ import annotations
@@ -12,14 +13,21 @@ import sys
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from common.config import PROJECT_ROOT
 
 OFFLINE_SQL_PATH = PROJECT_ROOT / "migrations" / "create_bff_models.sql"
+DOWNGRADE_SQL_PATH = PROJECT_ROOT / "migrations" / "downgrade_latest.sql"
 _OFFLINE_SQL_HEADER = (
     "-- Generated from the Alembic migrations by `python -m common.migrate --sql`; do not edit.\n"
     "-- Apply to an empty PostgreSQL database: psql -v ON_ERROR_STOP=1 -f migrations/create_bff_models.sql\n"
+)
+_DOWNGRADE_SQL_HEADER = (
+    "-- Generated from the Alembic migrations by `python -m common.migrate --sql-downgrade`; do not edit.\n"
+    "-- Undoes the newest migration ({head} -> {previous}) on PostgreSQL, after a backup:\n"
+    "--   psql -v ON_ERROR_STOP=1 -f migrations/downgrade_latest.sql\n"
 )
 
 
@@ -43,21 +51,43 @@ def _run(step, engine: Engine, revision: str) -> None:
         connection.commit()
 
 
-def offline_sql() -> str:
-    """The whole PostgreSQL schema as one SQL script, rendered by Alembic's offline mode."""
+def _offline(step, revision: str) -> str:
+    """SQL for PostgreSQL rendered by Alembic's offline mode."""
     output = io.StringIO()
     config = alembic_config(output)
     config.cmd_opts = type("Options", (), {"x": ["dialect=postgresql"]})()
-    command.upgrade(config, "head", sql=True)
-    return _OFFLINE_SQL_HEADER + output.getvalue()
+    step(config, revision, sql=True)
+    return output.getvalue()
+
+
+def offline_sql() -> str:
+    """The whole PostgreSQL schema as one SQL script."""
+    return _OFFLINE_SQL_HEADER + _offline(command.upgrade, "head")
+
+
+def latest_revisions() -> tuple[str, str]:
+    """(the newest revision, the one before it): what the downgrade script moves between."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    head = scripts.get_current_head()
+    previous = scripts.get_revision(head).down_revision
+    return head, previous or "base"
+
+
+def offline_downgrade_sql() -> str:
+    """The SQL that takes a database at the newest revision back to the one before it."""
+    head, previous = latest_revisions()
+    return _DOWNGRADE_SQL_HEADER.format(head=head, previous=previous) + _offline(command.downgrade, f"{head}:{previous}")
 
 
 def main(argv: list[str]) -> int:
     if argv == ["--sql"]:
         sys.stdout.write(offline_sql())
         return 0
+    if argv == ["--sql-downgrade"]:
+        sys.stdout.write(offline_downgrade_sql())
+        return 0
     if argv:
-        print("usage: python -m common.migrate [--sql]", file=sys.stderr)
+        print("usage: python -m common.migrate [--sql | --sql-downgrade]", file=sys.stderr)
         return 2
     from common.db import get_engine
 

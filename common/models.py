@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -504,4 +505,23 @@ zoho_oauth_tokens = Table(
     Column("access_token", Text, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Per-minute request aggregates, flushed by each process (common.metrics); several rows may
+# share a minute and route (one per process and flush), and readers add them up.
+tds_request_metrics = Table(
+    "tds_request_metrics",
+    metadata,
+    _id(),
+    Column("minute", UtcDateTime, nullable=False),
+    Column("function", String(64), nullable=False),
+    Column("route", String(96), nullable=False),
+    Column("requests", Integer, nullable=False),
+    Column("client_errors", Integer, nullable=False),
+    Column("server_errors", Integer, nullable=False),
+    Column("total_ms", Float, nullable=False),
+    Column("max_ms", Float, nullable=False),
+    # Counts per latency bucket of common.metrics.LATENCY_BUCKETS_MS (plus one overflow bucket).
+    Column("histogram", Json, nullable=False),
+    Index("ix_tds_request_metrics_minute", "minute", "function"),
 )

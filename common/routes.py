@@ -103,13 +103,13 @@ _ZOHO_ROUTES = (
             "zoho_webhook",
             "zoho_webhook",
             f"zoho_webhook_{entity.replace('-', '_')}",
-            f"Receive a Zoho webhook for {entity}",
+            f"Receive a Zoho webhook for {entity} (with `X-Dry-Run: true` and the admin key: validate only, 200)",
             "zoho",
             auth=WEBHOOK_KEY,
             body=f"common.sync.entities:{body}",
             query="common.sync.schemas:WebhookQuery",
             entity=entity,
-            responses={202: "common.sync.schemas:WebhookAccepted"},
+            responses={202: "common.sync.schemas:WebhookAccepted", 200: "common.sync.schemas:WebhookDryRun"},
         )
         for entity, body in WEBHOOK_ENTITIES.items()
     ),
@@ -284,7 +284,39 @@ _MOBILE_ROUTES: tuple[Route, ...] = (
     ),
 )
 
-ROUTES: tuple[Route, ...] = (*_SERVICE_ROUTES, *_ZOHO_ROUTES, *_MOBILE_ROUTES)
+# The operations page: HTML for people, behind its own session cookie (common.ops.session);
+# without one every route but login and the assets answers 303 to /dashboard/login.
+_PAGE = {200: "html", 303: "html", 403: "html"}
+_FORM_POST = {303: "html", 403: "html"}
+_OPS_ROUTES: tuple[Route, ...] = (
+    Route("GET", "/dashboard", "ops_dashboard", "ops_dashboard", "ops_page",
+          "Operations page: sync status, queue, 24-hour chart, functions, dead letters, record history",
+          "operations", query="common.ops.pages:PageQuery", responses=_PAGE, media_type="text/html"),
+    Route("GET", "/dashboard/panels", "ops_dashboard", "ops_dashboard", "ops_panels",
+          "The operations page's live panels (its own refresh fetches them)",
+          "operations", query="common.ops.pages:PageQuery", responses=_PAGE, media_type="text/html"),
+    Route("GET", "/dashboard/login", "ops_dashboard", "ops_dashboard", "ops_login_form",
+          "Sign-in form of the operations page", "operations", responses={200: "html", 403: "html"},
+          media_type="text/html"),
+    Route("POST", "/dashboard/login", "ops_dashboard", "ops_dashboard", "ops_login",
+          "Sign in with the admin key (form: admin_key, csrf); sets the session cookie", "operations",
+          responses={303: "html", 401: "html", 403: "html", 429: "html"}, errors=(400, 413, 415),
+          media_type="text/html"),
+    Route("POST", "/dashboard/logout", "ops_dashboard", "ops_dashboard", "ops_logout",
+          "Sign out (form: csrf)", "operations", responses=_FORM_POST, errors=(400, 413, 415), media_type="text/html"),
+    Route("POST", "/dashboard/dead-letters/{dead_letter_id}/replay", "ops_dashboard", "ops_dashboard",
+          "ops_replay_one", "Replay one dead letter from the page (form: csrf)", "operations",
+          path_params={"dead_letter_id": {"type": "integer", "minimum": 1}},
+          responses=_FORM_POST, errors=(400, 413, 415), media_type="text/html"),
+    Route("POST", "/dashboard/dead-letters/replay", "ops_dashboard", "ops_dashboard", "ops_replay_entity",
+          "Replay every unresolved dead letter of one entity type from the page (form: csrf, entity_type)",
+          "operations", responses={**_FORM_POST, 400: "html"}, errors=(413, 415), media_type="text/html"),
+    Route("GET", "/dashboard/static/{asset}", "ops_dashboard", "ops_dashboard", "ops_asset",
+          "The operations page's stylesheet and script", "operations", responses={200: "asset"},
+          media_type="*/*", errors=(404,), path_params={"asset": {"type": "string", "enum": ["ops.css", "ops.js"]}}),
+)  # fmt: skip
+
+ROUTES: tuple[Route, ...] = (*_SERVICE_ROUTES, *_ZOHO_ROUTES, *_MOBILE_ROUTES, *_OPS_ROUTES)
 
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("drain_queue", "drain_queue", "rate(1 minute)", "Drain the Zoho sync queue"),

@@ -444,5 +444,25 @@ CREATE INDEX ix_reviews_customer ON reviews (customer_id);
 
 INSERT INTO alembic_version (version_num) VALUES ('0001') RETURNING alembic_version.version_num;
 
+-- Running upgrade 0001 -> 0002
+
+CREATE TABLE tds_request_metrics (
+    id BIGSERIAL NOT NULL, 
+    minute TIMESTAMP WITH TIME ZONE NOT NULL, 
+    function VARCHAR(64) NOT NULL, 
+    route VARCHAR(96) NOT NULL, 
+    requests INTEGER NOT NULL, 
+    client_errors INTEGER NOT NULL, 
+    server_errors INTEGER NOT NULL, 
+    total_ms FLOAT NOT NULL, 
+    max_ms FLOAT NOT NULL, 
+    histogram JSONB NOT NULL, 
+    CONSTRAINT pk_tds_request_metrics PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_tds_request_metrics_minute ON tds_request_metrics (minute, function);
+
+UPDATE alembic_version SET version_num='0002' WHERE alembic_version.version_num = '0001';
+
 COMMIT;
 

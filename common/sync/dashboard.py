@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, case, func, literal_column, select
 
 from common.db import check_database, get_engine, is_postgresql, read, utcnow
 from common.health import DatabaseStatus
+from common.metrics import function_stats
 from common.models import tds_dead_letter_queue, tds_drain_runs
 from common.models import tds_sync_queue as q
 from common.sync import queue
@@ -93,7 +94,7 @@ def _success_rate_since(connection: Connection, since: datetime) -> float | None
     return _success_rate(completed, dead_lettered)
 
 
-def _hour(connection: Connection, column):
+def hour_of(connection: Connection, column):
     """The UTC hour a timestamp falls in, in each database's own terms."""
     if is_postgresql(connection):
         return func.date_trunc(literal_column("'hour'"), column.op("AT TIME ZONE")(literal_column("'UTC'")))
@@ -117,7 +118,7 @@ def sync_stats(hours: int, engine: Engine | None = None) -> SyncStats:
     now = utcnow()
     since = now - timedelta(hours=hours)
     with read(engine) as connection:
-        hour = _hour(connection, q.c.created_at)
+        hour = hour_of(connection, q.c.created_at)
         per_hour = connection.execute(
             select(hour.label("hour"), func.count()).where(q.c.created_at >= since).group_by(hour).order_by(hour)
         ).all()
@@ -149,13 +150,14 @@ def sync_stats(hours: int, engine: Engine | None = None) -> SyncStats:
         ).all()
         p95 = _p95(connection, since, timed)
         depth = queue.counts_by_status(connection)
+        functions = function_stats(connection, now)
     return SyncStats(
         window_hours=hours,
         since=since,
         generated_at=now,
         received=Received(
             total=sum(count for _, count in per_hour),
-            per_hour=[HourCount(hour=_as_utc(hour_value), count=count) for hour_value, count in per_hour],
+            per_hour=[HourCount(hour=as_utc(hour_value), count=count) for hour_value, count in per_hour],
         ),
         completed=completed,
         retried=retried,
@@ -170,10 +172,11 @@ def sync_stats(hours: int, engine: Engine | None = None) -> SyncStats:
             EntityStats(entity_type=name, received=total, completed=done, dead_lettered=failed, waiting=open_)
             for name, total, done, failed, open_ in by_entity
         ],
+        functions=functions,
     )
 
 
-def _as_utc(value: datetime | str) -> datetime:
+def as_utc(value: datetime | str) -> datetime:
     """Hour buckets come back as naive UTC (a string on SQLite)."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)

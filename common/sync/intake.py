@@ -11,13 +11,14 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
-from common.db import utcnow, write
+from common.db import read, utcnow, write
+from common.models import tds_sync_queue
 from common.sync import queue
 from common.sync.entities import Entity
 from common.sync.group_commit import GroupCommit
-from common.sync.schemas import WebhookAccepted
+from common.sync.schemas import WebhookAccepted, WebhookDryRun
 
 # Zoho's form option posts the JSON body in this x-www-form-urlencoded field.
 ZOHO_FORM_FIELD = "JSONString"
@@ -91,3 +92,18 @@ def accept_webhook(entity: Entity, payload: Any, operation: str | None = None) -
         queued=queued,
         duplicate=not queued,
     )
+
+
+def dry_run(entity: Entity, payload: Any, operation: str | None = None) -> WebhookDryRun:
+    """Validate an event and say what queueing it would do, writing nothing (post-deployment checks)."""
+    row = event_row(entity, payload, operation)
+    with read() as connection:
+        duplicate = connection.execute(
+            select(tds_sync_queue.c.id).where(tds_sync_queue.c.idempotency_key == row["idempotency_key"])
+        ).first() is not None
+    return WebhookDryRun(
+        message="Valid event; dry run, nothing queued",
+        duplicate=duplicate,
+        **{name: row[name] for name in ("entity_type", "source_entity_id", "operation_type", "priority",
+                                        "idempotency_key")},
+    )  # fmt: skip

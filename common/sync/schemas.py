@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from common.health import DatabaseStatus
+from common.metrics import FunctionStats
 from common.sync.payloads import OPERATIONS, Operation
 
 
@@ -32,6 +33,21 @@ class WebhookAccepted(BaseModel):
     idempotency_key: str
     queued: bool
     duplicate: bool
+
+
+class WebhookDryRun(BaseModel):
+    """A validated webhook that was not queued (`X-Dry-Run: true` or `?dry_run=1`, admin key required)."""
+
+    success: bool = True
+    message: str
+    dry_run: bool = True
+    queued: bool = False
+    entity_type: str
+    source_entity_id: str
+    operation_type: str
+    priority: int
+    idempotency_key: str
+    duplicate: bool = Field(description="An identical event is already queued: a real delivery would not queue it")
 
 
 class DrainSummary(BaseModel):
@@ -106,6 +122,9 @@ class SyncStats(BaseModel):
     processing_time: ProcessingTime
     queue_depth: QueueDepth
     by_entity: list[EntityStats]
+    functions: list[FunctionStats] = Field(
+        description="Each function's requests, error rates and latency over the last hour and 24 hours"
+    )
 
 
 class StatsQuery(BaseModel):

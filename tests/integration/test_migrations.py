@@ -92,3 +92,46 @@ def test_operator_sql_file_builds_the_schema_with_psql(pg, tmp_path):
         with admin.connect() as connection:
             connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
         admin.dispose()
+
+
+def test_operator_downgrade_file_matches_the_migrations():
+    assert migrate.DOWNGRADE_SQL_PATH.read_text() == migrate.offline_downgrade_sql(), (
+        "migrations/downgrade_latest.sql is stale: regenerate it with `python -m common.migrate --sql-downgrade`"
+    )
+
+
+def _psql(url, path) -> None:
+    subprocess.run(
+        [shutil.which("psql"), "-v", "ON_ERROR_STOP=1", "-q", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
+         "-U", url.username or "postgres", "-d", url.database, "-f", str(path)],
+        check=True, capture_output=True, env={"PGPASSWORD": url.password or "", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+
+
+@pytest.mark.postgres_only
+def test_operator_downgrade_file_undoes_the_newest_migration_with_psql(pg):
+    assert shutil.which("psql"), "psql (PostgreSQL client) is required by this test"
+    head, previous = migrate.latest_revisions()
+    admin = create_engine(sqlalchemy_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    name = f"tsh_psql_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    url = make_url(PG_ADMIN_URL).set(database=name)
+    engine = create_engine(sqlalchemy_url(url.render_as_string(hide_password=False)))
+    try:
+        _psql(url, migrate.OFFLINE_SQL_PATH)
+        before = _tables(engine)
+        _psql(url, migrate.DOWNGRADE_SQL_PATH)
+        assert "tds_request_metrics" in before - _tables(engine)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == previous
+        # Exactly the newest migration's tables are gone, and Alembic can re-apply it.
+        migrate.upgrade(engine)
+        assert _tables(engine) == before
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+        admin.dispose()

@@ -1,0 +1,1 @@
+"""Operations: the page operators look at (/dashboard), its login, queries, chart, templates and assets."""

@@ -1,0 +1,222 @@
+"""The operations page at /dashboard: the session gate, the views and their forms' actions.
+
+Every page needs a session (common.ops.session); without one it is a 303 to the login page.
+With no ADMIN_API_KEY configured (local development only) the page says so instead of opening.
+Forms are plain HTML posts; each carries the session's CSRF token, checked before anything runs.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel, Field, StringConstraints
+from werkzeug.wrappers import Response
+
+from common.db import read, utcnow
+from common.errors import Conflict, NotFound
+from common.http import ApiRequest, cached_response, html_response, redirect
+from common.ops import queries, session
+from common.ops.chart import SERIES, hourly_chart
+from common.sync import dashboard, dead_letters
+
+_HERE = Path(__file__).resolve().parent
+ASSETS = {"ops.css": "text/css; charset=utf-8", "ops.js": "text/javascript; charset=utf-8"}
+PAGE_PATH, LOGIN_PATH = "/dashboard", "/dashboard/login"
+REFRESH_SECONDS = 5
+# Pages load nothing from elsewhere and run no inline script.
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+Notice = Literal["replayed", "already-resolved", "not-found"]
+_NOTICES = {
+    "replayed": "{count} dead letter(s) re-queued; they complete at the next drain.",
+    "already-resolved": "That dead letter was already resolved.",
+    "not-found": "That dead letter no longer exists.",
+}
+
+
+class PageQuery(BaseModel):
+    record: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = Field(
+        None, description="A Zoho id whose event history to show"
+    )
+    notice: Notice | None = Field(None, description="The outcome of the last replay (set by the page itself)")
+    count: int | None = Field(None, ge=0, le=1_000_000)
+
+
+@lru_cache(maxsize=1)
+def _templates() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(default=True),
+        trim_blocks=True, lstrip_blocks=True,
+    )  # fmt: skip
+    environment.filters["pretty_json"] = lambda value: json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
+    environment.filters["when"] = lambda value: value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "never"
+    return environment
+
+
+def render(template: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any) -> Response:
+    body = _templates().get_template(template).render(refresh_seconds=REFRESH_SECONDS, **context)
+    return html_response(body, status, {**_SECURITY_HEADERS, **(headers or {})})
+
+
+def asset(request: ApiRequest) -> Response:
+    name = request.params["asset"]
+    if name not in ASSETS:
+        raise NotFound("Asset not found")
+    return cached_response(request, _asset_bytes(name), ASSETS[name], "public, max-age=300")
+
+
+@lru_cache(maxsize=len(ASSETS))
+def _asset_bytes(name: str) -> bytes:
+    return (_HERE / "static" / name).read_bytes()
+
+
+# ---------------------------------------------------------------- the gate
+
+
+def _not_configured() -> Response:
+    return render("not_configured.html", 403, title="Operations page disabled")
+
+
+def current_session(request: ApiRequest) -> session.Session | Response:
+    """The caller's session, or the answer to give instead (no key configured: its page; else: to login)."""
+    admin_key = request.settings.admin_api_key
+    if admin_key is None:
+        return _not_configured()
+    found = session.read_session(request.raw.cookies.get(session.SESSION_COOKIE), admin_key)
+    return found if found is not None else redirect(LOGIN_PATH)
+
+
+def checked_form(request: ApiRequest, current: session.Session) -> dict[str, str] | Response:
+    """The posted form when it carries this session's CSRF token; a 403 page otherwise."""
+    form = request.form()
+    if not session.csrf_matches(form.get("csrf"), current.csrf):
+        return render("message.html", 403, title="Refused",
+                      message="This form is missing its security token or it has expired. Reload the page and try again.")  # fmt: skip
+    return form
+
+
+# ---------------------------------------------------------------- login and logout
+
+
+def login_form(request: ApiRequest, status: int = 200, error: str | None = None, headers=None) -> Response:
+    if request.settings.admin_api_key is None:
+        return _not_configured()
+    token = session.new_login_token()
+    response = render("login.html", status, headers, title="Sign in", csrf=token, error=error)
+    response.headers.add("Set-Cookie", session.cookie_header(session.LOGIN_COOKIE, token, session.LOGIN_FORM_SECONDS,
+                                                             request.settings, LOGIN_PATH))  # fmt: skip
+    return response
+
+
+def log_in(request: ApiRequest) -> Response:
+    admin_key = request.settings.admin_api_key
+    if admin_key is None:
+        return _not_configured()
+    client = request.raw.remote_addr or "unknown"
+    wait = session.THROTTLE.retry_after(client)
+    if wait:
+        return login_form(request, 429, f"Too many wrong keys. Try again in {wait} seconds.", {"Retry-After": str(wait)})
+    form = request.form()
+    if not session.csrf_matches(form.get("csrf"), request.raw.cookies.get(session.LOGIN_COOKIE)):
+        return login_form(request, 403, "The sign-in form expired. Please try again.")
+    if not session.key_matches(form.get("admin_key", ""), admin_key):
+        session.THROTTLE.failed(client)
+        return login_form(request, 401, "That is not the admin key.")
+    _, cookie = session.new_session(admin_key)
+    response = redirect(PAGE_PATH)
+    response.headers.add("Set-Cookie", session.cookie_header(session.SESSION_COOKIE, cookie, session.SESSION_SECONDS,
+                                                             request.settings))  # fmt: skip
+    response.headers.add("Set-Cookie", session.cookie_header(session.LOGIN_COOKIE, "", 0, request.settings, LOGIN_PATH))
+    return response
+
+
+def log_out(request: ApiRequest) -> Response:
+    current = current_session(request)
+    if isinstance(current, Response):
+        return current
+    form = checked_form(request, current)
+    if isinstance(form, Response):
+        return form
+    response = redirect(LOGIN_PATH)
+    response.headers.add("Set-Cookie", session.cookie_header(session.SESSION_COOKIE, "", 0, request.settings))
+    return response
+
+
+# ---------------------------------------------------------------- the page
+
+
+def _overview(query: PageQuery) -> dict[str, Any]:
+    now = utcnow()
+    health = dashboard.sync_health()
+    view: dict[str, Any] = {"health": health, "now": now, "record": query.record, "series": SERIES}
+    if query.notice:
+        view["notice"] = _NOTICES[query.notice].format(count=query.count or 0)
+    if health.status == "unhealthy":
+        return view
+    stats = dashboard.sync_stats(24)
+    with read() as connection:
+        bars = queries.hourly(connection, now)
+        view.update(
+            stats=stats,
+            chart=hourly_chart(bars),
+            totals={name: sum(getattr(bar, name) for bar in bars) for name, _, _ in SERIES},
+            dead_letters=queries.unresolved_dead_letters(connection),
+            dead_letters_by_entity=queries.unresolved_by_entity(connection),
+            last_reconcile=queries.last_reconcile(connection),
+            history=queries.record_history(connection, query.record) if query.record else None,
+        )
+    return view
+
+
+def page(request: ApiRequest, fragment: bool) -> Response:
+    """The whole page, or (for the page's own refresh) only its live panels."""
+    query = request.query_model(PageQuery)
+    current = current_session(request)
+    if isinstance(current, Response):
+        return current
+    view = _overview(query)
+    return render("panels.html" if fragment else "dashboard.html", title="Operations", csrf=current.csrf, **view)
+
+
+def _back(notice: Notice, count: int = 0) -> Response:
+    return redirect(f"{PAGE_PATH}?{urlencode({'notice': notice, 'count': count})}")
+
+
+def replay_one(request: ApiRequest) -> Response:
+    dead_letter_id = request.path_id("dead_letter_id", "Dead letter not found")
+    current = current_session(request)
+    if isinstance(current, Response):
+        return current
+    form = checked_form(request, current)
+    if isinstance(form, Response):
+        return form
+    try:
+        replayed = dead_letters.replay_one(dead_letter_id)
+    except NotFound:
+        return _back("not-found")
+    except Conflict:
+        return _back("already-resolved")
+    return _back("replayed", replayed.requeued)
+
+
+def replay_entity(request: ApiRequest) -> Response:
+    current = current_session(request)
+    if isinstance(current, Response):
+        return current
+    form = checked_form(request, current)
+    if isinstance(form, Response):
+        return form
+    entity_type = form.get("entity_type", "").strip()[:32]
+    if not entity_type:
+        return render("message.html", 400, title="Nothing replayed", message="Choose an entity type to replay.")
+    return _back("replayed", dead_letters.replay_all(entity_type).requeued)

@@ -34,7 +34,7 @@ from common.errors import (
 )
 from common.logs import configure_logging, get_logger
 from common.routes import ROUTE_TABLE, Route, RouteTable
-from common.validation import Model, id_from_text, validate
+from common.validation import Model, decode_json, id_from_text, text_problem, validate
 
 MAX_BODY_BYTES = 1024 * 1024
 NO_STORE = "private, no-store"
@@ -105,12 +105,12 @@ class ApiRequest:
         text in that field (Zoho's form option), parsed and checked exactly as a JSON body."""
         mimetype = self.raw.mimetype or ""
         if form_field and mimetype == _FORM_TYPE:
-            return _decode_json(_form_field(self.body, form_field).encode())
+            return decode_json(_form_field(self.body, form_field))
         if not _JSON_TYPE.match(mimetype):
             # The size check comes first: an oversized body is 413 whatever its type.
             self.body  # noqa: B018
             raise UnsupportedMediaType()
-        return _decode_json(self.body)
+        return decode_json(self.body)
 
     def json_model(self, model: type[Model], data: Any = None) -> Model:
         payload = self.json() if data is None else data
@@ -118,20 +118,9 @@ class ApiRequest:
 
     def query_model(self, model: type[Model]) -> Model:
         values = {key: self.raw.args.get(key) for key in self.raw.args}
-        if not _storable(values):
+        if any(text_problem(text) for pair in values.items() for text in pair if text is not None):
             raise ValidationFailed("Query parameters must be valid Unicode without NUL characters")
         return validate(model, values)
-
-
-def _decode_json(data: bytes) -> Any:
-    try:
-        value = json.loads(data, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidJson() from exc
-    # Only a \u escape can smuggle in a NUL or half a surrogate pair; raw bytes cannot.
-    if b"\\u" in data and not _storable(value):
-        raise InvalidJson("JSON text must be valid Unicode without NUL characters")
-    return value
 
 
 def _form_field(body: bytes, name: str) -> str:
@@ -145,27 +134,6 @@ def _form_field(body: bytes, name: str) -> str:
     if len(values) != 1:
         raise InvalidJson(f"Form body must carry the JSON in exactly one {name} field")
     return values[0]
-
-
-def _storable(value: Any) -> bool:
-    """No NUL character and no lone surrogate anywhere: neither survives PostgreSQL text or UTF-8."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return False
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    if isinstance(value, dict):
-        return all(_storable(key) and _storable(item) for key, item in value.items())
-    if isinstance(value, list):
-        return all(_storable(item) for item in value)
-    return True
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _json_default(value: Any) -> Any:

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from common.db import utcnow, write
+from common.db import remaining_seconds, utcnow, write
 from common.sync import queue
 from common.sync.entities import Entity
-from common.sync.group_commit import GroupCommit
+from common.sync.group_commit import DEFAULT_WAIT_SECONDS, GroupCommit
 from common.sync.schemas import WebhookAccepted
 
 # Zoho's form option posts the JSON body in this x-www-form-urlencoded field.
@@ -83,7 +83,8 @@ def accept_webhook(entity: Entity, payload: Any, operation: str | None = None) -
 
     `operation` (the route's ?event_type=) overrides the body's event type."""
     row = event_row(entity, payload, operation)
-    queue_id, queued = _intake.submit(row)
+    # Behind a stuck writer (a frozen database) a caller gives up when its own time is spent.
+    queue_id, queued = _intake.submit(row, wait_seconds=remaining_seconds(DEFAULT_WAIT_SECONDS))
     return WebhookAccepted(
         message="Event queued for processing" if queued else "Duplicate event: already queued",
         event_id=str(queue_id),

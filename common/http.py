@@ -50,6 +50,14 @@ Handler = Callable[["ApiRequest"], Any]
 log = get_logger("http")
 
 
+# The contract's machine word for each status an HTTP server itself may answer.
+ERROR_CODES = {
+    400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
+    413: "payload_too_large", 431: "request_header_fields_too_large", 500: "internal_error",
+    501: "not_implemented", 503: "service_unavailable",
+}  # fmt: skip
+
+
 class FieldError(BaseModel):
     field: str
     message: str

@@ -76,16 +76,18 @@ def json_number(minimum: int, maximum: int) -> Any:
 # datetime.min in UTC and year 9999 at -14:00 after datetime.max, so the ends are cut well
 # inside; no Zoho document is dated outside this range.
 MIN_YEAR, MAX_YEAR = 1900, 9000
+YEARS_PATTERN = "^(19[0-9]{2}|[2-8][0-9]{3}|9000)-"  # the same range, for the JSON Schema
 
 
-def _within_years(value: dt.date) -> dt.date:
+def within_years(value: dt.date) -> dt.date:
+    """A date or datetime inside MIN_YEAR..MAX_YEAR (ValueError otherwise)."""
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise ValueError(f"must be a date between the years {MIN_YEAR} and {MAX_YEAR}")
     return value
 
 
-JsonDateTime = Annotated[dt.datetime, BeforeValidator(_json_string), AfterValidator(_within_years)]
-JsonDate = Annotated[dt.date, BeforeValidator(_json_string), AfterValidator(_within_years)]
+JsonDateTime = Annotated[dt.datetime, BeforeValidator(_json_string), AfterValidator(within_years)]
+JsonDate = Annotated[dt.date, BeforeValidator(_json_string), AfterValidator(within_years)]
 
 
 # --- JSON bodies ---------------------------------------------------------------------------

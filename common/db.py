@@ -307,7 +307,7 @@ def is_unavailable(exc: BaseException) -> bool:
 
 
 # The contract answers health within 3 s; the pool wait, a ping and a connect fit in this.
-HEALTH_CHECK_SECONDS = 1.5
+HEALTH_CHECK_SECONDS = 1.0
 
 
 def check_database(engine: Engine | None = None) -> dict:

@@ -3,12 +3,20 @@
 Mounts each route of the single route table (common.routes) on a threaded WSGI server
 (waitress), applies the migrations first, loads demo data when asked to (or when the
 database is empty), and shuts down cleanly on Ctrl-C or SIGTERM.
+
+This is also what a single-machine deployment runs, so the server is tuned for hostile
+clients (docs/BENCHMARKS.md, "HTTP server"): waitress reads requests on its event loop
+(poll, not select, so thousands of sockets), hands only complete requests to the threads,
+and here also closes a connection that sent both Content-Length and Transfer-Encoding,
+answers 400 when chunked is not the last transfer coding (RFC 9112), and gives the errors it
+produces itself the contract's JSON shape.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterable
@@ -50,6 +58,50 @@ def create_app(routes: Iterable[Route] = ROUTES):
         return entries[route.target](request)
 
     return http.as_wsgi(dispatch)
+
+
+# Idle and slow clients cost a socket each, never a request thread; these bound how many.
+CONNECTION_LIMIT = 4096
+IDLE_SECONDS = 30
+_TRANSFER_ENCODING = re.compile(rb"(?im)^transfer-encoding:[ \t]*([^\r\n]*)")
+
+
+def _hardened_server(server) -> None:
+    """Waitress with the request parsing and error answers of the contract (see the docstring)."""
+    from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser, ParsingError, TransferEncodingNotImplemented
+    from waitress.task import ErrorTask
+
+    class StrictParser(HTTPRequestParser):
+        def parse_header(self, header_plus: bytes) -> None:
+            try:
+                super().parse_header(header_plus)
+            except TransferEncodingNotImplemented:
+                codings = _TRANSFER_ENCODING.search(header_plus)
+                if codings and b"chunked" in codings.group(1).lower():
+                    raise ParsingError("chunked must be the last transfer coding") from None
+                raise
+            if self.chunked and "CONTENT_LENGTH" in self.headers:
+                # RFC 9112 6.3: a possible smuggling attempt; the answer closes the connection,
+                # and bytes queued behind it are dropped unread.
+                self.headers["CONNECTION"] = "close"
+
+    class ContractErrorTask(ErrorTask):
+        def execute(self) -> None:
+            error = self.request.error
+            word = http.ERROR_CODES.get(error.code, "bad_request")
+            body = http.dump_json(http.ErrorBody(message=error.reason, code=word))
+            self.status = f"{error.code} {error.reason}"
+            self.response_headers.append(("Content-Type", "application/json"))
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    class Channel(HTTPChannel):
+        parser_class = StrictParser
+        error_task_class = ContractErrorTask
+
+    server.channel_class = Channel
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
@@ -117,8 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app()
     workers = DrainWorkers(settings)
     server = create_server(
-        app, host=args.host, port=args.port, threads=args.threads, ident="tsh-erp", clear_untrusted_proxy_headers=True
-    )
+        app, host=args.host, port=args.port, threads=args.threads, ident="tsh-erp", clear_untrusted_proxy_headers=True,
+        connection_limit=CONNECTION_LIMIT, channel_timeout=IDLE_SECONDS, asyncore_use_poll=True, backlog=2048,
+    )  # fmt: skip
+    _hardened_server(server)
 
     def _stop(signum, _frame):
         raise KeyboardInterrupt

@@ -3,6 +3,11 @@
 `write()` opens a transaction that may change data; on SQLite it starts with
 `BEGIN IMMEDIATE`, so concurrent writers in one process queue on the database lock
 instead of failing halfway with "database is locked". `read()` is a plain transaction.
+
+Waiting on PostgreSQL is bounded everywhere: the pool wait, the connect, and every socket
+read within the caller's `time_limit` (the HTTP edge gives each request one), so a database
+that is down, refusing or frozen costs a request seconds, never a thread. `is_unavailable`
+is the one judgement of which errors mean "the database is not there" (503, retry later).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from functools import lru_cache
 from itertools import islice
@@ -23,10 +29,19 @@ from sqlalchemy.engine.url import URL
 from common.config import Settings, get_settings
 
 _WRITE_OPTION = "tsh_write"
-# Statements of a web request or a queue item never legitimately wait this long on the
-# network; a dead peer after connect is reported instead of hanging a worker forever.
+# Outside any time limit (a scheduled drain, a migration) no statement legitimately waits
+# this long on the network; a dead peer is reported instead of hanging a worker forever.
 _POSTGRES_IO_TIMEOUT_SECONDS = 60.0
+# The pre-ping of a pooled connection runs before the caller's limit is applied; a live
+# server answers it in milliseconds.
+_PING_TIMEOUT_SECONDS = 0.5
+# A request waits this long at most for a pooled connection, then hears 503.
+_POOL_WAIT_SECONDS = 0.5
+# The least time given to a socket operation, so an almost spent limit fails cleanly.
+_MIN_IO_SECONDS = 0.05
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+_deadline: ContextVar[float | None] = ContextVar("tsh_db_deadline", default=None)
 
 _engine_lock = threading.Lock()
 _engines: dict[str, Engine] = {}
@@ -56,19 +71,58 @@ def create_engine_for(settings: Settings, *, pool_size: int | None = None) -> En
         url,
         pool_size=size,
         max_overflow=size,
-        pool_timeout=settings.db_connect_timeout_seconds,
+        pool_timeout=min(_POOL_WAIT_SECONDS, settings.db_connect_timeout_seconds),
         pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={"timeout": settings.db_connect_timeout_seconds, "application_name": "tsh-erp"},
     )
+    connect_timeout = settings.db_connect_timeout_seconds
 
-    @event.listens_for(engine, "connect")
-    def _relax_io_timeout(dbapi_connection, _record):
-        # pg8000 applies its connect timeout to every later socket read as well; keep the
-        # connect bound short and give established connections a generous one.
-        dbapi_connection._usock.settimeout(_POSTGRES_IO_TIMEOUT_SECONDS)
+    @event.listens_for(engine, "do_connect")
+    def _bounded_connect(_dialect, _record, _cargs, cparams):
+        # pg8000's timeout covers the TCP connect and the start-up exchange (a frozen server
+        # accepts the connection in the kernel and then says nothing).
+        cparams["timeout"] = _io_seconds(connect_timeout)
+
+    @event.listens_for(engine, "checkout")
+    def _limit_io(dbapi_connection, _record, _proxy):
+        # pg8000 applies one socket timeout to every read: the caller's remaining time.
+        dbapi_connection._usock.settimeout(_io_seconds(_POSTGRES_IO_TIMEOUT_SECONDS))
+
+    @event.listens_for(engine, "checkin")
+    def _short_ping(dbapi_connection, _record):
+        if dbapi_connection is not None and getattr(dbapi_connection, "_usock", None) is not None:
+            dbapi_connection._usock.settimeout(_PING_TIMEOUT_SECONDS)
 
     return engine
+
+
+def _io_seconds(ceiling: float) -> float:
+    deadline = _deadline.get()
+    if deadline is None:
+        return ceiling
+    return max(_MIN_IO_SECONDS, min(ceiling, deadline - time.monotonic()))
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Bound every database wait in this block (pool, connect, each read) to `seconds` from
+    now, or to the enclosing limit when that ends sooner; None lifts the limit (the drain,
+    whose budget is its own)."""
+    outer = _deadline.get()
+    deadline = None if seconds is None else time.monotonic() + seconds
+    if seconds is not None and outer is not None:
+        deadline = min(deadline, outer)
+    token = _deadline.set(deadline)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def remaining_seconds(default: float) -> float:
+    """What is left of the current time limit (`default` outside one)."""
+    return _io_seconds(default)
 
 
 @lru_cache(maxsize=1)
@@ -221,15 +275,47 @@ def insert_rows(
 
 # The database could not be reached or stopped answering, as opposed to refusing a statement:
 # requests answer 503 and the drain retries.
-DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, sa_exc.DisconnectionError)
+_UNAVAILABLE_TYPES = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, sa_exc.DisconnectionError)
+# PostgreSQL's own words for the same: too many connections (53300), out of memory (53200),
+# statement timeout or cancel (57014), shutting down (57P01 admin, 57P02 crash), starting up
+# (57P03), and every connection exception (class 08). pg8000 raises some of them as
+# ProgrammingError or DatabaseError, so the code is what counts, not the class.
+_UNAVAILABLE_SQLSTATES = frozenset({"53300", "53200", "57014", "57P01", "57P02", "57P03"})
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08",)
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The PostgreSQL SQLSTATE behind an error (pg8000 puts it under "C"), if there is one."""
+    orig = getattr(exc, "orig", None) if isinstance(exc, sa_exc.DBAPIError) else exc
+    detail = orig.args[0] if orig is not None and orig.args else None
+    return detail.get("C") if isinstance(detail, dict) else None
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database is down, refusing, overloaded or not answering in
+    time, as opposed to refusing a statement: the HTTP edge answers 503, the drain retries."""
+    if isinstance(exc, _UNAVAILABLE_TYPES):
+        return True
+    code = sqlstate(exc)
+    if code is not None:
+        return code in _UNAVAILABLE_SQLSTATES or code.startswith(_UNAVAILABLE_SQLSTATE_CLASSES)
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated
+    # A socket error the driver let through unwrapped (a reset during the start-up exchange),
+    # or a wait on the database that ran out.
+    return isinstance(exc, (ConnectionError, TimeoutError))
+
+
+# The contract answers health within 3 s; the pool wait, a ping and a connect fit in this.
+HEALTH_CHECK_SECONDS = 1.0
 
 
 def check_database(engine: Engine | None = None) -> dict:
-    """Round-trip to the database; never raises. Bounded by the connect timeout."""
+    """Round-trip to the database; never raises, and returns within HEALTH_CHECK_SECONDS."""
     engine = engine or get_engine()
     started = time.perf_counter()
     try:
-        with engine.connect() as connection:
+        with time_limit(HEALTH_CHECK_SECONDS), engine.connect() as connection:
             connection.execute(text("SELECT 1")).scalar_one()
     except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
         return {"status": "error", "error": short_reason(exc)}

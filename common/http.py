@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 
 from common import metrics
 from common.config import ConfigError, Settings, get_settings
-from common.db import DATABASE_UNAVAILABLE
+from common.db import is_unavailable, time_limit
 from common.errors import (
     ApiError,
     BadRequest,
@@ -37,9 +37,12 @@ from common.errors import (
 )
 from common.logs import configure_logging, get_logger
 from common.routes import ROUTE_TABLE, Route, RouteTable
-from common.validation import Model, id_from_text, validate
+from common.validation import Model, decode_json, id_from_text, text_problem, validate
 
 MAX_BODY_BYTES = 1024 * 1024
+# All of a request's database waits together (pool, connect, statements): past it the
+# answer is 503, within the 5 s every route promises. The drain lifts it for its own budget.
+REQUEST_DB_SECONDS = 4.0
 NO_STORE = "private, no-store"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
@@ -48,6 +51,14 @@ _FORM_TYPE = "application/x-www-form-urlencoded"
 Handler = Callable[["ApiRequest"], Any]
 
 log = get_logger("http")
+
+
+# The contract's machine word for each status an HTTP server itself may answer.
+ERROR_CODES = {
+    400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
+    413: "payload_too_large", 431: "request_header_fields_too_large", 500: "internal_error",
+    501: "not_implemented", 503: "service_unavailable",
+}  # fmt: skip
 
 
 class FieldError(BaseModel):
@@ -108,12 +119,12 @@ class ApiRequest:
         text in that field (Zoho's form option), parsed and checked exactly as a JSON body."""
         mimetype = self.raw.mimetype or ""
         if form_field and mimetype == _FORM_TYPE:
-            return _decode_json(_form_field(self.body, form_field).encode())
+            return decode_json(_form_field(self.body, form_field))
         if not _JSON_TYPE.match(mimetype):
             # The size check comes first: an oversized body is 413 whatever its type.
             self.body  # noqa: B018
             raise UnsupportedMediaType()
-        return _decode_json(self.body)
+        return decode_json(self.body)
 
     def form(self) -> dict[str, str]:
         """An application/x-www-form-urlencoded body as {name: first value}; no body at all is an
@@ -137,20 +148,9 @@ class ApiRequest:
 
     def query_model(self, model: type[Model]) -> Model:
         values = {key: self.raw.args.get(key) for key in self.raw.args}
-        if not _storable(values):
+        if any(text_problem(text) for pair in values.items() for text in pair if text is not None):
             raise ValidationFailed("Query parameters must be valid Unicode without NUL characters")
         return validate(model, values)
-
-
-def _decode_json(data: bytes) -> Any:
-    try:
-        value = json.loads(data, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidJson() from exc
-    # Only a \u escape can smuggle in a NUL or half a surrogate pair; raw bytes cannot.
-    if b"\\u" in data and not _storable(value):
-        raise InvalidJson("JSON text must be valid Unicode without NUL characters")
-    return value
 
 
 def _parse_form(body: bytes) -> dict[str, list[str]]:
@@ -169,27 +169,6 @@ def _form_field(body: bytes, name: str) -> str:
     if len(values) != 1:
         raise InvalidJson(f"Form body must carry the JSON in exactly one {name} field")
     return values[0]
-
-
-def _storable(value: Any) -> bool:
-    """No NUL character and no lone surrogate anywhere: neither survives PostgreSQL text or UTF-8."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return False
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    if isinstance(value, dict):
-        return all(_storable(key) and _storable(item) for key, item in value.items())
-    if isinstance(value, list):
-        return all(_storable(item) for item in value)
-    return True
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _json_default(value: Any) -> Any:
@@ -257,7 +236,7 @@ def error_response(error: ApiError) -> Response:
 def _as_api_error(exc: Exception, request_id: str) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
-    if isinstance(exc, DATABASE_UNAVAILABLE):
+    if is_unavailable(exc):
         log.warning("database unavailable", extra={"request_id": request_id, "error": type(exc).__name__})
         return ServiceUnavailable("Database unavailable, try again later")
     if isinstance(exc, ConfigError):
@@ -286,7 +265,8 @@ def handle(raw: Request, table: RouteTable, handlers: Mapping[str, Handler]) -> 
         handler = handlers.get(route.operation)
         if handler is None:  # a route this host does not serve
             raise NotFound("Route not found")
-        response = _to_response(handler(ApiRequest(raw, route, params, request_id)))
+        with time_limit(REQUEST_DB_SECONDS):
+            response = _to_response(handler(ApiRequest(raw, route, params, request_id)))
     except Exception as exc:  # noqa: BLE001 - the single place errors become answers
         response = error_response(_as_api_error(exc, request_id))
     response.headers["X-Request-ID"] = request_id

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import re
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationError, WithJsonSchema
 
-from common.errors import ValidationFailed
+from common.errors import InvalidJson, ValidationFailed
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -70,8 +72,86 @@ def json_number(minimum: int, maximum: int) -> Any:
     ]
 
 
-JsonDateTime = Annotated[dt.datetime, BeforeValidator(_json_string)]
-JsonDate = Annotated[dt.date, BeforeValidator(_json_string)]
+# Dates both databases store and Python can move to UTC: year 1 at +14:00 is before
+# datetime.min in UTC and year 9999 at -14:00 after datetime.max, so the ends are cut well
+# inside; no Zoho document is dated outside this range.
+MIN_YEAR, MAX_YEAR = 1900, 9000
+YEARS_PATTERN = "^(19[0-9]{2}|[2-8][0-9]{3}|9000)-"  # the same range, for the JSON Schema
+
+
+def within_years(value: dt.date) -> dt.date:
+    """A date or datetime inside MIN_YEAR..MAX_YEAR (ValueError otherwise)."""
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"must be a date between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
+JsonDateTime = Annotated[dt.datetime, BeforeValidator(_json_string), AfterValidator(within_years)]
+JsonDate = Annotated[dt.date, BeforeValidator(_json_string), AfterValidator(within_years)]
+
+
+# --- JSON bodies ---------------------------------------------------------------------------
+
+# Deeper documents are refused at intake: pydantic stops serialising at 255 levels and Python's
+# json at about 1,000, so a deeper body could be queued but never applied, dead-lettered or shown.
+MAX_JSON_DEPTH = 64
+
+
+def text_problem(text: str) -> str | None:
+    """Why a string cannot be stored (NUL, or a lone surrogate: neither survives PostgreSQL
+    text or UTF-8), or None when it can."""
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "must be valid Unicode (no lone surrogates)"
+    return None
+
+
+def json_value_problem(value: Any, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+    """Why a decoded JSON value cannot go through the queue, the drain and the admin views,
+    or None when it can: nesting deeper than `max_depth`, a non-finite number (1e400 decodes
+    to infinity, which neither database's JSON holds), or a string `text_problem` refuses."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            problem = text_problem(item)
+            if problem:
+                return f"strings {problem}"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return "numbers must be finite"
+        elif isinstance(item, (dict, list)):
+            if depth > max_depth:
+                return f"must not nest deeper than {max_depth} levels"
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+            if isinstance(item, dict):
+                pending.extend((key, depth) for key in item)
+    return None
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def decode_json(data: bytes | str) -> Any:
+    """A request body's JSON (UTF-8 only), or InvalidJson (400) for anything that is not
+    JSON or that `json_value_problem` refuses. The one decoder every body goes through."""
+    try:
+        # Strict UTF-8: json.loads would decode bytes with "surrogatepass", letting the
+        # encoded surrogate ED A0 80 through as text no database can store.
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        value = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise InvalidJson() from exc
+    problem = json_value_problem(value)
+    if problem:
+        raise InvalidJson(f"Request body is not acceptable JSON: {problem}")
+    return value
 
 
 def field_errors(exc: ValidationError) -> list[dict[str, str]]:

@@ -1,11 +1,13 @@
 """Cart changes of the signed-in customer: add, set the quantity of, and remove a product's line.
 
+A `?customer_id=` other than the token's is 403, as on checkout.
+
 Each answers with the priced cart, as checkout shows it.
 """
 
 from common.http import NO_STORE, ApiRequest, http_function, json_response
 from common.shop import checkout
-from common.shop.auth import current_customer
+from common.shop.auth import scoped_customer
 from common.shop.schemas import CartItemAdd, CartItemQuantity
 
 
@@ -14,20 +16,20 @@ def _answer(cart):
 
 
 def _add(request: ApiRequest):
-    customer = current_customer(request)
+    customer = scoped_customer(request)
     item = request.json_model(CartItemAdd)
     return _answer(checkout.add_item(customer.id, item.product_id, item.quantity))
 
 
 def _update(request: ApiRequest):
-    customer = current_customer(request)
+    customer = scoped_customer(request)
     product_id = request.path_id("product_id", "Product not found")
     change = request.json_model(CartItemQuantity)
     return _answer(checkout.set_quantity(customer.id, product_id, change.quantity))
 
 
 def _remove(request: ApiRequest):
-    customer = current_customer(request)
+    customer = scoped_customer(request)
     return _answer(checkout.remove_item(customer.id, request.path_id("product_id", "Product not found")))
 
 

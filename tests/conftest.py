@@ -28,6 +28,7 @@ from common.logs import LOGGER_NAME
 from common.models import metadata
 from common.shop.catalog import forget_cached_counts
 from tests.fake_zoho import FakeZoho
+from tests.pg_cluster import PgCluster
 
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = [name.strip() for name in os.environ.get("TSH_TEST_BACKENDS", "sqlite,postgresql").split(",") if name.strip()]
@@ -203,3 +204,17 @@ def captured_logs(caplog) -> Iterator[Callable[[], str]]:
         yield lambda: "\n".join(json.dumps(vars(record), default=str, ensure_ascii=False) for record in caplog.records)
     finally:
         project.removeHandler(caplog.handler)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """A throwaway PostgreSQL cluster (tests/pg_cluster.py) for the fault tests to stop, kill,
+    freeze and limit; started once per session, removed at the end."""
+    if "postgresql" not in BACKENDS:
+        pytest.skip("PostgreSQL excluded by TSH_TEST_BACKENDS")
+    cluster = PgCluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()

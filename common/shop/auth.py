@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from common.config import Settings
 from common.db import read, utcnow
-from common.errors import Unauthorized
+from common.errors import Forbidden, Unauthorized
 from common.http import ApiRequest
 from common.models import customers
-from common.shop.schemas import CustomerProfile
+from common.shop.schemas import CustomerProfile, CustomerScope
 from common.validation import MAX_ID
 
 ALGORITHM = "HS256"
@@ -89,4 +89,14 @@ def current_customer(request: ApiRequest) -> CustomerProfile:
     customer = optional_customer(request)
     if customer is None:
         raise Unauthorized("Authentication required")
+    return customer
+
+
+def scoped_customer(request: ApiRequest) -> CustomerProfile:
+    """The authenticated customer of a customer-scoped screen: 403 when the query's
+    `customer_id` names anyone else, so a client bug never shows or changes another's data."""
+    customer = current_customer(request)
+    claimed = request.query_model(CustomerScope).customer_id
+    if claimed is not None and claimed != customer.id:
+        raise Forbidden("customer_id must be the signed-in customer")
     return customer

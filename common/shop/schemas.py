@@ -136,8 +136,13 @@ class SearchPage(BaseModel):
 # --- Checkout and cart ---------------------------------------------------------------------
 
 
-class CheckoutQuery(BaseModel):
+class CustomerScope(BaseModel):
+    """The query of a customer-scoped screen: a `customer_id`, when given, must be the token's."""
+
     customer_id: RecordId | None = Field(None, description="Must be the token's customer when given")
+
+
+class CheckoutQuery(CustomerScope):
     delivery_option: DeliveryOptionId = "standard"
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, func, select, update
+import json
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Text, cast, func, select, update
 
 from common.db import read, utcnow, write
 from common.errors import Conflict, NotFound
@@ -11,6 +14,23 @@ from common.sync import queue
 from common.sync.entities import BY_NAME
 from common.sync.intake import enqueue_event
 from common.sync.schemas import DeadLetter, DeadLetterPage, DeadLetterQuery, Replayed
+from common.validation import json_value_problem
+
+# What the list shows of a stored payload and error. The table can hold rows no page could
+# render (megabytes of payload, nesting past every serialiser's limit, written by an older
+# version or by hand); replay reads the row itself, so trimming the view loses nothing.
+SHOWN_PAYLOAD_CHARS = 64 * 1024
+SHOWN_ERROR_CHARS = 4000
+_PREVIEW_CHARS = 2000
+
+_payload_text = cast(dead_letters.c.last_payload, Text)
+_LISTED = (
+    *(column for column in dead_letters.c if column.name not in ("last_payload", "last_error_message")),
+    func.substr(dead_letters.c.last_error_message, 1, SHOWN_ERROR_CHARS).label("last_error_message"),
+    # Only a bounded prefix crosses the wire; the length says whether that is all of it.
+    func.substr(_payload_text, 1, SHOWN_PAYLOAD_CHARS).label("payload_text"),
+    func.length(_payload_text).label("payload_chars"),
+)
 
 
 def list_dead_letters(query: DeadLetterQuery, engine: Engine | None = None) -> DeadLetterPage:
@@ -22,19 +42,45 @@ def list_dead_letters(query: DeadLetterQuery, engine: Engine | None = None) -> D
     with read(engine) as connection:
         total = connection.execute(select(func.count()).select_from(dead_letters).where(*filters)).scalar_one()
         rows = connection.execute(
-            select(dead_letters)
+            select(*_LISTED)
             .where(*filters)
             .order_by(dead_letters.c.created_at.desc(), dead_letters.c.id.desc())
             .limit(query.page_size)
             .offset((query.page - 1) * query.page_size)
         ).all()
     return DeadLetterPage(
-        items=[DeadLetter.model_validate(row._mapping) for row in rows],
+        items=[_listed(row._mapping) for row in rows],
         total_count=total,
         page=query.page,
         page_size=query.page_size,
         has_more=query.page * query.page_size < total,
     )
+
+
+def _listed(row: Any) -> DeadLetter:
+    fields = {key: value for key, value in row.items() if key not in ("payload_text", "payload_chars")}
+    return DeadLetter.model_validate({**fields, "last_payload": shown_payload(row["payload_text"], row["payload_chars"])})
+
+
+def shown_payload(text: str | None, chars: int | None) -> Any:
+    """The stored payload as the page shows it: itself when it renders, otherwise a stand-in
+    saying why, with the start of its text."""
+    if text is None:
+        return None
+    reason = None
+    if chars is not None and chars > SHOWN_PAYLOAD_CHARS:
+        reason = f"payload of {chars} characters is larger than the {SHOWN_PAYLOAD_CHARS} shown"
+    else:
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError):
+            value, reason = None, "payload is not readable JSON"
+        else:
+            reason = json_value_problem(value)
+            if reason is None:
+                return value
+            reason = f"payload {reason}"
+    return {"truncated": True, "reason": reason, "preview": text[:_PREVIEW_CHARS]}
 
 
 def replay_one(dead_letter_id: int, engine: Engine | None = None) -> Replayed:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine
 
 from common.config import Settings
-from common.db import read, utcnow, write, writer
+from common.db import read, time_limit, utcnow, write, writer
 from common.logs import get_logger
 from common.models import tds_drain_runs
 from common.sync import handlers, queue
@@ -31,6 +31,8 @@ log = get_logger("sync.drain")
 
 PERMANENT_ERROR, MAX_ATTEMPTS = "permanent_error", "max_attempts_exceeded"
 _PURGE_EVERY_SECONDS = 600
+# Beyond its budget, how long a drain may wait on the database (the item in hand, the run record).
+_IO_GRACE_SECONDS = 5.0
 _PURGE_CHUNK = 5000
 
 _purge_lock = threading.Lock()
@@ -54,6 +56,19 @@ def drain(
     engine: Engine | None = None,
     backoff: Backoff = Backoff(),
     keep_going: Callable[[], bool] = lambda: True,
+) -> DrainSummary:
+    # The drain's budget is its own: an HTTP request's database limit gives way to it.
+    with time_limit(None), time_limit(budget_seconds + _IO_GRACE_SECONDS):
+        return _drain(settings, trigger, budget_seconds, engine, backoff, keep_going)
+
+
+def _drain(
+    settings: Settings,
+    trigger: str,
+    budget_seconds: float,
+    engine: Engine | None,
+    backoff: Backoff,
+    keep_going: Callable[[], bool],
 ) -> DrainSummary:
     started = time.monotonic()
     started_at = utcnow()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import exc as sa_exc
 
-from common.db import DATABASE_UNAVAILABLE
+from common.db import is_unavailable, sqlstate
 
 
 class SyncError(Exception):
@@ -28,15 +28,9 @@ class LeaseLost(SyncError):
     """Another drain took the item after this drain's lease expired; this drain must let go."""
 
 
-# PostgreSQL SQLSTATEs worth retrying: serialization failure, deadlock, lock timeout,
-# query cancelled (statement timeout), too many connections, and the connection classes.
-_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014", "53300", "57P01", "57P02", "57P03"}
-_TRANSIENT_SQLSTATE_CLASSES = ("08",)
-
-
-def _sqlstate(exc: sa_exc.DBAPIError) -> str | None:
-    detail = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
-    return detail.get("C") if isinstance(detail, dict) else None
+# Besides an unavailable database (common.db.is_unavailable), contention is worth retrying:
+# serialization failure, deadlock, lock timeout.
+_CONTENTION_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -45,15 +39,10 @@ def is_transient(exc: BaseException) -> bool:
     # ValueError covers pydantic's ValidationError, LookupError covers KeyError and IndexError.
     if isinstance(exc, (PermanentSyncError, ValueError, TypeError, LookupError)):
         return False
-    if isinstance(exc, DATABASE_UNAVAILABLE):
+    if is_unavailable(exc) or sqlstate(exc) in _CONTENTION_SQLSTATES:
         return True
     if isinstance(exc, sa_exc.DBAPIError):
-        code = _sqlstate(exc)
-        if code and (code in _TRANSIENT_SQLSTATES or code.startswith(_TRANSIENT_SQLSTATE_CLASSES)):
-            return True
-        if isinstance(exc, (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.ProgrammingError)):
-            return False
-        return exc.connection_invalidated
+        return False
     if isinstance(exc, OSError):  # sockets, timeouts, and requests' errors, which subclass it
         return True
     # Unknown failures are retried with backoff and dead-lettered after the last attempt.

@@ -18,7 +18,7 @@ Result = TypeVar("Result")
 
 # Longer than any write can take (connect, statement and socket timeouts are shorter); a
 # caller still queued after it gives up rather than wait on a stuck writer forever.
-_WAIT_SECONDS = 120.0
+DEFAULT_WAIT_SECONDS = 120.0
 
 
 class _Waiter(Generic[Item, Result]):
@@ -41,14 +41,15 @@ class GroupCommit(Generic[Item, Result]):
         self._pending: list[_Waiter[Item, Result]] = []
         self._writing = False
 
-    def submit(self, item: Item) -> Result:
-        """Store `item` with whatever else is waiting; return its result once committed."""
+    def submit(self, item: Item, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> Result:
+        """Store `item` with whatever else is waiting; return its result once committed.
+        TimeoutError when no writer has taken it within `wait_seconds`."""
         waiter: _Waiter[Item, Result] = _Waiter(item)
         with self._lock:
             self._pending.append(waiter)
             if not self._writing:
                 self._writing = waiter.lead = True
-        if not waiter.lead and not waiter.wake.wait(_WAIT_SECONDS):
+        if not waiter.lead and not waiter.wake.wait(wait_seconds):
             with self._lock:
                 if not waiter.lead and waiter in self._pending:
                     self._pending.remove(waiter)

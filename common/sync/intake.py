@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from common.db import read, utcnow, write
+from common.db import read, remaining_seconds, utcnow, write
 from common.models import tds_sync_queue
 from common.sync import queue
 from common.sync.entities import Entity
-from common.sync.group_commit import GroupCommit
+from common.sync.group_commit import DEFAULT_WAIT_SECONDS, GroupCommit
 from common.sync.schemas import WebhookAccepted, WebhookDryRun
 
 # Zoho's form option posts the JSON body in this x-www-form-urlencoded field.
@@ -84,7 +84,8 @@ def accept_webhook(entity: Entity, payload: Any, operation: str | None = None) -
 
     `operation` (the route's ?event_type=) overrides the body's event type."""
     row = event_row(entity, payload, operation)
-    queue_id, queued = _intake.submit(row)
+    # Behind a stuck writer (a frozen database) a caller gives up when its own time is spent.
+    queue_id, queued = _intake.submit(row, wait_seconds=remaining_seconds(DEFAULT_WAIT_SECONDS))
     return WebhookAccepted(
         message="Event queued for processing" if queued else "Duplicate event: already queued",
         event_id=str(queue_id),

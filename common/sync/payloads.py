@@ -44,7 +44,7 @@ from pydantic import (
 )
 
 from common.errors import ValidationFailed
-from common.validation import validate
+from common.validation import YEARS_PATTERN, validate, within_years
 
 Operation = Literal["create", "update", "delete", "upsert"]
 OPERATIONS: tuple[str, ...] = Operation.__args__  # type: ignore[attr-defined]
@@ -166,11 +166,11 @@ OptionalId = _optional(ZohoId, _ID_SCHEMA)
 Amount = _optional_amount(0, 10**15)
 Quantity = _optional_amount(-(10**9), 10**9)
 Timestamp = Annotated[
-    _optional(Annotated[dt.datetime, BeforeValidator(_text_value)], {"anyOf": [{"type": "string", "format": "date-time"},
-                                                                         {"type": "string", "format": "date"}]}),
+    _optional(Annotated[dt.datetime, BeforeValidator(_text_value), AfterValidator(within_years)], {"anyOf": [{"type": "string", "format": "date-time", "pattern": YEARS_PATTERN},
+                                                                         {"type": "string", "format": "date", "pattern": YEARS_PATTERN}]}),
     AfterValidator(_assume_utc),
 ]
-Date = _optional(Annotated[dt.date, BeforeValidator(_text_value)], {"type": "string", "format": "date"})
+Date = _optional(Annotated[dt.date, BeforeValidator(_text_value), AfterValidator(within_years)], {"type": "string", "format": "date", "pattern": YEARS_PATTERN})
 
 
 class ZohoRecord(BaseModel):

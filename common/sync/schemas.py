@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, Field, JsonValue, StringConstraints, WithJsonSchema
 
 from common.health import DatabaseStatus
 from common.metrics import FunctionStats
@@ -139,7 +139,7 @@ class DeadLetter(BaseModel):
     failure_reason: str
     total_attempts: int
     last_error_message: str | None
-    last_payload: dict | None
+    last_payload: JsonValue  # as stored; see common.sync.dead_letters for what is shown of it
     resolved: bool
     resolved_at: dt.datetime | None
     created_at: dt.datetime

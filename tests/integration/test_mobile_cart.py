@@ -178,6 +178,25 @@ def test_the_customer_comes_from_the_token_only(client, db):
     assert _lines(db.engine, ids["customer"]) == {ids["cable"]: 1}
 
 
+def test_a_customer_id_other_than_the_tokens_is_403_and_changes_nothing(client, db):
+    ids = _setup(db.engine)
+    with write(db.engine) as c:
+        other = shop.customer(c, "Other")
+    own = shop.bearer(ids["customer"])
+    assert client.post(ITEMS, json={"product_id": ids["cable"], "quantity": 1}, headers=own).status_code == 200
+    before = (_lines(db.engine, ids["customer"]), _lines(db.engine, other))
+    calls = [
+        client.post(f"{ITEMS}?customer_id={other}", json={"product_id": ids["charger"], "quantity": 1}, headers=own),
+        client.patch(f"{ITEMS}/{ids['cable']}?customer_id={other}", json={"quantity": 5}, headers=own),
+        client.delete(f"{ITEMS}/{ids['cable']}?customer_id={other}", headers=own),
+    ]
+    assert [(r.status_code, r.get_json()["code"]) for r in calls] == [(403, "forbidden")] * 3
+    assert (_lines(db.engine, ids["customer"]), _lines(db.engine, other)) == before
+    mine = client.patch(f"{ITEMS}/{ids['cable']}?customer_id={ids['customer']}", json={"quantity": 2}, headers=own)
+    assert mine.status_code == 200
+    assert client.delete(f"{ITEMS}/{ids['cable']}?customer_id=abc", headers=own).status_code == 422
+
+
 def _at_once(*calls) -> list:
     """Run the calls in threads released together; return each one's result or exception."""
     barrier = threading.Barrier(len(calls))

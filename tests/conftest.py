@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -29,6 +30,11 @@ from common.models import metadata
 from common.shop.catalog import forget_cached_counts
 from tests.fake_zoho import FakeZoho
 from tests.pg_cluster import PgCluster
+
+# Property tests judge answers, not speed: on a loaded two-core CI machine Hypothesis's
+# default 200 ms deadline fails them for the wrong reason.
+hypothesis_settings.register_profile("suite", deadline=None)
+hypothesis_settings.load_profile("suite")
 
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = [name.strip() for name in os.environ.get("TSH_TEST_BACKENDS", "sqlite,postgresql").split(",") if name.strip()]

@@ -138,7 +138,7 @@ class ApiRequest:
             values = {name: found[0] for name, found in _parse_form(self.body).items()}
         except ValueError as exc:
             raise BadRequest("Form body must be URL-encoded UTF-8") from exc
-        if not _storable(values):
+        if _unstorable(values):
             raise BadRequest("Form fields must be valid Unicode without NUL characters")
         return values
 
@@ -148,9 +148,14 @@ class ApiRequest:
 
     def query_model(self, model: type[Model]) -> Model:
         values = {key: self.raw.args.get(key) for key in self.raw.args}
-        if any(text_problem(text) for pair in values.items() for text in pair if text is not None):
+        if _unstorable(values):
             raise ValidationFailed("Query parameters must be valid Unicode without NUL characters")
         return validate(model, values)
+
+
+def _unstorable(values: dict[str, str | None]) -> bool:
+    """Does a name or value hold text that no database can store (see text_problem)?"""
+    return any(text_problem(text) for pair in values.items() for text in pair if text is not None)
 
 
 def _parse_form(body: bytes) -> dict[str, list[str]]:

@@ -68,7 +68,9 @@ def _requests() -> list[tuple[str, str, dict]]:
     admin = {"X-Admin-Key": ADMIN_KEY}
     calls = []
     for route in ROUTES:
-        if route.path in _NO_DATABASE:
+        # The operations page answers a caller without a session with its login redirect, before
+        # any query (its own tests cover it with a session).
+        if route.path in _NO_DATABASE or route.path.startswith("/dashboard"):
             continue
         path = route.path.replace("{dead_letter_id}", "1").replace("{product_id}", "1")
         kwargs: dict = {"headers": {**admin, **shop.bearer(1)}}

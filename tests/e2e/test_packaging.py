@@ -1,5 +1,5 @@
-"""The deployment package, built here by the pinned Serverless Framework v3 (`npx serverless
-package`, offline: fake credentials, no AWS call), then read: the CloudFormation template it
+"""The deployment package, built here by the pinned Serverless Framework v3
+(scripts/package-lambda.sh: offline, fake credentials, no AWS call), then read: the CloudFormation template it
 generates and the zip it would upload.
 
 Packaging needs node_modules (`npm ci`); without it these tests skip, unless
@@ -26,6 +26,7 @@ from common.ssm_secrets import SECRET_PARAMETERS
 from tests.helpers import PROJECT_ROOT
 
 SERVERLESS_CLI = PROJECT_ROOT / "node_modules" / ".bin" / "serverless"
+PACKAGE_SCRIPT = PROJECT_ROOT / "scripts" / "package-lambda.sh"
 SERVICE = "tsh-erp-functions"
 STAGE = "prod"
 ARCHITECTURE = yaml.safe_load((PROJECT_ROOT / "serverless.yml").read_text())["params"]["default"]["architecture"]
@@ -49,25 +50,17 @@ def _canonical(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def package_dir(tmp_path_factory) -> Path:
-    """`serverless package --stage prod` once per session, into a scratch directory."""
+    """`serverless package --stage prod` once per session, into a scratch directory, with secret-looking
+    canaries in its environment."""
     if not SERVERLESS_CLI.exists():
         reason = f"{SERVERLESS_CLI.relative_to(PROJECT_ROOT)} is missing: run `npm ci` first"
         if os.environ.get("TSH_REQUIRE_PACKAGING") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
     target = tmp_path_factory.mktemp("serverless-package")
-    offline_aws = {
-        "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKEFAKE",
-        "AWS_SECRET_ACCESS_KEY": "fake-secret-access-key-never-valid",
-        "AWS_REGION": "me-south-1",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "SLS_TELEMETRY_DISABLED": "1",
-        "SLS_NOTIFICATIONS_MODE": "off",
-    }
     result = subprocess.run(
-        [str(SERVERLESS_CLI), "package", "--stage", STAGE, "--package", str(target)],
-        cwd=PROJECT_ROOT, env={**os.environ, **offline_aws, **CANARIES}, capture_output=True, text=True, timeout=600,
+        [str(PACKAGE_SCRIPT), str(target), ARCHITECTURE],
+        cwd=PROJECT_ROOT, env={**os.environ, **CANARIES}, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return target

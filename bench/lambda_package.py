@@ -5,8 +5,9 @@
 Builds the package twice with scripts/package-lambda.sh (the pinned Serverless Framework v3,
 offline): for arm64, what is deployed, measured for size; and for x86_64, the same code and
 requirements with wheels this machine can run, unpacked and measured for cold start. Each
-sample is a new interpreter started with -I -S (no site-packages: only the unpacked package
-and the standard library, as in Lambda) that imports `aws_lambda`, builds one handler, answers
+sample is a new interpreter started with -I -S -B (no site-packages: only the unpacked package
+and the standard library; and, as in Lambda's read-only /var/task, no byte code written, so
+every start compiles what the package does not carry compiled) that imports `aws_lambda`, builds one handler, answers
 one API Gateway HTTP API event (engine, first PostgreSQL connection) and then a second one.
 A bare Lambda handler (`return {"statusCode": 200}`) is measured the same way in the same run:
 the floor. The database is a scratch PostgreSQL database with the demo data set.
@@ -123,7 +124,7 @@ def unpack(archive: Path, into: Path) -> int:
 def sample(case: Case, root: Path, token: str, env: dict[str, str]) -> dict[str, float]:
     argument = json.dumps([str(root), case.handler, event_for(case, token)])
     started = time.perf_counter()
-    done = subprocess.run([PYTHON, "-I", "-S", "-c", _CHILD, argument], cwd=root, env=env, capture_output=True,
+    done = subprocess.run([PYTHON, "-I", "-S", "-B", "-c", _CHILD, argument], cwd=root, env=env, capture_output=True,
                           text=True)  # fmt: skip
     wall_ms = (time.perf_counter() - started) * 1000
     if done.returncode != 0:
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         "ZOHO_CLIENT_ID": "bench", "ZOHO_CLIENT_SECRET": "bench", "ZOHO_REFRESH_TOKEN": "bench",
         "ZOHO_ORGANIZATION_ID": "bench", "DB_POOL_SIZE": "1",
     }  # fmt: skip
-    for case in CASES:  # once each, untimed: byte-code caches written, files in the page cache
+    for case in CASES:  # once each, untimed: files in the page cache
         sample(case, root, token, env)
     samples: dict[str, list[dict[str, float]]] = {case.label: [] for case in CASES}
     for round_no in range(args.repeat):  # interleaved, so a disturbance hits every handler alike

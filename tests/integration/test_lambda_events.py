@@ -141,7 +141,8 @@ def test_a_webhook_without_its_key_is_refused_and_queues_nothing(db, keys):
 
 
 def test_health_answers_an_http_api_get(db):
-    answer = aws_lambda.handler_for("health")(http_api_event("GET", "/health", sample="apigw_http_v2_event_GET.json"), None)
+    event = http_api_event("GET", "/health", sample="apigw_http_v2_event_GET.json")
+    answer = aws_lambda.handler_for("health")(event, None)
     assert answer["statusCode"] == 200
     assert _header(answer, "Cache-Control") == "no-store"
     assert _json(answer)["status"] == "healthy"
@@ -229,7 +230,8 @@ def test_the_mobile_functions_answer_their_routes(db, configure):
     product = aws_lambda.handler_for("mobile_product")(
         rest_api_event("GET", "/api/mobile/products/987654"), None)
     _assert_contract_error(product, 404, "not_found")
-    checkout = aws_lambda.handler_for("mobile_checkout")(http_api_event("GET", "/api/mobile/checkout", sample=get), None)
+    checkout = aws_lambda.handler_for("mobile_checkout")(
+        http_api_event("GET", "/api/mobile/checkout", sample=get), None)
     _assert_contract_error(checkout, 401, "unauthorized")
     cart = aws_lambda.handler_for("mobile_cart")(
         http_api_event("PATCH", "/api/mobile/cart/items/5", route="/api/mobile/cart/items/{product_id}",

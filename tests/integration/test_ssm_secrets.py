@@ -38,7 +38,9 @@ def ssm(monkeypatch):
         client = boto3.client("ssm", region_name="me-south-1")
         for number in range(10):
             client.put_parameter(Name=f"{PREFIX}feature-{number:02}", Value="on", Type="String")
-        client.put_parameter(Name="/tsh-erp/staging/admin-api-key", Value="staging-admin-key-000000", Type="SecureString")
+        client.put_parameter(
+            Name="/tsh-erp/staging/admin-api-key", Value="staging-admin-key-000000", Type="SecureString"
+        )
         for name, value in SECRETS.items():
             client.put_parameter(Name=PREFIX + name, Value=value, Type="SecureString")
         yield client
@@ -65,7 +67,9 @@ def test_production_starts_from_the_ssm_secrets_over_the_environment(ssm, monkey
 def test_ssm_is_read_once_per_process(ssm, monkeypatch):
     monkeypatch.setenv("SECRETS_SSM_PREFIX", "tsh-erp/prod")  # the same path, written without slashes
     first = load_settings()
-    ssm.put_parameter(Name=PREFIX + "admin-api-key", Value="rotated-admin-key-00000000", Type="SecureString", Overwrite=True)
+    ssm.put_parameter(
+        Name=PREFIX + "admin-api-key", Value="rotated-admin-key-00000000", Type="SecureString", Overwrite=True
+    )
     assert load_settings().admin_api_key == first.admin_api_key
     forget_secrets()
     assert load_settings().admin_api_key.get_secret_value() == "rotated-admin-key-00000000"
@@ -116,9 +120,12 @@ def test_no_secret_value_reaches_a_log_line(ssm, monkeypatch, caplog, capfd):
 
 
 def test_without_a_prefix_boto3_is_never_imported():
-    probe = "import sys; from common.config import load_settings; load_settings(); print(json.dumps('boto3' in sys.modules))"
+    probe = (
+        "import json, sys; from common.config import load_settings; load_settings(); "
+        "print(json.dumps('boto3' in sys.modules))"
+    )
     result = subprocess.run(
-        [sys.executable, "-c", f"import json; {probe}"],
+        [sys.executable, "-c", probe],
         cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, env={"PATH": "/usr/bin:/bin"},
     )
     assert json.loads(result.stdout) is False

@@ -135,13 +135,8 @@ def sample(case: Case, root: Path, token: str, env: dict[str, str]) -> dict[str,
     return {"process_ms": wall_ms, **{key: figures[key] for key in ("import_ms", "first_ms", "warm_ms")}}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=7, help="new processes per handler (default 7)")
-    args = parser.parse_args(argv)
-
-    info = {**machine(("SQLAlchemy", "pg8000", "pydantic", "werkzeug")), "code": code_state()}
-    work = Path(tempfile.mkdtemp(prefix="tsh-lambda-bench-"))
+def measure(work: Path, repeat: int) -> tuple[dict[str, tuple[int, int]], dict[str, list[dict[str, float]]]]:
+    """Package for both architectures in `work`, then sample every case `repeat` times from the x86_64 one."""
     deployed = build("arm64", work / "arm64")
     runnable = build("x86_64", work / "x86_64")
     root = work / "unpacked"
@@ -164,10 +159,21 @@ def main(argv: list[str] | None = None) -> int:
     for case in CASES:  # once each, untimed: files in the page cache
         sample(case, root, token, env)
     samples: dict[str, list[dict[str, float]]] = {case.label: [] for case in CASES}
-    for round_no in range(args.repeat):  # interleaved, so a disturbance hits every handler alike
-        log(f"round {round_no + 1} of {args.repeat}")
+    for round_no in range(repeat):  # interleaved, so a disturbance hits every handler alike
+        log(f"round {round_no + 1} of {repeat}")
         for case in CASES:
             samples[case.label].append(sample(case, root, token, env))
+    return sizes, samples
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=7, help="new processes per handler (default 7)")
+    args = parser.parse_args(argv)
+
+    info = {**machine(("SQLAlchemy", "pg8000", "pydantic", "werkzeug")), "code": code_state()}
+    with tempfile.TemporaryDirectory(prefix="tsh-lambda-bench-") as scratch:
+        sizes, samples = measure(Path(scratch), args.repeat)
 
     def median(label: str, key: str) -> float:
         return statistics.median(s[key] for s in samples[label])

@@ -1,8 +1,12 @@
-"""AWS Lambda host: the same functions behind API Gateway (HTTP API, via apig-wsgi) and EventBridge schedules.
+"""AWS Lambda host: the same functions behind API Gateway (HTTP API, via apig-wsgi), EventBridge
+schedules and direct invocation.
 
-serverless.yml names each function's handler `aws_lambda.<module>` (`aws_lambda.health`,
-`aws_lambda.drain_queue`, ...). A handler is built on first use from the route table and
-imports only its own module from functions/, so a cold start pays for nothing else.
+serverless.yml deploys one Lambda per entry point of the route table and names its handler
+`aws_lambda.<target>`: each module's HTTP entry (`aws_lambda.health`, `aws_lambda.drain_queue_http`),
+each schedule (`aws_lambda.drain_queue`) and each invoked job (`aws_lambda.migrate`). A module with
+both an HTTP route and a schedule so gets two Lambdas, each with a timeout that fits its trigger.
+A handler is built on first use and imports only its own module from functions/, so a cold start
+pays for nothing else.
 """
 
 from __future__ import annotations
@@ -13,47 +17,43 @@ from typing import Any
 
 from common import metrics
 from common.http import as_wsgi
-from common.routes import ROUTES, SCHEDULES
+from common.routes import INVOCATIONS, ROUTES, SCHEDULES
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 # API Gateway's catch-all route ("*") goes to functions/fallback.py, which answers 404 / 405.
 FALLBACK = "fallback"
 
 
-def _is_schedule(event: dict[str, Any]) -> bool:
-    return event.get("source") == "aws.events" or event.get("detail-type") == "Scheduled Event"
+def entry_points() -> dict[str, str]:
+    """Every deployed Lambda: its name (the target in its module) and its module in functions/."""
+    found = {route.target: route.module for route in ROUTES}
+    found.update({job.target: job.module for job in (*SCHEDULES, *INVOCATIONS)})
+    found[FALLBACK] = FALLBACK
+    return found
 
 
-def handler_for(module_name: str) -> LambdaHandler:
-    """The Lambda handler of functions/<module_name>.py: HTTP events to its HTTP entry, schedules to its job."""
-    http_targets = {route.target for route in ROUTES if route.module == module_name}
-    if module_name == FALLBACK:
-        http_targets = {FALLBACK}
-    jobs = [schedule.target for schedule in SCHEDULES if schedule.module == module_name]
-    if not http_targets and not jobs:
-        raise AttributeError(f"no function module {module_name!r} in the route table")
-    if len(http_targets) > 1:
-        raise AttributeError(f"{module_name}: one HTTP entry per deployed function, found {sorted(http_targets)}")
-    module = importlib.import_module(f"functions.{module_name}")
-    http_handler = None
-    if http_targets:
-        from apig_wsgi import make_lambda_handler
+def handler_for(name: str) -> LambdaHandler:
+    """The Lambda handler of entry point `name`: an HTTP entry through apig-wsgi, or a job called as is."""
+    module_name = entry_points().get(name)
+    if module_name is None:
+        raise AttributeError(f"no entry point {name!r} in the route table")
+    target = getattr(importlib.import_module(f"functions.{module_name}"), name)
+    if name not in {route.target for route in ROUTES} | {FALLBACK}:
+        return target  # a schedule or an invoked job takes (event, context) itself
+    from apig_wsgi import make_lambda_handler
 
-        http_handler = make_lambda_handler(as_wsgi(getattr(module, http_targets.pop())), binary_support=True)
-    job = getattr(module, jobs[0]) if jobs else None
+    http_handler = make_lambda_handler(as_wsgi(target), binary_support=True)
 
     def handler(event: dict[str, Any], context: Any) -> Any:
-        if job is not None and (_is_schedule(event) or http_handler is None):
-            return job(event, context)
-        if http_handler is None:
-            raise ValueError(f"{module_name} only runs on its schedule")
+        if "requestContext" not in event:
+            raise ValueError(f"{name} answers API Gateway requests only, not {event.get('detail-type', 'this event')}")
         try:
             return http_handler(event, context)
         finally:
             # A frozen Lambda runs no background thread: its metrics go out between invocations.
             metrics.RECORDER.flush_if_due()
 
-    handler.__name__ = module_name
+    handler.__name__ = name
     return handler
 
 

@@ -317,6 +317,7 @@ def code_state() -> str:
 def publish(suite: str, text: str, payload: dict, verdicts: list[Verdict], notes: list[str]) -> None:
     """Write bench/results/<suite>-<time>.md and .json, print the report, and a banner for missed targets."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
+    RESULTS.mkdir(exist_ok=True)  # gitignored: absent in a fresh clone
     (RESULTS / f"{suite}-{stamp}.md").write_text(text)
     (RESULTS / f"{suite}-{stamp}.json").write_text(json.dumps(payload, indent=2, default=str))
     print(text)

@@ -3,6 +3,8 @@
 #   bench/run.sh sync [options of bench/sync_bench.py]
 #   bench/run.sh mobile [options of bench/mobile_bench.py]
 #   bench/run.sh cold [--repeat N]   (cold start of each function; bench/cold_start.py)
+#   bench/run.sh lambda [--repeat N] (the Lambda package: size, cold start from it; bench/lambda_package.py;
+#                                     needs `npm ci` first)
 #
 # Creates bench/.venv (the runtime requirements plus the benchmark-only ones pinned in
 # bench/requirements.txt), installs wrk with apt-get when it is missing, and needs a
@@ -16,9 +18,11 @@ case "$suite" in
     sync) module=bench.sync_bench; shift ;;
     mobile) module=bench.mobile_bench; shift ;;
     cold) module=bench.cold_start; shift ;;
+    lambda) module=bench.lambda_package; shift ;;
     *) echo "usage: bench/run.sh sync [--quick] [--only intake,enqueue,drain,claim] [--rounds N] ..." >&2
        echo "       bench/run.sh mobile [--quick] [--keep-data] [--only home_anon,search,...] [--duration S] ..." >&2
        echo "       bench/run.sh cold [--repeat N]" >&2
+       echo "       bench/run.sh lambda [--repeat N]" >&2
        exit 2 ;;
 esac
 

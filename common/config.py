@@ -1,6 +1,7 @@
 """Settings: read once from the environment (and a `.env` file), validated, passed down.
 
-Nothing else in the project reads `os.environ` for configuration. A bad value raises
+Nothing else in the project reads `os.environ` for configuration; in the cloud the secrets come
+from SSM Parameter Store over it (SECRETS_SSM_PREFIX, common.ssm_secrets). A bad value raises
 `ConfigError` with one line naming each offending variable; secrets are never echoed.
 """
 
@@ -11,7 +12,10 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from common.ssm_secrets import SecretsUnavailable, secrets_from_ssm
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "tsh_erp.sqlite3"
@@ -35,6 +39,29 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message is one line naming the variable(s)."""
 
 
+class _SsmSecrets(PydanticBaseSettingsSource):
+    """The secrets under SECRETS_SSM_PREFIX (common.ssm_secrets), ranked above the environment.
+
+    The prefix and APP_ENV themselves come from the sources it is given (arguments, environment,
+    .env); in production every secret parameter must exist."""
+
+    def __init__(self, settings_cls: type[BaseSettings], *sources: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.sources = sources  # highest priority first
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[object, str, bool]:
+        return None, field_name, False  # __call__ reads all the fields at once
+
+    def __call__(self) -> dict[str, object]:
+        found: dict[str, object] = {}
+        for source in reversed(self.sources):
+            found.update(source())
+        prefix = found.get("secrets_ssm_prefix")
+        if not prefix:
+            return {}
+        return secrets_from_ssm(str(prefix), require_all=found.get("app_env") == "production")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=PROJECT_ROOT / ".env",
@@ -46,6 +73,8 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     app_env: Literal["local", "production"] = "local"
+    # An SSM Parameter Store path (`/tsh-erp/prod/`) whose parameters override the environment.
+    secrets_ssm_prefix: str | None = None
 
     webhook_api_key: SecretStr | None = None
     admin_api_key: SecretStr | None = None
@@ -75,6 +104,18 @@ class Settings(BaseSettings):
 
     db_pool_size: int = Field(default=10, ge=1, le=100)
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        ssm = _SsmSecrets(settings_cls, init_settings, env_settings, dotenv_settings)
+        return init_settings, ssm, env_settings, dotenv_settings, file_secret_settings
 
     @field_validator("database_url")
     @classmethod
@@ -137,6 +178,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError("; ".join(_describe(e) for e in exc.errors())) from None
+    except SecretsUnavailable as exc:
+        raise ConfigError(str(exc)) from None
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,4 @@
-"""The one route table: every HTTP route and schedule, naming its function by module and target.
+"""The one route table: every HTTP route, schedule and invoked job, naming its function by module and target.
 
 The local runner mounts from it, each function matches its own requests with it,
 serverless.yml is checked against it and the OpenAPI document is built from it.
@@ -70,6 +70,15 @@ class Schedule:
     module: str
     target: str
     rate: str  # serverless.yml's schedule expression
+    summary: str
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A function with no trigger, run by hand: `npx serverless invoke -f <target>`."""
+
+    module: str
+    target: str
     summary: str
 
 
@@ -324,6 +333,10 @@ ROUTES: tuple[Route, ...] = (*_SERVICE_ROUTES, *_ZOHO_ROUTES, *_MOBILE_ROUTES, *
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("drain_queue", "drain_queue", "rate(1 minute)", "Drain the Zoho sync queue"),
     Schedule("reconcile_zoho", "reconcile_zoho", "rate(15 minutes)", "Queue what changed in Zoho since the last run"),
+)
+
+INVOCATIONS: tuple[Invocation, ...] = (
+    Invocation("migrate", "migrate", "Apply the database migrations (once per deploy)"),
 )
 
 

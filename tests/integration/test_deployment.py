@@ -1,16 +1,17 @@
 """The cloud deployment: serverless.yml matches the route table, and the Lambda host runs the same handlers."""
 
-import base64
-import json
-
 import boto3
 import pytest
 import yaml
+from alembic.script import ScriptDirectory
 from moto import mock_aws
+from sqlalchemy import inspect
 
 import aws_lambda
-from common.routes import ROUTES, SCHEDULES
-from tests import zoho_payloads as zoho
+from common import migrate
+from common.routes import INVOCATIONS, ROUTES, SCHEDULES
+from common.ssm_secrets import SECRET_PARAMETERS
+from functions import drain_queue, reconcile_zoho
 from tests.helpers import PROJECT_ROOT
 
 SERVERLESS = yaml.safe_load((PROJECT_ROOT / "serverless.yml").read_text())
@@ -26,21 +27,55 @@ def _schedules(function: dict) -> set:
     return {event["schedule"] for event in function.get("events", []) if "schedule" in event}
 
 
-def test_every_function_module_is_deployed_and_nothing_else():
-    modules = {route.module for route in ROUTES} | {schedule.module for schedule in SCHEDULES} | {aws_lambda.FALLBACK}
-    assert set(FUNCTIONS) == modules
+def test_every_entry_point_is_deployed_and_nothing_else():
+    entry_points = (
+        {route.target for route in ROUTES}
+        | {job.target for job in (*SCHEDULES, *INVOCATIONS)}
+        | {aws_lambda.FALLBACK}
+    )
+    assert set(FUNCTIONS) == entry_points == set(aws_lambda.entry_points())
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_each_function_has_exactly_its_routes_and_schedules(name):
     function = FUNCTIONS[name]
     assert function["handler"] == f"aws_lambda.{name}"
-    expected_routes = {(route.method, route.path) for route in ROUTES if route.module == name}
+    expected_routes = {(route.method, route.path) for route in ROUTES if route.target == name}
     if name == aws_lambda.FALLBACK:
         expected_routes = {"*"}
     assert _http_events(function) == expected_routes
-    assert _schedules(function) == {schedule.rate for schedule in SCHEDULES if schedule.module == name}
+    assert _schedules(function) == {schedule.rate for schedule in SCHEDULES if schedule.target == name}
     assert callable(aws_lambda.handler_for(name))
+
+
+def _timeout(function: dict) -> int:
+    return function.get("timeout", SERVERLESS["provider"]["timeout"])
+
+
+@pytest.mark.parametrize("name", sorted(name for name, function in FUNCTIONS.items() if _http_events(function)))
+def test_http_functions_end_before_api_gateway_cuts_them(name):
+    assert _timeout(FUNCTIONS[name]) <= 29  # API Gateway answers 503 at 30 s, whatever the function does after
+
+
+def test_http_budgets_fit_inside_their_function_timeouts():
+    assert drain_queue.HTTP_BUDGET_SECONDS + 5 <= _timeout(FUNCTIONS["drain_queue_http"])
+    assert reconcile_zoho.HTTP_BUDGET_SECONDS + 5 <= _timeout(FUNCTIONS["reconcile_zoho_http"])
+
+
+def test_scheduled_budgets_fit_inside_their_function_timeouts():
+    drain_budget = float(FUNCTIONS["drain_queue"]["environment"]["TDS_DRAIN_BUDGET_SECONDS"])
+    assert drain_budget + 5 <= _timeout(FUNCTIONS["drain_queue"])
+    assert drain_budget < 60  # a run ends before the next one-minute tick
+    assert reconcile_zoho.SCHEDULE_BUDGET_SECONDS + 30 <= _timeout(FUNCTIONS["reconcile_zoho"]) <= 900
+
+
+def test_no_secret_is_resolved_at_package_time():
+    text = (PROJECT_ROOT / "serverless.yml").read_text()
+    assert "${ssm:" not in text
+    assert SERVERLESS["frameworkVersion"] == "3"
+    environment = SERVERLESS["provider"]["environment"]
+    assert environment["SECRETS_SSM_PREFIX"] == "/tsh-erp/${sls:stage}/"
+    assert not set(environment) & {field.upper() for field in SECRET_PARAMETERS.values()}
 
 
 def test_the_wiring_is_accepted_by_aws_apis():
@@ -61,45 +96,12 @@ def test_the_wiring_is_accepted_by_aws_apis():
     assert keys == {f"{route.method} {route.path}" for route in ROUTES} | {"$default"}
 
 
-def _http_event(method: str, path: str, body: dict | None = None, headers: dict | None = None) -> dict:
-    """An API Gateway HTTP API (payload 2.0) event, as Lambda receives it."""
-    raw = json.dumps(body).encode() if body is not None else b""
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"host": "api.tsh.example", "content-type": "application/json", **(headers or {})},
-        "requestContext": {
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "198.51.100.7"},
-            "domainName": "api.tsh.example",
-            "stage": "$default",
-        },
-        "body": base64.b64encode(raw).decode(),
-        "isBase64Encoded": True,
-    }
-
-
-def test_lambda_serves_http_events_with_the_same_handlers(db):
-    answer = aws_lambda.handler_for("health")(_http_event("GET", "/health"), None)
-    assert answer["statusCode"] == 200
-    assert json.loads(answer["body"])["message"] == "النظام يعمل بشكل طبيعي"
-    queued = aws_lambda.handler_for("zoho_webhook")(_http_event("POST", "/api/zoho/webhooks/products", zoho.product()), None)
-    assert queued["statusCode"] == 202
-    assert json.loads(queued["body"])["queued"] is True
-
-
-def test_lambda_runs_the_scheduled_drain(db):
-    aws_lambda.handler_for("zoho_webhook")(_http_event("POST", "/api/zoho/webhooks/customers", zoho.customer()), None)
-    summary = aws_lambda.handler_for("drain_queue")({"source": "aws.events", "detail-type": "Scheduled Event"}, None)
-    assert summary["completed"] == 1
-
-
-def test_the_catch_all_answers_404_and_405_in_the_contract_shape(db):
-    fallback = aws_lambda.handler_for("fallback")
-    missing = fallback(_http_event("GET", "/nowhere"), None)
-    assert missing["statusCode"] == 404
-    assert json.loads(missing["body"])["code"] == "not_found"
-    wrong_method = fallback(_http_event("DELETE", "/health"), None)
-    assert wrong_method["statusCode"] == 405
-    assert json.loads(wrong_method["body"])["code"] == "method_not_allowed"
+def test_the_migrate_function_upgrades_postgresql_once_per_deploy(pg):
+    """`serverless invoke -f migrate` sends `{}`: the first run creates the schema, the next changes nothing."""
+    head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    migrate.downgrade(pg.engine, "base")
+    assert "tds_sync_queue" not in inspect(pg.engine).get_table_names()
+    handler = aws_lambda.handler_for("migrate")
+    assert handler({}, None) == {"from_revision": None, "to_revision": head}
+    assert "tds_sync_queue" in inspect(pg.engine).get_table_names()
+    assert handler({}, None) == {"from_revision": head, "to_revision": head}

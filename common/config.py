@@ -185,7 +185,8 @@ def local_token_secret(path: Path = LOCAL_TOKEN_SECRET_PATH) -> str:
             _create_secret_file(path)
         return path.read_text().strip()
     except OSError as exc:
-        raise ConfigError(f"cannot keep the local token secret in {path} ({exc.strerror}): set MOBILE_TOKEN_SECRET") from None
+        reason = f"cannot keep the local token secret in {path} ({exc.strerror}): set MOBILE_TOKEN_SECRET"
+        raise ConfigError(reason) from None
 
 
 def _create_secret_file(path: Path) -> None:

@@ -74,7 +74,8 @@ def test_another_database_gets_demo_data_only_when_asked(db):
     """An empty, migrated database that is not the embedded default may be an operator's."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with running([*RUNNER, "--port", str(port)], {"DATABASE_URL": db.url, "TDS_WORKERS": "0"}, f"{base}/health") as server:
+    env = {"DATABASE_URL": db.url, "TDS_WORKERS": "0"}
+    with running([*RUNNER, "--port", str(port)], env, f"{base}/health") as server:
         assert requests.get(f"{base}/health", timeout=5).status_code == 200
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=15) == 0

@@ -88,4 +88,5 @@ def test_the_token_command_prints_a_token_the_screens_accept(client, db):
     assert response.status_code == 200, response.get_json()
     unknown = subprocess.run([*command[:-1], "987654321"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
                              timeout=60)  # fmt: skip
-    assert unknown.returncode == 1 and unknown.stderr.strip() == "no active customer with id 987654321 in the configured database"
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "no active customer with id 987654321 in the configured database"

@@ -464,5 +464,9 @@ CREATE INDEX ix_tds_request_metrics_minute ON tds_request_metrics (minute, funct
 
 UPDATE alembic_version SET version_num='0002' WHERE alembic_version.version_num = '0001';
 
+-- Running upgrade 0002 -> 0003_search_name_fields
+
+UPDATE alembic_version SET version_num='0003_search_name_fields' WHERE alembic_version.version_num = '0002';
+
 COMMIT;
 

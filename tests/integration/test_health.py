@@ -135,3 +135,13 @@ def test_a_missing_table_on_postgresql_is_a_schema_problem_not_an_outage(pg):
             connection.execute(text("ALTER TABLE promotions_moved RENAME TO promotions"))
     assert response.status_code == 503
     assert response.get_json()["message"] == "Database schema is not migrated: run python -m common.migrate"
+
+
+def test_the_deployment_package_carries_the_scripts_health_reads():
+    """Without them a deployed health check would call every database ahead of the code."""
+    import yaml
+
+    from common.config import PROJECT_ROOT
+
+    patterns = yaml.safe_load((PROJECT_ROOT / "serverless.yml").read_text())["package"]["patterns"]
+    assert {"migrations/versions/*.py", "migrations/versions/**"} & set(patterns)

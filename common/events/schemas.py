@@ -32,7 +32,7 @@ class EventPayload(BaseModel):
 
     event_id: str
     event_type: str
-    occurred_at: dt.datetime
+    occurred_at: str = Field(description="ISO 8601, UTC, as written when the change committed")
     aggregate: EventAggregate
     data: dict[str, Any]
 

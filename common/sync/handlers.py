@@ -115,21 +115,26 @@ def _excluded(table: Table):
 
 def _upsert_document(
     connection: Connection, table: Table, key: Column, key_value: str, modified_at: datetime | None,
-    values: Values, now: datetime, returning: tuple[Column, ...] = (),
+    values: Values, now: datetime, returning: tuple[Column, ...] = (), insert_only: bool = False,
 ) -> tuple[str, Row | None]:  # fmt: skip
     """Insert the record, or update the given columns unless the stored version is newer;
-    returns the written row's id, created_at and `returning` columns."""
+    returns the written row's id and `returning` columns. `insert_only` writes nothing when the
+    record exists (result NOOP): the caller read no stored row, and must read it first."""
     values = _versioned(values, modified_at, now)
     statement = insert(connection, table).values(**values, **{key.name: key_value}, created_at=now)
-    excluded = _excluded(table)
-    row = connection.execute(
-        statement.on_conflict_do_update(
+    if insert_only:
+        statement = statement.on_conflict_do_nothing(index_elements=[key])
+    else:
+        excluded = _excluded(table)
+        statement = statement.on_conflict_do_update(
             index_elements=[key],
             set_={column: excluded.c[column] for column in values},
             where=not_(_newer_than(table, modified_at)),
-        ).returning(table.c.id, table.c.created_at, *returning)
-    ).first()
-    return (APPLIED, row) if row is not None else (STALE, None)
+        )
+    row = connection.execute(statement.returning(table.c.id, *returning)).first()
+    if row is not None:
+        return APPLIED, row
+    return (NOOP if insert_only else STALE), None
 
 
 def _deactivate(
@@ -140,7 +145,7 @@ def _deactivate(
         update(table)
         .where(key == key_value, not_(_newer_than(table, modified_at)))
         .values(is_active=False, **_versioned({}, modified_at, now))
-        .returning(table.c.id, table.c.created_at, *returning)
+        .returning(table.c.id, *returning)
     ).first()
     if row is not None:
         return APPLIED, row
@@ -210,13 +215,16 @@ def _document_handler(
             values.update(extra_values(record))
             values["is_active"] = _is_active(record)
             values["zoho_data"] = record.model_dump(mode="json", exclude_none=True)
-            result, row = _upsert_document(connection, table, key, key_value, modified_at, values, now, returning)
+            # Emitting events needs the stored values: with none read, only an insert is written,
+            # and a record another drain inserted meanwhile is read (and locked) before the update.
+            result, row = _upsert_document(connection, table, key, key_value, modified_at, values, now, returning,
+                                           insert_only=events is not None and stored is None)  # fmt: skip
+            if events is not None and stored is None and row is None:
+                stored = events.stored(connection, table, key, key_value)
+                result, row = _upsert_document(connection, table, key, key_value, modified_at, values, now, returning)
         if result != APPLIED:
             return result
         if events:
-            if stored is None and row.created_at != now:
-                # Another drain inserted this record after our read: its values are unknown here.
-                raise TransientSyncError(f"{table.name} {key_value}: concurrent writes, try again")
             outbox.write(connection, events.of(key_value, stored, row), now)
         if after is not None:
             after(connection, record, row.id, deleting, now)

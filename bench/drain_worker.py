@@ -1,6 +1,6 @@
 """One drain contender in a process of its own, started and timed by bench/sync_bench.py.
 
-    python -m bench.drain_worker --mode ours|plain-pg8000|plain-psycopg|procrastinate --database NAME
+    python -m bench.drain_worker --mode ours|ours-no-outbox|ours-relay|plain-pg8000|plain-psycopg|procrastinate --database NAME
 
 It connects and warms up first, prints READY, waits for GO on stdin, drains until the
 queue is empty, then prints `RESULT {"started", "finished", "cpu"}` (wall-clock seconds and
@@ -30,18 +30,26 @@ def _report(started: float, finished: float, cpu: float, **extra) -> None:
     sys.stdin.readline()
 
 
-def run_ours(url: str) -> None:
+def run_ours(url: str, outbox_writes: bool = True, then_relay: bool = False) -> None:
+    """The drain as the scheduled function runs it; for the outbox's cost, the same drain with
+    its event writes switched off (reachable only from here), or followed by the relay."""
     from common.config import Settings
     from common.db import check_database, create_engine_for
+    from common.events import outbox
+    from common.events.relay import relay
     from common.sync.drain import drain
 
+    if not outbox_writes:
+        outbox.write = lambda connection, events, occurred_at: None
     settings = Settings(database_url=url, tds_workers=0)
     engine = create_engine_for(settings)
     check_database(engine)
     _ready_then_wait()
     started, cpu = time.time(), time.process_time()
     summary = drain(settings, trigger="bench", budget_seconds=600, engine=engine)
-    _report(started, time.time(), time.process_time() - cpu, completed=summary.completed, claimed=summary.claimed)
+    relayed = relay(settings, budget_seconds=600, engine=engine).model_dump() if then_relay else {}
+    _report(started, time.time(), time.process_time() - cpu, completed=summary.completed, claimed=summary.claimed,
+            **relayed)  # fmt: skip
 
 
 def run_plain(driver: str, host: str, port: int, user: str, database: str) -> None:
@@ -80,7 +88,8 @@ def run_procrastinate(url: str, conninfo: str, concurrency: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", required=True, choices=["ours", "plain-pg8000", "plain-psycopg", "procrastinate"])
+    parser.add_argument("--mode", required=True, choices=["ours", "ours-no-outbox", "ours-relay", "plain-pg8000", "plain-psycopg",
+                                                            "procrastinate"])
     parser.add_argument("--database", required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5432)
@@ -90,6 +99,10 @@ def main() -> None:
     url = f"postgresql://{args.user}@{args.host}:{args.port}/{args.database}"
     if args.mode == "ours":
         run_ours(url)
+    elif args.mode == "ours-no-outbox":
+        run_ours(url, outbox_writes=False)
+    elif args.mode == "ours-relay":
+        run_ours(url, then_relay=True)
     elif args.mode.startswith("plain-"):
         run_plain(args.mode.removeprefix("plain-"), args.host, args.port, args.user, args.database)
     else:

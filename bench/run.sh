@@ -21,7 +21,7 @@ case "$suite" in
     cold) module=bench.cold_start; shift ;;
     lambda) module=bench.lambda_package; shift ;;
     relevance) module=bench.relevance; shift ;;
-    *) echo "usage: bench/run.sh sync [--quick] [--only intake,enqueue,drain,claim] [--rounds N] ..." >&2
+    *) echo "usage: bench/run.sh sync [--quick] [--only intake,enqueue,drain,outbox,claim] [--rounds N] ..." >&2
        echo "       bench/run.sh mobile [--quick] [--keep-data] [--only home_anon,search,...] [--duration S] ..." >&2
        echo "       bench/run.sh cold [--repeat N]" >&2
        echo "       bench/run.sh lambda [--repeat N]" >&2

@@ -280,6 +280,14 @@ DRAIN_CONTENDERS = {
 }
 
 
+# The outbox's cost: the same drain with and without its event writes, and with the relay after it.
+OUTBOX_CONTENDERS = {
+    "no-outbox": ("ours-no-outbox", 1, 1),
+    "outbox": ("ours", 1, 1),
+    "outbox+relay": ("ours-relay", 1, 1),
+}
+
+
 def build_drain_template(events: int) -> tuple[str, int]:
     from bench import procrastinate_app
     from common import migrate
@@ -312,8 +320,8 @@ def build_drain_template(events: int) -> tuple[str, int]:
     return database.removeprefix(PREFIX), len(work)
 
 
-def run_drain(template: str, events: int, name: str) -> dict:
-    mode, processes, concurrency = DRAIN_CONTENDERS[name]
+def run_drain(template: str, events: int, name: str, contenders: dict = DRAIN_CONTENDERS) -> dict:
+    mode, processes, concurrency = contenders[name]
     database = create_db(f"drain_{name.replace('-', '_')}", template=template)
     workers = [
         spawn(
@@ -359,12 +367,14 @@ def run_drain(template: str, events: int, name: str) -> dict:
         "SELECT (SELECT count(*) FROM products WHERE name LIKE '% v3'), "
         "(SELECT count(*) FROM customers WHERE name LIKE '% v3')",
     )[0]
+    outboxed = sql(database, "SELECT count(*), count(published_at) FROM event_outbox")[0] if mode.startswith("ours") else (0, 0)
     drop_db(database)
     if done != events or list(newest) != [records, records]:
         raise RuntimeError(f"{name}: {done}/{events} items done, newest versions {newest}: the work was not done")
     return {"items": done, "seconds": seconds, "items_per_s": done / seconds, "processes": processes,
             "concurrency": concurrency, "client_cpu_ms_per_item": sum(r["cpu"] for r in reports) * 1000 / done,
-            "pg_cpu_ms_per_item": pg_cpu * 1000 / done, "wall_ms_per_item": seconds * 1000 / done}  # fmt: skip
+            "pg_cpu_ms_per_item": pg_cpu * 1000 / done, "wall_ms_per_item": seconds * 1000 / done,
+            "events": outboxed[0], "published": outboxed[1]}  # fmt: skip
 
 
 def bench_drain(report: Report, rounds: int, events: int) -> None:
@@ -384,6 +394,25 @@ def bench_drain(report: Report, rounds: int, events: int) -> None:
             f"drain.{name}",
             Figure("drain", name, best["items_per_s"], "items/s", [r["items_per_s"] for r in runs], best),
         )
+
+
+def bench_outbox(report: Report, rounds: int, events: int) -> None:
+    """The drain with and without the outbox on one template, rounds interleaving the contenders."""
+    template, events = build_drain_template(events)
+    results: dict[str, list[dict]] = {name: [] for name in OUTBOX_CONTENDERS}
+    try:
+        for round_no in range(rounds):
+            for name in OUTBOX_CONTENDERS:
+                result = run_drain(template, events, name, OUTBOX_CONTENDERS)
+                results[name].append(result)
+                log(f"outbox round {round_no + 1} {name}: {result['items_per_s']:.0f} items/s "
+                    f"({result['seconds']:.2f} s, {result['events']} events, {result['published']} published)")  # fmt: skip
+    finally:
+        drop_db(PREFIX + template)
+    for name, runs in results.items():
+        best = best_of(runs, "items_per_s")
+        report.add(f"outbox.{name}", Figure("outbox", name, best["items_per_s"], "items/s",
+                                            [r["items_per_s"] for r in runs], best))  # fmt: skip
 
 
 # ---------------------------------------------------------------- claim latency
@@ -563,6 +592,13 @@ def judge(report: Report) -> None:
             ratio = _ratio(intake.value, peer)
             report.check("intake >= procrastinate in-process enqueue (best of 1 / 16 threads)",
                          f"{ratio:.0%} ({intake.value:.0f} / {peer:.0f} per s)", ratio >= 1)  # fmt: skip
+    if "outbox.outbox" in f:
+        with_outbox, without = f["outbox.outbox"], f["outbox.no-outbox"]
+        cost = 1 - _ratio(with_outbox.value, without.value)
+        pairs = [1 - _ratio(a, b) for a, b in zip(with_outbox.rounds, without.rounds)]
+        report.check("the outbox costs the drain < 15% (items/s, with against without event writes)",
+                     f"{cost:.1%} ({with_outbox.value:.0f} / {without.value:.0f} items/s; per round "
+                     + " / ".join(f"{p:.1%}" for p in pairs) + ")", cost < 0.15)  # fmt: skip
     if "drain.ours-1" in f:
         for n in (1, 2):
             ours, plain = f[f"drain.ours-{n}"].value, f[f"drain.plain-pg8000-{n}"].value
@@ -633,6 +669,19 @@ def render(report: Report, info: dict[str, Any], command: str) -> str:
             lines.append(f"| {name} | {e['wall_ms_per_item']:.2f} | {e['client_cpu_ms_per_item']:.2f} |"
                          f" {e['pg_cpu_ms_per_item']:.2f} |")  # fmt: skip
         lines.append("")
+    if any(key.startswith("outbox.") for key in f):
+        lines += ["### The outbox's cost to the drain (1 worker, same template, rounds interleaved)", "",
+                  "| contender | items/s (best round) | rounds | wall ms/item | drain CPU ms/item | PostgreSQL CPU ms/item | events written | published |",
+                  "|---|---:|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+        for key, label in (("outbox.no-outbox", "drain, event writes switched off (baseline)"),
+                           ("outbox.outbox", "**drain with the outbox** (as deployed)"),
+                           ("outbox.outbox+relay", "drain, then the relay (local subscribers, no bus)")):  # fmt: skip
+            x = f[key]
+            e = x.extra
+            lines.append(f"| {label} | {x.value:,.0f} | {' / '.join(f'{r:,.0f}' for r in x.rounds)} |"
+                         f" {e['wall_ms_per_item']:.2f} | {e['client_cpu_ms_per_item']:.2f} | {e['pg_cpu_ms_per_item']:.2f} |"
+                         f" {e['events']} | {e['published']} |")  # fmt: skip
+        lines.append("")
     if any(key.startswith("claim.") for key in f):
         h = f["claim.history.statement"].extra
         lines += [f"### Claim latency (batch of 10, {h['samples']} claims each, interleaved)", "",
@@ -656,7 +705,7 @@ def render(report: Report, info: dict[str, Any], command: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="intake,enqueue,drain,claim", help="comma-separated sections")
+    parser.add_argument("--only", default="intake,enqueue,drain,outbox,claim", help="comma-separated sections")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=15.0, help="seconds of measured load per intake contender")
     parser.add_argument("--warmup", type=float, default=3.0)
@@ -680,6 +729,7 @@ def main() -> int:
         "intake": lambda: bench_intake(report, args.rounds, args.duration, args.warmup),
         "enqueue": lambda: bench_enqueue(report, args.rounds, args.jobs),
         "drain": lambda: bench_drain(report, args.rounds, args.events),
+        "outbox": lambda: bench_outbox(report, args.rounds, args.events),
         "claim": lambda: bench_claim(report, args.history, args.claims, args.pending),
     }
     for section, run in runs.items():

@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     request_metrics: bool = True
     metrics_flush_seconds: float = Field(default=5.0, ge=0.5, le=300)
 
+    # The EventBridge bus that domain events are published to; unset, only local subscribers get them.
+    event_bus_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._\-/:]{1,1600}$")
+
     db_pool_size: int = Field(default=10, ge=1, le=100)
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
 

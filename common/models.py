@@ -366,6 +366,10 @@ cart_items = Table(
     Column("cart_id", Id, ForeignKey("carts.id", ondelete="CASCADE"), nullable=False),
     Column("product_id", Id, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
     Column("quantity", Integer, nullable=False),
+    # Set by the event subscriber (common.events.subscribers) when the product goes out of stock
+    # ("out_of_stock") or stops being sold ("unavailable"); cleared when it is back.
+    Column("availability_flag", String(16)),
+    Column("flagged_at", UtcDateTime),
     *_timestamps(),
     UniqueConstraint("cart_id", "product_id"),
     CheckConstraint("quantity > 0 AND quantity <= 999", name="quantity_range"),
@@ -524,4 +528,86 @@ tds_request_metrics = Table(
     # Counts per latency bucket of common.metrics.LATENCY_BUCKETS_MS (plus one overflow bucket).
     Column("histogram", Json, nullable=False),
     Index("ix_tds_request_metrics_minute", "minute", "function"),
+)
+
+
+# Domain events (common.events): written in the transaction of the change they describe,
+# handed on by the relay (to EventBridge when configured), purged once published and delivered.
+event_outbox = Table(
+    "event_outbox",
+    metadata,
+    _id(),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("event_type", String(64), nullable=False),
+    Column("aggregate_type", String(32), nullable=False),
+    Column("aggregate_id", String(64), nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("published_at", UtcDateTime),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_error", Text),
+    # The relay's claim walks the unpublished rows in id order, and checks each aggregate's
+    # earlier unpublished rows: both indexes hold only unpublished rows.
+    Index(
+        "ix_event_outbox_unpublished",
+        "id",
+        sqlite_where=text("published_at IS NULL"),
+        postgresql_where=text("published_at IS NULL"),
+    ),
+    Index(
+        "ix_event_outbox_unpublished_aggregate",
+        "aggregate_type",
+        "aggregate_id",
+        "id",
+        sqlite_where=text("published_at IS NULL"),
+        postgresql_where=text("published_at IS NULL"),
+    ),
+    Index("ix_event_outbox_published", "published_at"),
+)
+
+# One row per (event, local subscriber): each subscriber is retried on its own, and gets each
+# aggregate's events in order (its event's aggregate is copied here for that check).
+event_deliveries = Table(
+    "event_deliveries",
+    metadata,
+    _id(),
+    Column("outbox_id", Id, ForeignKey("event_outbox.id", ondelete="CASCADE"), nullable=False),
+    Column("subscriber", String(64), nullable=False),
+    Column("aggregate_type", String(32), nullable=False),
+    Column("aggregate_id", String(64), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    Column("last_error", Text),
+    UniqueConstraint("outbox_id", "subscriber"),
+    Index(
+        "ix_event_deliveries_due",
+        "next_attempt_at",
+        "id",
+        sqlite_where=text("delivered_at IS NULL"),
+        postgresql_where=text("delivered_at IS NULL"),
+    ),
+    Index(
+        "ix_event_deliveries_pending_aggregate",
+        "subscriber",
+        "aggregate_type",
+        "aggregate_id",
+        "id",
+        sqlite_where=text("delivered_at IS NULL"),
+        postgresql_where=text("delivered_at IS NULL"),
+    ),
+)
+
+# Fed by the product.price_changed subscriber: every price a product had, and when.
+product_price_history = Table(
+    "product_price_history",
+    metadata,
+    _id(),
+    Column("product_id", Id, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("old_price", Money),
+    Column("new_price", Money, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Index("ix_product_price_history_product", "product_id", "changed_at"),
 )

@@ -328,11 +328,27 @@ _OPS_ROUTES: tuple[Route, ...] = (
           media_type="*/*", errors=(404,), path_params={"asset": {"type": "string", "enum": ["ops.css", "ops.js"]}}),
 )  # fmt: skip
 
-ROUTES: tuple[Route, ...] = (*_SERVICE_ROUTES, *_ZOHO_ROUTES, *_MOBILE_ROUTES, *_OPS_ROUTES)
+_EVENT_ROUTES = (
+    Route(
+        "GET",
+        "/api/events",
+        "events_feed",
+        "events_feed",
+        "events_feed",
+        "Domain events from the outbox, oldest first, after the given id",
+        "events",
+        auth=ADMIN_KEY,
+        query="common.events.schemas:EventQuery",
+        responses={200: "common.events.schemas:EventPage"},
+    ),
+)
+
+ROUTES: tuple[Route, ...] = (*_SERVICE_ROUTES, *_ZOHO_ROUTES, *_MOBILE_ROUTES, *_OPS_ROUTES, *_EVENT_ROUTES)
 
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("drain_queue", "drain_queue", "rate(1 minute)", "Drain the Zoho sync queue"),
     Schedule("reconcile_zoho", "reconcile_zoho", "rate(15 minutes)", "Queue what changed in Zoho since the last run"),
+    Schedule("publish_events", "publish_events", "rate(1 minute)", "Publish domain events and run their subscribers"),
 )
 
 INVOCATIONS: tuple[Invocation, ...] = (

@@ -1,25 +1,36 @@
 """The queue drain: `drain_queue` runs on a schedule (every minute); `drain_queue_http` is
-POST /api/zoho/queue/drain for operators. Both drain until nothing is due or the budget is spent."""
+POST /api/zoho/queue/drain for operators. Both drain until nothing is due or the budget is spent,
+then relay the events the drain wrote (what is left is `publish_events`' job)."""
 
-from common.config import get_settings
+from common.config import Settings, get_settings
+from common.events.relay import relay
 from common.http import ApiRequest, http_function
 from common.keys import require_admin_key
 from common.sync.drain import drain
+from common.sync.schemas import DrainSummary
 
 # API gateways cut requests at about 30 s; a scheduled run may use the configured budget.
 HTTP_BUDGET_SECONDS = 20.0
+# The relay after a drain, inside the function's timeout (the drain's budget leaves 10 s of it).
+RELAY_BUDGET_SECONDS = 5.0
+
+
+def _drain_and_relay(settings: Settings, trigger: str, budget: float) -> DrainSummary:
+    summary = drain(settings, trigger=trigger, budget_seconds=budget)
+    if summary.claimed:
+        relay(settings, budget_seconds=RELAY_BUDGET_SECONDS)
+    return summary
 
 
 def drain_queue(event=None, context=None) -> dict:
     """Scheduled entry point (a cron event on AWS, a background event under functions-framework)."""
     settings = get_settings()
-    return drain(settings, trigger="schedule", budget_seconds=settings.tds_drain_budget_seconds).model_dump()
+    return _drain_and_relay(settings, "schedule", settings.tds_drain_budget_seconds).model_dump()
 
 
 def _drain_now(request: ApiRequest):
     require_admin_key(request)
-    budget = min(HTTP_BUDGET_SECONDS, request.settings.tds_drain_budget_seconds)
-    return drain(request.settings, trigger="http", budget_seconds=budget)
+    return _drain_and_relay(request.settings, "http", min(HTTP_BUDGET_SECONDS, request.settings.tds_drain_budget_seconds))
 
 
 drain_queue_http = http_function("drain_queue_http", queue_drain=_drain_now)

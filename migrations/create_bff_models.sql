@@ -464,9 +464,68 @@ CREATE INDEX ix_tds_request_metrics_minute ON tds_request_metrics (minute, funct
 
 UPDATE alembic_version SET version_num='0002' WHERE alembic_version.version_num = '0001';
 
--- Running upgrade 0002 -> 0003_search_name_fields
+-- Running upgrade 0002 -> 0003
 
-UPDATE alembic_version SET version_num='0003_search_name_fields' WHERE alembic_version.version_num = '0002';
+CREATE TABLE event_outbox (
+    id BIGSERIAL NOT NULL, 
+    event_id VARCHAR(36) NOT NULL, 
+    event_type VARCHAR(64) NOT NULL, 
+    aggregate_type VARCHAR(32) NOT NULL, 
+    aggregate_id VARCHAR(64) NOT NULL, 
+    payload JSONB NOT NULL, 
+    occurred_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    published_at TIMESTAMP WITH TIME ZONE, 
+    attempts INTEGER DEFAULT 0 NOT NULL, 
+    next_attempt_at TIMESTAMP WITH TIME ZONE, 
+    last_error TEXT, 
+    CONSTRAINT pk_event_outbox PRIMARY KEY (id), 
+    CONSTRAINT uq_event_outbox_event_id UNIQUE (event_id)
+);
+
+CREATE INDEX ix_event_outbox_published ON event_outbox (published_at);
+
+CREATE INDEX ix_event_outbox_unpublished ON event_outbox (id) WHERE published_at IS NULL;
+
+CREATE INDEX ix_event_outbox_unpublished_aggregate ON event_outbox (aggregate_type, aggregate_id, id) WHERE published_at IS NULL;
+
+CREATE TABLE event_deliveries (
+    id BIGSERIAL NOT NULL, 
+    outbox_id BIGINT NOT NULL, 
+    subscriber VARCHAR(64) NOT NULL, 
+    aggregate_type VARCHAR(32) NOT NULL, 
+    aggregate_id VARCHAR(64) NOT NULL, 
+    attempts INTEGER DEFAULT 0 NOT NULL, 
+    next_attempt_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    delivered_at TIMESTAMP WITH TIME ZONE, 
+    last_error TEXT, 
+    CONSTRAINT pk_event_deliveries PRIMARY KEY (id), 
+    CONSTRAINT fk_event_deliveries_outbox_id_event_outbox FOREIGN KEY(outbox_id) REFERENCES event_outbox (id) ON DELETE CASCADE, 
+    CONSTRAINT uq_event_deliveries_outbox_id_subscriber UNIQUE (outbox_id, subscriber)
+);
+
+CREATE INDEX ix_event_deliveries_due ON event_deliveries (next_attempt_at, id) WHERE delivered_at IS NULL;
+
+CREATE INDEX ix_event_deliveries_pending_aggregate ON event_deliveries (subscriber, aggregate_type, aggregate_id, id) WHERE delivered_at IS NULL;
+
+CREATE TABLE product_price_history (
+    id BIGSERIAL NOT NULL, 
+    product_id BIGINT NOT NULL, 
+    event_id VARCHAR(36) NOT NULL, 
+    old_price BIGINT, 
+    new_price BIGINT NOT NULL, 
+    changed_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_product_price_history PRIMARY KEY (id), 
+    CONSTRAINT fk_product_price_history_product_id_products FOREIGN KEY(product_id) REFERENCES products (id) ON DELETE CASCADE, 
+    CONSTRAINT uq_product_price_history_event_id UNIQUE (event_id)
+);
+
+CREATE INDEX ix_product_price_history_product ON product_price_history (product_id, changed_at);
+
+ALTER TABLE cart_items ADD COLUMN availability_flag VARCHAR(16);
+
+ALTER TABLE cart_items ADD COLUMN flagged_at TIMESTAMP WITH TIME ZONE;
+
+UPDATE alembic_version SET version_num='0003' WHERE alembic_version.version_num = '0002';
 
 COMMIT;
 

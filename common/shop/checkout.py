@@ -24,6 +24,8 @@ from sqlalchemy import Connection, Row, select, text, update
 
 from common.db import insert, read, utcnow, write
 from common.errors import Conflict, NotFound
+from common.events import outbox
+from common.events.outbox import Event
 from common.models import cart_items, carts, customer_addresses, products
 from common.shop.pricing import Promotion, card_price, load_active_promotions, order_discount
 from common.shop.schemas import (
@@ -188,11 +190,27 @@ def _lock_cart(connection: Connection, customer_id: int, now: datetime) -> int |
     ).scalar_one_or_none()
 
 
-def _changed_cart(connection: Connection, customer_id: int) -> Cart:
+def _current_cart(connection: Connection, customer_id: int, now: datetime) -> tuple[Cart, PricedCart]:
     """The cart as it stands inside the changing transaction, priced for the default delivery."""
-    active = load_active_promotions(connection, utcnow())
+    active = load_active_promotions(connection, now)
     priced = price_cart(_line_rows(connection, customer_id), active)
-    return _cart(priced, _totals(priced, active, DEFAULT_DELIVERY)[0])
+    return _cart(priced, _totals(priced, active, DEFAULT_DELIVERY)[0]), priced
+
+
+def _changed_cart(
+    connection: Connection, customer_id: int, cart_id: int, product_id: int, quantity: int, now: datetime
+) -> Cart:
+    """The cart after a change; its cart.changed event (the line's new quantity, 0 when removed)
+    is written in the changing transaction."""
+    cart, priced = _current_cart(connection, customer_id, now)
+    outbox.write(
+        connection,
+        [Event("cart.changed", "cart", cart_id,
+               {"customer_id": customer_id, "product_id": product_id, "quantity": quantity,
+                "items_count": priced.items_count, "subtotal": priced.subtotal})],
+        now,
+    )  # fmt: skip
+    return cart
 
 
 def add_item(customer_id: int, product_id: int, quantity: int) -> Cart:
@@ -215,11 +233,11 @@ def add_item(customer_id: int, product_id: int, quantity: int) -> Cart:
                 index_elements=[cart_items.c.cart_id, cart_items.c.product_id],
                 set_={"quantity": summed, "updated_at": now},
                 where=summed <= MAX_QUANTITY,
-            ).returning(cart_items.c.id)
+            ).returning(cart_items.c.quantity)
         ).first()
         if changed is None:  # a valid request, but not on top of what the cart holds now
             raise Conflict(f"The cart would hold more than {MAX_QUANTITY} of this product")
-        return _changed_cart(connection, customer_id)
+        return _changed_cart(connection, customer_id, cart_id, product_id, changed.quantity, now)
 
 
 def set_quantity(customer_id: int, product_id: int, quantity: int) -> Cart:
@@ -228,23 +246,24 @@ def set_quantity(customer_id: int, product_id: int, quantity: int) -> Cart:
         _require_active_product(connection, product_id)
         now = utcnow()
         cart_id = _lock_cart(connection, customer_id, now)
-        changed = connection.execute(
-            update(cart_items)
-            .where(cart_items.c.cart_id == cart_id, cart_items.c.product_id == product_id)
-            .values(quantity=quantity, updated_at=now)
-        )
-        if changed.rowcount == 0:
+        line = (cart_items.c.cart_id == cart_id, cart_items.c.product_id == product_id)
+        stored = connection.execute(select(cart_items.c.quantity).where(*line)).scalar()
+        if stored is None:
             raise NotFound("Product is not in the cart")
-        return _changed_cart(connection, customer_id)
+        if stored == quantity:  # nothing changes: no write, no event
+            return _current_cart(connection, customer_id, now)[0]
+        connection.execute(update(cart_items).where(*line).values(quantity=quantity, updated_at=now))
+        return _changed_cart(connection, customer_id, cart_id, product_id, quantity, now)
 
 
 def remove_item(customer_id: int, product_id: int) -> Cart:
     """Take a product's line out of the cart (inactive products too: that is how a customer clears them)."""
     with write() as connection:
-        cart_id = _lock_cart(connection, customer_id, utcnow())
+        now = utcnow()
+        cart_id = _lock_cart(connection, customer_id, now)
         removed = connection.execute(
             cart_items.delete().where(cart_items.c.cart_id == cart_id, cart_items.c.product_id == product_id)
         )
         if removed.rowcount == 0:
             raise NotFound("Product is not in the cart")
-        return _changed_cart(connection, customer_id)
+        return _changed_cart(connection, customer_id, cart_id, product_id, 0, now)

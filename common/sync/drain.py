@@ -20,11 +20,13 @@ from sqlalchemy import Connection, Engine
 
 from common.config import Settings
 from common.db import read, time_limit, utcnow, write, writer
+from common.events import outbox
+from common.events.outbox import Event
 from common.logs import get_logger
 from common.models import tds_drain_runs
+from common.retry import Backoff
 from common.sync import handlers, queue
 from common.sync.errors import LeaseLost, describe, is_transient
-from common.sync.retry import Backoff
 from common.sync.schemas import DrainSummary
 
 log = get_logger("sync.drain")
@@ -135,12 +137,25 @@ def _record_failure(
         else:
             reason = MAX_ATTEMPTS if transient else PERMANENT_ERROR
             outcome = DEAD_LETTERED if queue.dead_letter(connection, lease, reason, error, now) else LOST
+            if outcome == DEAD_LETTERED:
+                outbox.write(connection, [_dead_lettered(lease.item, reason, error)], now)
     log.warning(
         "item failed",
         extra={"queue_id": lease.item.id, "entity_type": lease.item.entity_type, "attempt": attempts,
                "transient": transient, "error": error},
     )  # fmt: skip
     return outcome
+
+
+def _dead_lettered(item: queue.QueueItem, reason: str, error: str) -> Event:
+    return Event(
+        "sync.dead_lettered",
+        "sync_item",
+        item.id,
+        {"queue_id": item.id, "entity_type": item.entity_type, "source_entity_id": item.source_entity_id,
+         "operation": item.operation_type, "failure_reason": reason, "attempts": item.attempt_count,
+         "error": error[:500]},
+    )  # fmt: skip
 
 
 def _record_run(engine: Engine | None, worker_id: str, trigger: str, started_at: datetime, summary: DrainSummary) -> None:

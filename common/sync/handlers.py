@@ -5,20 +5,28 @@ Every entity has a handler. An event older than the stored row (Zoho's
 written and the others keep their stored values. `delete` deactivates the row and keeps
 its history. Documents are written with one upsert whose stale check runs under the
 row lock; products read the stored row first, since their search columns merge both.
+
+A change writes its domain events (common.events) in the same transaction, comparing the
+stored values with the new ones, so a redelivery or an update that changes nothing we keep
+emits none. Products, customers, invoices and stock emit; bills, credit notes and price
+lists have no events yet.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Column, Connection, Row, Table, and_, case, not_, select, update
+from sqlalchemy import Column, Connection, Row, Table, and_, not_, select, update
 
 from common.db import insert, insert_rows
+from common.events import outbox
+from common.events.outbox import Event
 from common.models import (
     bills,
     categories,
@@ -107,35 +115,72 @@ def _excluded(table: Table):
 
 def _upsert_document(
     connection: Connection, table: Table, key: Column, key_value: str, modified_at: datetime | None,
-    values: Values, now: datetime,
-) -> tuple[str, int | None]:  # fmt: skip
-    """Insert the record, or update the given columns unless the stored version is newer."""
+    values: Values, now: datetime, returning: tuple[Column, ...] = (), insert_only: bool = False,
+) -> tuple[str, Row | None]:  # fmt: skip
+    """Insert the record, or update the given columns unless the stored version is newer;
+    returns the written row's id and `returning` columns. `insert_only` writes nothing when the
+    record exists (result NOOP): the caller read no stored row, and must read it first."""
     values = _versioned(values, modified_at, now)
     statement = insert(connection, table).values(**values, **{key.name: key_value}, created_at=now)
-    excluded = _excluded(table)
-    row_id = connection.execute(
-        statement.on_conflict_do_update(
+    if insert_only:
+        statement = statement.on_conflict_do_nothing(index_elements=[key])
+    else:
+        excluded = _excluded(table)
+        statement = statement.on_conflict_do_update(
             index_elements=[key],
             set_={column: excluded.c[column] for column in values},
             where=not_(_newer_than(table, modified_at)),
-        ).returning(table.c.id)
-    ).scalar()
-    return (APPLIED, row_id) if row_id is not None else (STALE, None)
+        )
+    row = connection.execute(statement.returning(table.c.id, *returning)).first()
+    if row is not None:
+        return APPLIED, row
+    return (NOOP if insert_only else STALE), None
 
 
 def _deactivate(
-    connection: Connection, table: Table, key: Column, key_value: str, modified_at: datetime | None, now: datetime
-) -> tuple[str, int | None]:
-    row_id = connection.execute(
+    connection: Connection, table: Table, key: Column, key_value: str, modified_at: datetime | None, now: datetime,
+    returning: tuple[Column, ...] = (),
+) -> tuple[str, Row | None]:  # fmt: skip
+    row = connection.execute(
         update(table)
         .where(key == key_value, not_(_newer_than(table, modified_at)))
         .values(is_active=False, **_versioned({}, modified_at, now))
-        .returning(table.c.id)
-    ).scalar()
-    if row_id is not None:
-        return APPLIED, row_id
+        .returning(table.c.id, *returning)
+    ).first()
+    if row is not None:
+        return APPLIED, row
     exists = connection.execute(select(table.c.id).where(key == key_value)).scalar()
-    return (STALE if exists else NOOP), exists
+    return (STALE if exists else NOOP), None
+
+
+def _changes(stored: Values, new: Values) -> dict[str, dict[str, Any]]:
+    return {column: {"old": stored[column], "new": value} for column, value in new.items() if stored[column] != value}
+
+
+@dataclass(frozen=True)
+class _DocumentEvents:
+    """What a document's changes emit: `created` for a new row, `updated` (with the changed
+    columns, old and new) when one of `tracked` changed; both carry the tracked values."""
+
+    aggregate: str
+    created: str
+    updated: str
+    key_name: str
+    tracked: tuple[str, ...]
+
+    def stored(self, connection: Connection, table: Table, key: Column, key_value: str) -> Values | None:
+        row = connection.execute(
+            select(*(table.c[column] for column in self.tracked)).where(key == key_value).with_for_update()
+        ).first()
+        return None if row is None else dict(row._mapping)
+
+    def of(self, key_value: str, stored: Values | None, row: Row) -> list[Event]:
+        new = {column: row._mapping[column] for column in self.tracked}
+        data = {self.key_name: key_value, **new}
+        if stored is None:
+            return [Event(self.created, self.aggregate, row.id, data)]
+        changes = _changes(stored, new)
+        return [Event(self.updated, self.aggregate, row.id, {**data, "changes": changes})] if changes else []
 
 
 def _document_handler(
@@ -147,8 +192,10 @@ def _document_handler(
     extra_values: Callable[[BaseModel], Values] = lambda record: {},
     after: Callable[[Connection, BaseModel, int, bool, datetime], None] | None = None,
     ignore: Callable[[BaseModel], bool] = lambda record: False,
+    events: _DocumentEvents | None = None,
 ):
     """A handler for a Zoho document kept in one table (customers, bills, credit notes, ...)."""
+    returning = tuple(table.c[column] for column in events.tracked) if events else ()
 
     def handler(connection: Connection, event: ZohoEvent, now: datetime) -> str:
         record = event.record
@@ -157,8 +204,9 @@ def _document_handler(
         key_value = event.source_id
         modified_at = event.modified_at
         deleting = event.deleting
+        stored = events.stored(connection, table, key, key_value) if events else None
         if deleting:
-            result, row_id = _deactivate(connection, table, key, key_value, modified_at, now)
+            result, row = _deactivate(connection, table, key, key_value, modified_at, now, returning)
         else:
             values = _given_values(record, fields)
             values.update({field: _money(record, field) for field in money_fields if _given(record, field)})
@@ -167,9 +215,19 @@ def _document_handler(
             values.update(extra_values(record))
             values["is_active"] = _is_active(record)
             values["zoho_data"] = record.model_dump(mode="json", exclude_none=True)
-            result, row_id = _upsert_document(connection, table, key, key_value, modified_at, values, now)
-        if after is not None and result == APPLIED:
-            after(connection, record, row_id, deleting, now)
+            # Emitting events needs the stored values: with none read, only an insert is written,
+            # and a record another drain inserted meanwhile is read (and locked) before the update.
+            result, row = _upsert_document(connection, table, key, key_value, modified_at, values, now, returning,
+                                           insert_only=events is not None and stored is None)  # fmt: skip
+            if events is not None and stored is None and row is None:
+                stored = events.stored(connection, table, key, key_value)
+                result, row = _upsert_document(connection, table, key, key_value, modified_at, values, now, returning)
+        if result != APPLIED:
+            return result
+        if events:
+            outbox.write(connection, events.of(key_value, stored, row), now)
+        if after is not None:
+            after(connection, record, row.id, deleting, now)
         return result
 
     return handler
@@ -239,7 +297,9 @@ apply_customer = _document_handler(
     extra_values=_contact_details,
     # Zoho's contacts include suppliers; bills keep their vendor id, the shop has no use for them.
     ignore=lambda contact: contact.is_vendor,
-)
+    events=_DocumentEvents("customer", "customer.created", "customer.updated", "zoho_contact_id",
+                           ("name", "company_name", "email", "phone", "is_active")),
+)  # fmt: skip
 apply_bill = _document_handler(
     bills,
     bills.c.zoho_bill_id,
@@ -259,6 +319,9 @@ apply_invoice = _document_handler(
      "due_date": "due_date", "status": "status", "currency_code": "currency_code"},
     customer_field="customer_id",
     after=_replace_invoice_lines,
+    events=_DocumentEvents("invoice", "invoice.recorded", "invoice.recorded", "zoho_invoice_id",
+                           ("invoice_number", "zoho_customer_id", "customer_id", "date", "due_date", "status",
+                            "total", "balance", "currency_code", "is_active")),
 )  # fmt: skip
 apply_prices = _document_handler(
     pricelists,
@@ -319,30 +382,70 @@ def _add_vocabulary(connection: Connection, terms: set[str]) -> None:
     insert_rows(connection, search_terms, vocabulary_rows(terms), skip_duplicates=True)
 
 
+# Product columns whose change is a product.updated event (search columns and Zoho's record follow them).
+_PRODUCT_TRACKED = ("name", "name_ar", "sku", "description", "unit", "brand", "category_id", "price", "cost",
+                    "stock_quantity", "is_active")  # fmt: skip
+
+
+def _stock_crossing(product_id: int, zoho_item_id: str, before: int, after: int) -> list[Event]:
+    """product.out_of_stock / back_in_stock when the stock crosses zero."""
+    data = {"zoho_item_id": zoho_item_id, "stock_quantity": after}
+    if before > 0 >= after:
+        return [Event("product.out_of_stock", "product", product_id, data)]
+    if before <= 0 < after:
+        return [Event("product.back_in_stock", "product", product_id, data)]
+    return []
+
+
+def _product_events(stored: Row | None, product_id: int, zoho_item_id: str, values: Values) -> list[Event]:
+    new = {column: values[column] if column in values else getattr(stored, column, None) for column in _PRODUCT_TRACKED}
+    data = {"zoho_item_id": zoho_item_id, **new}
+    if stored is None:
+        return [Event("product.created", "product", product_id, data)]
+    changes = _changes(stored._mapping, new)
+    if not changes:
+        return []
+    events = [Event("product.updated", "product", product_id, {**data, "changes": changes})]
+    if "price" in changes:
+        events.append(Event("product.price_changed", "product", product_id,
+                            {"zoho_item_id": zoho_item_id, "old_price": stored.price, "new_price": new["price"]}))  # fmt: skip
+    events += _stock_crossing(product_id, zoho_item_id, stored.stock_quantity, new["stock_quantity"])
+    if stored.is_active and not new["is_active"]:
+        events.append(Event("product.deactivated", "product", product_id, {"zoho_item_id": zoho_item_id}))
+    return events
+
+
+def _locked_product(connection: Connection, zoho_item_id: str) -> Row | None:
+    return connection.execute(select(products).where(products.c.zoho_item_id == zoho_item_id).with_for_update()).first()
+
+
 def apply_product(connection: Connection, event: ZohoEvent, now: datetime) -> str:
     item: payloads.ZohoItem = event.record
     modified_at = event.modified_at
     if event.deleting:
+        stored = _locked_product(connection, item.item_id)
         result, _ = _deactivate(connection, products, products.c.zoho_item_id, item.item_id, modified_at, now)
+        if result == APPLIED:
+            outbox.write(connection, _product_events(stored, stored.id, item.item_id, {"is_active": False}), now)
         return result
     for _ in range(2):
-        stored = connection.execute(
-            select(products).where(products.c.zoho_item_id == item.item_id).with_for_update()
-        ).first()
+        stored = _locked_product(connection, item.item_id)
         if stored is not None and stored.zoho_last_modified and modified_at and modified_at < stored.zoho_last_modified:
             return STALE
         values = _versioned(_product_values(connection, item, stored, now), modified_at, now)
         if stored is not None:
             connection.execute(update(products).where(products.c.id == stored.id).values(values))
+            outbox.write(connection, _product_events(stored, stored.id, item.item_id, values), now)
             return APPLIED
         created = connection.execute(
             insert(connection, products)
             .values(**values, zoho_item_id=item.item_id, created_at=now)
             .on_conflict_do_nothing(index_elements=[products.c.zoho_item_id])
-            .returning(products.c.id)
-        ).scalar()
+            .returning(products.c.id, *(products.c[column] for column in _PRODUCT_TRACKED))
+        ).first()
         if created is not None:
             recompute_sales_counts(connection, [item.item_id])  # its invoices may have come first
+            outbox.write(connection, _product_events(None, created.id, item.item_id, dict(created._mapping)), now)
             return APPLIED
         # Another drain created this product meanwhile; the second pass updates it.
     raise TransientSyncError(f"product {item.item_id}: concurrent writes, try again")
@@ -367,14 +470,22 @@ def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
     }
     if any(row.reversed_at is not None for row in recorded.values()):
         return STALE  # Zoho deleted this adjustment; this copy is older than the deletion
-    known = set(
-        connection.scalars(select(products.c.zoho_item_id).where(products.c.zoho_item_id.in_(sorted(wanted))))
-    ) if wanted else set()  # fmt: skip
-    missing = sorted(set(wanted) - known)
+    touched = sorted(set(wanted) | set(recorded))
+    stocked = {
+        row.zoho_item_id: row
+        for row in connection.execute(
+            select(products.c.id, products.c.zoho_item_id, products.c.stock_quantity)
+            .where(products.c.zoho_item_id.in_(touched))
+            .order_by(products.c.zoho_item_id)
+            .with_for_update()
+        )
+    } if touched else {}  # fmt: skip
+    missing = sorted(set(wanted) - set(stocked))
     if missing:
         raise TransientSyncError(f"item {', '.join(missing)} is not synced yet")
     changed = False
-    for item_id in sorted(set(wanted) | set(recorded)):
+    events: list[Event] = []
+    for item_id in touched:
         row = recorded.get(item_id)
         before = row.quantity_adjusted if row is not None else 0
         after = _whole(wanted[item_id]) if item_id in wanted else 0
@@ -399,12 +510,19 @@ def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
             )
         if after != before:
             changed = True
-            stock = products.c.stock_quantity + (after - before)
+            product = stocked.get(item_id)
+            if product is None:  # applied once, but the product row is gone: nothing to change
+                continue
+            stock = max(0, product.stock_quantity + after - before)
             connection.execute(
-                update(products)
-                .where(products.c.zoho_item_id == item_id)
-                .values(stock_quantity=case((stock < 0, 0), else_=stock), updated_at=now)
+                update(products).where(products.c.id == product.id).values(stock_quantity=stock, updated_at=now)
             )
+            events.append(Event("stock.adjusted", "product", product.id,
+                                {"zoho_item_id": item_id, "adjustment_id": adjustment_id, "quantity_adjusted": after - before,
+                                 "stock_before": product.stock_quantity, "stock_after": stock,
+                                 "reason": adjustment.reason}))  # fmt: skip
+            events += _stock_crossing(product.id, item_id, product.stock_quantity, stock)
+    outbox.write(connection, events, now)
     if changed or (event.deleting and recorded):
         return APPLIED
     return STALE if recorded else NOOP

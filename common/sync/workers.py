@@ -1,10 +1,12 @@
-"""Background drain workers for the local runner: TDS_WORKERS threads polling the queue."""
+"""Background drain workers for the local runner: TDS_WORKERS threads polling the queue, each
+relaying domain events (common.events.relay) after every drain."""
 
 from __future__ import annotations
 
 import threading
 
 from common.config import Settings
+from common.events.relay import relay
 from common.logs import get_logger
 from common.sync.drain import drain
 
@@ -49,7 +51,8 @@ class DrainWorkers:
                     budget_seconds=_WORKER_BUDGET_SECONDS,
                     keep_going=lambda: not self._stop.is_set(),
                 )
-                idle = summary.claimed == 0
+                relayed = relay(self.settings, budget_seconds=_WORKER_BUDGET_SECONDS)
+                idle = summary.claimed == 0 and not relayed.published and not relayed.delivered
             except Exception:  # noqa: BLE001 - a worker outlives a database outage
                 log.exception("drain failed; retrying after the poll interval")
                 idle = True

@@ -16,9 +16,9 @@ BOUNDS = {
     "product": 6,  # promotions, product, histogram, latest reviews, related, their ratings
     "search": 4,  # promotions, typo vocabulary, the page (with its count), ratings
     "checkout": 4,  # customer, promotions, cart lines, addresses
-    "cart add": 7,  # customer, product, cart insert, cart lock, line upsert, promotions, cart lines
-    "cart change": 6,  # customer, product, cart lock, line update, promotions, cart lines
-    "cart remove": 5,  # customer, cart lock, line delete, promotions, cart lines
+    "cart add": 8,  # customer, product, cart insert, cart lock, line upsert, promotions, cart lines, event
+    "cart change": 8,  # customer, product, cart lock, line read, line update, promotions, cart lines, event
+    "cart remove": 6,  # customer, cart lock, line delete, promotions, cart lines, event
 }
 
 

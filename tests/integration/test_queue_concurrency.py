@@ -22,7 +22,7 @@ from common.config import get_settings, load_settings
 from common.db import create_engine_for, utcnow, write
 from common.models import tds_sync_queue
 from common.sync.drain import drain
-from common.sync.retry import Backoff
+from common.retry import Backoff
 from tests import sync_workload
 from tests.helpers import PROJECT_ROOT
 

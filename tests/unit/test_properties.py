@@ -10,7 +10,7 @@ from common.money import percent_of, to_iqd
 from common.shop.text import fold, index_key, typo_variants, words
 from common.sync.entities import BY_ROUTE
 from common.sync.intake import idempotency_key
-from common.sync.retry import Backoff
+from common.retry import Backoff
 
 ARABIC_LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
 TASHKEEL = "\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652"

@@ -5,8 +5,8 @@ boundaries (common.shop.search_index.search_columns); rows written before this r
 get them here. A data-only change: the offline SQL script (for empty databases) has nothing
 to do.
 
-Revision ID: 0003_search_name_fields
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01 09:20:00
 """
 
@@ -16,8 +16,8 @@ from alembic import context, op
 from common.shop.search_index import search_columns
 from common.shop.text import fold, index_key
 
-revision = '0003_search_name_fields'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,14 @@
+"""GET /api/events?after=<id>&limit=: the outbox as a feed, for operators and for catching up (admin)."""
+
+from common.events.feed import event_page
+from common.events.schemas import EventQuery
+from common.http import ApiRequest, http_function, json_response
+from common.keys import require_admin_key
+
+
+def _events(request: ApiRequest):
+    require_admin_key(request)
+    return json_response(event_page(request.query_model(EventQuery)), 200, {"Cache-Control": "no-store"})
+
+
+events_feed = http_function("events_feed", events_feed=_events)

@@ -5,6 +5,7 @@
 #   bench/run.sh cold [--repeat N]   (cold start of each function; bench/cold_start.py)
 #   bench/run.sh lambda [--repeat N] (the Lambda package: size, cold start from it; bench/lambda_package.py;
 #                                     needs `npm ci` first)
+#   bench/run.sh relevance [--database-url URL]   (search relevance on the judged set; bench/relevance.py)
 #
 # Creates bench/.venv (the runtime requirements plus the benchmark-only ones pinned in
 # bench/requirements.txt), installs wrk with apt-get when it is missing, and needs a
@@ -19,10 +20,12 @@ case "$suite" in
     mobile) module=bench.mobile_bench; shift ;;
     cold) module=bench.cold_start; shift ;;
     lambda) module=bench.lambda_package; shift ;;
+    relevance) module=bench.relevance; shift ;;
     *) echo "usage: bench/run.sh sync [--quick] [--only intake,enqueue,drain,outbox,claim] [--rounds N] ..." >&2
        echo "       bench/run.sh mobile [--quick] [--keep-data] [--only home_anon,search,...] [--duration S] ..." >&2
        echo "       bench/run.sh cold [--repeat N]" >&2
        echo "       bench/run.sh lambda [--repeat N]" >&2
+       echo "       bench/run.sh relevance [--database-url URL]" >&2
        exit 2 ;;
 esac
 

@@ -7,6 +7,8 @@ from SSM Parameter Store over it (SECRETS_SSM_PREFIX, common.ssm_secrets). A bad
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -20,6 +22,7 @@ from common.ssm_secrets import SecretsUnavailable, secrets_from_ssm
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "tsh_erp.sqlite3"
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+LOCAL_TOKEN_SECRET_PATH = PROJECT_ROOT / "var" / "mobile_token_secret"
 
 # Keys a production deployment must carry; a missing one stops start-up.
 _PRODUCTION_SECRETS = (
@@ -137,20 +140,24 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_requirements(self) -> Settings:
+        """Every production problem at once, so that an operator fixes them in one round."""
         if self.app_env != "production":
             return self
+        problems = []
         missing = [name.upper() for name in _PRODUCTION_SECRETS if not getattr(self, name)]
         if missing:
-            raise ValueError(f"APP_ENV=production requires {', '.join(missing)}")
+            problems.append(f"requires {', '.join(missing)}")
         short = [
             f"{name.upper()} (at least {length} characters)"
             for name, length in _MIN_SECRET_LENGTH.items()
-            if len(getattr(self, name).get_secret_value()) < length
+            if getattr(self, name) and len(getattr(self, name).get_secret_value()) < length
         ]
         if short:
-            raise ValueError(f"APP_ENV=production needs longer secrets: {', '.join(short)}")
+            problems.append(f"needs longer secrets: {', '.join(short)}")
         if not self.is_postgresql:
-            raise ValueError("APP_ENV=production requires a postgresql:// DATABASE_URL")
+            problems.append("requires a postgresql:// DATABASE_URL")
+        if problems:
+            raise ValueError(f"APP_ENV=production {'; '.join(problems)}")
         return self
 
     @property
@@ -168,6 +175,39 @@ class Settings(BaseSettings):
         )
 
 
+def local_token_secret(path: Path = LOCAL_TOKEN_SECRET_PATH) -> str:
+    """The customer-token secret of local development (no MOBILE_TOKEN_SECRET), kept in var/
+    so that the tokens a runner prints survive its restart.
+
+    Made once, readable by its owner only (0600), and created atomically: the secret is
+    written to a private temporary file that is then linked into place, so two processes
+    starting together agree on one secret and nobody ever reads a half-written file.
+    """
+    try:
+        if not path.exists():
+            _create_secret_file(path)
+        return path.read_text().strip()
+    except OSError as exc:
+        reason = f"cannot keep the local token secret in {path} ({exc.strerror}): set MOBILE_TOKEN_SECRET"
+        raise ConfigError(reason) from None
+
+
+def _create_secret_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(48))
+        file.flush()
+        os.fsync(file.fileno())
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass  # another process won the race: its secret is the one
+    finally:
+        temporary.unlink()
+
+
 def _describe(error: dict) -> str:
     location = ".".join(str(part) for part in error["loc"])
     name = location.upper() if location else "configuration"
@@ -176,13 +216,28 @@ def _describe(error: dict) -> str:
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build settings from the environment; raise ConfigError with one readable line."""
+    """Build settings from the environment; raise ConfigError with one line naming every problem."""
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        raise ConfigError("; ".join(_describe(e) for e in exc.errors())) from None
+        problems = [_describe(e) for e in exc.errors()]
+        raise ConfigError("; ".join(problems + _whole_configuration_problems(exc, overrides))) from None
     except SecretsUnavailable as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _whole_configuration_problems(exc: ValidationError, overrides: dict) -> list[str]:
+    """pydantic skips the checks of the whole configuration (production's requirements) once a
+    value is bad; run them again with the bad values at their defaults, so that one message
+    lists everything to fix."""
+    bad = {e["loc"][0] for e in exc.errors() if e["loc"] and e["loc"][0] in Settings.model_fields}
+    if not bad:
+        return []
+    try:
+        Settings(**{**overrides, **{name: Settings.model_fields[name].default for name in bad}})
+    except ValidationError as again:
+        return [_describe(e) for e in again.errors() if not e["loc"]]
+    return []
 
 
 @lru_cache(maxsize=1)

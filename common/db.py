@@ -322,11 +322,36 @@ def check_database(engine: Engine | None = None) -> dict:
     return {"status": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
 
 
-def short_reason(exc: BaseException) -> str:
-    """A one-line, secret-free description of a database failure."""
+def root_cause(exc: BaseException) -> BaseException:
+    """The driver's own exception under SQLAlchemy's wrappers and re-raises."""
     root = exc
     while root.__cause__ is not None or getattr(root, "orig", None) is not None:
         root = getattr(root, "orig", None) or root.__cause__
+    return root
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """PostgreSQL's SQLSTATE of a failure (pg8000 carries the server's fields as a dict), if any."""
+    fields = next(iter(root_cause(exc).args), None)
+    return fields.get("C") if isinstance(fields, dict) else None
+
+
+# undefined_table, undefined_column: the code expects tables or columns the database lacks.
+_SCHEMA_SQLSTATES = {"42P01", "42703"}
+_SQLITE_SCHEMA_MESSAGES = ("no such table", "no such column", "has no column named")
+
+
+def is_schema_missing(exc: BaseException) -> bool:
+    """True when a statement failed because the database's schema is behind the code's."""
+    if sqlstate(exc) in _SCHEMA_SQLSTATES:
+        return True
+    root = root_cause(exc)
+    return type(root).__name__ == "OperationalError" and str(root).startswith(_SQLITE_SCHEMA_MESSAGES)
+
+
+def short_reason(exc: BaseException) -> str:
+    """A one-line, secret-free description of a database failure."""
+    root = root_cause(exc)
     kind = type(root).__name__
     if isinstance(root, TimeoutError) or "timed out" in str(root).lower():
         return f"{kind}: connection timed out"

@@ -1,23 +1,37 @@
-"""The health report: is the service up and does its database answer (within the connect timeout)."""
+"""The health report: is the service up, does its database answer (within the connect timeout),
+and is the database's schema the one this code was written for."""
 
 from __future__ import annotations
 
+import ast
+import re
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
+from sqlalchemy import text
 
 from common import __version__
-from common.db import check_database, utcnow
+from common.config import PROJECT_ROOT
+from common.db import check_database, get_engine, is_schema_missing, short_reason, utcnow
 
 HEALTHY_MESSAGE = "النظام يعمل بشكل طبيعي"
 UNHEALTHY_MESSAGE = "قاعدة البيانات غير متاحة"
+SCHEMA_MESSAGE = "مخطط قاعدة البيانات لا يطابق إصدار النظام"
+MIGRATIONS_PATH = PROJECT_ROOT / "migrations" / "versions"
+MIGRATE_HINT = "run python -m common.migrate"
+_ASSIGNMENT = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
 
 
 class DatabaseStatus(BaseModel):
     status: Literal["ok", "error"]
     latency_ms: float | None = None
     error: str | None = None
+    # The Alembic revision the database is at, and the newest one of this code.
+    revision: str | None = None
+    expected_revision: str | None = None
 
 
 class HealthReport(BaseModel):
@@ -28,12 +42,75 @@ class HealthReport(BaseModel):
     database: DatabaseStatus
 
 
-def health_report() -> HealthReport:
+@lru_cache(maxsize=1)
+def code_revisions(folder: Path = MIGRATIONS_PATH) -> tuple[frozenset[str], frozenset[str]]:
+    """(every revision, the heads) of the migration scripts, read as text once per process:
+    importing them would pull in Alembic, and a cold start should not pay for that."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in folder.glob("*.py"):
+        found = {name: ast.literal_eval(value.strip()) for name, value in _ASSIGNMENT.findall(script.read_text())}
+        if "revision" not in found:
+            continue
+        revisions.add(found["revision"])
+        down = found.get("down_revision")
+        parents.update(down if isinstance(down, (tuple, list)) else [down] if down else [])
+    return frozenset(revisions), frozenset(revisions - parents)
+
+
+def schema_problem(database_revisions: set[str], folder: Path = MIGRATIONS_PATH) -> str | None:
+    """Why the database's schema is not this code's (missing, behind or ahead), or None."""
+    known, heads = code_revisions(folder)
+    if not database_revisions:
+        return f"schema missing: the database has no migrations applied; {MIGRATE_HINT}"
+    unknown = database_revisions - known
+    if unknown:
+        return f"schema ahead: the database is at {', '.join(sorted(unknown))}, newer than this code"
+    if database_revisions != heads:
+        return (
+            f"schema behind: the database is at {', '.join(sorted(database_revisions))}, "
+            f"this code needs {', '.join(sorted(heads))}; {MIGRATE_HINT}"
+        )
+    return None
+
+
+def _database_revisions() -> set[str]:
+    """The revisions recorded in alembic_version; empty when the table does not exist."""
+    try:
+        with get_engine().connect() as connection:
+            return set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    except Exception as exc:
+        if is_schema_missing(exc):
+            return set()
+        raise
+
+
+def database_status() -> DatabaseStatus:
     database = DatabaseStatus(**check_database())
+    if database.status != "ok":
+        return database
+    try:
+        revisions = _database_revisions()
+    except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
+        return DatabaseStatus(status="error", error=short_reason(exc))
+    expected = ", ".join(sorted(code_revisions()[1]))
+    current = ", ".join(sorted(revisions)) or None
+    problem = schema_problem(revisions)
+    if problem:
+        return DatabaseStatus(status="error", error=problem, revision=current, expected_revision=expected)
+    return database.model_copy(update={"revision": current, "expected_revision": expected})
+
+
+def health_report() -> HealthReport:
+    database = database_status()
     healthy = database.status == "ok"
+    if healthy:
+        message = HEALTHY_MESSAGE
+    else:
+        message = SCHEMA_MESSAGE if database.error.startswith("schema ") else UNHEALTHY_MESSAGE
     return HealthReport(
         status="healthy" if healthy else "unhealthy",
-        message=HEALTHY_MESSAGE if healthy else UNHEALTHY_MESSAGE,
+        message=message,
         version=__version__,
         timestamp=utcnow(),
         database=database,

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 
 from common import metrics
 from common.config import ConfigError, Settings, get_settings
-from common.db import is_unavailable, time_limit
+from common.db import is_schema_missing, is_unavailable, root_cause, time_limit
 from common.errors import (
     ApiError,
     BadRequest,
@@ -241,6 +241,10 @@ def error_response(error: ApiError) -> Response:
 def _as_api_error(exc: Exception, request_id: str) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
+    if is_schema_missing(exc):
+        cause = str(root_cause(exc))[:200]
+        log.error("database schema is not migrated", extra={"request_id": request_id, "error": cause})
+        return ServiceUnavailable("Database schema is not migrated: run python -m common.migrate")
     if is_unavailable(exc):
         log.warning("database unavailable", extra={"request_id": request_id, "error": type(exc).__name__})
         return ServiceUnavailable("Database unavailable, try again later")

@@ -96,9 +96,17 @@ def main(argv: list[str]) -> int:
     if argv:
         print("usage: python -m common.migrate [--sql | --sql-downgrade]", file=sys.stderr)
         return 2
-    from common.db import get_engine
+    from sqlalchemy.exc import DBAPIError
 
-    upgrade(get_engine())
+    from common.config import get_settings
+    from common.db import get_engine
+    from common.startup import database_problem
+
+    try:
+        upgrade(get_engine())
+    except DBAPIError as exc:
+        print(f"cannot migrate: {database_problem(exc, get_settings().database_url)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -527,5 +527,9 @@ ALTER TABLE cart_items ADD COLUMN flagged_at TIMESTAMP WITH TIME ZONE;
 
 UPDATE alembic_version SET version_num='0003' WHERE alembic_version.version_num = '0002';
 
+-- Running upgrade 0003 -> 0004
+
+UPDATE alembic_version SET version_num='0004' WHERE alembic_version.version_num = '0003';
+
 COMMIT;
 

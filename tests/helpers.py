@@ -84,12 +84,12 @@ class Server:
 
 
 @contextmanager
-def running(command: list[str], env: dict[str, str], ready_url: str) -> Iterator[Server]:
+def running(command: list[str], env: dict[str, str], ready_url: str, timeout: float = 60.0) -> Iterator[Server]:
     """Start a server, wait until it answers, and always stop it afterwards."""
     with tempfile.TemporaryDirectory() as folder:
         server = Server(command, env, Path(folder) / "server.log")
         try:
-            server.wait_for_http(ready_url)
+            server.wait_for_http(ready_url, timeout)
             yield server
         finally:
             server.stop()

@@ -1,21 +1,23 @@
 """Customer tokens for the shop app: HS256 JWTs signed with MOBILE_TOKEN_SECRET, `sub` = customer id.
 
 Without MOBILE_TOKEN_SECRET (local development only: production refuses to start without
-it) tokens are signed with a random secret made once per process, so a local runner can
-still issue and verify its own tokens; they stop working when the process restarts.
+it) tokens are signed with a random secret made once and kept in var/ (common.config), so
+a local runner can issue and verify its own tokens, and they survive its restart.
+
+`python -m common.shop.auth token <customer id>` prints a token for a customer (not in production).
 """
 
 from __future__ import annotations
 
 import re
-import secrets
+import sys
 from datetime import timedelta
 from functools import lru_cache
 
 import jwt
 from sqlalchemy import select
 
-from common.config import Settings
+from common.config import Settings, local_token_secret
 from common.db import read, utcnow
 from common.errors import Forbidden, Unauthorized
 from common.http import ApiRequest
@@ -29,14 +31,22 @@ _BEARER = re.compile(r"^Bearer +(\S+)$", re.IGNORECASE)
 _CUSTOMER_ID = re.compile(r"^[1-9][0-9]{0,18}$")
 
 
+TOKEN_COMMAND = ".venv/bin/python -m common.shop.auth token <customer id>"
+
+
 @lru_cache(maxsize=1)
-def _process_secret() -> str:
-    return secrets.token_urlsafe(32)
+def _local_secret() -> str:
+    return local_token_secret()
 
 
 def _signing_key(settings: Settings) -> str:
     secret = settings.mobile_token_secret
-    return secret.get_secret_value() if secret else _process_secret()
+    return secret.get_secret_value() if secret else _local_secret()
+
+
+def _how_to_authenticate(settings: Settings) -> str:
+    hint = "send the header Authorization: Bearer <token>"
+    return hint if settings.is_production else f"{hint} (locally, print a token with {TOKEN_COMMAND})"
 
 
 def issue_token(customer_id: int, settings: Settings, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:
@@ -80,7 +90,7 @@ def optional_customer(request: ApiRequest) -> CustomerProfile | None:
         return None
     bearer = _BEARER.match(header.strip())
     if bearer is None:
-        raise Unauthorized("Authorization must be a Bearer token")
+        raise Unauthorized(f"Authorization must be a Bearer token: {_how_to_authenticate(request.settings)}")
     return _profile(customer_id_from_token(bearer.group(1), request.settings))
 
 
@@ -88,7 +98,7 @@ def current_customer(request: ApiRequest) -> CustomerProfile:
     """The authenticated customer; 401 without a valid token for an existing, active customer."""
     customer = optional_customer(request)
     if customer is None:
-        raise Unauthorized("Authentication required")
+        raise Unauthorized(f"Authentication required: {_how_to_authenticate(request.settings)}")
     return customer
 
 
@@ -100,3 +110,38 @@ def scoped_customer(request: ApiRequest) -> CustomerProfile:
     if claimed is not None and claimed != customer.id:
         raise Forbidden("customer_id must be the signed-in customer")
     return customer
+
+
+def main(argv: list[str]) -> int:
+    """Print a token for an existing, active customer; local development only."""
+    from sqlalchemy.exc import DBAPIError
+
+    from common.config import ConfigError, get_settings
+    from common.startup import database_problem
+
+    if len(argv) != 2 or argv[0] != "token" or not _CUSTOMER_ID.match(argv[1]):
+        print(f"usage: {TOKEN_COMMAND}", file=sys.stderr)
+        return 2
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    if settings.is_production:
+        print("refused with APP_ENV=production: customers get their tokens by signing in", file=sys.stderr)
+        return 2
+    customer_id = int(argv[1])
+    try:
+        _profile(customer_id)
+    except Unauthorized:
+        print(f"no active customer with id {customer_id} in the configured database", file=sys.stderr)
+        return 1
+    except DBAPIError as exc:
+        print(f"cannot read customers: {database_problem(exc, settings.database_url)}", file=sys.stderr)
+        return 1
+    print(issue_token(customer_id, settings))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -9,6 +9,10 @@ from collections.abc import Iterable
 
 from common.shop.text import MIN_TYPO_WORD, fold, index_key, typo_variants, words
 
+# Separates the fields of search_name. Folded keys are letters, digits and single spaces, so
+# "| usb c cable 1m |" can only be a whole field: that is how relevance sees an exact name.
+FIELD_SEPARATOR = "|"
+
 
 def search_columns(
     *,
@@ -19,11 +23,17 @@ def search_columns(
     description: str | None = None,
     description_ar: str | None = None,
 ) -> dict[str, str]:
-    """`search_name` (names, brand, SKU) ranks a match; `search_text` (all of it) finds one."""
-    name_part = fold(" ".join(filter(None, (name, name_ar, brand, sku))))
+    """`search_name` (names, SKU, brand) ranks a match; `search_text` (all of it) finds one.
+
+    search_name holds each field apart, with a space before and after every word:
+    `| <name> | <Arabic name> | <SKU> | <brand> `, so that relevance can tell a field equal to
+    the query, a field that starts with it, and a whole word from part of one.
+    """
+    fields = [index_key(fold(value)) for value in (name, name_ar, sku, brand)]
+    name_part = " ".join(field for field in fields if field)
     rest = fold(" ".join(filter(None, (description, description_ar))))
     return {
-        "search_name": index_key(name_part),
+        "search_name": "".join(f"{FIELD_SEPARATOR} {field} " for field in fields),
         "search_text": index_key(f"{name_part} {rest}".strip()),
     }
 

@@ -30,7 +30,8 @@ def test_verify_passes_against_a_fresh_runner_and_fails_clearly(db):
     env = {"DATABASE_URL": db.url, "ADMIN_API_KEY": ADMIN_KEY, "WEBHOOK_API_KEY": WEBHOOK_KEY,
            "MOBILE_TOKEN_SECRET": TOKEN_SECRET, "TDS_WORKERS": "1"}  # fmt: skip
     token = issue_token(DEMO_CUSTOMER_ID, load_settings(mobile_token_secret=TOKEN_SECRET, _env_file=None))
-    with running([str(BIN / "python"), "local_runner.py", "--port", str(port)], env, f"{base}/health"):
+    # An empty database other than the embedded default gets the demo data only when asked.
+    with running([str(BIN / "python"), "local_runner.py", "--port", str(port), "--demo"], env, f"{base}/health"):
         with db.engine.connect() as connection:
             queued_before = connection.execute(select(func.count()).select_from(tds_sync_queue)).scalar_one()
         passed = _verify(base, ADMIN_KEY, "--customer-token", token)

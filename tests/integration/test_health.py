@@ -3,11 +3,13 @@
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import text
 from werkzeug.test import Client
 
-from common.health import HEALTHY_MESSAGE
+from common.health import HEALTHY_MESSAGE, code_revisions, schema_problem
 from local_runner import create_app
 
 
@@ -52,3 +54,94 @@ def test_unreachable_database_is_503_within_the_connect_timeout(configure, reque
     assert body["database"]["error"]
     assert "secret-password" not in response.get_data(as_text=True)
     assert elapsed < 4.5, f"health took {elapsed:.1f}s; the connect timeout is 3s"
+
+
+def _write_script(folder, revision: str, down: str | None) -> None:
+    (folder / f"{revision}_step.py").write_text(
+        f'"""Step {revision}."""\n\nrevision = {revision!r}\ndown_revision = {down!r}\n'
+    )
+
+
+def test_the_code_head_is_read_from_the_scripts_whatever_they_are(tmp_path):
+    for revision, down in (("a1", None), ("b2", "a1"), ("c3", "b2")):
+        _write_script(tmp_path, revision, down)
+    assert code_revisions(tmp_path) == ({"a1", "b2", "c3"}, {"c3"})
+    assert schema_problem({"c3"}, tmp_path) is None
+    assert schema_problem({"b2"}, tmp_path).startswith("schema behind: the database is at b2, this code needs c3")
+    assert schema_problem({"z9"}, tmp_path).startswith("schema ahead")
+    assert schema_problem(set(), tmp_path).startswith("schema missing")
+
+
+def test_the_code_head_is_the_newest_of_the_repository_migrations():
+    """Whatever migrations are added, the head is the one script no other revises."""
+    from alembic.script import ScriptDirectory
+
+    from common.migrate import alembic_config
+
+    assert code_revisions()[1] == set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+@contextmanager
+def _recorded_revision(db, revision: str | None) -> Iterator[None]:
+    """The test database claims another revision (or none) for the duration of the block."""
+    with db.engine.begin() as connection:
+        real = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        connection.execute(text("DELETE FROM alembic_version"))
+        if revision:
+            connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:r)"), {"r": revision})
+    try:
+        yield
+    finally:
+        with db.engine.begin() as connection:
+            connection.execute(text("DELETE FROM alembic_version"))
+            connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:r)"), {"r": real})
+
+
+@pytest.mark.parametrize(
+    ("revision", "reason"), [("9999_from_the_future", "schema ahead"), (None, "schema missing")]
+)
+def test_a_schema_other_than_the_code_s_is_unhealthy_with_the_reason(client, db, revision, reason):
+    with _recorded_revision(db, revision):
+        response = client.get("/health")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "unhealthy"
+    assert body["database"]["status"] == "error"
+    assert body["database"]["error"].startswith(reason)
+    assert body["database"]["expected_revision"] == ", ".join(sorted(code_revisions()[1]))
+    assert client.get("/health").get_json()["database"]["revision"] == body["database"]["expected_revision"]
+
+
+def test_a_never_migrated_database_is_unhealthy_and_its_screens_say_so(configure, tmp_path):
+    configure(DATABASE_URL=f"sqlite:///{tmp_path / 'never_migrated.sqlite3'}")
+    app = Client(create_app())
+    health = app.get("/health").get_json()
+    assert health["status"] == "unhealthy"
+    assert health["database"]["error"] == (
+        "schema missing: the database has no migrations applied; run python -m common.migrate"
+    )
+    screen = app.get("/api/mobile/home")
+    assert screen.status_code == 503
+    assert screen.get_json()["message"] == "Database schema is not migrated: run python -m common.migrate"
+
+
+def test_a_missing_table_on_postgresql_is_a_schema_problem_not_an_outage(pg):
+    with pg.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE promotions RENAME TO promotions_moved"))
+    try:
+        response = Client(create_app()).get("/api/mobile/home")
+    finally:
+        with pg.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE promotions_moved RENAME TO promotions"))
+    assert response.status_code == 503
+    assert response.get_json()["message"] == "Database schema is not migrated: run python -m common.migrate"
+
+
+def test_the_deployment_package_carries_the_scripts_health_reads():
+    """Without them a deployed health check would call every database ahead of the code."""
+    import yaml
+
+    from common.config import PROJECT_ROOT
+
+    patterns = yaml.safe_load((PROJECT_ROOT / "serverless.yml").read_text())["package"]["patterns"]
+    assert {"migrations/versions/*.py", "migrations/versions/**"} & set(patterns)

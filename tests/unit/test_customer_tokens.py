@@ -2,12 +2,14 @@
 
 import base64
 import json
+import stat
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
 
-from common.config import load_settings
+from common.config import ConfigError, load_settings, local_token_secret
 from common.errors import Unauthorized
 from common.shop.auth import customer_id_from_token, issue_token
 
@@ -42,7 +44,7 @@ def test_tokens_are_signed_with_the_configured_secret():
         customer_id_from_token(token, other)
 
 
-def test_without_a_configured_secret_one_random_secret_serves_the_whole_process():
+def test_without_a_configured_secret_one_local_secret_serves_the_whole_process():
     local = load_settings()
     assert local.mobile_token_secret is None
     token = issue_token(3, local)
@@ -81,3 +83,26 @@ def test_an_expired_token_is_refused():
 def test_bad_tokens_are_unauthorized(token):
     with pytest.raises(Unauthorized):
         customer_id_from_token(token, SETTINGS)
+
+
+def test_the_local_secret_is_kept_in_a_private_file_and_reused(tmp_path):
+    path = tmp_path / "var" / "mobile_token_secret"
+    first = local_token_secret(path)
+    assert len(first) >= 32
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert local_token_secret(path) == first  # a restarted runner signs with the same secret
+    assert [entry.name for entry in path.parent.iterdir()] == ["mobile_token_secret"]  # no temporary left
+
+
+def test_processes_starting_together_agree_on_one_local_secret(tmp_path):
+    path = tmp_path / "mobile_token_secret"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        secrets = set(pool.map(lambda _: local_token_secret(path), range(32)))
+    assert secrets == {path.read_text().strip()}
+
+
+def test_a_secret_that_cannot_be_kept_is_a_configuration_error(tmp_path):
+    not_a_folder = tmp_path / "var"
+    not_a_folder.write_text("a file where the folder should be")  # fails for root too, unlike permissions
+    with pytest.raises(ConfigError, match="MOBILE_TOKEN_SECRET"):
+        local_token_secret(not_a_folder / "mobile_token_secret")

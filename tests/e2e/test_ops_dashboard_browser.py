@@ -92,7 +92,7 @@ def test_the_page_shows_the_database_and_replays_a_dead_letter(browser, server, 
     browser.get(f"{server}/dashboard")
     assert browser.current_url.endswith("/dashboard/login"), "no session: redirected to the login page"
     _log_in(browser, server)
-    WebDriverWait(browser, 10).until(until.presence_of_element_located((By.ID, "depth-pending")))
+    WebDriverWait(browser, 30).until(until.presence_of_element_located((By.ID, "depth-pending")))
     database = _depth(db)
     for status in ("pending", "processing", "retry", "completed", "dead_letter"):
         assert _text(browser, f"depth-{status}") == str(database.get(status, 0)), status
@@ -103,7 +103,7 @@ def test_the_page_shows_the_database_and_replays_a_dead_letter(browser, server, 
     assert "خطأ في الاتصال" in listed.text
 
     listed.find_element(By.CSS_SELECTOR, "button.replay").click()
-    WebDriverWait(browser, 10).until(until.presence_of_element_located((By.ID, "notice")))
+    WebDriverWait(browser, 30).until(until.presence_of_element_located((By.ID, "notice")))
     assert "1 dead letter(s) re-queued" in _text(browser, "notice")
     assert not browser.find_elements(By.CSS_SELECTOR, f'li.letter[data-id="{letter}"]'), "it left the list"
     assert _drain(server)["completed"] == 2
@@ -111,9 +111,9 @@ def test_the_page_shows_the_database_and_replays_a_dead_letter(browser, server, 
         assert connection.execute(select(tds_sync_queue.c.status).where(tds_sync_queue.c.id == stuck)).scalar_one() == "completed"
 
     # The page refreshes itself: the drained queue shows without a reload.
-    WebDriverWait(browser, 15).until(lambda driver: _text(driver, "depth-pending") == "0")
+    WebDriverWait(browser, 30).until(lambda driver: _text(driver, "depth-pending") == "0")
     assert _text(browser, "depth-completed") == "5" == str(_depth(db)["completed"])
-    WebDriverWait(browser, 15).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, 'tr[data-function="zoho_webhook"]'))
+    WebDriverWait(browser, 30).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, 'tr[data-function="zoho_webhook"]'))
 
     browser.find_element(By.ID, "record").send_keys("880000000000002")
     browser.find_element(By.ID, "record-search").click()
@@ -132,7 +132,7 @@ def test_a_forged_post_without_the_csrf_token_is_refused(browser, server, db):
     queue_id = _queue(server, "customers", zoho.customer("880000000000009"))
     letter = _dead_letter(db, queue_id, "boom")
     _log_in(browser, server)
-    WebDriverWait(browser, 10).until(until.presence_of_element_located((By.ID, "dead-letter-list")))
+    WebDriverWait(browser, 30).until(until.presence_of_element_located((By.ID, "dead-letter-list")))
     # A form built by a script, posting with the session cookie but without the page's token.
     browser.execute_script(
         "var form = document.createElement('form'); form.method = 'post';"
@@ -140,7 +140,7 @@ def test_a_forged_post_without_the_csrf_token_is_refused(browser, server, db):
         "var field = document.createElement('input'); field.name = 'entity_type'; field.value = 'customers';"
         "form.appendChild(field); document.body.appendChild(form); form.submit();"
     )
-    WebDriverWait(browser, 10).until(until.presence_of_element_located((By.ID, "message")))
+    WebDriverWait(browser, 30).until(until.presence_of_element_located((By.ID, "message")))
     assert "security token" in _text(browser, "message")
     with db.engine.connect() as connection:
         assert connection.execute(select(tds_dead_letter_queue.c.resolved).where(tds_dead_letter_queue.c.id == letter)).scalar_one() is False
@@ -159,7 +159,7 @@ def test_a_wrong_key_is_refused_and_the_page_fits_a_phone(browser, server, db):
     browser.set_window_size(390, 844)
     _log_in(browser, server)
     browser.get(f"{server}/dashboard?record=880000000000011")
-    WebDriverWait(browser, 10).until(until.presence_of_element_located((By.ID, "history-table")))
+    WebDriverWait(browser, 30).until(until.presence_of_element_located((By.ID, "history-table")))
     overflow = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
     assert overflow[0] <= overflow[1], f"horizontal scroll at 390 px: {overflow}"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -1,28 +1,31 @@
-"""Every function on one server, in one process: `python local_runner.py [--host H] [--port P] [--demo]`.
+"""Every function on one server: `python local_runner.py [--host H] [--port P] [--workers N] [--demo]`.
 
-Mounts each route of the single route table (common.routes) on a threaded WSGI server
-(waitress), applies the migrations first, loads demo data when asked to (or into the
-embedded SQLite default while it is empty), and shuts down cleanly on Ctrl-C or SIGTERM.
-A failure to start is one line naming the cause and the fix, with a non-zero exit.
+Mounts each route of the single route table (common.routes) on granian's WSGI server,
+applies the migrations first, loads demo data when asked to (or into the embedded SQLite
+default while it is empty), and shuts down cleanly on Ctrl-C or SIGTERM. A failure to start
+is one line naming the cause and the fix, with a non-zero exit.
 
-This is also what a single-machine deployment runs, so the server is tuned for hostile
-clients (docs/BENCHMARKS.md, "HTTP server"): waitress reads requests on its event loop
-(poll, not select, so thousands of sockets), hands only complete requests to the threads,
-and here also closes a connection that sent both Content-Length and Transfer-Encoding,
-answers 400 when chunked is not the last transfer coding (RFC 9112), accepts raw UTF-8 in
-the request target (as curl sends `?q=سامسونج`), and gives the errors it produces itself the
-contract's JSON shape and a log line.
+Processes: this one is the coordinator. It prepares the database once, binds the port, then
+granian starts N HTTP worker processes (`--workers`) that share the socket; each builds the
+WSGI application and runs its own request-metrics flusher (its own counts; the readers add
+up rows from several processes). The background drain workers (TDS_WORKERS threads) run
+only here, in the coordinator, so their number does not grow with N. Worker processes are
+started with `spawn`: a fresh interpreter inherits no database connection, lock or thread.
+
+This is also what a single-machine deployment runs, so the server is chosen for hostile
+clients (docs/BENCHMARKS.md, "HTTP server"): granian's Rust event loop holds idle and slow
+connections at the cost of a socket, and hands complete requests to the request threads.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import re
-import signal
+import multiprocessing
 import socket
 import sys
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
@@ -66,74 +69,12 @@ def create_app(routes: Iterable[Route] = ROUTES):
     return http.as_wsgi(dispatch)
 
 
-# Idle and slow clients cost a socket each, never a request thread; these bound how many.
-CONNECTION_LIMIT = 4096
-IDLE_SECONDS = 30
-_TRANSFER_ENCODING = re.compile(rb"(?im)^transfer-encoding:[ \t]*([^\r\n]*)")
-
-
-def _percent_encode_target(header_plus: bytes) -> bytes:
-    """Raw UTF-8 in the request line, percent-encoded: waitress splits the target as ASCII and
-    would answer 400 "Bad URI" to `/api/mobile/search?q=سامسونج` as curl sends it. Browsers
-    encode those bytes the same way before sending, so the application sees the same PATH_INFO
-    and QUERY_STRING either way."""
-    line, separator, rest = header_plus.partition(b"\r\n")
-    if line.isascii():
-        return header_plus
-    return b"".join(b"%%%02X" % byte if byte > 0x7F else bytes((byte,)) for byte in line) + separator + rest
-
-
-def _hardened_server(server) -> None:
-    """Waitress with the request parsing and error answers of the contract (see the docstring)."""
-    from waitress.channel import HTTPChannel
-    from waitress.parser import HTTPRequestParser, ParsingError, TransferEncodingNotImplemented
-    from waitress.task import ErrorTask
-
-    class StrictParser(HTTPRequestParser):
-        def parse_header(self, header_plus: bytes) -> None:
-            try:
-                super().parse_header(_percent_encode_target(header_plus))
-            except TransferEncodingNotImplemented:
-                codings = _TRANSFER_ENCODING.search(header_plus)
-                if codings and b"chunked" in codings.group(1).lower():
-                    raise ParsingError("chunked must be the last transfer coding") from None
-                raise
-            if self.chunked and "CONTENT_LENGTH" in self.headers:
-                # RFC 9112 6.3: a possible smuggling attempt; the answer closes the connection,
-                # and bytes queued behind it are dropped unread.
-                self.headers["CONNECTION"] = "close"
-
-    class ContractErrorTask(ErrorTask):
-        def execute(self) -> None:
-            error = self.request.error
-            # A request refused while its first line was parsed has no method or path yet.
-            log.warning(
-                "request refused by the server",
-                extra={"status": error.code, "reason": error.reason, "detail": str(error.body)[:200],
-                       "method": getattr(self.request, "command", None),
-                       "path": getattr(self.request, "path", None),
-                       "client": self.channel.addr[0] if self.channel.addr else None},
-            )  # fmt: skip
-            word = http.ERROR_CODES.get(error.code, "bad_request")
-            body = http.dump_json(http.ErrorBody(message=error.reason, code=word))
-            self.status = f"{error.code} {error.reason}"
-            self.response_headers.append(("Content-Type", "application/json"))
-            self.set_close_on_finish()
-            self.content_length = len(body)
-            self.write(body)
-
-    class Channel(HTTPChannel):
-        parser_class = StrictParser
-        error_task_class = ContractErrorTask
-
-    server.channel_class = Channel
-
-
 def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run every TSH ERP function on one local server.")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
-    parser.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
+    parser.add_argument("--workers", type=int, default=1, help="HTTP worker processes sharing the port (default 1)")
+    parser.add_argument("--threads", type=int, default=8, help="request threads per worker process (default 8)")
     parser.add_argument(
         "--demo",
         action="store_true",
@@ -193,6 +134,57 @@ def _cannot_start(reason: str) -> int:
     return 1
 
 
+# granian's own log lines (start-up, worker processes, shutdown) in the project's JSON shape.
+_GRANIAN_LOGGING = {
+    "formatters": {"generic": {"()": "common.logs.JsonFormatter"}, "access": {"()": "common.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {"formatter": "generic", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
+        "access": {"formatter": "access", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
+    },
+}
+# A worker process still busy this long after SIGTERM is killed.
+_WORKER_STOP_SECONDS = 30
+# A client gets this long to send its headers (slowloris), in at most this many bytes (431 past
+# it); hyper's defaults are 30 s and 400 KiB, which 2,000 slow clients could turn into 800 MB.
+_HEADER_SECONDS = 10
+_HEADER_BYTES = 64 * 1024
+
+
+def _worker_app():
+    """The WSGI application, built inside each HTTP worker process."""
+    configure_logging()
+    return create_app()
+
+
+def _http_worker(*args: Any) -> None:
+    """One HTTP worker process: granian's WSGI worker, with this process's metrics flusher,
+    which writes the process's last counts after its final request."""
+    from granian.server import Server
+
+    from common.metrics import MetricsFlusher
+
+    flusher = MetricsFlusher()
+    flusher.start()
+    try:
+        Server._spawn_wsgi_worker(*args)  # granian's own worker body; only the wrapping is ours
+    finally:
+        flusher.stop()
+        reset_engine()
+
+
+def _server(args: argparse.Namespace):
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+    from granian.server import Server
+
+    return Server(
+        "local_runner:create_app",  # only names the processes; _worker_app loads the application
+        address=args.host, port=args.port, interface=Interfaces.WSGI, workers=args.workers,
+        blocking_threads=args.threads, backlog=2048, http1_settings=HTTP1Settings(header_read_timeout=_HEADER_SECONDS * 1000, max_buffer_size=_HEADER_BYTES),
+        log_dictconfig=_GRANIAN_LOGGING, workers_kill_timeout=_WORKER_STOP_SECONDS,
+    )  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(sys.argv[1:] if argv is None else argv)
     configure_logging()
@@ -202,37 +194,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
 
-    from waitress.server import create_server
-
-    from common.metrics import MetricsFlusher
     from common.sync.workers import DrainWorkers
 
     if args.demo and settings.is_production:
         print("--demo replaces all data and is refused when APP_ENV=production", file=sys.stderr)
+        return 2
+    if args.workers < 1 or args.threads < 1:
+        print("--workers and --threads must be at least 1", file=sys.stderr)
         return 2
     try:
         # The port is checked before the database: migrating and loading demo data take a
         # while, and a busy port should be reported at once.
         _check_port(args.host, args.port)
         _prepare_database(settings, args.demo)
-        server = create_server(
-            create_app(), host=args.host, port=args.port, threads=args.threads, ident="tsh-erp",
-            clear_untrusted_proxy_headers=True, connection_limit=CONNECTION_LIMIT, channel_timeout=IDLE_SECONDS,
-            asyncore_use_poll=True, backlog=2048,
-        )  # fmt: skip
     except OSError as exc:
         return _cannot_start(bind_problem(exc, args.host, args.port))
     except sa_exc.DBAPIError as exc:
         return _cannot_start(database_problem(exc, settings.database_url))
-    _hardened_server(server)
-    workers = DrainWorkers(settings)
-
-    def _stop(signum, _frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _stop)
-    url = f"http://{args.host}:{server.effective_port}"
-    print(f"TSH ERP local runner on {url} (database {_database_label(settings)})", flush=True)
+    url = f"http://{args.host}:{args.port}"
+    print(f"TSH ERP local runner on {url} (database {_database_label(settings)}, {args.workers} worker processes)", flush=True)
     for route in ROUTES:
         print(f"  {route.method:6} {url}{route.path}  -> functions/{route.module}.py:{route.target}", flush=True)
     token = _demo_customer_token(settings)
@@ -242,18 +222,15 @@ def main(argv: list[str] | None = None) -> int:
             f"(print another: {TOKEN_COMMAND.replace('<customer id>', '1')}):\n  Authorization: Bearer {token}",
             flush=True,
         )
-    workers.start()
-    flusher = MetricsFlusher()
-    flusher.start()
+
+    multiprocessing.set_start_method("spawn", force=True)
+    server = _server(args)
+    workers = DrainWorkers(settings)
+    server.on_startup(workers.start)  # once the port is bound, before the HTTP processes start
+    server.on_shutdown(workers.stop)  # after every HTTP process has finished its requests
     try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
+        server.serve(spawn_target=_http_worker, target_loader=_worker_app, wrap_loader=False)
     finally:
-        server.close()
-        workers.stop()
-        server.task_dispatcher.shutdown()
-        flusher.stop()  # after the last request thread, so its count is written too
         reset_engine()
         print("TSH ERP local runner stopped", flush=True)
     return 0

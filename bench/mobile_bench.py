@@ -4,8 +4,8 @@
 
 On a scratch PostgreSQL database holding the benchmark catalogue (common.shop.generator
 BENCH_SIZE: 100,000 products, 500,000 reviews, 10,000 customers; built, then VACUUM
-ANALYZEd), the local runner (`local_runner.py`, waitress, 8 threads, TDS_WORKERS=0) serves
-every screen, and bench/hello_waitress.py serves a hello-world on the same server stack.
+ANALYZEd), the local runner (`local_runner.py`, granian, 8 threads, TDS_WORKERS=0) serves
+every screen, and bench/servers.py serves a hello-world on the same server stack.
 wrk replays a plan of requests per screen (bench/mobile.lua) with 1 and then 8 clients, a
 warm-up and then a measured period each, the hello-world first and last in each block (the
 two tell whether the machine was disturbed meanwhile). Beside wrk's figures: CPU per request
@@ -401,7 +401,7 @@ def start_servers(database: str, secret: str) -> Servers:
         stdout=subprocess.DEVNULL, stderr=runner_log.open("ab"),
     )  # fmt: skip
     hello = spawn(
-        [PYTHON, "-m", "bench.hello_waitress", "--port", str(hello_port), "--threads", str(SERVER_THREADS)],
+        [PYTHON, "-m", "bench.servers", "--server", "granian", "--app", "hello", "--port", str(hello_port), "--threads", str(SERVER_THREADS)],
         stdout=subprocess.DEVNULL, stderr=(RESULTS / "mobile-hello.log").open("wb"),
     )  # fmt: skip
     runner_url, hello_url = f"http://127.0.0.1:{runner_port}", f"http://127.0.0.1:{hello_port}"
@@ -475,7 +475,7 @@ def render(info: dict, data: dict, fixtures: Fixtures, results: dict[int, dict[s
         + ("cached data set copied" if data.get("cached") else f"built in {data.get('built_seconds', 0):.0f} s"),
         f"load: wrk with N threads and N connections (one client each), {args.warmup:g} s warm-up then "
         f"{args.duration:g} s measured per row, {args.rounds} round(s) (each row shows its least disturbed one); "
-        f"local runner and hello-world on waitress with {SERVER_THREADS} threads",
+        f"local runner and hello-world on granian with {SERVER_THREADS} threads",
         "",
     ]
     for clients, block in results.items():
@@ -576,7 +576,7 @@ def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     workdir = RESULTS / "mobile-plans"
     workdir.mkdir(exist_ok=True)
-    info = {**machine(("SQLAlchemy", "pg8000", "pydantic", "waitress", "werkzeug", "PyJWT")), "code": code_state()}
+    info = {**machine(("SQLAlchemy", "pg8000", "pydantic", "granian", "werkzeug", "PyJWT")), "code": code_state()}
     started = time.monotonic()
     log(f"machine: {info['nproc']} cores, PostgreSQL {info['postgresql']}, load {info['loadavg_at_start']}")
     notes: list[str] = []

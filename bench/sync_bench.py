@@ -143,9 +143,9 @@ def start_intake_server(kind: str, port: int, round_no: int, logfile) -> tuple[s
         url = f"http://127.0.0.1:{port}/"
         wait_http(url, process)
         return process, url, None
-    if kind == "waitress-hello":
+    if kind == "granian-hello":
         process = spawn(
-            [PYTHON, "-m", "bench.hello_waitress", "--port", str(port), "--threads", str(SERVER_THREADS)],
+            [PYTHON, "-m", "bench.servers", "--server", "granian", "--app", "hello", "--port", str(port), "--threads", str(SERVER_THREADS)],
             stdout=logfile, stderr=subprocess.STDOUT,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}/"
@@ -165,7 +165,7 @@ def start_intake_server(kind: str, port: int, round_no: int, logfile) -> tuple[s
 
 def bench_intake(report: Report, rounds: int, duration: float, warmup: float) -> None:
     template = intake_template()
-    kinds = ("ff-hello", "waitress-hello", "intake-no-metrics", "intake")
+    kinds = ("ff-hello", "granian-hello", "intake-no-metrics", "intake")
     results: dict[str, list[dict]] = {kind: [] for kind in kinds}
     for round_no in range(rounds):
         for kind_no, kind in enumerate(kinds):
@@ -556,7 +556,7 @@ def bench_claim(report: Report, history: int, claims: int, pending: int) -> None
 
 
 def machine() -> dict[str, Any]:
-    return describe_machine(("SQLAlchemy", "pg8000", "pydantic", "waitress", "functions-framework", "gunicorn",
+    return describe_machine(("SQLAlchemy", "pg8000", "pydantic", "granian", "functions-framework", "gunicorn",
                              "procrastinate", "psycopg"))  # fmt: skip
 
 
@@ -574,9 +574,9 @@ def _per_round(numerator: Figure, denominator: Figure, percent: bool = True) -> 
 def judge(report: Report) -> None:
     f = report.figures
     if "intake.intake" in f:
-        intake, hello = f["intake.intake"], f["intake.waitress-hello"]
+        intake, hello = f["intake.intake"], f["intake.granian-hello"]
         ratio = _ratio(intake.value, hello.value)
-        report.check("intake >= 50% of hello-world on the same server (waitress)",
+        report.check("intake >= 50% of hello-world on the same server (granian)",
                      f"{ratio:.0%} ({intake.value:.0f} / {hello.value:.0f} req/s{_per_round(intake, hello)})",
                      ratio >= 0.5)  # fmt: skip
         p99 = intake.extra["p99_us"] / 1000
@@ -624,9 +624,9 @@ def render(report: Report, info: dict[str, Any], command: str) -> str:
                   "| contender | req/s (best round) | rounds | p50 ms | p99 ms | server CPU ms/req | PostgreSQL CPU ms/req | errors |",
                   "|---|---:|---|---:|---:|---:|---:|---:|"]  # fmt: skip
         for key, label in (("intake.ff-hello", "hello-world, functions-framework CLI (gunicorn gthread, 8 threads)"),
-                           ("intake.waitress-hello", "hello-world on the runner's server (waitress, 8 threads)"),
+                           ("intake.granian-hello", "hello-world on the runner's server (granian, 8 threads)"),
                            ("intake.intake-no-metrics", "webhook intake with REQUEST_METRICS=false (baseline of the metrics' cost)"),
-                           ("intake.intake", "**webhook intake**, local runner on PostgreSQL (waitress, 8 threads)")):  # fmt: skip
+                           ("intake.intake", "**webhook intake**, local runner on PostgreSQL (granian, 8 threads)")):  # fmt: skip
             x = f[key]
             pg = x.extra.get("pg_cpu_ms_per_request")
             lines.append(

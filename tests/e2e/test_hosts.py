@@ -58,3 +58,25 @@ def test_runner_workers_drain_webhooks_in_the_background(db):
         assert server.wait(timeout=30) == 0
         output = server.output()
     assert "Zoho sync workers started successfully" in output
+
+
+def test_runner_with_two_worker_processes_serves_drains_and_stops_cleanly(db):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "python"), "local_runner.py", "--port", str(port), "--workers", "2"]
+    env = {"DATABASE_URL": db.url, "TDS_WORKERS": "1", "TDS_QUEUE_POLL_INTERVAL_MS": "50"}
+    with running(command, env, f"{base}/health") as server:
+        for number in range(5):
+            body = {"item": {"item_id": f"e2e-w{number}", "name": "Anker PowerCore", "rate": 65000, "status": "active"}}
+            assert requests.post(f"{base}/api/zoho/webhooks/products", json=body, timeout=5).status_code == 202
+        deadline = time.monotonic() + 20
+        while requests.get(f"{base}/api/zoho/dashboard/health", timeout=5).json()["queue"]["completed"] < 5:
+            assert time.monotonic() < deadline, "the background worker did not drain the items"
+            time.sleep(0.1)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=40) == 0
+        output = server.output()
+    started = [line for line in output.splitlines() if "Started worker-" in line]
+    assert len(started) == 2, output[-3000:]  # two HTTP processes
+    assert output.count("Zoho sync workers started successfully") == 1  # drain workers once, not per process
+    assert "Unexpected exit" not in output and "local runner stopped" in output

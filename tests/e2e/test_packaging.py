@@ -34,9 +34,9 @@ ELF_MACHINE = {"arm64": 183, "x86_64": 62}  # e_machine: EM_AARCH64, EM_X86_64
 # Put into the packaging process's environment: none may reach the template or the zip.
 CANARIES = {field.upper(): f"canary-{field}-must-not-ship-5c1d" for field in SECRET_PARAMETERS.values()}
 # Libraries of requirements.txt that only the local hosts use, and boto3, which the Lambda runtime provides.
-NOT_SHIPPED = {"functions-framework", "waitress", "boto3"}
+NOT_SHIPPED = {"functions-framework", "granian", "boto3"}
 DEVELOPMENT_ONLY = {
-    "functions-framework", "flask", "gunicorn", "uvicorn", "uvicorn-worker", "starlette", "watchdog", "waitress",
+    "functions-framework", "flask", "gunicorn", "uvicorn", "uvicorn-worker", "starlette", "watchdog", "waitress", "granian",
     "cloudevents", "click", "pytest", "hypothesis", "moto", "schemathesis", "pyyaml", "openapi-spec-validator",
     "boto3", "botocore", "responses", "setuptools", "pip",
 }  # fmt: skip

@@ -1,5 +1,6 @@
 """What reaches the local runner as raw bytes: UTF-8 in the request target, and requests the
-HTTP server itself refuses (which must show in the log, not vanish)."""
+HTTP server itself refuses (granian answers those in Rust, before any Python: 400, the
+connection closed, and no line in the runner's log; docs/BENCHMARKS.md, "HTTP server")."""
 
 import json
 import signal
@@ -17,7 +18,7 @@ def _raw(port: int, request: bytes) -> bytes:
     return answer
 
 
-def test_raw_utf8_targets_are_served_and_refusals_are_logged(db):
+def test_raw_utf8_targets_are_served_and_malformed_heads_refused(db):
     port = free_port()
     command = [str(BIN / "python"), "local_runner.py", "--port", str(port)]
     with running(command, {"DATABASE_URL": db.url, "TDS_WORKERS": "0"}, f"http://127.0.0.1:{port}/health") as server:
@@ -30,10 +31,6 @@ def test_raw_utf8_targets_are_served_and_refusals_are_logged(db):
         product = _raw(port, "GET /api/mobile/products/١٢ HTTP/1.0\r\nHost: x\r\n\r\n".encode())
         assert b'"code":"not_found"' in product
         refused = _raw(port, b"GET /health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n")
-        assert refused.startswith(b"HTTP/1.0 400"), refused[:300]
+        assert refused.startswith(b"HTTP/1.1 400") and b"connection: close" in refused, refused[:300]
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=15) == 0
-        output = server.output()
-    refusals = [json.loads(line) for line in output.splitlines() if "request refused by the server" in line]
-    assert len(refusals) == 1, output[-3000:]
-    assert refusals[0]["status"] == 400 and refusals[0]["client"] == "127.0.0.1"

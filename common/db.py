@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
@@ -360,3 +360,18 @@ def short_reason(exc: BaseException) -> str:
     if "password" in str(root).lower() or "authentication" in str(root).lower():
         return f"{kind}: authentication failed"
     return f"{kind}: database unavailable"
+
+
+PURGE_CHUNK_ROWS = 5000
+
+
+def delete_in_chunks(engine: Engine | None, delete_chunk: Callable[[Connection, int], int]) -> int:
+    """Run `delete_chunk(connection, limit)` (which deletes at most `limit` rows and says how many)
+    in transactions of its own until it deletes fewer, so no transaction holds a million rows."""
+    total = 0
+    while True:
+        with write(engine) as connection:
+            deleted = delete_chunk(connection, PURGE_CHUNK_ROWS)
+        total += deleted
+        if deleted < PURGE_CHUNK_ROWS:
+            return total

@@ -22,7 +22,7 @@ from functools import lru_cache
 from sqlalchemy import Connection, Engine
 
 from common.config import Settings
-from common.db import utcnow, write, writer
+from common.db import delete_in_chunks, utcnow, write, writer
 from common.events import outbox
 from common.events.outbox import OutboxRow
 from common.events.publisher import MAX_ENTRIES, EventBridgePublisher, Publisher
@@ -37,7 +37,6 @@ CLAIM_LIMIT = 100
 PUBLISH_BACKOFF = Backoff(base_seconds=5.0, cap_seconds=900.0)
 DELIVERY_BACKOFF = Backoff(base_seconds=5.0, cap_seconds=3600.0)
 _PURGE_EVERY_SECONDS = 600
-_PURGE_CHUNK = 5000
 
 
 @lru_cache(maxsize=4)
@@ -165,11 +164,5 @@ _purge = _Purge()
 
 
 def purge_published(engine: Engine | None, before) -> int:
-    """Delete in chunks so that no transaction holds a million rows."""
-    total = 0
-    while True:
-        with write(engine) as connection:
-            deleted = outbox.purge_published(connection, before, _PURGE_CHUNK)
-        total += deleted
-        if deleted < _PURGE_CHUNK:
-            return total
+    """Published, fully delivered events older than `before`, in chunks."""
+    return delete_in_chunks(engine, lambda connection, limit: outbox.purge_published(connection, before, limit))

@@ -96,8 +96,12 @@ def current_session(request: ApiRequest) -> session.Session | Response:
     return found if found is not None else redirect(LOGIN_PATH)
 
 
-def checked_form(request: ApiRequest, current: session.Session) -> dict[str, str] | Response:
-    """The posted form when it carries this session's CSRF token; a 403 page otherwise."""
+def checked_form(request: ApiRequest) -> dict[str, str] | Response:
+    """A signed-in operator's posted form when it carries the session's CSRF token; otherwise
+    the answer to give instead (to login without a session, a 403 page without the token)."""
+    current = current_session(request)
+    if isinstance(current, Response):
+        return current
     form = request.form()
     if not session.csrf_matches(form.get("csrf"), current.csrf):
         return render("message.html", 403, title="Refused",
@@ -141,10 +145,7 @@ def log_in(request: ApiRequest) -> Response:
 
 
 def log_out(request: ApiRequest) -> Response:
-    current = current_session(request)
-    if isinstance(current, Response):
-        return current
-    form = checked_form(request, current)
+    form = checked_form(request)
     if isinstance(form, Response):
         return form
     response = redirect(LOGIN_PATH)
@@ -194,10 +195,7 @@ def _back(notice: Notice, count: int = 0) -> Response:
 
 def replay_one(request: ApiRequest) -> Response:
     dead_letter_id = request.path_id("dead_letter_id", "Dead letter not found")
-    current = current_session(request)
-    if isinstance(current, Response):
-        return current
-    form = checked_form(request, current)
+    form = checked_form(request)
     if isinstance(form, Response):
         return form
     try:
@@ -210,10 +208,7 @@ def replay_one(request: ApiRequest) -> Response:
 
 
 def replay_entity(request: ApiRequest) -> Response:
-    current = current_session(request)
-    if isinstance(current, Response):
-        return current
-    form = checked_form(request, current)
+    form = checked_form(request)
     if isinstance(form, Response):
         return form
     entity_type = form.get("entity_type", "").strip()[:32]

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine
 
 from common.config import Settings
-from common.db import read, time_limit, utcnow, write, writer
+from common.db import delete_in_chunks, read, time_limit, utcnow, write, writer
 from common.events import outbox
 from common.events.outbox import Event
 from common.logs import get_logger
@@ -35,7 +35,6 @@ PERMANENT_ERROR, MAX_ATTEMPTS = "permanent_error", "max_attempts_exceeded"
 _PURGE_EVERY_SECONDS = 600
 # Beyond its budget, how long a drain may wait on the database (the item in hand, the run record).
 _IO_GRACE_SECONDS = 5.0
-_PURGE_CHUNK = 5000
 
 _purge_lock = threading.Lock()
 _last_purge = 0.0
@@ -179,14 +178,8 @@ def _purge_if_due(engine: Engine | None, settings: Settings) -> None:
 
 
 def purge_completed(engine: Engine | None, before: datetime) -> int:
-    """Delete in chunks so that no transaction holds a million rows."""
-    total = 0
-    while True:
-        with write(engine) as connection:
-            deleted = queue.purge_completed(connection, before, _PURGE_CHUNK)
-        total += deleted
-        if deleted < _PURGE_CHUNK:
-            break
+    """Completed items (and their dedupe keys) and drain runs older than `before`, in chunks."""
+    total = delete_in_chunks(engine, lambda connection, limit: queue.purge_completed(connection, before, limit))
     with write(engine) as connection:
         connection.execute(tds_drain_runs.delete().where(tds_drain_runs.c.finished_at < before))
     return total

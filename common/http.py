@@ -44,6 +44,8 @@ MAX_BODY_BYTES = 1024 * 1024
 # answer is 503, within the 5 s every route promises. The drain lifts it for its own budget.
 REQUEST_DB_SECONDS = 4.0
 NO_STORE = "private, no-store"
+# HTTP-triggered work (a drain, a reconcile) ends within this, inside API Gateway's 30 s.
+HTTP_BUDGET_SECONDS = 20.0
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
 _FORM_TYPE = "application/x-www-form-urlencoded"
@@ -142,9 +144,8 @@ class ApiRequest:
             raise BadRequest("Form fields must be valid Unicode without NUL characters")
         return values
 
-    def json_model(self, model: type[Model], data: Any = None) -> Model:
-        payload = self.json() if data is None else data
-        return validate(model, payload)
+    def json_model(self, model: type[Model]) -> Model:
+        return validate(model, self.json())
 
     def query_model(self, model: type[Model]) -> Model:
         values = {key: self.raw.args.get(key) for key in self.raw.args}

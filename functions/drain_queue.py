@@ -4,13 +4,12 @@ then relay the events the drain wrote (what is left is `publish_events`' job).""
 
 from common.config import Settings, get_settings
 from common.events.relay import relay
-from common.http import ApiRequest, http_function
+from common.http import HTTP_BUDGET_SECONDS, ApiRequest, http_function
 from common.keys import require_admin_key
 from common.sync.drain import drain
 from common.sync.schemas import DrainSummary
 
 # API gateways cut requests at about 30 s; a scheduled run may use the configured budget.
-HTTP_BUDGET_SECONDS = 20.0
 # The relay after a drain, inside the function's timeout (the drain's budget leaves 10 s of it).
 RELAY_BUDGET_SECONDS = 5.0
 

@@ -6,7 +6,7 @@ This is the only function that imports `requests` (through the Zoho client); the
 
 from common.config import get_settings
 from common.errors import ServiceUnavailable
-from common.http import ApiRequest, http_function
+from common.http import HTTP_BUDGET_SECONDS, ApiRequest, http_function
 from common.keys import require_admin_key
 from common.logs import get_logger
 from common.sync.reconcile import ReconcileStopped, reconcile
@@ -14,7 +14,6 @@ from common.sync.schemas import ReconcileSummary
 from common.sync.zoho_client import ZohoError, ZohoNotConfigured
 
 # API gateways cut requests at about 30 s; the scheduled run stays well inside its 15-minute period.
-HTTP_BUDGET_SECONDS = 20.0
 SCHEDULE_BUDGET_SECONDS = 600.0
 
 log = get_logger("reconcile")

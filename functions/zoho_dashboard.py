@@ -1,6 +1,6 @@
 """The Zoho sync dashboard: health (public), statistics and dead letters (admin)."""
 
-from common.http import ApiRequest, http_function, json_response
+from common.http import NO_STORE, ApiRequest, http_function, json_response
 from common.keys import require_admin_key
 from common.sync import dashboard, dead_letters
 from common.sync.schemas import DeadLetterQuery, RetryAllQuery, StatsQuery
@@ -8,7 +8,7 @@ from common.sync.schemas import DeadLetterQuery, RetryAllQuery, StatsQuery
 
 def _health(request: ApiRequest):
     report = dashboard.sync_health()
-    return json_response(report, 503 if report.status == "unhealthy" else 200, {"Cache-Control": "no-store"})
+    return json_response(report, 503 if report.status == "unhealthy" else 200, {"Cache-Control": NO_STORE})
 
 
 def _stats(request: ApiRequest):

@@ -43,9 +43,8 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, sa_exc.DBAPIError):
         return False
-    if isinstance(exc, OSError):  # sockets, timeouts, and requests' errors, which subclass it
-        return True
-    # Unknown failures are retried with backoff and dead-lettered after the last attempt.
+    # Sockets, timeouts and requests' errors (OSError), and failures we do not know, are
+    # retried with backoff and dead-lettered after the last attempt.
     return True
 
 

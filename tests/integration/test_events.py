@@ -339,7 +339,7 @@ def test_the_feed_pages_through_the_outbox_for_admins(client, db, configure):
     ids = [row.id for row in _events(db)]
     headers = {"X-Admin-Key": ADMIN_KEY}
     first = client.get("/api/events?limit=2", headers=headers)
-    assert first.status_code == 200 and first.headers["Cache-Control"] == "no-store"
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "private, no-store"
     page = first.get_json()
     assert [item["id"] for item in page["items"]] == ids[:2]
     assert (page["next_after"], page["has_more"]) == (ids[1], True)

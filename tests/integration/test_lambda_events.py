@@ -144,7 +144,7 @@ def test_health_answers_an_http_api_get(db):
     event = http_api_event("GET", "/health", sample="apigw_http_v2_event_GET.json")
     answer = aws_lambda.handler_for("health")(event, None)
     assert answer["statusCode"] == 200
-    assert _header(answer, "Cache-Control") == "no-store"
+    assert _header(answer, "Cache-Control") == "private, no-store"
     assert _json(answer)["status"] == "healthy"
 
 

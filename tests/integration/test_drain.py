@@ -187,6 +187,22 @@ def test_the_lease_is_a_fence_against_a_drain_whose_lock_expired(client, db):
     assert _one(db, tds_sync_queue).status == "completed"
 
 
+def test_the_fence_tells_a_drains_earlier_attempt_from_its_later_one(client, db):
+    """The same worker id taking back its own expired item: only the attempt term tells the
+    two leases apart, and the earlier attempt's acknowledgement must be refused."""
+    queue_webhook(client, "customers", zoho.customer())
+    [first] = _claim(db, "drain-a", lock_seconds=1)
+    [again] = _claim(db, "drain-a", now=utcnow() + timedelta(seconds=2))
+    assert again.attempt_count == first.attempt_count + 1
+    with write(db.engine) as connection:
+        assert queue.complete(connection, queue.Lease("drain-a", first), "applied", 1, utcnow()) is False
+        assert queue.dead_letter(connection, queue.Lease("drain-a", first), "permanent_error", "boom", utcnow()) is False
+    assert _one(db, tds_sync_queue).status == "processing"
+    with write(db.engine) as connection:
+        assert queue.complete(connection, queue.Lease("drain-a", again), "applied", 1, utcnow()) is True
+    assert _one(db, tds_sync_queue).status == "completed"
+
+
 def test_items_of_a_crashed_drain_are_taken_again_after_the_lock_timeout(client, db):
     queue_id = queue_webhook(client, "bills", zoho.bill())
     _claim(db, "crashed-drain", lock_seconds=1)  # and then the process dies

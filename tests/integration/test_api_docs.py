@@ -2,6 +2,7 @@
 
 from openapi_spec_validator import validate
 
+from common import docs as common_docs
 from common.routes import ROUTES
 
 
@@ -37,5 +38,7 @@ def test_swagger_ui_is_served_from_local_assets(client):
     assert b"SwaggerUIBundle" in script.data
     cached = client.get("/docs/swagger-ui-bundle.js", headers={"If-None-Match": script.headers["ETag"]})
     assert cached.status_code == 304
-    assert client.get("/docs/../config.py").status_code == 404
+    # In the package's folder but not on the list of assets: the list, not the route pattern, refuses it.
+    assert (common_docs._DIST / "oauth2-redirect.js").is_file()
+    assert client.get("/docs/oauth2-redirect.js").get_json()["code"] == "not_found"
     assert client.get("/docs/secrets.txt").get_json()["code"] == "not_found"

@@ -71,7 +71,11 @@ def _depth(db) -> dict[str, int]:
 def _log_in(browser, base: str, key: str = ADMIN_KEY) -> None:
     browser.get(f"{base}/dashboard/login")
     browser.find_element(By.ID, "admin_key").send_keys(key)
-    browser.find_element(By.ID, "login-submit").click()
+    submit = browser.find_element(By.ID, "login-submit")
+    submit.click()
+    # A click does not wait for the answer: once the form's page is gone, the answer (and its
+    # cookie) has arrived.
+    WebDriverWait(browser, 30).until(until.staleness_of(submit))
 
 
 def _text(browser, element_id: str) -> str:
@@ -149,6 +153,7 @@ def test_a_forged_post_without_the_csrf_token_is_refused(browser, server, db):
 def test_a_wrong_key_is_refused_and_the_page_fits_a_phone(browser, server, db):
     browser.delete_all_cookies()
     _log_in(browser, server, key="not-the-admin-key")
+    WebDriverWait(browser, 30).until(until.presence_of_element_located((By.ID, "login-error")))
     assert "not the admin key" in _text(browser, "login-error")
     _queue(server, "customers", zoho.customer("880000000000011", contact_name="مكتب الرافدين"))
     _queue(server, "products", zoho.product("460000000000011"))

@@ -71,11 +71,14 @@ def _depth(db) -> dict[str, int]:
 def _log_in(browser, base: str, key: str = ADMIN_KEY) -> None:
     browser.get(f"{base}/dashboard/login")
     browser.find_element(By.ID, "admin_key").send_keys(key)
-    submit = browser.find_element(By.ID, "login-submit")
-    submit.click()
-    # A click does not wait for the answer: once the form's page is gone, the answer (and its
-    # cookie) has arrived.
-    WebDriverWait(browser, 30).until(until.staleness_of(submit))
+    _submit(browser, browser.find_element(By.ID, "login-submit"))
+
+
+def _submit(browser, button) -> None:
+    """Click a button that loads a page, and wait for the answer: a click does not. Once the
+    button's page is gone, the answer (and any cookie it sets) has arrived."""
+    button.click()
+    WebDriverWait(browser, 30).until(until.staleness_of(button))
 
 
 def _text(browser, element_id: str) -> str:
@@ -106,7 +109,7 @@ def test_the_page_shows_the_database_and_replays_a_dead_letter(browser, server, 
     listed = browser.find_element(By.CSS_SELECTOR, f'li.letter[data-id="{letter}"]')
     assert "خطأ في الاتصال" in listed.text
 
-    listed.find_element(By.CSS_SELECTOR, "button.replay").click()
+    _submit(browser, listed.find_element(By.CSS_SELECTOR, "button.replay"))
     WebDriverWait(browser, 30).until(until.presence_of_element_located((By.ID, "notice")))
     assert "1 dead letter(s) re-queued" in _text(browser, "notice")
     assert not browser.find_elements(By.CSS_SELECTOR, f'li.letter[data-id="{letter}"]'), "it left the list"
@@ -120,12 +123,12 @@ def test_the_page_shows_the_database_and_replays_a_dead_letter(browser, server, 
     WebDriverWait(browser, 30).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, 'tr[data-function="zoho_webhook"]'))
 
     browser.find_element(By.ID, "record").send_keys("880000000000002")
-    browser.find_element(By.ID, "record-search").click()
+    _submit(browser, browser.find_element(By.ID, "record-search"))
     rows = browser.find_elements(By.CSS_SELECTOR, "tr.history-row")
     assert [row.get_attribute("data-status") for row in rows] == ["completed"]
     assert "Basra Trading" in browser.find_element(By.ID, "history-table").get_attribute("textContent")
 
-    browser.find_element(By.ID, "logout").click()
+    _submit(browser, browser.find_element(By.ID, "logout"))
     assert browser.current_url.endswith("/dashboard/login")
     browser.get(f"{server}/dashboard")
     assert browser.current_url.endswith("/dashboard/login"), "signed out: the old page needs a new login"

@@ -98,6 +98,24 @@ def sample(case: Case, token: str, env: dict[str, str]) -> dict[str, float]:
     return {"process_ms": wall_ms, **{key: figures[key] for key in ("import_ms", "first_ms", "warm_ms")}}
 
 
+def timing_rows(samples: dict[str, list[dict[str, float]]], floor: str) -> list[str]:
+    """One table row per case: medians of the new processes (the worst whole process in brackets),
+    and the whole process as a multiple of the `floor` case's."""
+
+    def median(label: str, key: str) -> float:
+        return statistics.median(s[key] for s in samples[label])
+
+    rows = []
+    for label in samples:
+        worst = max(s["process_ms"] for s in samples[label])
+        ratio = "" if label == floor else f"{median(label, 'process_ms') / median(floor, 'process_ms'):.1f}x"
+        rows.append(
+            f"| {label} | {median(label, 'process_ms'):.0f} ({worst:.0f}) | {ratio} | {median(label, 'import_ms'):.0f} "
+            f"| {median(label, 'first_ms'):.1f} | {median(label, 'warm_ms'):.1f} |"
+        )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=7, help="new processes per function (default 7)")
@@ -119,9 +137,6 @@ def main(argv: list[str] | None = None) -> int:
         for case in CASES:
             samples[case.label].append(sample(case, token, env))
 
-    def median(label: str, key: str) -> float:
-        return statistics.median(s[key] for s in samples[label])
-
     floor = CASES[0].label
     lines = [
         f"Cold start — {info['date']}, {info['nproc']} cores ({info['cpu']}), PostgreSQL {info['postgresql']}, "
@@ -133,13 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         "| function | whole process ms | vs hello-world | import ms | first request ms | warm request ms |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for label in samples:
-        worst = max(s["process_ms"] for s in samples[label])
-        ratio = "" if label == floor else f"{median(label, 'process_ms') / median(floor, 'process_ms'):.1f}x"
-        lines.append(
-            f"| {label} | {median(label, 'process_ms'):.0f} ({worst:.0f}) | {ratio} | {median(label, 'import_ms'):.0f} "
-            f"| {median(label, 'first_ms'):.1f} | {median(label, 'warm_ms'):.1f} |"
-        )
+    lines += timing_rows(samples, floor)
     text = "\n".join(lines) + "\n"
     publish("cold", text, {"machine": info, "samples": samples}, [], [])
     return 0

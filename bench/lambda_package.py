@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import secrets
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
-from bench.cold_start import prepare
+from bench.cold_start import prepare, timing_rows
 from bench.harness import PYTHON, ROOT, ScratchDatabases, code_state, db_url, log, machine, publish
 
 ZIP_NAME = "tsh-erp-functions.zip"
@@ -175,9 +174,6 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="tsh-lambda-bench-") as scratch:
         sizes, samples = measure(Path(scratch), args.repeat)
 
-    def median(label: str, key: str) -> float:
-        return statistics.median(s[key] for s in samples[label])
-
     floor = CASES[0].label
     lines = [
         f"Lambda package — {info['date']}, {info['nproc']} cores ({info['cpu']}), PostgreSQL {info['postgresql']}, "
@@ -193,13 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         "| handler | whole process ms | vs bare handler | import ms | first event ms | warm event ms |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for label in samples:
-        worst = max(s["process_ms"] for s in samples[label])
-        ratio = "" if label == floor else f"{median(label, 'process_ms') / median(floor, 'process_ms'):.1f}x"
-        lines.append(
-            f"| {label} | {median(label, 'process_ms'):.0f} ({worst:.0f}) | {ratio} | {median(label, 'import_ms'):.0f} "
-            f"| {median(label, 'first_ms'):.1f} | {median(label, 'warm_ms'):.1f} |"
-        )
+    lines += timing_rows(samples, floor)
     text = "\n".join(lines) + "\n"
     publish("lambda", text, {"machine": info, "sizes": sizes, "samples": samples}, [], [])
     return 0

@@ -18,14 +18,12 @@ from common.models import tds_sync_queue
 from common.sync import queue
 from common.sync.entities import Entity
 from common.sync.group_commit import DEFAULT_WAIT_SECONDS, GroupCommit
+from common.sync.payloads import DELIVERY_FIELDS
 from common.sync.schemas import WebhookAccepted, WebhookDryRun
 
 # Zoho's form option posts the JSON body in this x-www-form-urlencoded field.
 ZOHO_FORM_FIELD = "JSONString"
 
-# Delivery metadata: differs between redeliveries of one event (or between a webhook and the
-# reconcile job's copy of it), says nothing about the record.
-VOLATILE_FIELDS = frozenset({"event_id", "event_time", "organization_id"})
 
 
 def _canonical(value: Any) -> Any:
@@ -40,7 +38,7 @@ def _canonical(value: Any) -> Any:
 
 def idempotency_key(entity: Entity, stored: dict[str, Any]) -> str:
     """The event's identity: its entity and canonical body, delivery fields set aside."""
-    stable = {key: value for key, value in stored.items() if key not in VOLATILE_FIELDS}
+    stable = {key: value for key, value in stored.items() if key not in DELIVERY_FIELDS}
     canonical = json.dumps(
         {"entity": entity.name, "body": _canonical(stable)}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )

@@ -50,8 +50,9 @@ Operation = Literal["create", "update", "delete", "upsert"]
 OPERATIONS: tuple[str, ...] = Operation.__args__  # type: ignore[attr-defined]
 DEFAULT_OPERATION = "upsert"  # Zoho's default payload says nothing of what happened
 
-# Envelope fields stored with the record: delivery metadata and the organization.
-_ENVELOPE_KEPT = ("event_id", "event_time", "organization_id")
+# Envelope fields stored with the record: delivery metadata, which says nothing of the record
+# (a redelivery, or the reconcile job's copy, differs only there).
+DELIVERY_FIELDS = ("event_id", "event_time", "organization_id")
 _MAX_ID_DIGITS = 64
 _BLANK_SCHEMA = {"type": "string", "pattern": r"^\s*$"}
 
@@ -471,11 +472,9 @@ def _with_schema(model: type[BaseModel], extra: dict[str, Any]) -> type[BaseMode
 
 
 def _shape(document: str, body: Any) -> str:
-    if isinstance(body, dict) and document not in body and "data" in body:
-        return "envelope"
-    if isinstance(body, dict) and document not in body and "data" not in body:
-        return "record"
-    return "native"
+    if not isinstance(body, dict) or document in body:
+        return "native"
+    return "envelope" if "data" in body else "record"
 
 
 @dataclass(frozen=True)
@@ -521,7 +520,7 @@ def parse_event(models: BodyModels, payload: Any, operation: str | None = None) 
         raw_record = payload["data"]
     else:
         record, raw_record = body, payload
-    envelope = {key: payload[key] for key in _ENVELOPE_KEPT if shape == "envelope" and payload.get(key) is not None}
+    envelope = {key: payload[key] for key in DELIVERY_FIELDS if shape == "envelope" and payload.get(key) is not None}
     return ZohoEvent(
         operation=operation,
         record=record,

@@ -1,6 +1,6 @@
 """One drain contender in a process of its own, started and timed by bench/sync_bench.py.
 
-    python -m bench.drain_worker --mode ours|ours-no-outbox|ours-relay|plain-pg8000|plain-psycopg|procrastinate --database NAME
+    python -m bench.drain_worker --mode ours|ours-no-outbox|ours-relay|plain-pg8000|plain-psycopg|procrastinate[-upsert] --database NAME
 
 It connects and warms up first, prints READY, waits for GO on stdin, drains until the
 queue is empty, then prints `RESULT {"started", "finished", "cpu"}` (wall-clock seconds and
@@ -66,12 +66,15 @@ def run_plain(driver: str, host: str, port: int, user: str, database: str) -> No
     _report(started, time.time(), time.process_time() - cpu, completed=done)
 
 
-def run_procrastinate(url: str, conninfo: str, concurrency: int) -> None:
+def run_procrastinate(url: str, conninfo: str, concurrency: int, plain_upsert: bool = False) -> None:
     from bench import procrastinate_app
 
     app = procrastinate_app.make_app(conninfo, pool_size=concurrency + 2)
-    procrastinate_app.bind(app, url)
-    procrastinate_app.warm(url)
+    if plain_upsert:
+        procrastinate_app.bind_plain_upsert(app, conninfo)
+    else:
+        procrastinate_app.bind(app, url)
+        procrastinate_app.warm(url)
 
     async def main() -> None:
         async with app.open_async():
@@ -89,7 +92,7 @@ def run_procrastinate(url: str, conninfo: str, concurrency: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mode", required=True, choices=["ours", "ours-no-outbox", "ours-relay", "plain-pg8000", "plain-psycopg",
-                                                            "procrastinate"])
+                                                            "procrastinate", "procrastinate-upsert"])
     parser.add_argument("--database", required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5432)
@@ -106,7 +109,8 @@ def main() -> None:
     elif args.mode.startswith("plain-"):
         run_plain(args.mode.removeprefix("plain-"), args.host, args.port, args.user, args.database)
     else:
-        run_procrastinate(url, f"host={args.host} port={args.port} user={args.user} dbname={args.database}", args.concurrency)
+        run_procrastinate(url, f"host={args.host} port={args.port} user={args.user} dbname={args.database}",
+                          args.concurrency, plain_upsert=args.mode == "procrastinate-upsert")  # fmt: skip
 
 
 if __name__ == "__main__":

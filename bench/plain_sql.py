@@ -2,7 +2,8 @@
 
 No SQLAlchemy, no pydantic, no drain bookkeeping: a DB-API cursor sends the statement our
 queue claim sends, then for each item, in its own transaction, the statements our handler
-sends for that entity (common/sync/handlers.py) and the same fenced completion UPDATE.
+sends for that entity (common/sync/handlers.py), the outbox row it writes with each applied
+change (common/events/outbox.py), and the same fenced completion UPDATE.
 Parameter values are computed with the same pure-Python helpers the handlers use for the
 stored search columns and money, so the rows written are the same.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
@@ -107,8 +109,24 @@ def _versioned(values: dict[str, Any], modified_at: datetime | None, now: dateti
     return values
 
 
+OUTBOX_INSERT = """
+INSERT INTO event_outbox (event_id, event_type, aggregate_type, aggregate_id, payload, occurred_at, attempts)
+VALUES (%s, %s, %s, %s, %s::jsonb, %s, 0)"""
+CUSTOMER_LOCK = "SELECT name, company_name, email, phone, is_active FROM customers WHERE zoho_contact_id = %s FOR UPDATE"
+
+
+def _emit(cursor, event_type: str, aggregate: str, aggregate_id: int, data: dict[str, Any], now: datetime) -> None:
+    """The outbox row our handlers write with each applied change (common/events/outbox.py)."""
+    event_id = str(uuid.uuid4())
+    payload = {"event_id": event_id, "event_type": event_type, "occurred_at": now.isoformat(),
+               "aggregate": {"type": aggregate, "id": str(aggregate_id)}, "data": data}  # fmt: skip
+    cursor.execute(OUTBOX_INSERT, [event_id, event_type, aggregate, str(aggregate_id), json.dumps(payload, default=str), now])
+
+
 def apply_customer(cursor, payload: dict[str, Any], now: datetime) -> str:
-    record = payload["data"]
+    record = payload["contact"]
+    cursor.execute(CUSTOMER_LOCK, [record["contact_id"]])
+    stored = cursor.fetchall()
     modified_at = _stamp(record.get("last_modified_time")) or _stamp(payload.get("event_time"))
     values = _columns(CUSTOMER_FIELDS, record)
     values["is_active"] = (record.get("status") or "").lower() not in {"inactive", "void", "deleted"}
@@ -119,10 +137,17 @@ def apply_customer(cursor, payload: dict[str, Any], now: datetime) -> str:
         _insert("customers", row)
         + " ON CONFLICT (zoho_contact_id) DO UPDATE SET "
         + ", ".join(f"{name} = excluded.{name}" for name in values)
-        + " WHERE NOT (customers.zoho_last_modified IS NOT NULL AND customers.zoho_last_modified > %s) RETURNING id",
+        + " WHERE NOT (customers.zoho_last_modified IS NOT NULL AND customers.zoho_last_modified > %s)"
+        " RETURNING id, name, company_name, email, phone, is_active",
         [*row.values(), modified_at],
     )
-    return "applied" if cursor.fetchall() else "stale"
+    written = cursor.fetchall()
+    if not written:
+        return "stale"
+    customer_id, *tracked = written[0]
+    data = dict(zip(("name", "company_name", "email", "phone", "is_active"), tracked), zoho_contact_id=record["contact_id"])
+    _emit(cursor, "customer.updated" if stored else "customer.created", "customer", customer_id, data, now)
+    return "applied"
 
 
 def apply_product(cursor, payload: dict[str, Any], now: datetime) -> str:
@@ -165,11 +190,14 @@ def apply_product(cursor, payload: dict[str, Any], now: datetime) -> str:
     if stored is not None:
         assignments = ", ".join(f"{name} = %s{'::jsonb' if name == 'zoho_data' else ''}" for name in values)
         cursor.execute(f"UPDATE products SET {assignments} WHERE id = %s", [*values.values(), stored["id"]])
+        _emit(cursor, "product.updated", "product", stored["id"], {"zoho_item_id": item["item_id"], "name": values.get("name")}, now)
         return "applied"
     row = {**values, "zoho_item_id": item["item_id"], "created_at": now}
     cursor.execute(_insert("products", row) + " ON CONFLICT (zoho_item_id) DO NOTHING RETURNING id", list(row.values()))
-    if not cursor.fetchall():
+    created = cursor.fetchall()
+    if not created:
         raise RuntimeError(f"product {item['item_id']} created concurrently")  # the workload never does this
+    _emit(cursor, "product.created", "product", created[0][0], {"zoho_item_id": item["item_id"], "name": values.get("name")}, now)
     cursor.execute(SALES_LOCK, [item["item_id"]])
     cursor.fetchall()
     cursor.execute(SALES_UPDATE, [item["item_id"]])

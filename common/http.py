@@ -1,9 +1,10 @@
 """HTTP edge shared by every function: request parsing, JSON answers, and the one place errors take the contract's shape.
 
 `http_function(target, **handlers)` builds a function's entry point, a plain
-`def entry(request)` as functions-framework and the local runner call it. The entry
-matches the full request path against the function's routes, gives the handler an
-`ApiRequest`, and maps every failure to `{"success": false, "message", "code", "errors"}`.
+`def entry(request)` as functions-framework and AWS Lambda call it; the local runner serves
+all functions' handlers through the same `handle`. It matches the full request path once
+against the routes it serves, gives the handler an `ApiRequest`, and maps every failure to
+`{"success": false, "message", "code", "errors"}`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from functools import cached_property
+from types import MappingProxyType
 from urllib.parse import parse_qs
 from typing import Any
 
@@ -266,7 +268,8 @@ def _to_response(result: Any) -> Response:
 
 
 def handle(raw: Request, table: RouteTable, handlers: Mapping[str, Handler]) -> Response:
-    """Serve one request: match, call, map errors, tag with a request id, log one line."""
+    """Serve one request: match (an unknown route is 404, a wrong method 405), call the handler,
+    map errors, tag with a request id, log one line."""
     started = time.perf_counter()
     request_id = request_id_for(raw)
     route = None
@@ -300,7 +303,8 @@ def handle(raw: Request, table: RouteTable, handlers: Mapping[str, Handler]) -> 
 def http_function(target: str, **handlers: Handler) -> Callable[[Request], Response]:
     """The entry point of one deployable function serving the routes the table gives `target`.
 
-    `handlers` are keyed by operation id and must cover exactly those routes.
+    `handlers` are keyed by operation id and must cover exactly those routes; the entry keeps
+    them as `entry.handlers`, for the local runner to serve every function's routes with one match.
     """
     table = ROUTE_TABLE.for_target(target)
     expected = {route.operation for route in table.routes}
@@ -312,6 +316,7 @@ def http_function(target: str, **handlers: Handler) -> Callable[[Request], Respo
         return handle(request, table, handlers)
 
     entry.__name__ = entry.__qualname__ = target
+    entry.handlers = MappingProxyType(handlers)
     return entry
 
 

@@ -20,7 +20,7 @@ import jwt
 from sqlalchemy import select
 
 from common.config import Settings, local_token_secret
-from common.db import read, utcnow
+from common.db import read, request_transaction, utcnow
 from common.errors import Forbidden, Unauthorized
 from common.http import ApiRequest, Handler
 from common.models import customers
@@ -91,13 +91,25 @@ def _token_customer_id(request: ApiRequest, header: str) -> int:
     return customer_id_from_token(bearer.group(1), request.settings)
 
 
+def _signed_in(request: ApiRequest, handler: Handler, customer_id: int, scoped: bool) -> Any:
+    """The token's customer on `request.customer` (401 unless existing and active), then the
+    handler, in one transaction: the lookup joins the screen's own work (a write for a change)."""
+    with request_transaction(writes=request.route.method != "GET"):
+        request.customer = _profile(customer_id)
+        if scoped:
+            claimed = request.query_model(CustomerScope).customer_id
+            if claimed is not None and claimed != customer_id:
+                raise Forbidden("customer_id must be the signed-in customer")
+        return handler(request)
+
+
 def optional_customer(request: ApiRequest, handler: Handler) -> Any:
-    """OPTIONAL_CUSTOMER: with an Authorization header, its customer on `request.customer` (401 for
-    a bad one); without one, an anonymous caller."""
+    """OPTIONAL_CUSTOMER: with an Authorization header, a signed-in customer (401 for a bad token);
+    without one, an anonymous caller."""
     header = request.headers.get("Authorization")
-    if header is not None:
-        request.customer = _profile(_token_customer_id(request, header))
-    return handler(request)
+    if header is None:
+        return handler(request)
+    return _signed_in(request, handler, _token_customer_id(request, header), scoped=False)
 
 
 def customer(request: ApiRequest, handler: Handler) -> Any:
@@ -107,11 +119,7 @@ def customer(request: ApiRequest, handler: Handler) -> Any:
     header = request.headers.get("Authorization")
     if header is None:
         raise Unauthorized(f"Authentication required: {_how_to_authenticate(request.settings)}")
-    request.customer = _profile(_token_customer_id(request, header))
-    claimed = request.query_model(CustomerScope).customer_id
-    if claimed is not None and claimed != request.customer.id:
-        raise Forbidden("customer_id must be the signed-in customer")
-    return handler(request)
+    return _signed_in(request, handler, _token_customer_id(request, header), scoped=True)
 
 
 def main(argv: list[str]) -> int:

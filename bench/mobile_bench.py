@@ -127,9 +127,8 @@ EXTRA_BROAD = (("broad: colour word, page 2", {"q": "white", "page": 2}, True),)
 def _data_fingerprint(size: str) -> str:
     """What the cached data set depends on: the size, the schema and the code that generates rows."""
     digest = hashlib.sha256(size.encode())
-    shop = ROOT / "common" / "shop"
-    paths = [ROOT / "common" / "models.py", *(shop / f"{name}.py" for name in ("generator", "search_index", "text", "sales")),
-             *sorted((ROOT / "migrations").rglob("*.py"))]  # fmt: skip
+    paths = [ROOT / "common" / "models.py", *sorted((ROOT / "common" / "products").glob("*.py")),
+             ROOT / "common" / "shop" / "generator.py", *sorted((ROOT / "migrations").rglob("*.py"))]  # fmt: skip
     for path in paths:
         digest.update(path.read_bytes())
     return digest.hexdigest()

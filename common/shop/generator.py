@@ -39,8 +39,8 @@ from common.models import (
     reviews,
     search_terms,
 )
-from common.shop.sales import recompute_sales_counts
-from common.shop.search_index import search_columns, vocabulary, vocabulary_rows
+from common.products.sales import recompute_sales_counts
+from common.products.search_index import search_columns, vocabulary, vocabulary_rows
 
 
 @dataclass(frozen=True)

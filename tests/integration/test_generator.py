@@ -23,8 +23,8 @@ from common.models import (
     search_terms,
 )
 from common.shop import generator
-from common.shop.sales import recompute_sales_counts
-from common.shop.text import fold, index_key
+from common.products.sales import recompute_sales_counts
+from common.products.text import fold, index_key
 
 SMALL = generator.DatasetSize(products=60, reviews=150, customers=8)
 

@@ -18,7 +18,7 @@ from common.models import (
     products,
     tds_sync_queue,
 )
-from common.shop import checkout
+from common.shop import cart
 from common.sync import handlers
 from common.sync.errors import PermanentSyncError
 from tests import shop_fixtures as shop
@@ -200,10 +200,10 @@ def test_cart_changes_emit_cart_changed_and_an_unchanged_quantity_emits_nothing(
     with write(db.engine) as connection:
         customer = shop.customer(connection)
         charger = shop.product(connection, "Anker Nano 20W", 20_000)
-    checkout.add_item(customer, charger, 2)
-    checkout.set_quantity(customer, charger, 2)  # the same quantity: no change
-    checkout.set_quantity(customer, charger, 5)
-    checkout.remove_item(customer, charger)
+    cart.add_item(customer, charger, 2)
+    cart.set_quantity(customer, charger, 2)  # the same quantity: no change
+    cart.set_quantity(customer, charger, 5)
+    cart.remove_item(customer, charger)
     rows = _events(db)
     assert [row.event_type for row in rows] == ["cart.changed"] * 3
     assert len({row.aggregate_id for row in rows}) == 1 and rows[0].aggregate_type == "cart"
@@ -218,9 +218,9 @@ def test_a_refused_cart_change_emits_nothing(db):
     with write(db.engine) as connection:
         customer = shop.customer(connection)
         charger = shop.product(connection, "Anker Nano 20W", 20_000)
-    checkout.add_item(customer, charger, 999)
+    cart.add_item(customer, charger, 999)
     with pytest.raises(Exception, match="more than 999"):
-        checkout.add_item(customer, charger, 1)
+        cart.add_item(customer, charger, 1)
     assert _types(db) == ["cart.changed"]
 
 

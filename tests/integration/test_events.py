@@ -12,6 +12,7 @@ from common.events import subscribers
 from common.events.relay import purge_published, relay
 from common.models import (
     cart_items,
+    categories,
     event_deliveries,
     event_outbox,
     product_price_history,
@@ -42,6 +43,11 @@ def _product_id(db, zoho_item_id: str = ITEM) -> int:
         return connection.execute(select(products.c.id).where(products.c.zoho_item_id == zoho_item_id)).scalar_one()
 
 
+def _category_id(db, name: str) -> int:
+    with db.engine.connect() as connection:
+        return connection.execute(select(categories.c.id).where(categories.c.name == name)).scalar_one()
+
+
 def _relay_locally() -> None:
     from common.config import get_settings
 
@@ -63,8 +69,7 @@ def test_a_new_product_emits_product_created_in_the_contract_shape(client, db):
     assert datetime.fromisoformat(payload["occurred_at"]) == row.occurred_at
     assert before <= row.occurred_at <= utcnow()
     data = payload["data"]
-    category_id = data.pop("category_id")
-    assert isinstance(category_id, int)
+    assert data.pop("category_id") == _category_id(db, "Phones")  # the category the item names, created with it
     assert data == {
         "zoho_item_id": ITEM, "name": "Samsung Galaxy A54 128GB v1", "name_ar": None, "sku": "SM-A546-2345",
         "description": "Android smartphone", "unit": "pcs", "brand": "Samsung", "price": 450001, "cost": 390000,

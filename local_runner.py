@@ -88,7 +88,7 @@ def _prepare_database(settings: Settings, load_demo: bool) -> None:
     catalogue is empty: any other database may be an operator's, and is never filled unasked."""
     from common import migrate
     from common.models import products
-    from common.shop import generator
+    from demo_data import generator
 
     engine = get_engine()
     migrate.upgrade(engine)
@@ -106,7 +106,7 @@ def _prepare_database(settings: Settings, load_demo: bool) -> None:
 def _demo_customer_token(settings: Settings) -> str | None:
     """A token for the demo customer, so that checkout can be tried with curl (never in production)."""
     from common.models import customers
-    from common.shop.generator import DEMO_CUSTOMER_ID
+    from demo_data.generator import DEMO_CUSTOMER_ID
 
     if settings.is_production:
         return None

@@ -401,6 +401,16 @@ reviews = Table(
     Index("ix_reviews_customer", "customer_id"),
 )
 
+# Each product's approved reviews, summed for its card: written only by triggers on reviews
+# (see migration 0005), since other systems write reviews straight into the table.
+product_ratings = Table(
+    "product_ratings",
+    metadata,
+    Column("product_id", Id, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    Column("approved_count", Integer, nullable=False),
+    Column("rating_sum", Integer, nullable=False),
+)
+
 # Vocabulary for typo-tolerant search: every folded word of product names and each
 # of its one-letter deletions ("symmetric delete"), so that a query word within one
 # edit of a catalog word finds it with one indexed lookup on any database.

@@ -389,8 +389,8 @@ reviews = Table(
     Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
     Index("ix_reviews_product_approved", "product_id", "is_approved", "created_at"),
-    # Ratings and histograms of cards read only this index (an index-only scan), even for a
-    # best seller with thousands of reviews.
+    # A product's rating histogram reads only this index (an index-only scan), even for a best
+    # seller with thousands of reviews.
     Index(
         "ix_reviews_approved_rating",
         "product_id",

@@ -1,6 +1,6 @@
 """product_ratings, the summary behind the cards' ratings, on both databases: the triggers on reviews
-keep it equal to a fresh count and sum of the approved reviews whatever writes them
-(test_migrations.py: the migration fills it from the reviews already there)."""
+keep it equal to a fresh count and sum of the approved reviews whatever writes them, and the cards
+show it (test_migrations.py: the migration fills it from the reviews already there)."""
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -99,3 +99,34 @@ def test_any_sequence_of_changes_leaves_the_summary_equal_to_a_fresh_aggregate(d
                 c.execute(update(reviews).where(chosen).values({column: value}))
     with read(db.engine) as c:
         assert shop.stored_ratings(c) == shop.counted_ratings(c)
+
+
+def test_cards_show_the_summary_with_and_without_approved_reviews(client, db):
+    with write(db.engine) as c:
+        phones = shop.category(c, "Phones")
+        named = {
+            name: shop.product(c, f"Galaxy {name}", 1000, category_id=phones, sales_count=sales)
+            for name, sales in (("rated", 40), ("unreviewed", 30), ("unapproved", 20), ("withdrawn", 10))
+        }
+        for rating in (5, 4, 4):  # 13 / 3 = 4.33: one decimal, 4.3
+            shop.review(c, named["rated"], rating)
+        shop.review(c, named["rated"], 1, is_approved=False)
+        shop.review(c, named["unapproved"], 5, is_approved=False)
+        withdrawn = shop.review(c, named["withdrawn"], 2)
+        c.execute(update(reviews).where(reviews.c.id == withdrawn).values(is_approved=False))
+        # The detail page's own product is left out of its related products.
+        page = shop.product(c, "Galaxy page", 1000, category_id=phones)
+    expected = {
+        named["rated"]: (4.3, 3), named["unreviewed"]: (None, 0), named["unapproved"]: (None, 0),
+        named["withdrawn"]: (None, 0),
+    }  # fmt: skip
+
+    def ratings(cards: list[dict]) -> dict[int, tuple]:
+        return {card["id"]: (card["rating"], card["review_count"]) for card in cards if card["id"] in expected}
+
+    home = client.get("/api/mobile/home").get_json()
+    assert ratings(home["best_sellers"]) == expected
+    assert ratings(client.get("/api/mobile/search", query_string={"q": "galaxy"}).get_json()["results"]) == expected
+    assert ratings(client.get(f"/api/mobile/products/{page}").get_json()["related"]) == expected
+    detail = client.get(f"/api/mobile/products/{named['rated']}").get_json()
+    assert (detail["rating"], detail["review_count"]) == (4.3, 3)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 from functools import lru_cache
 
 import pg8000
@@ -155,6 +156,27 @@ def set_io_timeout(connection, seconds: float) -> None:
     sock = getattr(connection, "_usock", None)
     if sock is not None:
         sock.settimeout(seconds)
+
+
+def closed_by_server(connection) -> bool:
+    """Whether the server closed (or spoke on) this idle connection: its socket is readable.
+    Between transactions the server sends nothing unasked but a farewell."""
+    sock = getattr(connection, "_usock", None)
+    if sock is None or sock.fileno() < 0:
+        return True
+    poller = select.poll()  # not select(): the process may hold more than 1,024 descriptors
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def ping(connection) -> None:
+    """One round trip to the server, as SQLAlchemy's pre-ping sends it."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+        cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def connection_class() -> type[pg8000.legacy.Connection]:

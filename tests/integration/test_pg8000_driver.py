@@ -119,3 +119,35 @@ def test_a_rolled_back_transaction_leaves_nothing(engine):
         assert connection.execute(text("SELECT count(*) FROM rt_gone")).scalar() == 0
         connection.execute(text("DROP TABLE rt_gone"))
         connection.commit()
+
+
+# --- The pool's liveness check (common/db.py): no ping for a connection just used -------------
+
+
+def test_a_connection_used_moments_ago_is_not_pinged_and_a_long_idle_one_is(engine):
+    with engine.connect() as connection:
+        counter = _counted(connection)
+        connection.execute(text("SELECT 1"))
+        connection.commit()
+    used = counter.flushes
+    with engine.connect() as connection:  # the same pooled connection, back within moments
+        assert counter.flushes == used
+        info = connection.connection.info  # the pooled connection's record
+    info["returned_at"] -= 60  # as if it had sat in the pool for a minute since
+    with engine.connect() as connection:
+        assert counter.flushes == used + 1  # asked once before use
+        assert connection.execute(text("SELECT 2")).scalar() == 2
+
+
+def test_a_connection_the_server_closed_is_replaced_without_an_error(engine, pg):
+    with engine.connect() as connection:
+        first = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+        connection.commit()
+    with pg.engine.connect() as admin:
+        assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first}).scalar() is True
+        admin.commit()
+    # The pooled connection was used a moment ago (no ping is due): only its readable socket
+    # (the server's farewell and close) tells the pool to replace it.
+    with engine.connect() as connection:
+        second = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+    assert second != first

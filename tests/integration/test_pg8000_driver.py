@@ -92,6 +92,18 @@ def test_values_come_back_as_pg8000_decodes_them(engine):
     assert tuple(row) == (2**40, "black", moment, Decimal("450000.50"), {"a": [1, 2]}, None, "سامسونج")
 
 
+def test_timestamps_python_cannot_hold_come_back_as_pg8000_gives_them(engine):
+    with engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT 'infinity'::timestamptz, '-infinity'::timestamp, '2026-11-01 08:00:00.5'::timestamp,"
+                 " '2026-11-01 08:00:00+03'::timestamptz")
+        ).one()  # fmt: skip
+    assert tuple(row) == (
+        "infinity", "-infinity", dt.datetime(2026, 11, 1, 8, 0, 0, 500000),
+        dt.datetime(2026, 11, 1, 5, 0, tzinfo=dt.timezone.utc),
+    )  # fmt: skip
+
+
 def test_a_failing_first_statement_fails_its_transaction_and_the_connection_goes_on(engine):
     with engine.connect() as connection:
         connection.execute(text("CREATE TABLE IF NOT EXISTS rt_unique (id int PRIMARY KEY)"))

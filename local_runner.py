@@ -24,7 +24,7 @@ import importlib
 import multiprocessing
 import socket
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
@@ -35,7 +35,6 @@ from werkzeug.wrappers import Request, Response
 from common import http
 from common.config import DEFAULT_DATABASE_URL, ConfigError, Settings, get_settings
 from common.db import get_engine, reset_engine
-from common.errors import ApiError
 from common.logs import configure_logging, get_logger
 from common.routes import ROUTES, Route, RouteTable
 from common.shop.auth import TOKEN_COMMAND, issue_token
@@ -44,27 +43,23 @@ from common.startup import bind_problem, database_problem
 log = get_logger("runner")
 
 
-def load_entries(routes: Iterable[Route]) -> dict[str, Callable[[Request], Response]]:
-    """Import each function's module by the name the route table gives it."""
-    entries = {}
+def load_handlers(routes: Iterable[Route]) -> dict[str, http.Handler]:
+    """Each route's handler, from the function the route table names (its module imported by name)."""
+    handlers = {}
     for route in routes:
-        if route.target not in entries:
-            module = importlib.import_module(f"functions.{route.module}")
-            entries[route.target] = getattr(module, route.target)
-    return entries
+        entry = getattr(importlib.import_module(f"functions.{route.module}"), route.target)
+        handlers[route.operation] = entry.handlers[route.operation]
+    return handlers
 
 
 def create_app(routes: Iterable[Route] = ROUTES):
-    """One WSGI application serving every route; unknown paths get the contract's 404 / 405."""
+    """One WSGI application serving every route with the functions' own handlers, each request
+    matched once against the whole table: unknown paths get the contract's 404 / 405."""
     table = RouteTable(tuple(routes))
-    entries = load_entries(table.routes)
+    handlers = load_handlers(table.routes)
 
     def dispatch(request: Request) -> Response:
-        try:
-            route, _ = table.match(request.method, request.path)
-        except ApiError:
-            return http.handle(request, table, {})
-        return entries[route.target](request)
+        return http.handle(request, table, handlers)
 
     return http.as_wsgi(dispatch)
 
@@ -93,7 +88,7 @@ def _prepare_database(settings: Settings, load_demo: bool) -> None:
     catalogue is empty: any other database may be an operator's, and is never filled unasked."""
     from common import migrate
     from common.models import products
-    from common.shop import generator
+    from demo_data import generator
 
     engine = get_engine()
     migrate.upgrade(engine)
@@ -111,7 +106,7 @@ def _prepare_database(settings: Settings, load_demo: bool) -> None:
 def _demo_customer_token(settings: Settings) -> str | None:
     """A token for the demo customer, so that checkout can be tried with curl (never in production)."""
     from common.models import customers
-    from common.shop.generator import DEMO_CUSTOMER_ID
+    from demo_data.generator import DEMO_CUSTOMER_ID
 
     if settings.is_production:
         return None

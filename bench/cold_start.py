@@ -76,7 +76,7 @@ def prepare(database: str, secret: str) -> str:
     from common.db import get_engine, reset_engine
     from common.migrate import upgrade
     from common.shop.auth import issue_token
-    from common.shop.generator import DEMO_CUSTOMER_ID, DEMO_SIZE, generate
+    from demo_data.generator import DEMO_CUSTOMER_ID, DEMO_SIZE, generate
 
     os.environ.update(DATABASE_URL=db_url(database), MOBILE_TOKEN_SECRET=secret)
     get_settings.cache_clear()

@@ -2,7 +2,7 @@
 
     bench/run.sh mobile              (or: python -m bench.mobile_bench [--keep-data] [--quick])
 
-On a scratch PostgreSQL database holding the benchmark catalogue (common.shop.generator
+On a scratch PostgreSQL database holding the benchmark catalogue (demo_data.generator
 BENCH_SIZE: 100,000 products, 500,000 reviews, 10,000 customers; built, then VACUUM
 ANALYZEd), the local runner (`local_runner.py`, granian, 8 threads, TDS_WORKERS=0) serves
 every screen, and bench/servers.py serves a hello-world on the same server stack.
@@ -131,8 +131,8 @@ EXTRA_BROAD = (("broad: colour word, page 2", {"q": "white", "page": 2}, True),)
 def _data_fingerprint(size: str) -> str:
     """What the cached data set depends on: the size, the schema and the code that generates rows."""
     digest = hashlib.sha256(size.encode())
-    shop = ROOT / "common" / "shop"
-    paths = [ROOT / "common" / "models.py", *(shop / f"{name}.py" for name in ("generator", "search_index", "text", "sales")),
+    paths = [ROOT / "common" / "models.py", *sorted((ROOT / "common" / "products").glob("*.py")),
+             *sorted((ROOT / "demo_data").glob("*.py")), ROOT / "demo_data" / "catalogue.json",
              *sorted((ROOT / "migrations").rglob("*.py"))]  # fmt: skip
     for path in paths:
         digest.update(path.read_bytes())
@@ -157,7 +157,7 @@ def build_data(database: str, size: str) -> float:
     started = time.monotonic()
     _run_step([PYTHON, "-m", "common.migrate"], database, 120)
     log(f"generating the data set ({size}) into {database} ...")
-    _run_step([PYTHON, "-m", "common.shop.generator", "--size", size], database, 900)
+    _run_step([PYTHON, "-m", "demo_data.generator", "--size", size], database, 900)
     sql(database, "VACUUM ANALYZE")
     return time.monotonic() - started
 
@@ -200,7 +200,7 @@ def _plan_line(method: str, path: str, token: str | None = None, body: dict | No
 def build_fixtures(database: str, secret: str, workdir: Path) -> Fixtures:
     from common.config import Settings
     from common.shop.auth import issue_token
-    from common.shop.generator import DEMO_CUSTOMER_ID
+    from demo_data.generator import DEMO_CUSTOMER_ID
 
     rng = random.Random(7)
     settings = Settings(database_url=db_url(database), mobile_token_secret=secret)

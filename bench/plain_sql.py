@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from common.money import to_iqd
-from common.shop.search_index import search_columns, vocabulary, vocabulary_rows
+from common.products.search_index import search_columns, vocabulary, vocabulary_rows
 
 BATCH_SIZE = 10
 LOCK_SECONDS = 300

@@ -4,7 +4,7 @@ baseline ranking (best sellers first among the matches) measured in the same run
 
     bench/run.sh relevance [--database-url URL]   # default: a fresh SQLite file
 
-Builds the demo catalogue (common.shop.generator, DEMO_SIZE) into the database, then calls the
+Builds the demo catalogue (demo_data.generator, DEMO_SIZE) into the database, then calls the
 search service (common.shop.search) for each query, at page size 100.
 """
 
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from common import migrate
     from common.db import get_engine, read
     from common.models import products
-    from common.shop import generator
+    from demo_data import generator
     from common.shop.schemas import SearchQuery
     from common.shop.search import search
     from tests.search_judgements import JUDGEMENTS

@@ -195,7 +195,12 @@ def reset_engine() -> None:
 
 @contextmanager
 def write(engine: Engine | None = None) -> Iterator[Connection]:
-    """A transaction that commits when the block ends and rolls back on any exception."""
+    """A transaction that commits when the block ends and rolls back on any exception (inside a
+    request's transaction, that one)."""
+    joined = _request_transaction_for(engine, writes=True)
+    if joined is not None:
+        yield joined
+        return
     with writer(engine) as connection, connection.begin():
         yield connection
 
@@ -211,9 +216,39 @@ def writer(engine: Engine | None = None) -> Iterator[Connection]:
 
 @contextmanager
 def read(engine: Engine | None = None) -> Iterator[Connection]:
+    joined = _request_transaction_for(engine, writes=False)
+    if joined is not None:
+        yield joined
+        return
     engine = engine or get_engine()
     with engine.connect() as connection, connection.begin():
         yield connection
+
+
+# A signed-in screen runs in one transaction (common.shop.auth opens it around the token's
+# customer lookup and the handler): read() and write() inside it join it.
+_request_connection: ContextVar[Connection | None] = ContextVar("tsh_request_connection", default=None)
+
+
+@contextmanager
+def request_transaction(writes: bool) -> Iterator[Connection]:
+    """One transaction for the rest of a request, committed when the block ends and rolled back on
+    any exception; `writes` when the request may change data (SQLite begins it IMMEDIATE, as write())."""
+    with (write() if writes else read()) as connection:
+        token = _request_connection.set(connection)
+        try:
+            yield connection
+        finally:
+            _request_connection.reset(token)
+
+
+def _request_transaction_for(engine: Engine | None, writes: bool) -> Connection | None:
+    connection = _request_connection.get()
+    if connection is None or (engine is not None and engine is not connection.engine):
+        return None
+    if writes and not connection.get_execution_options().get(_WRITE_OPTION):
+        raise RuntimeError("a write inside a request's read-only transaction")
+    return connection
 
 
 def is_postgresql(connection: Connection | Engine) -> bool:

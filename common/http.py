@@ -1,9 +1,11 @@
 """HTTP edge shared by every function: request parsing, JSON answers, and the one place errors take the contract's shape.
 
 `http_function(target, **handlers)` builds a function's entry point, a plain
-`def entry(request)` as functions-framework and the local runner call it. The entry
-matches the full request path against the function's routes, gives the handler an
-`ApiRequest`, and maps every failure to `{"success": false, "message", "code", "errors"}`.
+`def entry(request)` as functions-framework and AWS Lambda call it; the local runner serves
+all functions' handlers through the same `handle`. It matches the full request path once
+against the routes it serves, runs the route's auth guard (common.routes.GUARDS) before the
+handler, gives the handler an `ApiRequest`, and maps every failure to
+`{"success": false, "message", "code", "errors"}`.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from functools import cached_property
+from functools import cache, cached_property
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
-from typing import Any
 
 from markupsafe import escape
 from pydantic import BaseModel
@@ -36,8 +39,12 @@ from common.errors import (
     ValidationFailed,
 )
 from common.logs import configure_logging, get_logger
-from common.routes import ROUTE_TABLE, Route, RouteTable
+from common.routes import GUARDS, PUBLIC, ROUTE_TABLE, Route, RouteTable, resolve
 from common.validation import Model, decode_json, id_from_text, text_problem, validate
+
+if TYPE_CHECKING:
+    from common.ops.session import Session
+    from common.shop.schemas import CustomerProfile
 
 MAX_BODY_BYTES = 1024 * 1024
 # All of a request's database waits together (pool, connect, statements): past it the
@@ -51,6 +58,9 @@ _JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
 _FORM_TYPE = "application/x-www-form-urlencoded"
 
 Handler = Callable[["ApiRequest"], Any]
+# A route's auth: checks the caller (401, 403, or an answer of its own such as a redirect to a
+# login page), notes who it is on the request, and calls the handler.
+Guard = Callable[["ApiRequest", Handler], Any]
 
 log = get_logger("http")
 
@@ -78,21 +88,20 @@ class ErrorBody(BaseModel):
 
 
 class ApiRequest:
-    """What a handler sees: the raw request, its route, path parameters and parsing helpers."""
+    """What a handler sees: the raw request, its route, path parameters and parsing helpers, and
+    the caller its route's guard authenticated."""
 
     def __init__(self, raw: Request, route: Route, params: dict[str, str], request_id: str) -> None:
         self.raw = raw
         self.route = route
         self.params = params
         self.request_id = request_id
+        self.customer: CustomerProfile | None = None  # set by the customer guards (common.shop.auth)
+        self.ops_session: Session | None = None  # set by the operations page's guard (common.ops.pages)
 
     @property
     def headers(self):
         return self.raw.headers
-
-    @property
-    def args(self):
-        return self.raw.args
 
     @cached_property
     def settings(self) -> Settings:
@@ -265,8 +274,15 @@ def _to_response(result: Any) -> Response:
     return result if isinstance(result, Response) else json_response(result)
 
 
+@cache
+def guard_for(auth: str) -> Guard | None:
+    """The guard of an auth kind (None for a public route)."""
+    return None if auth == PUBLIC else resolve(GUARDS[auth])
+
+
 def handle(raw: Request, table: RouteTable, handlers: Mapping[str, Handler]) -> Response:
-    """Serve one request: match, call, map errors, tag with a request id, log one line."""
+    """Serve one request: match (an unknown route is 404, a wrong method 405), check the caller
+    with the route's guard, call the handler, map errors, tag with a request id, log one line."""
     started = time.perf_counter()
     request_id = request_id_for(raw)
     route = None
@@ -275,8 +291,10 @@ def handle(raw: Request, table: RouteTable, handlers: Mapping[str, Handler]) -> 
         handler = handlers.get(route.operation)
         if handler is None:  # a route this host does not serve
             raise NotFound("Route not found")
+        request = ApiRequest(raw, route, params, request_id)
+        guard = guard_for(route.auth)
         with time_limit(REQUEST_DB_SECONDS):
-            response = _to_response(handler(ApiRequest(raw, route, params, request_id)))
+            response = _to_response(guard(request, handler) if guard else handler(request))
     except Exception as exc:  # noqa: BLE001 - the single place errors become answers
         response = error_response(_as_api_error(exc, request_id))
     response.headers["X-Request-ID"] = request_id
@@ -300,18 +318,22 @@ def handle(raw: Request, table: RouteTable, handlers: Mapping[str, Handler]) -> 
 def http_function(target: str, **handlers: Handler) -> Callable[[Request], Response]:
     """The entry point of one deployable function serving the routes the table gives `target`.
 
-    `handlers` are keyed by operation id and must cover exactly those routes.
+    `handlers` are keyed by operation id and must cover exactly those routes; the entry keeps
+    them as `entry.handlers`, for the local runner to serve every function's routes with one match.
     """
     table = ROUTE_TABLE.for_target(target)
     expected = {route.operation for route in table.routes}
     if expected != set(handlers):
         raise RuntimeError(f"{target}: handlers {sorted(handlers)} do not match routes {sorted(expected)}")
+    for route in table.routes:
+        guard_for(route.auth)  # a function imports its guards with it, as it imports its handlers
     configure_logging()
 
     def entry(request: Request) -> Response:
         return handle(request, table, handlers)
 
     entry.__name__ = entry.__qualname__ = target
+    entry.handlers = MappingProxyType(handlers)
     return entry
 
 

@@ -1,4 +1,5 @@
-"""Shared-secret headers for Zoho's webhooks and for operators' admin calls.
+"""Shared-secret headers for Zoho's webhooks and for operators' admin calls: the guards of the
+WEBHOOK_KEY and ADMIN_KEY routes (common.routes.GUARDS), run by the HTTP edge before the handler.
 
 Keys are compared in constant time. With no key configured the endpoint is open: that is
 only possible in local development, since production refuses to start without the keys.
@@ -7,11 +8,12 @@ only possible in local development, since production refuses to start without th
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from pydantic import SecretStr
 
 from common.errors import Unauthorized
-from common.http import ApiRequest
+from common.http import ApiRequest, Handler
 
 WEBHOOK_KEY_HEADER = "X-Webhook-Key"
 ADMIN_KEY_HEADER = "X-Admin-Key"
@@ -25,9 +27,23 @@ def _require(request: ApiRequest, header: str, expected: SecretStr | None, messa
         raise Unauthorized(message)
 
 
-def require_webhook_key(request: ApiRequest) -> None:
-    _require(request, WEBHOOK_KEY_HEADER, request.settings.webhook_api_key, "Invalid or missing webhook API key")
-
-
-def require_admin_key(request: ApiRequest) -> None:
+def _require_admin_key(request: ApiRequest) -> None:
     _require(request, ADMIN_KEY_HEADER, request.settings.admin_api_key, "Invalid or missing admin API key")
+
+
+def is_dry_run(request: ApiRequest) -> bool:
+    """A webhook that post-deployment checks send to be validated, not queued (docs/OPERATIONS.md)."""
+    return request.headers.get("X-Dry-Run", "").lower() == "true" or request.raw.args.get("dry_run") == "1"
+
+
+def webhook_key(request: ApiRequest, handler: Handler) -> Any:
+    """Zoho's key; a dry run is for operators, so it needs the admin key as well."""
+    _require(request, WEBHOOK_KEY_HEADER, request.settings.webhook_api_key, "Invalid or missing webhook API key")
+    if is_dry_run(request):
+        _require_admin_key(request)
+    return handler(request)
+
+
+def admin_key(request: ApiRequest, handler: Handler) -> Any:
+    _require_admin_key(request)
+    return handler(request)

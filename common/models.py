@@ -124,7 +124,7 @@ products = Table(
     Column("specifications", Json),
     Column("is_featured", Boolean, nullable=False, server_default=false()),
     Column("sales_count", Integer, nullable=False, server_default=text("0")),
-    # Folded text for search (see common.shop.text): names and SKU, and everything.
+    # Folded text for search (see common.products.text): names and SKU, and everything.
     Column("search_name", Text, nullable=False, server_default=text("''")),
     Column("search_text", Text, nullable=False, server_default=text("''")),
     *_zoho_sync_columns(),
@@ -141,7 +141,7 @@ products = Table(
 
 # PostgreSQL only: a narrow copy of what search filters and sorts on, written by a trigger on
 # products (see the migration), with a trigram index on search_text. pg_trgm only sees ASCII
-# in a C-locale database, which is why search_text spells Arabic in ASCII (common.shop.text).
+# in a C-locale database, which is why search_text spells Arabic in ASCII (common.products.text).
 # SQLite searches products through an FTS5 trigram table instead. Not in `metadata`, which
 # holds what both databases have.
 postgresql_metadata = MetaData()

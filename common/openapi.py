@@ -7,7 +7,6 @@ path parameters) plus the statuses it declares. All errors share the ErrorBody s
 
 from __future__ import annotations
 
-import importlib
 import re
 from functools import lru_cache
 from typing import Any
@@ -16,7 +15,7 @@ from pydantic import BaseModel, RootModel
 from pydantic.json_schema import models_json_schema
 
 from common import __version__
-from common.routes import ADMIN_KEY, CUSTOMER, OPTIONAL_CUSTOMER, ROUTES, WEBHOOK_KEY, Route
+from common.routes import ADMIN_KEY, CUSTOMER, OPTIONAL_CUSTOMER, ROUTES, WEBHOOK_KEY, Route, resolve
 
 ERROR_MODEL = "common.http:ErrorBody"
 
@@ -47,11 +46,6 @@ _SECURITY = {
     CUSTOMER: [{"CustomerToken": []}],
     OPTIONAL_CUSTOMER: [{}, {"CustomerToken": []}],
 }
-
-
-def resolve(reference: str) -> type[BaseModel]:
-    module, name = reference.split(":")
-    return getattr(importlib.import_module(module), name)
 
 
 def _error_statuses(route: Route) -> set[int]:

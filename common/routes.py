@@ -1,14 +1,17 @@
 """The one route table: every HTTP route, schedule and invoked job, naming its function by module and target.
 
-The local runner mounts from it, each function matches its own requests with it,
-serverless.yml is checked against it and the OpenAPI document is built from it.
+The local runner mounts from it, each function matches its own requests with it, the HTTP
+edge enforces each route's auth from it, serverless.yml is checked against it and the OpenAPI
+document is built from it.
 Functions are named as strings so that common/ never imports functions/.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from common.docs import ASSETS as DOCS_ASSETS
 from common.errors import MethodNotAllowed, NotFound
@@ -24,14 +27,29 @@ WEBHOOK_ENTITIES = {
     "prices": "PriceListWebhook",
 }
 
-# Who may call a route; see common.keys and common.shop.auth.
-PUBLIC, WEBHOOK_KEY, ADMIN_KEY, CUSTOMER, OPTIONAL_CUSTOMER = (
+# Who may call a route. The HTTP edge (common.http.handle) runs the route's guard, named here
+# as "module:function" (imported with the function that serves the route), before its handler.
+PUBLIC, WEBHOOK_KEY, ADMIN_KEY, CUSTOMER, OPTIONAL_CUSTOMER, OPS_SESSION = (
     "public",
     "webhook_key",
     "admin_key",
     "customer",
     "optional_customer",
+    "ops_session",
 )
+GUARDS = {
+    WEBHOOK_KEY: "common.keys:webhook_key",  # Zoho's key; a dry run needs the admin key too
+    ADMIN_KEY: "common.keys:admin_key",
+    CUSTOMER: "common.shop.auth:customer",  # a signed-in customer's own screen: another customer_id is 403
+    OPTIONAL_CUSTOMER: "common.shop.auth:optional_customer",  # anonymous without a token, 401 for a bad one
+    OPS_SESSION: "common.ops.pages:operator",  # the operations page's session cookie (and CSRF on a POST)
+}
+
+
+def resolve(reference: str) -> Any:
+    """What a "module:name" reference of this table names (a guard, a model), imported on first use."""
+    module, name = reference.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 @dataclass(frozen=True)
@@ -44,7 +62,8 @@ class Route:
     summary: str
     tag: str
     auth: str = PUBLIC
-    # "module:Class" names of pydantic models, resolved only when the OpenAPI document is built.
+    # "module:Class" names of pydantic models, resolved only where they are used (the OpenAPI
+    # document, and the operations page's gate, which checks a query before the session).
     query: str | None = None
     body: str | None = None
     responses: dict[int, str] = field(default_factory=dict)
@@ -57,6 +76,8 @@ class Route:
     pattern: re.Pattern = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.auth != PUBLIC and self.auth not in GUARDS:
+            raise ValueError(f"{self.operation}: unknown auth {self.auth!r}")
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.path)
         object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
 
@@ -297,16 +318,18 @@ _MOBILE_ROUTES: tuple[Route, ...] = (
 )
 
 # The operations page: HTML for people, behind its own session cookie (common.ops.session);
-# without one every route but login and the assets answers 303 to /dashboard/login.
+# without one every OPS_SESSION route answers 303 to /dashboard/login.
 _PAGE = {200: "html", 303: "html", 403: "html"}
 _FORM_POST = {303: "html", 403: "html"}
 _OPS_ROUTES: tuple[Route, ...] = (
     Route("GET", "/dashboard", "ops_dashboard", "ops_dashboard", "ops_page",
           "Operations page: sync status, queue, 24-hour chart, functions, dead letters, record history",
-          "operations", query="common.ops.pages:PageQuery", responses=_PAGE, media_type="text/html"),
+          "operations", auth=OPS_SESSION, query="common.ops.pages:PageQuery", responses=_PAGE,
+          media_type="text/html"),
     Route("GET", "/dashboard/panels", "ops_dashboard", "ops_dashboard", "ops_panels",
           "The operations page's live panels (its own refresh fetches them)",
-          "operations", query="common.ops.pages:PageQuery", responses=_PAGE, media_type="text/html"),
+          "operations", auth=OPS_SESSION, query="common.ops.pages:PageQuery", responses=_PAGE,
+          media_type="text/html"),
     Route("GET", "/dashboard/login", "ops_dashboard", "ops_dashboard", "ops_login_form",
           "Sign-in form of the operations page", "operations", responses={200: "html", 403: "html"},
           media_type="text/html"),
@@ -315,14 +338,16 @@ _OPS_ROUTES: tuple[Route, ...] = (
           responses={303: "html", 401: "html", 403: "html", 429: "html"}, errors=(400, 413, 415),
           media_type="text/html"),
     Route("POST", "/dashboard/logout", "ops_dashboard", "ops_dashboard", "ops_logout",
-          "Sign out (form: csrf)", "operations", responses=_FORM_POST, errors=(400, 413, 415), media_type="text/html"),
+          "Sign out (form: csrf)", "operations", auth=OPS_SESSION, responses=_FORM_POST, errors=(400, 413, 415),
+          media_type="text/html"),
     Route("POST", "/dashboard/dead-letters/{dead_letter_id}/replay", "ops_dashboard", "ops_dashboard",
-          "ops_replay_one", "Replay one dead letter from the page (form: csrf)", "operations",
+          "ops_replay_one", "Replay one dead letter from the page (form: csrf)", "operations", auth=OPS_SESSION,
           path_params={"dead_letter_id": {"type": "integer", "minimum": 1}},
           responses=_FORM_POST, errors=(400, 413, 415), media_type="text/html"),
     Route("POST", "/dashboard/dead-letters/replay", "ops_dashboard", "ops_dashboard", "ops_replay_entity",
           "Replay every unresolved dead letter of one entity type from the page (form: csrf, entity_type)",
-          "operations", responses={**_FORM_POST, 400: "html"}, errors=(413, 415), media_type="text/html"),
+          "operations", auth=OPS_SESSION, responses={**_FORM_POST, 400: "html"}, errors=(413, 415),
+          media_type="text/html"),
     Route("GET", "/dashboard/static/{asset}", "ops_dashboard", "ops_dashboard", "ops_asset",
           "The operations page's stylesheet and script", "operations", responses={200: "asset"},
           media_type="*/*", errors=(404,), path_params={"asset": {"type": "string", "enum": ["ops.css", "ops.js"]}}),

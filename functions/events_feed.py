@@ -3,11 +3,9 @@
 from common.events.feed import event_page
 from common.events.schemas import EventQuery
 from common.http import NO_STORE, ApiRequest, http_function, json_response
-from common.keys import require_admin_key
 
 
 def _events(request: ApiRequest):
-    require_admin_key(request)
     return json_response(event_page(request.query_model(EventQuery)), 200, {"Cache-Control": NO_STORE})
 
 

@@ -6,8 +6,7 @@ Each answers with the priced cart, as checkout shows it.
 """
 
 from common.http import NO_STORE, ApiRequest, http_function, json_response
-from common.shop import checkout
-from common.shop.auth import scoped_customer
+from common.shop.cart import add_item, remove_item, set_quantity
 from common.shop.schemas import CartItemAdd, CartItemQuantity
 
 
@@ -16,21 +15,18 @@ def _answer(cart):
 
 
 def _add(request: ApiRequest):
-    customer = scoped_customer(request)
     item = request.json_model(CartItemAdd)
-    return _answer(checkout.add_item(customer.id, item.product_id, item.quantity))
+    return _answer(add_item(request.customer.id, item.product_id, item.quantity))
 
 
 def _update(request: ApiRequest):
-    customer = scoped_customer(request)
     product_id = request.path_id("product_id", "Product not found")
     change = request.json_model(CartItemQuantity)
-    return _answer(checkout.set_quantity(customer.id, product_id, change.quantity))
+    return _answer(set_quantity(request.customer.id, product_id, change.quantity))
 
 
 def _remove(request: ApiRequest):
-    customer = scoped_customer(request)
-    return _answer(checkout.remove_item(customer.id, request.path_id("product_id", "Product not found")))
+    return _answer(remove_item(request.customer.id, request.path_id("product_id", "Product not found")))
 
 
 mobile_cart = http_function("mobile_cart", cart_add_item=_add, cart_update_item=_update, cart_remove_item=_remove)

@@ -1,7 +1,6 @@
 """The Zoho sync dashboard: health (public), statistics and dead letters (admin)."""
 
 from common.http import NO_STORE, ApiRequest, http_function, json_response
-from common.keys import require_admin_key
 from common.sync import dashboard, dead_letters
 from common.sync.schemas import DeadLetterQuery, RetryAllQuery, StatsQuery
 
@@ -12,22 +11,18 @@ def _health(request: ApiRequest):
 
 
 def _stats(request: ApiRequest):
-    require_admin_key(request)
     return dashboard.sync_stats(request.query_model(StatsQuery).hours)
 
 
 def _dead_letter_list(request: ApiRequest):
-    require_admin_key(request)
     return dead_letters.list_dead_letters(request.query_model(DeadLetterQuery))
 
 
 def _dead_letter_retry(request: ApiRequest):
-    require_admin_key(request)
     return dead_letters.replay_one(request.path_id("dead_letter_id", "Dead letter not found"))
 
 
 def _dead_letter_retry_all(request: ApiRequest):
-    require_admin_key(request)
     return dead_letters.replay_all(request.query_model(RetryAllQuery).entity_type)
 
 

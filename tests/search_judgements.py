@@ -1,4 +1,4 @@
-"""A judged set of searches over the demo catalogue (common.shop.generator, DEMO_SIZE, seed 7):
+"""A judged set of searches over the demo catalogue (demo_data.generator, DEMO_SIZE, seed 7):
 each query with the product a shopper typing it wants, by its English name.
 
 `exact` cases (a whole name, Arabic name or SKU, or brand and model) must find that product

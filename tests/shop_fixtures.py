@@ -1,7 +1,7 @@
 """Builders for shop test data with explicit values: categories, products, promotions, customers, carts.
 
 Products get their search columns and the typo vocabulary exactly as the generator and the
-Zoho sync write them (common.shop.search_index), so search sees what production sees.
+Zoho sync write them (common.products.search_index), so search sees what production sees.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from common.models import (
     search_terms,
 )
 from common.shop.auth import issue_token
-from common.shop.search_index import search_columns, vocabulary, vocabulary_rows
+from common.products.search_index import search_columns, vocabulary, vocabulary_rows
 
 DAY = timedelta(days=1)
 _sku_numbers = count(1)

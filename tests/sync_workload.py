@@ -13,7 +13,7 @@ from sqlalchemy import Connection, select
 
 from common.db import utcnow
 from common.models import bills, customers, invoices, products
-from common.shop.search_index import search_columns
+from common.products.search_index import search_columns
 from common.sync.entities import BY_ROUTE
 from common.sync.intake import enqueue_event
 from tests import zoho_payloads as zoho

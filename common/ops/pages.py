@@ -1,8 +1,10 @@
 """The operations page at /dashboard: the session gate, the views and their forms' actions.
 
-Every page needs a session (common.ops.session); without one it is a 303 to the login page.
-With no ADMIN_API_KEY configured (local development only) the page says so instead of opening.
-Forms are plain HTML posts; each carries the session's CSRF token, checked before anything runs.
+Every page needs a session (common.ops.session): the gate `operator` is the guard of the
+OPS_SESSION routes (common.routes.GUARDS), run by the HTTP edge before their handlers; without a
+session the answer is a 303 to the login page. With no ADMIN_API_KEY configured (local
+development only) the page says so instead of opening. Forms are plain HTML posts; each carries
+the session's CSRF token, checked before anything runs.
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ from werkzeug.wrappers import Response
 
 from common.db import read, utcnow
 from common.errors import Conflict, NotFound
-from common.http import ApiRequest, cached_response, html_response, redirect
+from common.http import ApiRequest, Handler, cached_response, html_response, redirect
 from common.ops import queries, session
 from common.ops.chart import SERIES, hourly_chart
+from common.routes import resolve
 from common.sync import dashboard, dead_letters
 
 _HERE = Path(__file__).resolve().parent
 ASSETS = {"ops.css": "text/css; charset=utf-8", "ops.js": "text/javascript; charset=utf-8"}
 PAGE_PATH, LOGIN_PATH = "/dashboard", "/dashboard/login"
+NO_DEAD_LETTER = "Dead letter not found"
 REFRESH_SECONDS = 5
 # Pages load nothing from elsewhere and run no inline script.
 _SECURITY_HEADERS = {
@@ -87,26 +91,28 @@ def _not_configured() -> Response:
     return render("not_configured.html", 403, title="Operations page disabled")
 
 
-def current_session(request: ApiRequest) -> session.Session | Response:
-    """The caller's session, or the answer to give instead (no key configured: its page; else: to login)."""
+def operator(request: ApiRequest, handler: Handler) -> Any:
+    """OPS_SESSION: a signed-in operator, whose session goes on `request.ops_session`; a POST must
+    also carry the session's CSRF token. Otherwise the answer is another page: to login without
+    a session, the not-configured page without an admin key, a 403 page without the token.
+
+    A query or a dead-letter id that the route's schema forbids is refused first (422, 404): a
+    redirect to login would be a success answer to a request that the API document rules out."""
+    if request.route.query:
+        request.query_model(resolve(request.route.query))
+    if "dead_letter_id" in request.params:
+        request.path_id("dead_letter_id", NO_DEAD_LETTER)
     admin_key = request.settings.admin_api_key
     if admin_key is None:
         return _not_configured()
     found = session.read_session(request.raw.cookies.get(session.SESSION_COOKIE), admin_key)
-    return found if found is not None else redirect(LOGIN_PATH)
-
-
-def checked_form(request: ApiRequest) -> dict[str, str] | Response:
-    """A signed-in operator's posted form when it carries the session's CSRF token; otherwise
-    the answer to give instead (to login without a session, a 403 page without the token)."""
-    current = current_session(request)
-    if isinstance(current, Response):
-        return current
-    form = request.form()
-    if not session.csrf_matches(form.get("csrf"), current.csrf):
+    if found is None:
+        return redirect(LOGIN_PATH)
+    if request.route.method == "POST" and not session.csrf_matches(request.form().get("csrf"), found.csrf):
         return render("message.html", 403, title="Refused",
                       message="This form is missing its security token or it has expired. Reload the page and try again.")  # fmt: skip
-    return form
+    request.ops_session = found
+    return handler(request)
 
 
 # ---------------------------------------------------------------- login and logout
@@ -145,9 +151,6 @@ def log_in(request: ApiRequest) -> Response:
 
 
 def log_out(request: ApiRequest) -> Response:
-    form = checked_form(request)
-    if isinstance(form, Response):
-        return form
     response = redirect(LOGIN_PATH)
     response.headers.add("Set-Cookie", session.cookie_header(session.SESSION_COOKIE, "", 0, request.settings))
     return response
@@ -181,12 +184,9 @@ def _overview(query: PageQuery) -> dict[str, Any]:
 
 def page(request: ApiRequest, fragment: bool) -> Response:
     """The whole page, or (for the page's own refresh) only its live panels."""
-    query = request.query_model(PageQuery)
-    current = current_session(request)
-    if isinstance(current, Response):
-        return current
-    view = _overview(query)
-    return render("panels.html" if fragment else "dashboard.html", title="Operations", csrf=current.csrf, **view)
+    view = _overview(request.query_model(PageQuery))
+    csrf = request.ops_session.csrf
+    return render("panels.html" if fragment else "dashboard.html", title="Operations", csrf=csrf, **view)
 
 
 def _back(notice: Notice, count: int = 0) -> Response:
@@ -194,10 +194,7 @@ def _back(notice: Notice, count: int = 0) -> Response:
 
 
 def replay_one(request: ApiRequest) -> Response:
-    dead_letter_id = request.path_id("dead_letter_id", "Dead letter not found")
-    form = checked_form(request)
-    if isinstance(form, Response):
-        return form
+    dead_letter_id = request.path_id("dead_letter_id", NO_DEAD_LETTER)
     try:
         replayed = dead_letters.replay_one(dead_letter_id)
     except NotFound:
@@ -208,10 +205,7 @@ def replay_one(request: ApiRequest) -> Response:
 
 
 def replay_entity(request: ApiRequest) -> Response:
-    form = checked_form(request)
-    if isinstance(form, Response):
-        return form
-    entity_type = form.get("entity_type", "").strip()[:32]
+    entity_type = request.form().get("entity_type", "").strip()[:32]
     if not entity_type:
         return render("message.html", 400, title="Nothing replayed", message="Choose an entity type to replay.")
     return _back("replayed", dead_letters.replay_all(entity_type).requeued)

@@ -1,4 +1,5 @@
-"""Customer tokens for the shop app: HS256 JWTs signed with MOBILE_TOKEN_SECRET, `sub` = customer id.
+"""Customer tokens for the shop app: HS256 JWTs signed with MOBILE_TOKEN_SECRET, `sub` = customer id,
+checked by the guards of the CUSTOMER and OPTIONAL_CUSTOMER routes (common.routes.GUARDS).
 
 Without MOBILE_TOKEN_SECRET (local development only: production refuses to start without
 it) tokens are signed with a random secret made once and kept in var/ (common.config), so
@@ -13,14 +14,15 @@ import re
 import sys
 from datetime import timedelta
 from functools import lru_cache
+from typing import Any
 
 import jwt
 from sqlalchemy import select
 
 from common.config import Settings, local_token_secret
-from common.db import read, utcnow
+from common.db import read, request_transaction, utcnow
 from common.errors import Forbidden, Unauthorized
-from common.http import ApiRequest
+from common.http import ApiRequest, Handler
 from common.models import customers
 from common.shop.schemas import CustomerProfile, CustomerScope
 from common.validation import id_from_text
@@ -82,33 +84,42 @@ def _profile(customer_id: int) -> CustomerProfile:
     return CustomerProfile(id=row.id, name=row.name, avatar=row.avatar_url, phone=row.phone)
 
 
-def optional_customer(request: ApiRequest) -> CustomerProfile | None:
-    """The authenticated customer, None without an Authorization header; 401 for a bad one."""
-    header = request.headers.get("Authorization")
-    if header is None:
-        return None
+def _token_customer_id(request: ApiRequest, header: str) -> int:
     bearer = _BEARER.match(header.strip())
     if bearer is None:
         raise Unauthorized(f"Authorization must be a Bearer token: {_how_to_authenticate(request.settings)}")
-    return _profile(customer_id_from_token(bearer.group(1), request.settings))
+    return customer_id_from_token(bearer.group(1), request.settings)
 
 
-def current_customer(request: ApiRequest) -> CustomerProfile:
-    """The authenticated customer; 401 without a valid token for an existing, active customer."""
-    customer = optional_customer(request)
-    if customer is None:
+def _signed_in(request: ApiRequest, handler: Handler, customer_id: int, scoped: bool) -> Any:
+    """The token's customer on `request.customer` (401 unless existing and active), then the
+    handler, in one transaction: the lookup joins the screen's own work (a write for a change)."""
+    with request_transaction(writes=request.route.method != "GET"):
+        request.customer = _profile(customer_id)
+        if scoped:
+            claimed = request.query_model(CustomerScope).customer_id
+            if claimed is not None and claimed != customer_id:
+                raise Forbidden("customer_id must be the signed-in customer")
+        return handler(request)
+
+
+def optional_customer(request: ApiRequest, handler: Handler) -> Any:
+    """OPTIONAL_CUSTOMER: with an Authorization header, a signed-in customer (401 for a bad token);
+    without one, an anonymous caller."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return handler(request)
+    return _signed_in(request, handler, _token_customer_id(request, header), scoped=False)
+
+
+def customer(request: ApiRequest, handler: Handler) -> Any:
+    """CUSTOMER: a customer-scoped screen, for a valid token of an existing, active customer (401
+    otherwise); 403 when the query's `customer_id` names anyone else, so a client bug never
+    shows or changes another's data."""
+    header = request.headers.get("Authorization")
+    if header is None:
         raise Unauthorized(f"Authentication required: {_how_to_authenticate(request.settings)}")
-    return customer
-
-
-def scoped_customer(request: ApiRequest) -> CustomerProfile:
-    """The authenticated customer of a customer-scoped screen: 403 when the query's
-    `customer_id` names anyone else, so a client bug never shows or changes another's data."""
-    customer = current_customer(request)
-    claimed = request.query_model(CustomerScope).customer_id
-    if claimed is not None and claimed != customer.id:
-        raise Forbidden("customer_id must be the signed-in customer")
-    return customer
+    return _signed_in(request, handler, _token_customer_id(request, header), scoped=True)
 
 
 def main(argv: list[str]) -> int:

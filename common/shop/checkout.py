@@ -1,4 +1,4 @@
-"""The cart and checkout: pricing a customer's cart, and changing its lines safely under double taps.
+"""The checkout screen: a customer's cart priced, with the addresses and choices checkout offers.
 
 Totals, in the contract's order: each available line is unit price (after catalog
 promotions) × quantity; subtotal = sum of available lines; discount = the best applicable
@@ -6,12 +6,7 @@ checkout promotion (never above the subtotal); total = subtotal − discount + t
 delivery option's fee. A line is unavailable when its product is inactive or has less
 stock than the quantity; it is listed, left out of the totals and explained in `issues`.
 With nothing available there is nothing to deliver, so no delivery fee either.
-
-Changes: one active cart per customer (the partial unique index uq_carts_active_customer),
-created with INSERT ... ON CONFLICT DO NOTHING; the cart row is then locked (an UPDATE of
-its updated_at: a row lock on PostgreSQL, and SQLite's write transactions are serial
-already) so that two changes of one customer take turns; a line changes with one atomic
-upsert on (cart_id, product_id).
+Home's cart badge and the answers of cart changes (common.shop.cart) are priced here too.
 """
 
 from __future__ import annotations
@@ -20,16 +15,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, select, text, update
+from sqlalchemy import Connection, Row, select
 
-from common.db import insert, read, utcnow, write
-from common.errors import Conflict, NotFound
-from common.events import outbox
-from common.events.outbox import Event
+from common.db import read, utcnow
 from common.models import cart_items, carts, customer_addresses, products
 from common.shop.pricing import Promotion, card_price, load_active_promotions, order_discount
 from common.shop.schemas import (
-    MAX_QUANTITY,
     Address,
     Cart,
     CartBadge,
@@ -144,6 +135,13 @@ def cart_badge(connection: Connection, customer_id: int, active: Sequence[Promot
     return CartBadge(items_count=priced.items_count, total=priced.subtotal)
 
 
+def current_cart(connection: Connection, customer_id: int, now: datetime) -> tuple[Cart, PricedCart]:
+    """The cart as it stands in the caller's transaction (a cart change's), priced for the default delivery."""
+    active = load_active_promotions(connection, now)
+    priced = price_cart(_line_rows(connection, customer_id), active)
+    return _cart(priced, _totals(priced, active, DEFAULT_DELIVERY)[0]), priced
+
+
 def checkout(customer_id: int, delivery: DeliveryOptionId = DEFAULT_DELIVERY) -> Checkout:
     with read() as connection:
         active = load_active_promotions(connection, utcnow())
@@ -168,102 +166,3 @@ def checkout(customer_id: int, delivery: DeliveryOptionId = DEFAULT_DELIVERY) ->
         issues=priced.issues,
     )
 
-
-# --- Changes -------------------------------------------------------------------------------
-
-
-def _require_active_product(connection: Connection, product_id: int) -> None:
-    row = connection.execute(select(products.c.is_active).where(products.c.id == product_id)).first()
-    if row is None:
-        raise NotFound("Product not found")
-    if not row.is_active:
-        raise Conflict("Product is no longer sold")
-
-
-def _lock_cart(connection: Connection, customer_id: int, now: datetime) -> int | None:
-    """The id of the customer's active cart, row-locked until the transaction ends (None: no cart)."""
-    return connection.execute(
-        update(carts)
-        .where(carts.c.customer_id == customer_id, carts.c.status == "active")
-        .values(updated_at=now)
-        .returning(carts.c.id)
-    ).scalar_one_or_none()
-
-
-def _current_cart(connection: Connection, customer_id: int, now: datetime) -> tuple[Cart, PricedCart]:
-    """The cart as it stands inside the changing transaction, priced for the default delivery."""
-    active = load_active_promotions(connection, now)
-    priced = price_cart(_line_rows(connection, customer_id), active)
-    return _cart(priced, _totals(priced, active, DEFAULT_DELIVERY)[0]), priced
-
-
-def _changed_cart(
-    connection: Connection, customer_id: int, cart_id: int, product_id: int, quantity: int, now: datetime
-) -> Cart:
-    """The cart after a change; its cart.changed event (the line's new quantity, 0 when removed)
-    is written in the changing transaction."""
-    cart, priced = _current_cart(connection, customer_id, now)
-    outbox.write(
-        connection,
-        [Event("cart.changed", "cart", cart_id,
-               {"customer_id": customer_id, "product_id": product_id, "quantity": quantity,
-                "items_count": priced.items_count, "subtotal": priced.subtotal})],
-        now,
-    )  # fmt: skip
-    return cart
-
-
-def add_item(customer_id: int, product_id: int, quantity: int) -> Cart:
-    """Add `quantity` to the product's line (created when missing); the sum must stay ≤ 999."""
-    with write() as connection:
-        _require_active_product(connection, product_id)
-        now = utcnow()
-        connection.execute(
-            insert(connection, carts)
-            .values(customer_id=customer_id, status="active", created_at=now, updated_at=now)
-            .on_conflict_do_nothing(index_elements=[carts.c.customer_id], index_where=text("status = 'active'"))
-        )
-        cart_id = _lock_cart(connection, customer_id, now)
-        upsert = insert(connection, cart_items).values(
-            cart_id=cart_id, product_id=product_id, quantity=quantity, created_at=now, updated_at=now
-        )
-        summed = cart_items.c.quantity + upsert.excluded.quantity
-        changed = connection.execute(
-            upsert.on_conflict_do_update(
-                index_elements=[cart_items.c.cart_id, cart_items.c.product_id],
-                set_={"quantity": summed, "updated_at": now},
-                where=summed <= MAX_QUANTITY,
-            ).returning(cart_items.c.quantity)
-        ).first()
-        if changed is None:  # a valid request, but not on top of what the cart holds now
-            raise Conflict(f"The cart would hold more than {MAX_QUANTITY} of this product")
-        return _changed_cart(connection, customer_id, cart_id, product_id, changed.quantity, now)
-
-
-def set_quantity(customer_id: int, product_id: int, quantity: int) -> Cart:
-    """Set the quantity of a product already in the cart."""
-    with write() as connection:
-        _require_active_product(connection, product_id)
-        now = utcnow()
-        cart_id = _lock_cart(connection, customer_id, now)
-        line = (cart_items.c.cart_id == cart_id, cart_items.c.product_id == product_id)
-        stored = connection.execute(select(cart_items.c.quantity).where(*line)).scalar()
-        if stored is None:
-            raise NotFound("Product is not in the cart")
-        if stored == quantity:  # nothing changes: no write, no event
-            return _current_cart(connection, customer_id, now)[0]
-        connection.execute(update(cart_items).where(*line).values(quantity=quantity, updated_at=now))
-        return _changed_cart(connection, customer_id, cart_id, product_id, quantity, now)
-
-
-def remove_item(customer_id: int, product_id: int) -> Cart:
-    """Take a product's line out of the cart (inactive products too: that is how a customer clears them)."""
-    with write() as connection:
-        now = utcnow()
-        cart_id = _lock_cart(connection, customer_id, now)
-        removed = connection.execute(
-            cart_items.delete().where(cart_items.c.cart_id == cart_id, cart_items.c.product_id == product_id)
-        )
-        if removed.rowcount == 0:
-            raise NotFound("Product is not in the cart")
-        return _changed_cart(connection, customer_id, cart_id, product_id, 0, now)

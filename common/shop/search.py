@@ -1,6 +1,6 @@
 """Product search: folded, typo-tolerant, every word must match; the same code on both databases.
 
-1. The query is folded like the catalog (common.shop.text): case, accents, Arabic
+1. The query is folded like the catalog (common.products.text): case, accents, Arabic
    spelling variants and tashkeel do not matter. At most 8 words count.
 2. Typos: one lookup in `search_terms` finds the catalog words within one edit of each
    query word (symmetric delete: words one edit apart share a one-deletion variant). A
@@ -12,7 +12,7 @@
    (LIKE 'tv%' OR LIKE '% tv%'), which both indexes serve and which keeps "a" from
    matching everything.
 4. Relevance, on search_name (each of name, Arabic name, SKU and brand as a field of its
-   own, common.shop.search_index): a field equal to the whole query (an exact name, Arabic
+   own, common.products.search_index): a field equal to the whole query (an exact name, Arabic
    name or SKU) first, then a field that starts with it; within those, per word 4 when it is
    a whole word of the names as typed, 3 when part of one, 2 when only an alternative (a typo)
    is, 1 when only the description has it. At equal relevance, products in stock come before
@@ -33,8 +33,8 @@ from common.models import product_search, products, search_terms
 from common.shop.catalog import CARD_COLUMNS, cards
 from common.shop.pricing import effective_price_sql, load_active_promotions
 from common.shop.schemas import SearchPage, SearchQuery
-from common.shop.search_index import FIELD_SEPARATOR
-from common.shop.text import MIN_TYPO_WORD, fold, index_key, typo_variants, words
+from common.products.search_index import FIELD_SEPARATOR
+from common.products.text import MIN_TYPO_WORD, fold, index_key, typo_variants, words
 
 MAX_WORDS = 8
 TRIGRAM = 3
@@ -123,7 +123,7 @@ def _relevance(connection: Connection, source: Table, found: list[_Word], phrase
     """The rank of a match, computed for every match of a broad query (40,000 rows for a colour
     word on the benchmark catalogue). Substring positions rather than LIKE: no index serves
     this, and strpos / instr search plain text about twice as fast as LIKE's pattern matcher.
-    Every word of search_name has a space before it and after it (common.shop.search_index)."""
+    Every word of search_name has a space before it and after it (common.products.search_index)."""
     position = func.strpos if is_postgresql(connection) else func.instr
     name = source.c.search_name
 

@@ -41,8 +41,8 @@ from common.models import (
     stock_adjustments,
 )
 from common.money import to_iqd
-from common.shop.sales import recompute_sales_counts
-from common.shop.search_index import search_columns, vocabulary, vocabulary_rows
+from common.products.sales import recompute_sales_counts
+from common.products.search_index import search_columns, vocabulary, vocabulary_rows
 from common.errors import ValidationFailed
 from common.sync import payloads
 from common.sync.entities import BY_NAME

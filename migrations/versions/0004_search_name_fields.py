@@ -1,7 +1,7 @@
 """search_name keeps the name, Arabic name, SKU and brand as separate fields.
 
 Relevance tells an exact name (or Arabic name, or SKU) from a longer one by those field
-boundaries (common.shop.search_index.search_columns); rows written before this revision
+boundaries (common.products.search_index.search_columns); rows written before this revision
 get them here. A data-only change: the offline SQL script (for empty databases) has nothing
 to do.
 
@@ -13,8 +13,8 @@ Create Date: 2026-12-01 09:20:00
 import sqlalchemy as sa
 from alembic import context, op
 
-from common.shop.search_index import search_columns
-from common.shop.text import fold, index_key
+from common.products.search_index import search_columns
+from common.products.text import fold, index_key
 
 revision = '0004'
 down_revision = '0003'

@@ -7,7 +7,7 @@ from pathlib import Path
 from common.config import load_settings
 from common.routes import ROUTES
 from common.shop.auth import issue_token
-from common.shop.generator import DEMO_CUSTOMER_ID
+from demo_data.generator import DEMO_CUSTOMER_ID
 from tests.helpers import BIN, free_port, running
 
 KEYS = {

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import zipfile
 from importlib.metadata import distribution
 from pathlib import Path
@@ -42,6 +43,8 @@ DEVELOPMENT_ONLY = {
 }  # fmt: skip
 # Environment the functions get: where the secrets are, never the secrets themselves.
 ALLOWED_ENVIRONMENT = {"APP_ENV", "SECRETS_SSM_PREFIX", "DB_POOL_SIZE", "EVENT_BUS_NAME", "TDS_DRAIN_BUDGET_SECONDS"}
+# The project's own part of the zip (the rest is the libraries).
+PROJECT = {"aws_lambda.py", "alembic.ini", "common", "functions", "migrations"}
 
 
 def _canonical(name: str) -> str:
@@ -249,12 +252,11 @@ def test_lambda_requirements_are_the_whole_runtime_closure_at_the_tested_version
 
 def test_the_libraries_ship_compiled_for_the_runtime(unpacked):
     """Lambda cannot write byte code into its read-only package: without it every cold start compiles."""
-    project = {"aws_lambda.py", "common", "functions", "migrations"}
     # Single-file modules at the top (six.py, typing_extensions.py) stay uncompiled: the requirements
     # plugin never ships a top-level __pycache__.
     sources = [
         path for path in unpacked.rglob("*.py")
-        if path.parent != unpacked and path.relative_to(unpacked).parts[0] not in project
+        if path.parent != unpacked and path.relative_to(unpacked).parts[0] not in PROJECT
     ]  # fmt: skip
     assert len(sources) > 500
     uncompiled = []
@@ -264,3 +266,49 @@ def test_the_libraries_ship_compiled_for_the_runtime(unpacked):
         if not compiled.exists() or int.from_bytes(compiled.read_bytes()[4:8], "little") != 1:
             uncompiled.append(str(source.relative_to(unpacked)))
     assert uncompiled == []
+
+
+def test_the_zip_holds_no_demo_data(unpacked):
+    """demo_data/ (the generator, its catalogue and the wipe of every table before it) stays out of the package."""
+    shipped = [path.relative_to(unpacked) for path in unpacked.rglob("*") if path.is_file()]
+    project = [path for path in shipped if path.parts[0] in PROJECT]
+    assert Path("common", "shop", "search.py") in project, "the project's code must be found to prove anything"
+    assert [path for path in shipped if path.parts[0] == "demo_data"] == []
+    assert [path for path in project if path.name in {"generator.py", "catalogue.py", "catalogue.json"}] == []
+
+
+# Run over the zip's project part: import every entry point's handler and every migration (as
+# Alembic loads them), then list each module that came with them and its file.
+_IMPORT_EVERYTHING = """
+import importlib.util, json, pathlib, sys
+project = sys.argv[1]
+sys.path.insert(0, project)
+before = set(sys.modules)
+import aws_lambda
+for name in aws_lambda.entry_points():
+    aws_lambda.handler_for(name)
+for path in sorted(pathlib.Path(project, "migrations", "versions").glob("*.py")):
+    spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
+    sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sys.modules[spec.name])
+print(json.dumps({name: getattr(module, "__file__", None) for name, module in sys.modules.items() if name not in before}))
+"""
+
+
+def test_the_zip_holds_every_project_module_the_handlers_and_migrations_import(unpacked, tmp_path):
+    """The project's modules that the handlers and migrations load all come from the zip. The zip's libraries are
+    built for the Lambda architecture, so this machine's installed ones stand in for them (the tests above check
+    that the zip holds the requirements' whole closure)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in PROJECT:
+        (project / name).symlink_to(unpacked / name)
+    result = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", _IMPORT_EVERYTHING, str(project)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-4000:]
+    loaded = json.loads(result.stdout)
+    assert {"functions.mobile_cart", "common.products.search_index", "migration_0004_search_name_fields"} <= set(loaded)
+    ours = {name: path for name, path in loaded.items() if name.split(".")[0] in {"aws_lambda", "common", "functions"}}
+    assert {name: path for name, path in ours.items() if not (path or "").startswith(f"{project}/")} == {}

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from common.config import load_settings
 from common.models import tds_sync_queue
 from common.shop.auth import issue_token
-from common.shop.generator import DEMO_CUSTOMER_ID
+from demo_data.generator import DEMO_CUSTOMER_ID
 from tests.helpers import ADMIN_KEY, BIN, PROJECT_ROOT, free_port, running
 
 WEBHOOK_KEY = "verify-webhook-key-0123456789"

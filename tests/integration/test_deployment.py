@@ -1,5 +1,7 @@
 """The cloud deployment: serverless.yml matches the route table, and the Lambda host runs the same handlers."""
 
+import importlib
+
 import boto3
 import pytest
 import yaml
@@ -45,7 +47,11 @@ def test_each_function_has_exactly_its_routes_and_schedules(name):
         expected_routes = {"*"}
     assert _http_events(function) == expected_routes
     assert _schedules(function) == {schedule.rate for schedule in SCHEDULES if schedule.target == name}
-    assert callable(aws_lambda.handler_for(name))
+    entry = getattr(importlib.import_module(f"functions.{aws_lambda.entry_points()[name]}"), name)
+    assert entry.__name__ == name  # http_function(<target>) takes the routes of the target it names
+    handler = aws_lambda.handler_for(name)
+    if not expected_routes:  # a schedule or an invoked job: Lambda calls the function itself
+        assert handler is entry
 
 
 def _timeout(function: dict) -> int:

@@ -22,9 +22,9 @@ from common.models import (
     reviews,
     search_terms,
 )
-from common.shop import generator
-from common.shop.sales import recompute_sales_counts
-from common.shop.text import fold, index_key
+from common.products.sales import recompute_sales_counts
+from common.products.text import fold, index_key
+from demo_data import generator
 
 SMALL = generator.DatasetSize(products=60, reviews=150, customers=8)
 

@@ -148,7 +148,7 @@ def test_operator_downgrade_file_undoes_the_newest_migration_with_psql(pg):
 def test_products_written_before_search_name_fields_get_them(db, scratch_url):
     """Revision 0003 rewrites search_name of existing rows (and back on downgrade), so an exact
     name ranks first in a database filled before it too."""
-    from common.shop.search_index import search_columns
+    from common.products.search_index import search_columns
 
     engine = create_engine(sqlalchemy_url(scratch_url))
     migrate.upgrade(engine, "0002")

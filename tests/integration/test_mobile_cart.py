@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from common.db import write
 from common.models import cart_items, carts
-from common.shop import checkout
+from common.shop.cart import add_item, remove_item
 from tests import shop_fixtures as shop
 
 ITEMS = "/api/mobile/cart/items"
@@ -231,7 +231,7 @@ def test_a_double_tap_leaves_one_cart_with_one_summed_line(pg):
             shop.cart(c, with_line, {product: 1})
             rounds.append((with_line, 1))  # ... to add to the line
     for customer, before in rounds:
-        results = _at_once(*(lambda: checkout.add_item(customer, product, 2) for _ in range(2)))
+        results = _at_once(*(lambda: add_item(customer, product, 2) for _ in range(2)))
         assert all(not isinstance(result, Exception) for result in results), results
         assert _active_carts(pg.engine, customer) == 1
         assert _lines(pg.engine, customer).get(product) == before + 4
@@ -248,7 +248,7 @@ def test_an_add_racing_a_remove_ends_consistent(pg):
             shop.cart(c, customer, {product: 2})
     for customer in customers:
         added, removed = _at_once(
-            lambda: checkout.add_item(customer, product, 3), lambda: checkout.remove_item(customer, product)
+            lambda: add_item(customer, product, 3), lambda: remove_item(customer, product)
         )
         assert not isinstance(added, Exception) and not isinstance(removed, Exception), (added, removed)
         assert [line.product_id for line in removed.items] == []
@@ -268,7 +268,7 @@ def test_changes_of_one_customer_take_turns_on_the_cart(pg):
             shop.cart(c, customer, {})
     for customer in customers:
         results = _at_once(
-            lambda: checkout.add_item(customer, first, 1), lambda: checkout.add_item(customer, second, 1)
+            lambda: add_item(customer, first, 1), lambda: add_item(customer, second, 1)
         )
         assert sorted(len(result.items) for result in results) == [1, 2], results
         assert _lines(pg.engine, customer) == {first: 1, second: 1}

@@ -229,7 +229,7 @@ def test_search_follows_later_changes_to_products(client, db, catalogue):
     from sqlalchemy import update
 
     from common.models import products
-    from common.shop.search_index import search_columns
+    from common.products.search_index import search_columns
 
     with write(db.engine) as connection:
         connection.execute(

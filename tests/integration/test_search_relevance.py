@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from common.db import read, write
 from common.models import products
-from common.shop import generator
+from demo_data import generator
 from tests import shop_fixtures as shop
 from tests.search_judgements import JUDGEMENTS
 

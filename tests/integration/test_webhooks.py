@@ -3,6 +3,7 @@
 import io
 import json
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -47,7 +48,7 @@ def test_every_entity_is_queued_with_its_priority(client, db, route):
     else:  # an envelope: its record under Zoho's name, with the delivery fields
         assert row.payload == {"event_type": sent["event_type"], document: sent["data"],
                                **{key: sent[key] for key in ("event_id", "event_time", "organization_id")}}  # fmt: skip
-    assert row.source_modified_at is not None
+    assert row.source_modified_at == zoho.BASE_TIME + timedelta(minutes=1)  # the record's last_modified_time
 
 
 def test_a_redelivery_is_a_duplicate_but_a_changed_record_is_a_new_event(client, db):

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from common.money import percent_of, to_iqd
-from common.shop.text import fold, index_key, typo_variants, words
+from common.products.text import fold, index_key, typo_variants, words
 from common.sync.entities import BY_ROUTE
 from common.sync.intake import idempotency_key
 from common.retry import Backoff

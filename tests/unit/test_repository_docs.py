@@ -1,17 +1,23 @@
-"""The repository documents itself: docs/API.md lists exactly the routes of the route table, and
-nothing outside tests/ and .ci/ points at files beyond the repository."""
+"""The repository documents itself: docs/API.md lists exactly the routes of the route table, each
+with the auth it declares, and nothing outside tests/ and .ci/ points at files beyond the repository."""
 
 import re
 import subprocess
 
 import pytest
 
-from common.routes import ROUTES
+from common.routes import ADMIN_KEY, CUSTOMER, OPS_SESSION, OPTIONAL_CUSTOMER, PUBLIC, ROUTES, WEBHOOK_KEY
 from tests.helpers import PROJECT_ROOT
 
 API_DOC = PROJECT_ROOT / "docs" / "API.md"
 # A route line of docs/API.md's route table: | `GET /api/mobile/home` | ...
 _ROUTE_LINE = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE) (/[^`]*)` \|", re.MULTILINE)
+_AUTH_COLUMN = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE) (/[^`]*)` \| ([^|]+?) \|", re.MULTILINE)
+# docs/API.md's words in its Auth column, for each auth kind of common/routes.py.
+AUTH_LABELS = {
+    PUBLIC: "–", WEBHOOK_KEY: "webhook key", ADMIN_KEY: "admin key", CUSTOMER: "customer token",
+    OPTIONAL_CUSTOMER: "optional customer token", OPS_SESSION: "operator session",
+}  # fmt: skip
 OUTSIDE = "../shared"
 
 
@@ -30,6 +36,16 @@ def test_api_doc_lists_every_route_of_the_route_table():
     )
     assert not unknown, f"docs/API.md lists {', '.join(unknown)}, which common/routes.py ROUTES does not have"
     assert len(documented) == len(set(documented)), "docs/API.md lists a route twice"
+
+
+def test_api_doc_names_the_auth_each_route_declares():
+    documented = {(method, path): auth for method, path, auth in _AUTH_COLUMN.findall(API_DOC.read_text())}
+    wrong = [
+        f"{route.method} {route.path} says {documented[(route.method, route.path)]!r}, declares {route.auth!r}"
+        for route in ROUTES
+        if documented.get((route.method, route.path), AUTH_LABELS[route.auth]) != AUTH_LABELS[route.auth]
+    ]
+    assert not wrong, "docs/API.md's Auth column: " + "; ".join(wrong)
 
 
 def test_the_route_lines_are_recognised():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from common.shop.text import MIN_TYPO_WORD, fold, index_key, typo_variants, words
+from common.products.text import MIN_TYPO_WORD, fold, index_key, typo_variants, words
 
 # Separates the fields of search_name. Folded keys are letters, digits and single spaces, so
 # "| usb c cable 1m |" can only be a whole field: that is how relevance sees an exact name.

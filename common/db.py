@@ -319,11 +319,18 @@ _UNAVAILABLE_SQLSTATES = frozenset({"53300", "53200", "57014", "57P01", "57P02",
 _UNAVAILABLE_SQLSTATE_CLASSES = ("08",)
 
 
+def root_cause(exc: BaseException) -> BaseException:
+    """The driver's own exception under SQLAlchemy's wrappers and re-raises."""
+    root = exc
+    while root.__cause__ is not None or getattr(root, "orig", None) is not None:
+        root = getattr(root, "orig", None) or root.__cause__
+    return root
+
+
 def sqlstate(exc: BaseException) -> str | None:
-    """The PostgreSQL SQLSTATE behind an error (pg8000 puts it under "C"), if there is one."""
-    orig = getattr(exc, "orig", None) if isinstance(exc, sa_exc.DBAPIError) else exc
-    detail = orig.args[0] if orig is not None and orig.args else None
-    return detail.get("C") if isinstance(detail, dict) else None
+    """PostgreSQL's SQLSTATE of a failure (pg8000 carries the server's fields as a dict), if any."""
+    fields = next(iter(root_cause(exc).args), None)
+    return fields.get("C") if isinstance(fields, dict) else None
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -355,20 +362,6 @@ def check_database(engine: Engine | None = None) -> dict:
     except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
         return {"status": "error", "error": short_reason(exc)}
     return {"status": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
-
-
-def root_cause(exc: BaseException) -> BaseException:
-    """The driver's own exception under SQLAlchemy's wrappers and re-raises."""
-    root = exc
-    while root.__cause__ is not None or getattr(root, "orig", None) is not None:
-        root = getattr(root, "orig", None) or root.__cause__
-    return root
-
-
-def sqlstate(exc: BaseException) -> str | None:
-    """PostgreSQL's SQLSTATE of a failure (pg8000 carries the server's fields as a dict), if any."""
-    fields = next(iter(root_cause(exc).args), None)
-    return fields.get("C") if isinstance(fields, dict) else None
 
 
 # undefined_table, undefined_column: the code expects tables or columns the database lacks.

@@ -23,7 +23,6 @@ from common.db import delete_in_chunks, read, time_limit, utcnow, write, writer
 from common.events import outbox
 from common.events.outbox import Event
 from common.logs import get_logger
-from common.models import tds_drain_runs
 from common.retry import Backoff
 from common.sync import handlers, queue
 from common.sync.errors import LeaseLost, describe, is_transient
@@ -119,7 +118,7 @@ def _process(connection: Connection, settings: Settings, lease: queue.Lease, bac
         return LOST
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the item
         return _record_failure(connection, settings, lease, exc, backoff)
-    return STALE if result == handlers.STALE else COMPLETED
+    return STALE if result == queue.STALE else COMPLETED
 
 
 def _record_failure(
@@ -159,11 +158,10 @@ def _dead_lettered(item: queue.QueueItem, reason: str, error: str) -> Event:
 
 def _record_run(engine: Engine | None, worker_id: str, trigger: str, started_at: datetime, summary: DrainSummary) -> None:
     with write(engine) as connection:
-        connection.execute(
-            tds_drain_runs.insert().values(
-                worker_id=worker_id, trigger=trigger, started_at=started_at, finished_at=utcnow(), **summary.model_dump()
-            )
-        )
+        queue.record_drain_run(
+            connection, worker_id=worker_id, trigger=trigger, started_at=started_at, finished_at=utcnow(),
+            **summary.model_dump(),
+        )  # fmt: skip
 
 
 def _purge_if_due(engine: Engine | None, settings: Settings) -> None:
@@ -180,6 +178,5 @@ def _purge_if_due(engine: Engine | None, settings: Settings) -> None:
 def purge_completed(engine: Engine | None, before: datetime) -> int:
     """Completed items (and their dedupe keys) and drain runs older than `before`, in chunks."""
     total = delete_in_chunks(engine, lambda connection, limit: queue.purge_completed(connection, before, limit))
-    with write(engine) as connection:
-        connection.execute(tds_drain_runs.delete().where(tds_drain_runs.c.finished_at < before))
+    delete_in_chunks(engine, lambda connection, limit: queue.purge_drain_runs(connection, before, limit))
     return total

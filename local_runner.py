@@ -8,9 +8,10 @@ is one line naming the cause and the fix, with a non-zero exit.
 Processes: this one is the coordinator. It prepares the database once, binds the port, then
 granian starts N HTTP worker processes (`--workers`) that share the socket; each builds the
 WSGI application and runs its own request-metrics flusher (its own counts; the readers add
-up rows from several processes). The background drain workers (TDS_WORKERS threads) run
-only here, in the coordinator, so their number does not grow with N. Worker processes are
-started with `spawn`: a fresh interpreter inherits no database connection, lock or thread.
+up rows from several processes). The background jobs, the drain workers (TDS_WORKERS
+threads) and the hourly retention purge, run only here, in the coordinator, so they do not
+multiply with N. Worker processes are started with `spawn`: a fresh interpreter inherits no
+database connection, lock or thread.
 
 This is also what a single-machine deployment runs, so the server is chosen for hostile
 clients (docs/BENCHMARKS.md, "HTTP server"): granian's Rust event loop holds idle and slow
@@ -189,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
 
+    from common.retention import RetentionTimer
     from common.sync.workers import DrainWorkers
 
     if args.demo and settings.is_production:
@@ -220,9 +222,9 @@ def main(argv: list[str] | None = None) -> int:
 
     multiprocessing.set_start_method("spawn", force=True)
     server = _server(args)
-    workers = DrainWorkers(settings)
-    server.on_startup(workers.start)  # once the port is bound, before the HTTP processes start
-    server.on_shutdown(workers.stop)  # after every HTTP process has finished its requests
+    for job in (DrainWorkers(settings), RetentionTimer(settings)):
+        server.on_startup(job.start)  # once the port is bound, before the HTTP processes start
+        server.on_shutdown(job.stop)  # after every HTTP process has finished its requests
     try:
         server.serve(spawn_target=_http_worker, target_loader=_worker_app, wrap_loader=False)
     finally:

@@ -35,7 +35,7 @@ from werkzeug.wrappers import Request, Response
 
 from common import http
 from common.config import DEFAULT_DATABASE_URL, ConfigError, Settings, get_settings
-from common.db import get_engine, reset_engine
+from common.db import ENGINES, get_engine
 from common.logs import configure_logging, get_logger
 from common.routes import ROUTES, Route, RouteTable
 from common.shop.auth import TOKEN_COMMAND, issue_token
@@ -126,7 +126,7 @@ def _check_port(host: str, port: int) -> None:
 
 def _cannot_start(reason: str) -> int:
     print(f"cannot start: {reason}", file=sys.stderr)
-    reset_engine()
+    ENGINES.clear()
     return 1
 
 
@@ -165,7 +165,7 @@ def _http_worker(*args: Any) -> None:
         Server._spawn_wsgi_worker(*args)  # granian's own worker body; only the wrapping is ours
     finally:
         flusher.stop()
-        reset_engine()
+        ENGINES.clear()
 
 
 def _server(args: argparse.Namespace):
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.serve(spawn_target=_http_worker, target_loader=_worker_app, wrap_loader=False)
     finally:
-        reset_engine()
+        ENGINES.clear()
         print("TSH ERP local runner stopped", flush=True)
     return 0
 

@@ -43,9 +43,6 @@ _SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 _deadline: ContextVar[float | None] = ContextVar("tsh_db_deadline", default=None)
 
-_engine_lock = threading.Lock()
-_engines: dict[str, Engine] = {}
-
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -185,24 +182,37 @@ def _sqlite_engine(url: URL, pool_size: int) -> Engine:
     return engine
 
 
+class Engines:
+    """The process's engines, one per database URL, each created on first use (under a lock: two
+    engines would be two pools) and reused by every warm invocation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._engines: dict[str, Engine] = {}
+
+    def get(self, settings: Settings) -> Engine:
+        engine = self._engines.get(settings.database_url)
+        if engine is None:
+            with self._lock:
+                engine = self._engines.get(settings.database_url)
+                if engine is None:
+                    engine = self._engines[settings.database_url] = create_engine_for(settings)
+        return engine
+
+    def clear(self) -> None:
+        """Close every pooled connection and forget the engines (a host's shutdown; tests)."""
+        with self._lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+
+
+ENGINES = Engines()
+
+
 def get_engine() -> Engine:
     """The process-wide engine for the configured database, created on first use."""
-    settings = get_settings()
-    engine = _engines.get(settings.database_url)
-    if engine is None:
-        with _engine_lock:
-            engine = _engines.get(settings.database_url)
-            if engine is None:
-                engine = _engines[settings.database_url] = create_engine_for(settings)
-    return engine
-
-
-def reset_engine() -> None:
-    """Dispose of the process's engines (the runner's shutdown and the tests use this)."""
-    with _engine_lock:
-        for engine in _engines.values():
-            engine.dispose()
-        _engines.clear()
+    return ENGINES.get(get_settings())
 
 
 @contextmanager

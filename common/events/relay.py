@@ -16,10 +16,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import lru_cache
 
 from sqlalchemy import Connection, Engine
 
+from common.cache import Cache
 from common.config import Settings
 from common.db import utcnow, writer
 from common.events import outbox
@@ -37,14 +37,14 @@ PUBLISH_BACKOFF = Backoff(base_seconds=5.0, cap_seconds=900.0)
 DELIVERY_BACKOFF = Backoff(base_seconds=5.0, cap_seconds=3600.0)
 
 
-@lru_cache(maxsize=4)
-def _bus_publisher(bus_name: str) -> EventBridgePublisher:
-    return EventBridgePublisher(bus_name)
+# One EventBridge client per bus, reused while the process is warm.
+PUBLISHERS: Cache[str, EventBridgePublisher] = Cache()
 
 
 def publisher_for(settings: Settings) -> Publisher | None:
-    """The process's EventBridge publisher (one client, reused while warm); None without a bus."""
-    return _bus_publisher(settings.event_bus_name) if settings.event_bus_name else None
+    """The process's EventBridge publisher; None without a bus."""
+    bus_name = settings.event_bus_name
+    return PUBLISHERS.get(bus_name, lambda: EventBridgePublisher(bus_name)) if bus_name else None
 
 
 def _error(exc: BaseException) -> str:

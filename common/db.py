@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
-from functools import lru_cache
 from itertools import islice
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
@@ -26,6 +25,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
 
+from common import pg8000_tuning
 from common.config import Settings, get_settings
 
 _WRITE_OPTION = "tsh_write"
@@ -63,7 +63,7 @@ def create_engine_for(settings: Settings, *, pool_size: int | None = None) -> En
     size = pool_size or settings.db_pool_size
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, size)
-    _tune_pg8000()
+    pg8000_tuning.tune()
     engine = create_engine(
         url,
         pool_size=size,
@@ -84,12 +84,12 @@ def create_engine_for(settings: Settings, *, pool_size: int | None = None) -> En
     @event.listens_for(engine, "checkout")
     def _limit_io(dbapi_connection, _record, _proxy):
         # pg8000 applies one socket timeout to every read: the caller's remaining time.
-        dbapi_connection._usock.settimeout(_io_seconds(_POSTGRES_IO_TIMEOUT_SECONDS))
+        pg8000_tuning.set_socket_timeout(dbapi_connection, _io_seconds(_POSTGRES_IO_TIMEOUT_SECONDS))
 
     @event.listens_for(engine, "checkin")
     def _short_ping(dbapi_connection, _record):
-        if dbapi_connection is not None and getattr(dbapi_connection, "_usock", None) is not None:
-            dbapi_connection._usock.settimeout(_PING_TIMEOUT_SECONDS)
+        if dbapi_connection is not None:
+            pg8000_tuning.set_socket_timeout(dbapi_connection, _PING_TIMEOUT_SECONDS)
 
     return engine
 
@@ -120,34 +120,6 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 def remaining_seconds(default: float) -> float:
     """What is left of the current time limit (`default` outside one)."""
     return _io_seconds(default)
-
-
-@lru_cache(maxsize=1)
-def _tune_pg8000() -> None:
-    """Two pure-overhead costs of pg8000, removed without changing what is sent.
-
-    It rewrites every statement's %s placeholders to $n by scanning the text character by
-    character in Python on every execution (about half a millisecond for a long statement);
-    for positional placeholders the rewrite depends on the text alone, so it is remembered.
-    It sends COMMIT and ROLLBACK through the extended protocol, three round trips each;
-    the simple protocol does the same in one.
-    """
-    import pg8000.legacy
-
-    scan = pg8000.legacy.convert_paramstyle
-
-    @lru_cache(maxsize=2048)
-    def rewrite(style: str, statement: str) -> str:
-        return scan(style, statement, ())[0]
-
-    def convert_paramstyle(style, statement, args):
-        if style in ("format", "numeric", "qmark"):
-            return rewrite(style, statement), args
-        return scan(style, statement, args)
-
-    pg8000.legacy.convert_paramstyle = convert_paramstyle
-    pg8000.legacy.Connection.commit = lambda self: self.execute_simple("commit")
-    pg8000.legacy.Connection.rollback = lambda self: self.execute_simple("rollback") if self._in_transaction else None
 
 
 def _sqlite_engine(url: URL, pool_size: int) -> Engine:

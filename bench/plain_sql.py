@@ -7,7 +7,7 @@ change (common/events/outbox.py), and the same fenced completion UPDATE.
 Parameter values are computed with the same pure-Python helpers the handlers use for the
 stored search columns and money, so the rows written are the same.
 
-The two pg8000 overheads the product already removes (common/db.py `_tune_pg8000`) are
+The two pg8000 overheads the product already removes (common/pg8000_tuning.py) are
 removed here too, so that the ceiling is not lower than the product for a reason outside it.
 """
 
@@ -62,7 +62,7 @@ UPDATE products SET sales_count = (
 
 
 def tune_pg8000_dbapi() -> None:
-    """What common/db.py `_tune_pg8000` does for pg8000.legacy, for pg8000.dbapi."""
+    """What common/pg8000_tuning.py does for pg8000.legacy, for pg8000.dbapi."""
     import pg8000.dbapi
 
     scan = pg8000.dbapi.convert_paramstyle

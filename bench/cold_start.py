@@ -73,17 +73,17 @@ print(json.dumps({"import_ms": (imported - started) * 1000, "first_ms": (first -
 def prepare(database: str, secret: str) -> str:
     """Schema and demo data in the scratch database; a token for the demo customer."""
     from common.config import get_settings
-    from common.db import get_engine, reset_engine
+    from common.db import ENGINES, get_engine
     from common.migrate import upgrade
     from common.shop.auth import issue_token
     from demo_data.generator import DEMO_CUSTOMER_ID, DEMO_SIZE, generate
 
     os.environ.update(DATABASE_URL=db_url(database), MOBILE_TOKEN_SECRET=secret)
     get_settings.cache_clear()
-    reset_engine()
+    ENGINES.clear()
     upgrade(get_engine())
     generate(get_engine(), DEMO_SIZE)
-    reset_engine()
+    ENGINES.clear()
     return issue_token(DEMO_CUSTOMER_ID, get_settings())
 
 

@@ -7,7 +7,7 @@ change (common/events/outbox.py), and the same fenced completion UPDATE.
 Parameter values are computed with the same pure-Python helpers the handlers use for the
 stored search columns and money, so the rows written are the same.
 
-The pg8000 loop connects with the product's own tuned connection (common/pg8000_driver.py),
+The pg8000 loop connects with the product's own tuned connection (common/pg8000_tuning.py),
 so that the ceiling is not lower than the product for a reason outside it.
 """
 
@@ -62,10 +62,10 @@ UPDATE products SET sales_count = (
 
 def connect(driver: str, database: str, host: str, port: int, user: str):
     if driver == "pg8000":
-        from common import pg8000_driver
+        from common import pg8000_tuning
 
-        pg8000_driver.install()
-        return pg8000_driver.connection_class()(user=user, host=host, port=port, database=database)
+        pg8000_tuning.install()
+        return pg8000_tuning.connection_class()(user=user, host=host, port=port, database=database)
     import psycopg
 
     return psycopg.connect(host=host, port=port, user=user, dbname=database)

@@ -49,9 +49,8 @@ from common.sync import payloads
 from common.sync.entities import BY_NAME
 from common.sync.payloads import ZohoEvent
 from common.sync.errors import PermanentSyncError, TransientSyncError
-from common.sync.queue import QueueItem
+from common.sync.queue import APPLIED, NOOP, STALE, QueueItem
 
-APPLIED, STALE, NOOP = "applied", "stale", "noop"
 _INACTIVE_STATUSES = {"inactive", "void", "deleted"}
 
 Values = dict[str, Any]

@@ -1,4 +1,5 @@
-"""pg8000's connection, sending each statement in one round trip.
+"""pg8000's connection, sending each statement in one round trip; every reach into the driver's
+internals is here, for the one version it was written for.
 
 pg8000 (pure Python, deploys anywhere) is the service's PostgreSQL driver. Its legacy DB-API
 connection, which SQLAlchemy uses, costs round trips that do not change what runs:
@@ -8,11 +9,11 @@ connection, which SQLAlchemy uses, costs round trips that do not change what run
   can travel in front of that statement;
 - COMMIT and ROLLBACK go through the extended protocol, three round trips each, where the
   simple protocol takes one.
-Every round trip is a send and a receive on each side: for a webhook (pool ping, INSERT,
-COMMIT) six become three. `TunedConnection` overrides those steps and nothing else; what the
+Every round trip is a send and a receive on each side: a webhook's transaction (BEGIN,
+INSERT, COMMIT) took five and takes two. `TunedConnection` overrides those steps and nothing else; what the
 server receives and answers per statement is the same, errors included.
 
-Two more costs are removed here, because the DB-API gives no way to reach them:
+Three more costs are removed here, because the DB-API gives no way to reach them:
 - pg8000 rewrites a statement's %s placeholders to $n by scanning its text in Python on
   every execution (about half a millisecond for a long statement); for positional
   placeholders the rewrite depends on the text alone, so `install()` makes pg8000 remember it;
@@ -20,29 +21,30 @@ Two more costs are removed here, because the DB-API gives no way to reach them:
 - timestamps are read by `datetime.fromisoformat` instead of strptime (a card reads several).
 
 The overrides use pg8000's message helpers and socket, which are not its public API: they
-apply only to the version they were written against (`WRITTEN_FOR`). Any other version gets
+apply only to the version they were written against (`WRITTEN_FOR`, the one requirements.txt
+pins). Any other version gets
 pg8000's own connection and a warning (the service works, with more round trips), and
-tests/unit/test_pg8000_driver.py fails until the overrides are checked against it.
+tests/integration/test_pg8000_tuning.py fails until the overrides are checked against it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import select
-from functools import lru_cache
-
 from datetime import datetime
+from functools import lru_cache
 
 import pg8000
 import pg8000.legacy
 from pg8000 import converters, core
 from pg8000.converters import TIMESTAMP, TIMESTAMPTZ
 
+from common.logs import get_logger
+
 WRITTEN_FOR = "1.31.6"
 ACTIVE = pg8000.__version__ == WRITTEN_FOR
 
-_log = logging.getLogger(__name__)
+_log = get_logger("db")
 _BEGIN = "begin transaction"  # the statement pg8000's cursor sends to open a transaction
 
 

@@ -1,28 +1,95 @@
-"""The tuned pg8000 connection (common/pg8000_driver.py): one round trip per statement, and
-everything else as pg8000 itself does it, on a real PostgreSQL server."""
+"""The tuned pg8000 connection (common/pg8000_tuning.py): one round trip per statement, and
+everything else as pg8000 itself does it, on a real PostgreSQL server; written for one driver
+version, applied to that one only, and another version runs untuned, with one warning."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import subprocess
+import sys
 from decimal import Decimal
 
 import pg8000
+import pg8000.dbapi
+import pg8000.legacy
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
-from common import pg8000_driver
+from common import pg8000_tuning
 from common.config import get_settings
 from common.db import create_engine_for
+from tests.helpers import PROJECT_ROOT
+
+PINNED = re.compile(r"^pg8000==(\S+)$", re.MULTILINE)
 
 
-def test_the_overrides_were_written_for_the_installed_pg8000():
-    # An upgraded pg8000 turns the tuning off (slower, still correct); this fails until someone
-    # has read the new version's core.py against common/pg8000_driver.py and moved WRITTEN_FOR.
-    assert pg8000.__version__ == pg8000_driver.WRITTEN_FOR, (
-        f"pg8000 {pg8000.__version__} is installed; check common/pg8000_driver.py against it"
+def test_the_installed_pg8000_is_the_version_the_tuning_was_written_for():
+    installed = pg8000.__version__
+    assert installed == pg8000_tuning.WRITTEN_FOR, (
+        f"pg8000 {installed} is installed, but common/pg8000_tuning.py was written for "
+        f"{pg8000_tuning.WRITTEN_FOR} and leaves any other version untuned. Review TunedConnection against "
+        f"this version's core.py (execute_simple, execute_unnamed, the message helpers, _usock), "
+        f"convert_paramstyle in legacy.py, then set WRITTEN_FOR to {installed}."
     )
-    assert pg8000_driver.connection_class() is pg8000_driver.TunedConnection
+    assert pg8000_tuning.connection_class() is pg8000_tuning.TunedConnection
+
+
+@pytest.mark.parametrize("requirements", ["requirements.txt", "requirements-lambda.txt"])
+def test_the_requirements_pin_that_version(requirements):
+    assert PINNED.findall((PROJECT_ROOT / requirements).read_text()) == [pg8000_tuning.WRITTEN_FOR]
+
+
+def test_the_remembered_rewrite_gives_what_pg8000_itself_would(pg):
+    create_engine_for(get_settings()).dispose()  # installs the tuning
+    assert pg8000.legacy.convert_paramstyle is not pg8000.dbapi.convert_paramstyle  # dbapi's is pg8000's own
+    cases = [
+        ("format", "SELECT %s, %s FROM t WHERE a = '%%s' AND b = %s", (1, "x", None)),
+        ("format", "SELECT 1", ()),
+        ("qmark", "SELECT ? + ?", (1, 2)),
+        ("numeric", "SELECT :2, :1", (1, 2)),
+        ("named", "SELECT :a, :b", {"a": 1, "b": 2}),
+        ("pyformat", "SELECT %(a)s", {"a": 1}),
+    ]
+    for style, statement, args in cases * 2:  # the second round is served from the remembered rewrites
+        assert pg8000.legacy.convert_paramstyle(style, statement, args) == pg8000.dbapi.convert_paramstyle(
+            style, statement, args
+        )
+
+
+_UNKNOWN_VERSION = """
+import sys
+import pg8000, pg8000.legacy
+pg8000.__version__ = "9.9.9"  # a newer one (SQLAlchemy refuses older ones)
+from common import pg8000_tuning
+from common.config import Settings
+from common.db import create_engine_for
+from common.logs import configure_logging
+from sqlalchemy import text
+
+configure_logging()
+untouched = pg8000.legacy.convert_paramstyle
+for _ in range(2):
+    engine = create_engine_for(Settings(database_url=sys.argv[1], _env_file=None))
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT :n + 1"), {"n": 41}).scalar_one() == 42
+        assert type(connection.connection.dbapi_connection) is pg8000.legacy.Connection
+    with engine.connect() as connection, connection.begin() as transaction:
+        connection.execute(text("SELECT 1"))
+        transaction.rollback()
+    engine.dispose()
+print("untouched" if pg8000.legacy.convert_paramstyle is untouched else "patched")
+"""
+
+
+def test_another_version_runs_untuned_with_one_warning(pg):
+    run = subprocess.run(
+        [sys.executable, "-c", _UNKNOWN_VERSION, pg.url], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "untouched"
+    assert run.stderr.count("pg8000 9.9.9 is installed") == 1, run.stderr
 
 
 class _CountingSocket:
@@ -48,7 +115,7 @@ def engine(pg):
 
 def _counted(connection) -> _CountingSocket:
     dbapi = connection.connection.dbapi_connection
-    assert isinstance(dbapi, pg8000_driver.TunedConnection)
+    assert isinstance(dbapi, pg8000_tuning.TunedConnection)
     counter = _CountingSocket(dbapi._sock)
     dbapi._sock = counter
     return counter

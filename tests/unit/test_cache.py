@@ -1,0 +1,42 @@
+"""The process caches' one shape (common.cache): computed once per key, kept for their time, not
+kept when computing fails, forgotten by clear()."""
+
+import pytest
+
+from common.cache import Cache
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> int:
+        self.calls += 1
+        return self.calls
+
+
+def test_a_value_is_computed_once_per_key_until_cleared():
+    cache: Cache[str, int] = Cache()
+    compute = Counter()
+    assert [cache.get("a", compute), cache.get("a", compute), cache.get("b", compute)] == [1, 1, 2]
+    cache.clear()
+    assert cache.get("a", compute) == 3
+
+
+def test_a_value_older_than_its_time_is_computed_again():
+    cache: Cache[str, int] = Cache(ttl_seconds=3600)
+    compute = Counter()
+    assert cache.get("a", compute) == cache.get("a", compute) == 1
+    cache.ttl_seconds = 0.0
+    assert cache.get("a", compute) == 2
+
+
+def test_a_failure_is_not_kept():
+    cache: Cache[str, int] = Cache()
+
+    def fail() -> int:
+        raise ConnectionError("SSM did not answer")
+
+    with pytest.raises(ConnectionError):
+        cache.get("a", fail)
+    assert cache.get("a", Counter()) == 1

@@ -32,8 +32,10 @@ _WRITE_OPTION = "tsh_write"
 # Outside any time limit (a scheduled drain, a migration) no statement legitimately waits
 # this long on the network; a dead peer is reported instead of hanging a worker forever.
 _POSTGRES_IO_TIMEOUT_SECONDS = 60.0
-# The pre-ping of a pooled connection runs before the caller's limit is applied; a live
-# server answers it in milliseconds.
+# A pooled connection is pinged (one round trip) only when it has been idle this long; one
+# used since needs none, and one the server closed meanwhile is seen without asking.
+_PING_AFTER_IDLE_SECONDS = 5.0
+# The ping runs before the caller's limit is applied; a live server answers it in milliseconds.
 _PING_TIMEOUT_SECONDS = 0.5
 # A request waits this long at most for a pooled connection, then hears 503.
 _POOL_WAIT_SECONDS = 0.5
@@ -63,13 +65,12 @@ def create_engine_for(settings: Settings, *, pool_size: int | None = None) -> En
     size = pool_size or settings.db_pool_size
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, size)
-    pg8000_tuning.tune()
+    pg8000_tuning.install()
     engine = create_engine(
         url,
         pool_size=size,
         max_overflow=size,
         pool_timeout=min(_POOL_WAIT_SECONDS, settings.db_connect_timeout_seconds),
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={"timeout": settings.db_connect_timeout_seconds, "application_name": "tsh-erp"},
     )
@@ -80,16 +81,31 @@ def create_engine_for(settings: Settings, *, pool_size: int | None = None) -> En
         # pg8000's timeout covers the TCP connect and the start-up exchange (a frozen server
         # accepts the connection in the kernel and then says nothing).
         cparams["timeout"] = _io_seconds(connect_timeout)
+        return pg8000_tuning.connection_class()(*_cargs, **cparams)
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_connection, record):
+        record.info["returned_at"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _limit_io(dbapi_connection, _record, _proxy):
+    def _live_connection(dbapi_connection, record, _proxy):
+        # Instead of a ping per checkout: a connection the server closed (restart, failover,
+        # terminated session, idle timeout) is readable; only a long-idle one is asked.
+        # DisconnectionError makes the pool replace the connection and check out again.
+        if pg8000_tuning.closed_by_server(dbapi_connection):
+            raise sa_exc.DisconnectionError("the server closed this pooled connection")
+        if time.monotonic() - record.info.get("returned_at", 0.0) > _PING_AFTER_IDLE_SECONDS:
+            pg8000_tuning.set_io_timeout(dbapi_connection, _PING_TIMEOUT_SECONDS)
+            try:
+                pg8000_tuning.ping(dbapi_connection)
+            except Exception as exc:  # noqa: BLE001 - any failure means: use another connection
+                raise sa_exc.DisconnectionError(f"a pooled connection did not answer: {exc}") from exc
         # pg8000 applies one socket timeout to every read: the caller's remaining time.
-        pg8000_tuning.set_socket_timeout(dbapi_connection, _io_seconds(_POSTGRES_IO_TIMEOUT_SECONDS))
+        pg8000_tuning.set_io_timeout(dbapi_connection, _io_seconds(_POSTGRES_IO_TIMEOUT_SECONDS))
 
     @event.listens_for(engine, "checkin")
-    def _short_ping(dbapi_connection, _record):
-        if dbapi_connection is not None:
-            pg8000_tuning.set_socket_timeout(dbapi_connection, _PING_TIMEOUT_SECONDS)
+    def _returned(_dbapi_connection, record):
+        record.info["returned_at"] = time.monotonic()
 
     return engine
 

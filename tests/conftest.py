@@ -28,6 +28,7 @@ from common.db import sqlalchemy_url
 from common.logs import LOGGER_NAME
 from common.models import metadata
 from common.shop.catalog import CATEGORY_TILES
+from common.shop.search import BROAD_RESULTS
 from tests.fake_zoho import FakeZoho
 from tests.pg_cluster import PgCluster
 
@@ -146,6 +147,7 @@ def _empty_tables(engine: Engine) -> None:
 def _use(database: TestDatabase, configure) -> Iterator[TestDatabase]:
     configure(DATABASE_URL=database.url)
     CATEGORY_TILES.clear()
+    BROAD_RESULTS.clear()
     try:
         yield database
     finally:

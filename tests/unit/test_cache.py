@@ -40,3 +40,20 @@ def test_a_failure_is_not_kept():
     with pytest.raises(ConnectionError):
         cache.get("a", fail)
     assert cache.get("a", Counter()) == 1
+
+
+def test_beyond_its_size_the_oldest_value_goes_and_a_renewed_one_counts_as_new():
+    cache: Cache[str, int] = Cache(max_entries=2)
+    cache.keep("a", 1)
+    cache.keep("b", 2)
+    cache.keep("a", 3)  # renewed: now "b" is the oldest
+    cache.keep("c", 4)
+    assert [cache.lookup(key) for key in ("a", "b", "c")] == [3, None, 4]
+
+
+def test_lookup_finds_only_fresh_values():
+    cache: Cache[str, int] = Cache(ttl_seconds=3600)
+    cache.keep("a", 1)
+    assert cache.lookup("a") == 1 and cache.lookup("b") is None
+    cache.ttl_seconds = 0.0
+    assert cache.lookup("a") is None

@@ -8,9 +8,10 @@ is one line naming the cause and the fix, with a non-zero exit.
 Processes: this one is the coordinator. It prepares the database once, binds the port, then
 granian starts N HTTP worker processes (`--workers`) that share the socket; each builds the
 WSGI application and runs its own request-metrics flusher (its own counts; the readers add
-up rows from several processes). The background drain workers (TDS_WORKERS threads) run
-only here, in the coordinator, so their number does not grow with N. Worker processes are
-started with `spawn`: a fresh interpreter inherits no database connection, lock or thread.
+up rows from several processes). The background jobs, the drain workers (TDS_WORKERS
+threads) and the hourly retention purge, run only here, in the coordinator, so they do not
+multiply with N. Worker processes are started with `spawn`: a fresh interpreter inherits no
+database connection, lock or thread.
 
 This is also what a single-machine deployment runs, so the server is chosen for hostile
 clients (docs/BENCHMARKS.md, "HTTP server"): granian's Rust event loop holds idle and slow
@@ -34,7 +35,7 @@ from werkzeug.wrappers import Request, Response
 
 from common import http
 from common.config import DEFAULT_DATABASE_URL, ConfigError, Settings, get_settings
-from common.db import get_engine, reset_engine
+from common.db import ENGINES, get_engine
 from common.logs import configure_logging, get_logger
 from common.routes import ROUTES, Route, RouteTable
 from common.shop.auth import TOKEN_COMMAND, issue_token
@@ -125,7 +126,7 @@ def _check_port(host: str, port: int) -> None:
 
 def _cannot_start(reason: str) -> int:
     print(f"cannot start: {reason}", file=sys.stderr)
-    reset_engine()
+    ENGINES.clear()
     return 1
 
 
@@ -164,7 +165,7 @@ def _http_worker(*args: Any) -> None:
         Server._spawn_wsgi_worker(*args)  # granian's own worker body; only the wrapping is ours
     finally:
         flusher.stop()
-        reset_engine()
+        ENGINES.clear()
 
 
 def _server(args: argparse.Namespace):
@@ -189,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
 
+    from common.retention import RetentionTimer
     from common.sync.workers import DrainWorkers
 
     if args.demo and settings.is_production:
@@ -220,13 +222,13 @@ def main(argv: list[str] | None = None) -> int:
 
     multiprocessing.set_start_method("spawn", force=True)
     server = _server(args)
-    workers = DrainWorkers(settings)
-    server.on_startup(workers.start)  # once the port is bound, before the HTTP processes start
-    server.on_shutdown(workers.stop)  # after every HTTP process has finished its requests
+    for job in (DrainWorkers(settings), RetentionTimer(settings)):
+        server.on_startup(job.start)  # once the port is bound, before the HTTP processes start
+        server.on_shutdown(job.stop)  # after every HTTP process has finished its requests
     try:
         server.serve(spawn_target=_http_worker, target_loader=_worker_app, wrap_loader=False)
     finally:
-        reset_engine()
+        ENGINES.clear()
         print("TSH ERP local runner stopped", flush=True)
     return 0
 

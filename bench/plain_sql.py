@@ -7,8 +7,8 @@ change (common/events/outbox.py), and the same fenced completion UPDATE.
 Parameter values are computed with the same pure-Python helpers the handlers use for the
 stored search columns and money, so the rows written are the same.
 
-The two pg8000 overheads the product already removes (common/db.py `_tune_pg8000`) are
-removed here too, so that the ceiling is not lower than the product for a reason outside it.
+The pg8000 loop connects with the product's own tuned connection (common/pg8000_tuning.py),
+so that the ceiling is not lower than the product for a reason outside it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import json
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 from typing import Any
 
 from common.money import to_iqd
@@ -61,26 +60,12 @@ UPDATE products SET sales_count = (
  WHERE zoho_item_id IN (%s)"""
 
 
-def tune_pg8000_dbapi() -> None:
-    """What common/db.py `_tune_pg8000` does for pg8000.legacy, for pg8000.dbapi."""
-    import pg8000.dbapi
-
-    scan = pg8000.dbapi.convert_paramstyle
-
-    @lru_cache(maxsize=256)
-    def rewrite(style: str, statement: str) -> str:
-        return scan(style, statement, ())[0]
-
-    pg8000.dbapi.convert_paramstyle = lambda style, statement, args: (rewrite(style, statement), args)
-    pg8000.dbapi.Connection.commit = lambda self: self.execute_simple("commit")
-
-
 def connect(driver: str, database: str, host: str, port: int, user: str):
     if driver == "pg8000":
-        import pg8000.dbapi
+        from common import pg8000_tuning
 
-        tune_pg8000_dbapi()
-        return pg8000.dbapi.connect(user=user, host=host, port=port, database=database)
+        pg8000_tuning.install()
+        return pg8000_tuning.connection_class()(user=user, host=host, port=port, database=database)
     import psycopg
 
     return psycopg.connect(host=host, port=port, user=user, dbname=database)

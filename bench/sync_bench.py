@@ -218,7 +218,7 @@ def bench_enqueue(report: Report, rounds: int, jobs: int) -> None:
     from bench import procrastinate_app
     from common import migrate
     from common.config import get_settings
-    from common.db import get_engine, reset_engine
+    from common.db import ENGINES, get_engine
     from common.sync.entities import BY_ROUTE
     from common.sync.intake import accept_webhook
 
@@ -268,7 +268,7 @@ def bench_enqueue(report: Report, rounds: int, jobs: int) -> None:
                 log(f"enqueue round {round_no + 1} {name}: {rate:.0f} events/s")
     finally:
         app.close()
-        reset_engine()
+        ENGINES.clear()
         drop_db(database)
     for name, rates in results.items():
         report.add(f"enqueue.{name}", Figure("enqueue", name, max(rates), "events/s", rates))

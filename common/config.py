@@ -98,7 +98,8 @@ class Settings(BaseSettings):
     tds_workers: int = Field(default=2, ge=0, le=64)
     # How long one scheduled drain may run; below the scheduler's one-minute period.
     tds_drain_budget_seconds: float = Field(default=50.0, gt=0, le=900)
-    # Completed queue rows (and so their dedupe keys) are kept this long, then purged.
+    # Completed queue rows (and so their dedupe keys) and the rest of the history are kept this long,
+    # then purged (common.retention).
     tds_retention_hours: int = Field(default=168, ge=1, le=24 * 365)
 
     # Per-function request counts and latency (common.metrics), flushed every few seconds.

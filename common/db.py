@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
-from functools import lru_cache
 from itertools import islice
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
@@ -26,14 +25,17 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
 
+from common import pg8000_tuning
 from common.config import Settings, get_settings
 
 _WRITE_OPTION = "tsh_write"
 # Outside any time limit (a scheduled drain, a migration) no statement legitimately waits
 # this long on the network; a dead peer is reported instead of hanging a worker forever.
 _POSTGRES_IO_TIMEOUT_SECONDS = 60.0
-# The pre-ping of a pooled connection runs before the caller's limit is applied; a live
-# server answers it in milliseconds.
+# A pooled connection is pinged (one round trip) only when it has been idle this long; one
+# used since needs none, and one the server closed meanwhile is seen without asking.
+_PING_AFTER_IDLE_SECONDS = 5.0
+# The ping runs before the caller's limit is applied; a live server answers it in milliseconds.
 _PING_TIMEOUT_SECONDS = 0.5
 # A request waits this long at most for a pooled connection, then hears 503.
 _POOL_WAIT_SECONDS = 0.5
@@ -42,9 +44,6 @@ _MIN_IO_SECONDS = 0.05
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 _deadline: ContextVar[float | None] = ContextVar("tsh_db_deadline", default=None)
-
-_engine_lock = threading.Lock()
-_engines: dict[str, Engine] = {}
 
 
 def utcnow() -> datetime:
@@ -66,13 +65,12 @@ def create_engine_for(settings: Settings, *, pool_size: int | None = None) -> En
     size = pool_size or settings.db_pool_size
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, size)
-    _tune_pg8000()
+    pg8000_tuning.install()
     engine = create_engine(
         url,
         pool_size=size,
         max_overflow=size,
         pool_timeout=min(_POOL_WAIT_SECONDS, settings.db_connect_timeout_seconds),
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={"timeout": settings.db_connect_timeout_seconds, "application_name": "tsh-erp"},
     )
@@ -83,16 +81,31 @@ def create_engine_for(settings: Settings, *, pool_size: int | None = None) -> En
         # pg8000's timeout covers the TCP connect and the start-up exchange (a frozen server
         # accepts the connection in the kernel and then says nothing).
         cparams["timeout"] = _io_seconds(connect_timeout)
+        return pg8000_tuning.connection_class()(*_cargs, **cparams)
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_connection, record):
+        record.info["returned_at"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _limit_io(dbapi_connection, _record, _proxy):
+    def _live_connection(dbapi_connection, record, _proxy):
+        # Instead of a ping per checkout: a connection the server closed (restart, failover,
+        # terminated session, idle timeout) is readable; only a long-idle one is asked.
+        # DisconnectionError makes the pool replace the connection and check out again.
+        if pg8000_tuning.closed_by_server(dbapi_connection):
+            raise sa_exc.DisconnectionError("the server closed this pooled connection")
+        if time.monotonic() - record.info.get("returned_at", 0.0) > _PING_AFTER_IDLE_SECONDS:
+            pg8000_tuning.set_io_timeout(dbapi_connection, _PING_TIMEOUT_SECONDS)
+            try:
+                pg8000_tuning.ping(dbapi_connection)
+            except Exception as exc:  # noqa: BLE001 - any failure means: use another connection
+                raise sa_exc.DisconnectionError(f"a pooled connection did not answer: {exc}") from exc
         # pg8000 applies one socket timeout to every read: the caller's remaining time.
-        dbapi_connection._usock.settimeout(_io_seconds(_POSTGRES_IO_TIMEOUT_SECONDS))
+        pg8000_tuning.set_io_timeout(dbapi_connection, _io_seconds(_POSTGRES_IO_TIMEOUT_SECONDS))
 
     @event.listens_for(engine, "checkin")
-    def _short_ping(dbapi_connection, _record):
-        if dbapi_connection is not None and getattr(dbapi_connection, "_usock", None) is not None:
-            dbapi_connection._usock.settimeout(_PING_TIMEOUT_SECONDS)
+    def _returned(_dbapi_connection, record):
+        record.info["returned_at"] = time.monotonic()
 
     return engine
 
@@ -123,34 +136,6 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 def remaining_seconds(default: float) -> float:
     """What is left of the current time limit (`default` outside one)."""
     return _io_seconds(default)
-
-
-@lru_cache(maxsize=1)
-def _tune_pg8000() -> None:
-    """Two pure-overhead costs of pg8000, removed without changing what is sent.
-
-    It rewrites every statement's %s placeholders to $n by scanning the text character by
-    character in Python on every execution (about half a millisecond for a long statement);
-    for positional placeholders the rewrite depends on the text alone, so it is remembered.
-    It sends COMMIT and ROLLBACK through the extended protocol, three round trips each;
-    the simple protocol does the same in one.
-    """
-    import pg8000.legacy
-
-    scan = pg8000.legacy.convert_paramstyle
-
-    @lru_cache(maxsize=2048)
-    def rewrite(style: str, statement: str) -> str:
-        return scan(style, statement, ())[0]
-
-    def convert_paramstyle(style, statement, args):
-        if style in ("format", "numeric", "qmark"):
-            return rewrite(style, statement), args
-        return scan(style, statement, args)
-
-    pg8000.legacy.convert_paramstyle = convert_paramstyle
-    pg8000.legacy.Connection.commit = lambda self: self.execute_simple("commit")
-    pg8000.legacy.Connection.rollback = lambda self: self.execute_simple("rollback") if self._in_transaction else None
 
 
 def _sqlite_engine(url: URL, pool_size: int) -> Engine:
@@ -185,24 +170,37 @@ def _sqlite_engine(url: URL, pool_size: int) -> Engine:
     return engine
 
 
+class Engines:
+    """The process's engines, one per database URL, each created on first use (under a lock: two
+    engines would be two pools) and reused by every warm invocation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._engines: dict[str, Engine] = {}
+
+    def get(self, settings: Settings) -> Engine:
+        engine = self._engines.get(settings.database_url)
+        if engine is None:
+            with self._lock:
+                engine = self._engines.get(settings.database_url)
+                if engine is None:
+                    engine = self._engines[settings.database_url] = create_engine_for(settings)
+        return engine
+
+    def clear(self) -> None:
+        """Close every pooled connection and forget the engines (a host's shutdown; tests)."""
+        with self._lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+
+
+ENGINES = Engines()
+
+
 def get_engine() -> Engine:
     """The process-wide engine for the configured database, created on first use."""
-    settings = get_settings()
-    engine = _engines.get(settings.database_url)
-    if engine is None:
-        with _engine_lock:
-            engine = _engines.get(settings.database_url)
-            if engine is None:
-                engine = _engines[settings.database_url] = create_engine_for(settings)
-    return engine
-
-
-def reset_engine() -> None:
-    """Dispose of the process's engines (the runner's shutdown and the tests use this)."""
-    with _engine_lock:
-        for engine in _engines.values():
-            engine.dispose()
-        _engines.clear()
+    return ENGINES.get(get_settings())
 
 
 @contextmanager
@@ -319,11 +317,18 @@ _UNAVAILABLE_SQLSTATES = frozenset({"53300", "53200", "57014", "57P01", "57P02",
 _UNAVAILABLE_SQLSTATE_CLASSES = ("08",)
 
 
+def root_cause(exc: BaseException) -> BaseException:
+    """The driver's own exception under SQLAlchemy's wrappers and re-raises."""
+    root = exc
+    while root.__cause__ is not None or getattr(root, "orig", None) is not None:
+        root = getattr(root, "orig", None) or root.__cause__
+    return root
+
+
 def sqlstate(exc: BaseException) -> str | None:
-    """The PostgreSQL SQLSTATE behind an error (pg8000 puts it under "C"), if there is one."""
-    orig = getattr(exc, "orig", None) if isinstance(exc, sa_exc.DBAPIError) else exc
-    detail = orig.args[0] if orig is not None and orig.args else None
-    return detail.get("C") if isinstance(detail, dict) else None
+    """PostgreSQL's SQLSTATE of a failure (pg8000 carries the server's fields as a dict), if any."""
+    fields = next(iter(root_cause(exc).args), None)
+    return fields.get("C") if isinstance(fields, dict) else None
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -355,20 +360,6 @@ def check_database(engine: Engine | None = None) -> dict:
     except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
         return {"status": "error", "error": short_reason(exc)}
     return {"status": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
-
-
-def root_cause(exc: BaseException) -> BaseException:
-    """The driver's own exception under SQLAlchemy's wrappers and re-raises."""
-    root = exc
-    while root.__cause__ is not None or getattr(root, "orig", None) is not None:
-        root = getattr(root, "orig", None) or root.__cause__
-    return root
-
-
-def sqlstate(exc: BaseException) -> str | None:
-    """PostgreSQL's SQLSTATE of a failure (pg8000 carries the server's fields as a dict), if any."""
-    fields = next(iter(root_cause(exc).args), None)
-    return fields.get("C") if isinstance(fields, dict) else None
 
 
 # undefined_table, undefined_column: the code expects tables or columns the database lacks.

@@ -26,9 +26,9 @@ from common.logs import get_logger
 LATENCY_BUCKETS_MS: tuple[float, ...] = (
     1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000,
 )  # fmt: skip
-# Kept at least a day (the page's longest window), otherwise as long as the queue's history.
+# Kept at least a day (the page's longest window), otherwise as long as the queue's history
+# (common.retention purges them).
 MIN_RETENTION_HOURS = 24
-_PURGE_EVERY_SECONDS = 3600
 
 log = get_logger("metrics")
 
@@ -73,7 +73,6 @@ class Recorder:
         self._open: dict[_Key, _Aggregate] = {}
         self._flush_lock = threading.Lock()
         self.last_flush = time.monotonic()
-        self._last_purge = 0.0
 
     def record(self, function: str, route: str, status: int, duration_ms: float) -> None:
         key = (int(time.time() // 60), function, route)
@@ -125,7 +124,6 @@ class Recorder:
             try:
                 with write(engine) as connection:
                     connection.execute(insert(tds_request_metrics), rows)
-                    self._purge_when_due(connection)
             except Exception as exc:  # noqa: BLE001 - metrics must never take a request or a host down
                 log.warning("request metrics not flushed, kept for the next try", extra={"error": type(exc).__name__})
                 self._give_back(taken)
@@ -138,19 +136,18 @@ class Recorder:
             return 0
         return self.flush(engine)
 
-    def _purge_when_due(self, connection: Connection) -> None:
-        from common.models import tds_request_metrics
-
-        now = time.monotonic()
-        if now - self._last_purge < _PURGE_EVERY_SECONDS:
-            return
-        self._last_purge = now
-        hours = max(MIN_RETENTION_HOURS, get_settings().tds_retention_hours)
-        before = datetime.now(timezone.utc) - timedelta(hours=hours)
-        connection.execute(delete(tds_request_metrics).where(tds_request_metrics.c.minute < before))
-
 
 RECORDER = Recorder()
+
+
+def purge_request_metrics(connection: Connection, before: datetime, limit: int) -> int:
+    """Forget up to `limit` rows of minutes before `before`."""
+    from common.models import tds_request_metrics
+
+    chunk = (
+        select(tds_request_metrics.c.id).where(tds_request_metrics.c.minute < before).limit(limit).scalar_subquery()
+    )
+    return connection.execute(delete(tds_request_metrics).where(tds_request_metrics.c.id.in_(chunk))).rowcount
 
 
 def _flush_interval() -> float:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 
+from common.cache import Cache
 from common.logs import get_logger
 
 # Parameter name under the prefix -> the Settings field it fills.
@@ -28,6 +28,9 @@ SECRET_PARAMETERS = {
 }
 
 log = get_logger("secrets")
+
+# Each SSM path's parameters, read once per process (a test that changes them clears it).
+SECRETS: Cache[str, dict[str, str]] = Cache()
 
 
 class SecretsUnavailable(Exception):
@@ -51,7 +54,6 @@ def _botocore_quiet() -> Iterator[None]:
         botocore_log.setLevel(level)
 
 
-@lru_cache(maxsize=4)
 def _read_path(path: str) -> dict[str, str]:
     """Every parameter directly under `path` (name without the path -> decrypted value)."""
     import boto3
@@ -75,13 +77,9 @@ def _read_path(path: str) -> dict[str, str]:
 def secrets_from_ssm(prefix: str, *, require_all: bool) -> dict[str, str]:
     """The secrets under `prefix` as Settings field -> value; with `require_all`, every one must exist."""
     path = ssm_path(prefix)
-    values = _read_path(path)
+    values = SECRETS.get(path, lambda: _read_path(path))
     missing = [f"{path}/{name}" for name in SECRET_PARAMETERS if name not in values]
     if require_all and missing:
         raise SecretsUnavailable(f"SECRETS_SSM_PREFIX: missing SSM parameters {', '.join(missing)}")
     return {field: values[name] for name, field in SECRET_PARAMETERS.items() if name in values}
 
-
-def forget_secrets() -> None:
-    """Read SSM again on next use (tests; a process otherwise reads it once)."""
-    _read_path.cache_clear()

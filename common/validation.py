@@ -138,6 +138,22 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+class _NotFinite(ValueError):
+    pass
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise _NotFinite(text)
+    return number
+
+
+# In JSON text that json.loads accepted from strict UTF-8, a NUL or a lone surrogate can only
+# be written as one of these escapes, and no value nests deeper than it has brackets.
+_UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+
+
 def decode_json(data: bytes | str) -> Any:
     """A request body's JSON (UTF-8 only), or InvalidJson (400) for anything that is not
     JSON or that `json_value_problem` refuses. The one decoder every body goes through."""
@@ -145,9 +161,14 @@ def decode_json(data: bytes | str) -> Any:
         # Strict UTF-8: json.loads would decode bytes with "surrogatepass", letting the
         # encoded surrogate ED A0 80 through as text no database can store.
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except _NotFinite:
+        raise InvalidJson("Request body is not acceptable JSON: numbers must be finite") from None
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise InvalidJson() from exc
+    # The walk over every value costs more than decoding; the text shows when it cannot find anything.
+    if _UNSTORABLE_ESCAPE.search(text) is None and text.count("{") + text.count("[") <= MAX_JSON_DEPTH:
+        return value
     problem = json_value_problem(value)
     if problem:
         raise InvalidJson(f"Request body is not acceptable JSON: {problem}")

@@ -1,5 +1,6 @@
-"""The event relay's schedule (every minute): publish due outbox events to EventBridge, run the
-local subscribers' deliveries, purge what is past retention. The drain also relays after each run."""
+"""The event relay's schedule (every minute): publish due outbox events to EventBridge and run the
+local subscribers' deliveries. The drain also relays after each run; functions/purge_history.py
+deletes the published events past retention."""
 
 from common.config import get_settings
 from common.events.relay import relay

@@ -27,7 +27,8 @@ from common.config import Settings, get_settings
 from common.db import sqlalchemy_url
 from common.logs import LOGGER_NAME
 from common.models import metadata
-from common.shop.catalog import forget_cached_counts
+from common.shop.catalog import CATEGORY_TILES
+from common.shop.search import BROAD_RESULTS
 from tests.fake_zoho import FakeZoho
 from tests.pg_cluster import PgCluster
 
@@ -106,7 +107,7 @@ class _Databases:
 def _databases(tmp_path_factory) -> Iterator[_Databases]:
     databases = _Databases(tmp_path_factory.mktemp("db"))
     yield databases
-    common_db.reset_engine()
+    common_db.ENGINES.clear()
     databases.close()
 
 
@@ -145,7 +146,8 @@ def _empty_tables(engine: Engine) -> None:
 
 def _use(database: TestDatabase, configure) -> Iterator[TestDatabase]:
     configure(DATABASE_URL=database.url)
-    forget_cached_counts()
+    CATEGORY_TILES.clear()
+    BROAD_RESULTS.clear()
     try:
         yield database
     finally:

@@ -18,8 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, exists, or_, select, tuple_, update
 
 from common.db import insert_rows
-from common.models import event_deliveries as deliveries
-from common.models import event_outbox as outbox
+from common.models import event_deliveries, event_outbox
 
 EVENT_TYPES = (
     "product.created",
@@ -76,7 +75,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-_INSERT = outbox.insert()
+_INSERT = event_outbox.insert()
 
 
 def write(connection: Connection, events: Iterable[Event], occurred_at: dt.datetime) -> None:
@@ -100,8 +99,8 @@ def write(connection: Connection, events: Iterable[Event], occurred_at: dt.datet
 
 # --- The relay's statements ------------------------------------------------------------------
 
-_earlier = outbox.alias("earlier")
-_UNPUBLISHED = outbox.c.published_at.is_(None)
+_earlier = event_outbox.alias("earlier")
+_UNPUBLISHED = event_outbox.c.published_at.is_(None)
 
 
 def claim(connection: Connection, limit: int, now: dt.datetime) -> list[OutboxRow]:
@@ -112,27 +111,30 @@ def claim(connection: Connection, limit: int, now: dt.datetime) -> list[OutboxRo
     behind it waiting too. Returns at most `limit` rows.
     """
     heads = connection.execute(
-        select(outbox.c.aggregate_type, outbox.c.aggregate_id)
+        select(event_outbox.c.aggregate_type, event_outbox.c.aggregate_id)
         .where(
             _UNPUBLISHED,
-            or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
+            or_(event_outbox.c.next_attempt_at.is_(None), event_outbox.c.next_attempt_at <= now),
             ~exists().where(
                 _earlier.c.published_at.is_(None),
-                _earlier.c.aggregate_type == outbox.c.aggregate_type,
-                _earlier.c.aggregate_id == outbox.c.aggregate_id,
-                _earlier.c.id < outbox.c.id,
+                _earlier.c.aggregate_type == event_outbox.c.aggregate_type,
+                _earlier.c.aggregate_id == event_outbox.c.aggregate_id,
+                _earlier.c.id < event_outbox.c.id,
             ),
         )
-        .order_by(outbox.c.id)
+        .order_by(event_outbox.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     if not heads:
         return []
     rows = connection.execute(
-        select(outbox)
-        .where(_UNPUBLISHED, tuple_(outbox.c.aggregate_type, outbox.c.aggregate_id).in_([tuple(h) for h in heads]))
-        .order_by(outbox.c.id)
+        select(event_outbox)
+        .where(
+            _UNPUBLISHED,
+            tuple_(event_outbox.c.aggregate_type, event_outbox.c.aggregate_id).in_([tuple(h) for h in heads]),
+        )
+        .order_by(event_outbox.c.id)
         .limit(limit)
     ).all()
     return [
@@ -146,7 +148,7 @@ def add_deliveries(connection: Connection, rows: Sequence[OutboxRow], subscriber
     """One delivery per (event, subscriber of its type); a row claimed again adds none twice."""
     insert_rows(
         connection,
-        deliveries,
+        event_deliveries,
         [{"outbox_id": row.id, "subscriber": name, "aggregate_type": row.aggregate_type,
           "aggregate_id": row.aggregate_id, "attempts": 0, "next_attempt_at": row.occurred_at}
          for row in rows for name in subscribers_of(row.event_type)],
@@ -157,19 +159,21 @@ def add_deliveries(connection: Connection, rows: Sequence[OutboxRow], subscriber
 def mark_published(connection: Connection, ids: Sequence[int], now: dt.datetime) -> None:
     if ids:
         connection.execute(
-            update(outbox).where(outbox.c.id.in_(sorted(ids))).values(published_at=now, next_attempt_at=None, last_error=None)
+            update(event_outbox)
+            .where(event_outbox.c.id.in_(sorted(ids)))
+            .values(published_at=now, next_attempt_at=None, last_error=None)
         )
 
 
 def mark_failed(connection: Connection, row_id: int, error: str, retry_at: dt.datetime) -> None:
     connection.execute(
-        update(outbox)
-        .where(outbox.c.id == row_id)
-        .values(attempts=outbox.c.attempts + 1, last_error=error[:_MAX_ERROR_LENGTH], next_attempt_at=retry_at)
+        update(event_outbox)
+        .where(event_outbox.c.id == row_id)
+        .values(attempts=event_outbox.c.attempts + 1, last_error=error[:_MAX_ERROR_LENGTH], next_attempt_at=retry_at)
     )
 
 
-_held = deliveries.alias("held")
+_held = event_deliveries.alias("held")
 
 
 @dataclass(frozen=True)
@@ -183,52 +187,60 @@ class Delivery:
 def claim_delivery(connection: Connection, now: dt.datetime) -> Delivery | None:
     """Lock one due delivery whose subscriber has nothing earlier pending on the same aggregate."""
     row = connection.execute(
-        select(deliveries.c.id, deliveries.c.subscriber, deliveries.c.attempts, outbox.c.payload)
-        .join(outbox, outbox.c.id == deliveries.c.outbox_id)
+        select(
+            event_deliveries.c.id, event_deliveries.c.subscriber, event_deliveries.c.attempts, event_outbox.c.payload
+        )
+        .join(event_outbox, event_outbox.c.id == event_deliveries.c.outbox_id)
         .where(
-            deliveries.c.delivered_at.is_(None),
-            deliveries.c.next_attempt_at <= now,
+            event_deliveries.c.delivered_at.is_(None),
+            event_deliveries.c.next_attempt_at <= now,
             ~exists().where(
                 _held.c.delivered_at.is_(None),
-                _held.c.subscriber == deliveries.c.subscriber,
-                _held.c.aggregate_type == deliveries.c.aggregate_type,
-                _held.c.aggregate_id == deliveries.c.aggregate_id,
-                _held.c.id < deliveries.c.id,
+                _held.c.subscriber == event_deliveries.c.subscriber,
+                _held.c.aggregate_type == event_deliveries.c.aggregate_type,
+                _held.c.aggregate_id == event_deliveries.c.aggregate_id,
+                _held.c.id < event_deliveries.c.id,
             ),
         )
-        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .order_by(event_deliveries.c.next_attempt_at, event_deliveries.c.id)
         .limit(1)
-        .with_for_update(skip_locked=True, of=deliveries)
+        .with_for_update(skip_locked=True, of=event_deliveries)
     ).first()
     return None if row is None else Delivery(row.id, row.subscriber, row.attempts, row.payload)
 
 
 def mark_delivered(connection: Connection, delivery_id: int, now: dt.datetime) -> None:
     connection.execute(
-        update(deliveries).where(deliveries.c.id == delivery_id).values(delivered_at=now, attempts=deliveries.c.attempts + 1)
+        update(event_deliveries)
+        .where(event_deliveries.c.id == delivery_id)
+        .values(delivered_at=now, attempts=event_deliveries.c.attempts + 1)
     )
 
 
 def mark_delivery_failed(connection: Connection, delivery_id: int, error: str, retry_at: dt.datetime) -> None:
     connection.execute(
-        update(deliveries)
-        .where(deliveries.c.id == delivery_id, deliveries.c.delivered_at.is_(None))
-        .values(attempts=deliveries.c.attempts + 1, last_error=error[:_MAX_ERROR_LENGTH], next_attempt_at=retry_at)
+        update(event_deliveries)
+        .where(event_deliveries.c.id == delivery_id, event_deliveries.c.delivered_at.is_(None))
+        .values(
+            attempts=event_deliveries.c.attempts + 1, last_error=error[:_MAX_ERROR_LENGTH], next_attempt_at=retry_at
+        )
     )
 
 
 def purge_published(connection: Connection, before: dt.datetime, limit: int) -> int:
     """Forget up to `limit` events published before `before` whose every delivery is done."""
     chunk = (
-        select(outbox.c.id)
+        select(event_outbox.c.id)
         .where(
-            outbox.c.published_at < before,
-            ~exists().where(deliveries.c.outbox_id == outbox.c.id, deliveries.c.delivered_at.is_(None)),
+            event_outbox.c.published_at < before,
+            ~exists().where(
+                event_deliveries.c.outbox_id == event_outbox.c.id, event_deliveries.c.delivered_at.is_(None)
+            ),
         )
         .limit(limit)
         .scalar_subquery()
     )
-    return connection.execute(outbox.delete().where(outbox.c.id.in_(chunk))).rowcount
+    return connection.execute(event_outbox.delete().where(event_outbox.c.id.in_(chunk))).rowcount
 
 
 # --- The feed ----------------------------------------------------------------------------------
@@ -236,11 +248,15 @@ def purge_published(connection: Connection, before: dt.datetime, limit: int) -> 
 
 def events_after(connection: Connection, after: int, limit: int) -> tuple[list, dict[int, list]]:
     """Outbox rows with id > after (oldest first), and the deliveries of each."""
-    rows = connection.execute(select(outbox).where(outbox.c.id > after).order_by(outbox.c.id).limit(limit)).all()
+    rows = connection.execute(
+        select(event_outbox).where(event_outbox.c.id > after).order_by(event_outbox.c.id).limit(limit)
+    ).all()
     by_event: dict[int, list] = {row.id: [] for row in rows}
     if rows:
         for delivery in connection.execute(
-            select(deliveries).where(deliveries.c.outbox_id.in_(list(by_event))).order_by(deliveries.c.id)
+            select(event_deliveries)
+            .where(event_deliveries.c.outbox_id.in_(list(by_event)))
+            .order_by(event_deliveries.c.id)
         ):
             by_event[delivery.outbox_id].append(delivery)
     return rows, by_event

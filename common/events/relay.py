@@ -6,23 +6,22 @@ first), records one delivery per local subscriber, and sends the events to Event
 a bus is configured, at most one event per aggregate per PutEvents call: an event the bus
 refused stops its aggregate's later events for this run, so the bus accepts each
 aggregate's events in order. Only what the bus accepted is marked published; the rest is
-retried with backoff. Then each due delivery runs in a transaction of its own, and
-published events past the retention period are purged.
+retried with backoff. Then each due delivery runs in a transaction of its own. Published
+events past the retention period are purged by the retention job (common.retention).
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import lru_cache
 
 from sqlalchemy import Connection, Engine
 
+from common.cache import Cache
 from common.config import Settings
-from common.db import delete_in_chunks, utcnow, write, writer
+from common.db import utcnow, writer
 from common.events import outbox
 from common.events.outbox import OutboxRow
 from common.events.publisher import MAX_ENTRIES, EventBridgePublisher, Publisher
@@ -36,17 +35,16 @@ log = get_logger("events.relay")
 CLAIM_LIMIT = 100
 PUBLISH_BACKOFF = Backoff(base_seconds=5.0, cap_seconds=900.0)
 DELIVERY_BACKOFF = Backoff(base_seconds=5.0, cap_seconds=3600.0)
-_PURGE_EVERY_SECONDS = 600
 
 
-@lru_cache(maxsize=4)
-def _bus_publisher(bus_name: str) -> EventBridgePublisher:
-    return EventBridgePublisher(bus_name)
+# One EventBridge client per bus, reused while the process is warm.
+PUBLISHERS: Cache[str, EventBridgePublisher] = Cache()
 
 
 def publisher_for(settings: Settings) -> Publisher | None:
-    """The process's EventBridge publisher (one client, reused while warm); None without a bus."""
-    return _bus_publisher(settings.event_bus_name) if settings.event_bus_name else None
+    """The process's EventBridge publisher; None without a bus."""
+    bus_name = settings.event_bus_name
+    return PUBLISHERS.get(bus_name, lambda: EventBridgePublisher(bus_name)) if bus_name else None
 
 
 def _error(exc: BaseException) -> str:
@@ -60,7 +58,7 @@ def relay(
     engine: Engine | None = None,
     publisher: Publisher | None = None,
 ) -> RelaySummary:
-    """Publish what is due, run the due deliveries, purge if it is time; returns what was done."""
+    """Publish what is due, then run the due deliveries; returns what was done."""
     started = time.monotonic()
     publisher = publisher if publisher is not None else publisher_for(settings)
     summary = RelaySummary()
@@ -80,7 +78,6 @@ def relay(
                 break
         while time_left() and _deliver_one(connection, summary):
             pass
-    _purge.run_if_due(engine, settings)
     if summary.published or summary.publish_failures or summary.delivered or summary.delivery_failures:
         log.info("events relayed", extra=summary.model_dump())
     return summary
@@ -143,26 +140,3 @@ def _deliver_one(connection: Connection, summary: RelaySummary) -> bool:
         return True
     summary.delivered += 1
     return True
-
-
-class _Purge:
-    """Published, delivered events past TDS_RETENTION_HOURS go, at most every few minutes per process."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._last = 0.0
-
-    def run_if_due(self, engine: Engine | None, settings: Settings) -> None:
-        with self._lock:
-            if self._last and time.monotonic() - self._last < _PURGE_EVERY_SECONDS:
-                return
-            self._last = time.monotonic()
-        purge_published(engine, utcnow() - timedelta(hours=settings.tds_retention_hours))
-
-
-_purge = _Purge()
-
-
-def purge_published(engine: Engine | None, before) -> int:
-    """Published, fully delivered events older than `before`, in chunks."""
-    return delete_in_chunks(engine, lambda connection, limit: outbox.purge_published(connection, before, limit))

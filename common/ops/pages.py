@@ -25,7 +25,7 @@ from common.http import ApiRequest, Handler, cached_response, html_response, red
 from common.ops import queries, session
 from common.ops.chart import SERIES, hourly_chart
 from common.routes import resolve
-from common.sync import dashboard, dead_letters
+from common.sync import dashboard, dead_letters, queue_reads
 
 _HERE = Path(__file__).resolve().parent
 ASSETS = {"ops.css": "text/css; charset=utf-8", "ops.js": "text/javascript; charset=utf-8"}
@@ -174,10 +174,10 @@ def _overview(query: PageQuery) -> dict[str, Any]:
             stats=stats,
             chart=hourly_chart(bars),
             totals={name: sum(getattr(bar, name) for bar in bars) for name, _, _ in SERIES},
-            dead_letters=queries.unresolved_dead_letters(connection),
-            dead_letters_by_entity=queries.unresolved_by_entity(connection),
+            dead_letters=queue_reads.unresolved_dead_letters(connection),
+            dead_letters_by_entity=queue_reads.unresolved_by_entity(connection),
             last_reconcile=queries.last_reconcile(connection),
-            history=queries.record_history(connection, query.record) if query.record else None,
+            history=queue_reads.record_history(connection, query.record) if query.record else None,
         )
     return view
 

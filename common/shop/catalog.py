@@ -7,11 +7,11 @@ screen's cards in one primary-key lookup of product_ratings (kept by triggers on
 
 from __future__ import annotations
 
-import time
 from collections.abc import Collection, Sequence
 
 from sqlalchemy import Connection, Row, func, select
 
+from common.cache import Cache
 from common.db import read, utcnow
 from common.errors import NotFound
 from common.models import categories, customers, product_ratings, products, reviews
@@ -94,14 +94,16 @@ def _shelf(connection: Connection, *conditions, order_by) -> list[Row]:
 # Counting every active product per category is the costliest part of home (about 13 ms on
 # 100,000 products); a count a minute old serves a shelf of category tiles as well.
 CATEGORY_COUNTS_TTL_SECONDS = 60.0
-_category_tiles_cache: dict[str, tuple[float, list[CategoryTile]]] = {}
+# Per database (tests change the catalogue under a running process, and clear it).
+CATEGORY_TILES: Cache[str, list[CategoryTile]] = Cache(ttl_seconds=CATEGORY_COUNTS_TTL_SECONDS)
 
 
 def _category_tiles(connection: Connection) -> list[CategoryTile]:
     database = connection.engine.url.render_as_string(hide_password=True)
-    cached = _category_tiles_cache.get(database)
-    if cached is not None and time.monotonic() - cached[0] < CATEGORY_COUNTS_TTL_SECONDS:
-        return cached[1]
+    return CATEGORY_TILES.get(database, lambda: _count_category_tiles(connection))
+
+
+def _count_category_tiles(connection: Connection) -> list[CategoryTile]:
     counted = (
         select(products.c.category_id, func.count().label("product_count"))
         .where(products.c.is_active)
@@ -114,17 +116,10 @@ def _category_tiles(connection: Connection) -> list[CategoryTile]:
         .where(categories.c.is_active)
         .order_by(categories.c.sort_order, categories.c.name, categories.c.id)
     ).all()
-    tiles = [
+    return [
         CategoryTile(id=r.id, name=r.name, name_ar=r.name_ar, icon=r.icon, product_count=r.product_count or 0)
         for r in rows
     ]
-    _category_tiles_cache[database] = (time.monotonic(), tiles)
-    return tiles
-
-
-def forget_cached_counts() -> None:
-    """Drop the cached category counts (tests change the catalogue under a running process)."""
-    _category_tiles_cache.clear()
 
 
 def _banner(promotion: Promotion) -> PromotionBanner:

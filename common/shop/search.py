@@ -17,6 +17,11 @@
    a whole word of the names as typed, 3 when part of one, 2 when only an alternative (a typo)
    is, 1 when only the description has it. At equal relevance, products in stock come before
    those out of stock, then best sellers.
+5. A broad search (BROAD_MATCHES or more matches: a colour word matches 40,000 products of
+   the benchmark catalogue) costs what it matches, most of it the database reading every
+   match. Its ranked page of ids and its count are kept for a minute per process
+   (BROAD_RESULTS) and its cards are read fresh, so a price, a stock level or a deactivation
+   shows at once; a new or re-ranked product reaches those pages within the minute.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ import operator
 from dataclasses import dataclass
 from functools import reduce
 
-from sqlalchemy import ColumnElement, Connection, Integer, Table, case, func, or_, select, text, true
+from sqlalchemy import ColumnElement, Connection, Integer, Row, Table, case, func, or_, select, text, true
 
+from common.cache import Cache
 from common.db import is_postgresql, read, utcnow
 from common.errors import BadRequest
 from common.models import product_search, products, search_terms
@@ -41,6 +47,9 @@ TRIGRAM = 3
 # Field scores outweigh any sum of word scores (at most 4 for each of MAX_WORDS words).
 EXACT_FIELD, FIELD_PREFIX = 100, 50
 WHOLE_WORD, PART_OF_WORD, TYPO, DESCRIPTION_ONLY = 4, 3, 2, 1
+BROAD_MATCHES = 5_000
+# (database, query as folded, filters, sort, page, active promotions) -> (the page's ids, match count)
+BROAD_RESULTS: Cache[tuple, tuple[tuple[int, ...], int]] = Cache(ttl_seconds=60.0, max_entries=512)
 
 
 @dataclass(frozen=True)
@@ -199,6 +208,14 @@ def search(query: SearchQuery) -> SearchPage:
         raise BadRequest("Type something to search for, or choose a filter")
     with read() as connection:
         active = load_active_promotions(connection, utcnow())
+        key = (connection.engine.url.render_as_string(hide_password=True), index_key(fold(query.q or "")),
+               tuple(folded), query.category_id, query.min_price, query.max_price, query.in_stock, query.sort,
+               query.page, query.page_size, tuple(promotion.id for promotion in active))  # fmt: skip
+        kept = BROAD_RESULTS.lookup(key)
+        if kept is not None:
+            ids, total = kept
+            results = cards(connection, _current_rows(connection, ids), active)
+            return _search_page(query, results, total)
         found = _with_alternatives(connection, folded)
         source = _source(connection)
         price = effective_price_sql(connection, source, active)
@@ -214,7 +231,25 @@ def search(query: SearchQuery) -> SearchPage:
         keys = _sort_keys(connection, source, query.sort, found, index_key(fold(query.q)), price)
         rows = connection.execute(_page(source, conditions, keys, query)).all()
         total = rows[0].total_count
-        results = cards(connection, [row for row in rows if row.id is not None], active)
+        rows = [row for row in rows if row.id is not None]
+        if total >= BROAD_MATCHES:
+            BROAD_RESULTS.keep(key, (tuple(row.id for row in rows), total))
+        results = cards(connection, rows, active)
+    return _search_page(query, results, total)
+
+
+def _current_rows(connection: Connection, ids: tuple[int, ...]) -> list[Row]:
+    """The card columns of a kept page's products as they are now, in the kept order (a product
+    deactivated since is left out)."""
+    if not ids:
+        return []
+    rows = {row.id: row for row in connection.execute(
+        select(*CARD_COLUMNS).where(products.c.id.in_(ids), products.c.is_active)
+    )}  # fmt: skip
+    return [rows[product_id] for product_id in ids if product_id in rows]
+
+
+def _search_page(query: SearchQuery, results: list, total: int) -> SearchPage:
     return SearchPage(
         query=query.q or "",
         results=results,

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-from sqlalchemy import Connection, Engine, case, func, literal_column, select
+from sqlalchemy import Engine
 
-from common.db import check_database, get_engine, is_postgresql, read, utcnow
+from common.db import check_database, get_engine, read, utcnow
 from common.health import DatabaseStatus
 from common.metrics import function_stats
-from common.models import tds_dead_letter_queue, tds_drain_runs
-from common.models import tds_sync_queue as q
-from common.sync import queue
+from common.sync import queue_reads
 from common.sync.schemas import (
     DrainSummary,
     EntityStats,
@@ -40,15 +38,11 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
             issues=["database unavailable"],
         )  # fmt: skip
     with read(engine) as connection:
-        depth = queue.counts_by_status(connection)
-        oldest = queue.oldest_pending_since(connection)
-        unresolved = connection.execute(
-            select(func.count()).select_from(tds_dead_letter_queue).where(tds_dead_letter_queue.c.resolved.is_(False))
-        ).scalar_one()
-        rate = _success_rate_since(connection, now - timedelta(hours=1))
-        last_run = connection.execute(
-            select(tds_drain_runs).order_by(tds_drain_runs.c.finished_at.desc(), tds_drain_runs.c.id.desc()).limit(1)
-        ).first()
+        depth = queue_reads.counts_by_status(connection)
+        oldest = queue_reads.oldest_pending_since(connection)
+        unresolved = queue_reads.unresolved_dead_letter_count(connection)
+        rate = _success_rate(*queue_reads.finished_since(connection, now - timedelta(hours=1)))
+        last_run = queue_reads.last_drain_run(connection)
     age = (now - oldest).total_seconds() if oldest else None
     issues = []
     if age is not None and age > PENDING_AGE_LIMIT_SECONDS:
@@ -70,86 +64,22 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
     )
 
 
-def _count_if(condition):
-    """SQL: how many of the rows meet `condition` (0, not NULL, for none)."""
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 def _success_rate(completed: int, dead_lettered: int) -> float | None:
     """Percent of the finished items that completed rather than dead-lettered."""
     finished = completed + dead_lettered
     return round(100.0 * completed / finished, 2) if finished else None
 
 
-def _finished_since(since: datetime):
-    return (q.c.completed_at >= since, q.c.status.in_((queue.COMPLETED, queue.DEAD_LETTER)))
-
-
-def _success_rate_since(connection: Connection, since: datetime) -> float | None:
-    completed, dead_lettered = connection.execute(
-        select(_count_if(q.c.status == queue.COMPLETED), _count_if(q.c.status == queue.DEAD_LETTER)).where(
-            *_finished_since(since)
-        )
-    ).one()
-    return _success_rate(completed, dead_lettered)
-
-
-def hour_of(connection: Connection, column):
-    """The UTC hour a timestamp falls in, in each database's own terms."""
-    if is_postgresql(connection):
-        return func.date_trunc(literal_column("'hour'"), column.op("AT TIME ZONE")(literal_column("'UTC'")))
-    return func.strftime("%Y-%m-%d %H:00:00", column)
-
-
-def _p95(connection: Connection, since: datetime, count: int) -> float | None:
-    """The 95th percentile by rank, the same way on both databases (no percentile_cont on SQLite)."""
-    if not count:
-        return None
-    return connection.execute(
-        select(q.c.processing_ms)
-        .where(q.c.completed_at >= since, q.c.status == queue.COMPLETED, q.c.processing_ms.is_not(None))
-        .order_by(q.c.processing_ms)
-        .limit(1)
-        .offset(int(0.95 * (count - 1)))
-    ).scalar()
-
-
 def sync_stats(hours: int, engine: Engine | None = None) -> SyncStats:
     now = utcnow()
     since = now - timedelta(hours=hours)
     with read(engine) as connection:
-        hour = hour_of(connection, q.c.created_at)
-        per_hour = connection.execute(
-            select(hour.label("hour"), func.count()).where(q.c.created_at >= since).group_by(hour).order_by(hour)
-        ).all()
-        completed, dead, stale, timed, average = connection.execute(
-            select(
-                _count_if(q.c.status == queue.COMPLETED),
-                _count_if(q.c.status == queue.DEAD_LETTER),
-                _count_if(q.c.result == "stale"),
-                func.count(q.c.processing_ms),
-                func.avg(q.c.processing_ms),
-            ).where(*_finished_since(since))
-        ).one()
-        retried = connection.execute(
-            select(func.count()).where(
-                q.c.created_at >= since, (q.c.attempt_count > 1) | (q.c.status == queue.RETRY)
-            )
-        ).scalar_one()
-        by_entity = connection.execute(
-            select(
-                q.c.entity_type,
-                func.count(),
-                _count_if(q.c.status == queue.COMPLETED),
-                _count_if(q.c.status == queue.DEAD_LETTER),
-                _count_if(q.c.status.in_(queue.OPEN)),
-            )
-            .where(q.c.created_at >= since)
-            .group_by(q.c.entity_type)
-            .order_by(q.c.entity_type)
-        ).all()
-        p95 = _p95(connection, since, timed)
-        depth = queue.counts_by_status(connection)
+        per_hour = queue_reads.received_per_hour(connection, since)
+        finished = queue_reads.finished_figures(connection, since)
+        retried = queue_reads.retried_since(connection, since)
+        by_entity = queue_reads.by_entity_since(connection, since)
+        p95 = queue_reads.p95_processing_ms(connection, since, finished.timed)
+        depth = queue_reads.counts_by_status(connection)
         functions = function_stats(connection, now)
     return SyncStats(
         window_hours=hours,
@@ -157,27 +87,17 @@ def sync_stats(hours: int, engine: Engine | None = None) -> SyncStats:
         generated_at=now,
         received=Received(
             total=sum(count for _, count in per_hour),
-            per_hour=[HourCount(hour=as_utc(hour_value), count=count) for hour_value, count in per_hour],
+            per_hour=[HourCount(hour=hour, count=count) for hour, count in per_hour],
         ),
-        completed=completed,
+        completed=finished.completed,
         retried=retried,
-        dead_lettered=dead,
-        stale=stale,
-        success_rate=_success_rate(completed, dead),
+        dead_lettered=finished.dead_lettered,
+        stale=finished.stale,
+        success_rate=_success_rate(finished.completed, finished.dead_lettered),
         processing_time=ProcessingTime(
-            avg_ms=None if average is None else round(float(average), 2), p95_ms=None if p95 is None else float(p95)
+            avg_ms=None if finished.avg_ms is None else round(float(finished.avg_ms), 2), p95_ms=p95
         ),
         queue_depth=QueueDepth(**depth),
-        by_entity=[
-            EntityStats(entity_type=name, received=total, completed=done, dead_lettered=failed, waiting=open_)
-            for name, total, done, failed, open_ in by_entity
-        ],
+        by_entity=[EntityStats.model_validate(row._mapping) for row in by_entity],
         functions=functions,
     )
-
-
-def as_utc(value: datetime | str) -> datetime:
-    """Hour buckets come back as naive UTC (a string on SQLite)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

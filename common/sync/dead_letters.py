@@ -3,51 +3,32 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Text, cast, func, select, update
+from sqlalchemy import Connection, Engine, Row
 
 from common.db import read, utcnow, write
 from common.errors import Conflict, NotFound
-from common.models import tds_dead_letter_queue as dead_letters
-from common.sync import queue
+from common.sync import queue, queue_reads
 from common.sync.entities import BY_NAME
 from common.sync.intake import enqueue_event
+from common.sync.queue_reads import SHOWN_PAYLOAD_CHARS
 from common.sync.schemas import DeadLetter, DeadLetterPage, DeadLetterQuery, Replayed
 from common.validation import json_value_problem
 
-# What the list shows of a stored payload and error. The table can hold rows no page could
-# render (megabytes of payload, nesting past every serialiser's limit, written by an older
-# version or by hand); replay reads the row itself, so trimming the view loses nothing.
-SHOWN_PAYLOAD_CHARS = 64 * 1024
-SHOWN_ERROR_CHARS = 4000
 _PREVIEW_CHARS = 2000
-
-_payload_text = cast(dead_letters.c.last_payload, Text)
-_LISTED = (
-    *(column for column in dead_letters.c if column.name not in ("last_payload", "last_error_message")),
-    func.substr(dead_letters.c.last_error_message, 1, SHOWN_ERROR_CHARS).label("last_error_message"),
-    # Only a bounded prefix crosses the wire; the length says whether that is all of it.
-    func.substr(_payload_text, 1, SHOWN_PAYLOAD_CHARS).label("payload_text"),
-    func.length(_payload_text).label("payload_chars"),
-)
 
 
 def list_dead_letters(query: DeadLetterQuery, engine: Engine | None = None) -> DeadLetterPage:
-    filters = []
-    if not query.include_resolved:
-        filters.append(dead_letters.c.resolved.is_(False))
-    if query.entity_type:
-        filters.append(dead_letters.c.entity_type == query.entity_type)
     with read(engine) as connection:
-        total = connection.execute(select(func.count()).select_from(dead_letters).where(*filters)).scalar_one()
-        rows = connection.execute(
-            select(*_LISTED)
-            .where(*filters)
-            .order_by(dead_letters.c.created_at.desc(), dead_letters.c.id.desc())
-            .limit(query.page_size)
-            .offset((query.page - 1) * query.page_size)
-        ).all()
+        total, rows = queue_reads.dead_letter_page(
+            connection,
+            include_resolved=query.include_resolved,
+            entity_type=query.entity_type,
+            limit=query.page_size,
+            offset=(query.page - 1) * query.page_size,
+        )
     return DeadLetterPage(
         items=[_listed(row._mapping) for row in rows],
         total_count=total,
@@ -85,9 +66,7 @@ def shown_payload(text: str | None, chars: int | None) -> Any:
 
 def replay_one(dead_letter_id: int, engine: Engine | None = None) -> Replayed:
     with write(engine) as connection:
-        row = connection.execute(
-            select(dead_letters).where(dead_letters.c.id == dead_letter_id).with_for_update()
-        ).first()
+        row = queue.lock_dead_letter(connection, dead_letter_id)
         if row is None:
             raise NotFound("Dead letter not found")
         if row.resolved:
@@ -97,19 +76,14 @@ def replay_one(dead_letter_id: int, engine: Engine | None = None) -> Replayed:
 
 
 def replay_all(entity_type: str | None = None, engine: Engine | None = None) -> Replayed:
-    filters = [dead_letters.c.resolved.is_(False)]
-    if entity_type:
-        filters.append(dead_letters.c.entity_type == entity_type)
     with write(engine) as connection:
-        rows = connection.execute(
-            select(dead_letters).where(*filters).order_by(dead_letters.c.id).with_for_update()
-        ).all()
+        rows = queue.lock_unresolved_dead_letters(connection, entity_type)
         _replay(connection, rows)
     ids = [row.id for row in rows]
     return Replayed(message=f"{len(ids)} dead letters re-queued", requeued=len(ids), dead_letter_ids=ids)
 
 
-def _replay(connection: Connection, rows: list) -> None:
+def _replay(connection: Connection, rows: Sequence[Row]) -> None:
     """Re-queue each letter's item; an item no longer in the queue is queued again from its payload."""
     if not rows:
         return
@@ -117,8 +91,4 @@ def _replay(connection: Connection, rows: list) -> None:
     for row in rows:
         if row.sync_queue_id not in requeued and row.entity_type in BY_NAME and row.last_payload is not None:
             enqueue_event(connection, BY_NAME[row.entity_type], row.last_payload)
-    connection.execute(
-        update(dead_letters)
-        .where(dead_letters.c.id.in_([row.id for row in rows]))
-        .values(resolved=True, resolved_at=utcnow())
-    )
+    queue.resolve_dead_letters(connection, [row.id for row in rows], utcnow())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import time
 import uuid
 from collections import Counter
@@ -19,11 +18,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine
 
 from common.config import Settings
-from common.db import delete_in_chunks, read, time_limit, utcnow, write, writer
+from common.db import read, time_limit, utcnow, write, writer
 from common.events import outbox
 from common.events.outbox import Event
 from common.logs import get_logger
-from common.models import tds_drain_runs
 from common.retry import Backoff
 from common.sync import handlers, queue
 from common.sync.errors import LeaseLost, describe, is_transient
@@ -32,13 +30,8 @@ from common.sync.schemas import DrainSummary
 log = get_logger("sync.drain")
 
 PERMANENT_ERROR, MAX_ATTEMPTS = "permanent_error", "max_attempts_exceeded"
-_PURGE_EVERY_SECONDS = 600
 # Beyond its budget, how long a drain may wait on the database (the item in hand, the run record).
 _IO_GRACE_SECONDS = 5.0
-
-_purge_lock = threading.Lock()
-_last_purge = 0.0
-
 
 # What became of one claimed item; all but LOST are counted in the drain's summary.
 COMPLETED, STALE, RETRIED, DEAD_LETTERED, LOST = "completed", "stale", "retried", "dead_lettered", "lost"
@@ -101,7 +94,6 @@ def _drain(
     if claimed or trigger != "worker":
         _record_run(engine, worker_id, trigger, started_at, summary)
         log.info("drain finished", extra={"trigger": trigger, "lost_leases": outcomes[LOST], **summary.model_dump()})
-    _purge_if_due(engine, settings)
     return summary
 
 
@@ -119,7 +111,7 @@ def _process(connection: Connection, settings: Settings, lease: queue.Lease, bac
         return LOST
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the item
         return _record_failure(connection, settings, lease, exc, backoff)
-    return STALE if result == handlers.STALE else COMPLETED
+    return STALE if result == queue.STALE else COMPLETED
 
 
 def _record_failure(
@@ -159,27 +151,8 @@ def _dead_lettered(item: queue.QueueItem, reason: str, error: str) -> Event:
 
 def _record_run(engine: Engine | None, worker_id: str, trigger: str, started_at: datetime, summary: DrainSummary) -> None:
     with write(engine) as connection:
-        connection.execute(
-            tds_drain_runs.insert().values(
-                worker_id=worker_id, trigger=trigger, started_at=started_at, finished_at=utcnow(), **summary.model_dump()
-            )
-        )
+        queue.record_drain_run(
+            connection, worker_id=worker_id, trigger=trigger, started_at=started_at, finished_at=utcnow(),
+            **summary.model_dump(),
+        )  # fmt: skip
 
-
-def _purge_if_due(engine: Engine | None, settings: Settings) -> None:
-    """Drop completed items and drain runs past the retention period, at most every few minutes per process."""
-    global _last_purge
-    with _purge_lock:
-        if time.monotonic() - _last_purge < _PURGE_EVERY_SECONDS and _last_purge:
-            return
-        _last_purge = time.monotonic()
-    before = utcnow() - timedelta(hours=settings.tds_retention_hours)
-    purge_completed(engine, before)
-
-
-def purge_completed(engine: Engine | None, before: datetime) -> int:
-    """Completed items (and their dedupe keys) and drain runs older than `before`, in chunks."""
-    total = delete_in_chunks(engine, lambda connection, limit: queue.purge_completed(connection, before, limit))
-    with write(engine) as connection:
-        connection.execute(tds_drain_runs.delete().where(tds_drain_runs.c.finished_at < before))
-    return total

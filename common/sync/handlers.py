@@ -22,9 +22,10 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Column, Connection, Row, Table, and_, not_, select, update
+from sqlalchemy import Column, Connection, Row, Table, and_, bindparam, not_, select, update
+from sqlalchemy.sql.expression import ClauseElement
 
-from common.db import insert, insert_rows
+from common.db import dialect_insert, insert, insert_rows
 from common.events import outbox
 from common.events.outbox import Event
 from common.models import (
@@ -48,9 +49,8 @@ from common.sync import payloads
 from common.sync.entities import BY_NAME
 from common.sync.payloads import ZohoEvent
 from common.sync.errors import PermanentSyncError, TransientSyncError
-from common.sync.queue import QueueItem
+from common.sync.queue import APPLIED, NOOP, STALE, QueueItem
 
-APPLIED, STALE, NOOP = "applied", "stale", "noop"
 _INACTIVE_STATUSES = {"inactive", "void", "deleted"}
 
 Values = dict[str, Any]
@@ -113,6 +113,32 @@ def _excluded(table: Table):
     return table.alias("excluded")
 
 
+# The drain's statements are built once per shape and take their values as parameters:
+# building and cache-keying a statement cost more CPU than sending it (issue 16).
+_EVENT_VERSION = "event_modified_at"  # the bound parameter of the upserts' stale check
+
+
+@lru_cache(maxsize=256)
+def _upsert_statement(
+    dialect: str, table: Table, key: Column, columns: tuple[str, ...], insert_only: bool, versioned: bool,
+    returning: tuple[Column, ...],
+):  # fmt: skip
+    """INSERT ... ON CONFLICT of a record whose values come as parameters, for one set of
+    `columns`; `versioned` adds the stale check against the bound event version."""
+    statement = dialect_insert(dialect)(table)
+    if insert_only:
+        statement = statement.on_conflict_do_nothing(index_elements=[key])
+    else:
+        excluded = _excluded(table)
+        stored = table.c.zoho_last_modified
+        statement = statement.on_conflict_do_update(
+            index_elements=[key],
+            set_={column: excluded.c[column] for column in columns},
+            where=not_(and_(stored.is_not(None), stored > bindparam(_EVENT_VERSION))) if versioned else None,
+        )
+    return statement.returning(table.c.id, *returning)
+
+
 def _upsert_document(
     connection: Connection, table: Table, key: Column, key_value: str, modified_at: datetime | None,
     values: Values, now: datetime, returning: tuple[Column, ...] = (), insert_only: bool = False,
@@ -121,17 +147,24 @@ def _upsert_document(
     returns the written row's id and `returning` columns. `insert_only` writes nothing when the
     record exists (result NOOP): the caller read no stored row, and must read it first."""
     values = _versioned(values, modified_at, now)
-    statement = insert(connection, table).values(**values, **{key.name: key_value}, created_at=now)
-    if insert_only:
-        statement = statement.on_conflict_do_nothing(index_elements=[key])
+    if any(isinstance(value, ClauseElement) for value in values.values()):  # a looked-up id (invoices)
+        statement = insert(connection, table).values(**values, **{key.name: key_value}, created_at=now)
+        if insert_only:
+            statement = statement.on_conflict_do_nothing(index_elements=[key])
+        else:
+            statement = statement.on_conflict_do_update(
+                index_elements=[key],
+                set_={column: _excluded(table).c[column] for column in values},
+                where=not_(_newer_than(table, modified_at)),
+            )
+        row = connection.execute(statement.returning(table.c.id, *returning)).first()
     else:
-        excluded = _excluded(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=[key],
-            set_={column: excluded.c[column] for column in values},
-            where=not_(_newer_than(table, modified_at)),
-        )
-    row = connection.execute(statement.returning(table.c.id, *returning)).first()
+        statement = _upsert_statement(connection.dialect.name, table, key, tuple(values), insert_only,
+                                      modified_at is not None, returning)  # fmt: skip
+        parameters = {**values, key.name: key_value, "created_at": now}
+        if modified_at is not None and not insert_only:
+            parameters[_EVENT_VERSION] = modified_at
+        row = connection.execute(statement, parameters).first()
     if row is not None:
         return APPLIED, row
     return (NOOP if insert_only else STALE), None
@@ -169,9 +202,7 @@ class _DocumentEvents:
     tracked: tuple[str, ...]
 
     def stored(self, connection: Connection, table: Table, key: Column, key_value: str) -> Values | None:
-        row = connection.execute(
-            select(*(table.c[column] for column in self.tracked)).where(key == key_value).with_for_update()
-        ).first()
+        row = connection.execute(_locked_columns(table, key, self.tracked), {"key": key_value}).first()
         return None if row is None else dict(row._mapping)
 
     def of(self, key_value: str, stored: Values | None, row: Row) -> list[Event]:
@@ -181,6 +212,12 @@ class _DocumentEvents:
             return [Event(self.created, self.aggregate, row.id, data)]
         changes = _changes(stored, new)
         return [Event(self.updated, self.aggregate, row.id, {**data, "changes": changes})] if changes else []
+
+
+@lru_cache(maxsize=32)
+def _locked_columns(table: Table, key: Column, columns: tuple[str, ...]):
+    """SELECT the columns of the row with key = :key, FOR UPDATE."""
+    return select(*(table.c[column] for column in columns)).where(key == bindparam("key")).with_for_update()
 
 
 def _document_handler(
@@ -415,8 +452,13 @@ def _product_events(stored: Row | None, product_id: int, zoho_item_id: str, valu
     return events
 
 
+_LOCKED_PRODUCT = select(products).where(products.c.zoho_item_id == bindparam("zoho_item_id")).with_for_update()
+# The SET columns come from the parameters' keys; the row from this bound id.
+_UPDATE_PRODUCT = update(products).where(products.c.id == bindparam("product_row_id"))
+
+
 def _locked_product(connection: Connection, zoho_item_id: str) -> Row | None:
-    return connection.execute(select(products).where(products.c.zoho_item_id == zoho_item_id).with_for_update()).first()
+    return connection.execute(_LOCKED_PRODUCT, {"zoho_item_id": zoho_item_id}).first()
 
 
 def apply_product(connection: Connection, event: ZohoEvent, now: datetime) -> str:
@@ -434,7 +476,7 @@ def apply_product(connection: Connection, event: ZohoEvent, now: datetime) -> st
             return STALE
         values = _versioned(_product_values(connection, item, stored, now), modified_at, now)
         if stored is not None:
-            connection.execute(update(products).where(products.c.id == stored.id).values(values))
+            connection.execute(_UPDATE_PRODUCT, {**values, "product_row_id": stored.id})
             outbox.write(connection, _product_events(stored, stored.id, item.item_id, values), now)
             return APPLIED
         created = connection.execute(

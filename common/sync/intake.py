@@ -11,10 +11,9 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from common.db import read, remaining_seconds, utcnow, write
-from common.models import tds_sync_queue
 from common.sync import queue
 from common.sync.entities import Entity
 from common.sync.group_commit import DEFAULT_WAIT_SECONDS, GroupCommit
@@ -97,9 +96,7 @@ def dry_run(entity: Entity, payload: Any, operation: str | None = None) -> Webho
     """Validate an event and say what queueing it would do, writing nothing (post-deployment checks)."""
     row = event_row(entity, payload, operation)
     with read() as connection:
-        duplicate = connection.execute(
-            select(tds_sync_queue.c.id).where(tds_sync_queue.c.idempotency_key == row["idempotency_key"])
-        ).first() is not None
+        duplicate = bool(queue.queued_ids(connection, [row["idempotency_key"]]))
     return WebhookDryRun(
         message="Valid event; dry run, nothing queued",
         duplicate=duplicate,

@@ -1,4 +1,6 @@
-"""Every statement on tds_sync_queue and tds_dead_letter_queue, kept together.
+"""Every write on the queue's tables, kept together: enqueue, claim, complete, retry, dead-letter,
+replay, purge, and the drain's run record (tds_sync_queue, tds_dead_letter_queue, tds_drain_runs),
+with the reads those writes depend on. The dashboard's read-only statements: common.sync.queue_reads.
 
 A claimed item is leased: `locked_by` names the drain and `attempt_count` the attempt.
 Every later change of the item is fenced on both, so a drain whose lease expired and
@@ -7,20 +9,22 @@ whose item another drain took can no longer complete or fail it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select, update
 
 from common.db import dialect_insert
-from common.models import tds_dead_letter_queue as dead_letters
-from common.models import tds_sync_queue as queue
+from common.models import tds_dead_letter_queue, tds_drain_runs, tds_sync_queue
 
 PENDING, PROCESSING, COMPLETED, RETRY, DEAD_LETTER = "pending", "processing", "completed", "retry", "dead_letter"
 STATUSES = (PENDING, PROCESSING, COMPLETED, RETRY, DEAD_LETTER)
 OPEN = (PENDING, RETRY, PROCESSING)
+# What applying an item recorded as its result (common.sync.handlers decides which).
+APPLIED, STALE, NOOP = "applied", "stale", "noop"
 _MAX_ERROR_LENGTH = 2000
 
 
@@ -48,15 +52,15 @@ class Lease:
 
 
 _HELD = and_(
-    queue.c.id == bindparam("lease_id"),
-    queue.c.status == PROCESSING,
-    queue.c.locked_by == bindparam("lease_worker"),
-    queue.c.attempt_count == bindparam("lease_attempt"),
+    tds_sync_queue.c.id == bindparam("lease_id"),
+    tds_sync_queue.c.status == PROCESSING,
+    tds_sync_queue.c.locked_by == bindparam("lease_worker"),
+    tds_sync_queue.c.attempt_count == bindparam("lease_attempt"),
 )
 _RELEASED = {"locked_by": None, "lock_expires_at": None}
 # Built once: these run for every item, and building SQLAlchemy expressions is not free.
 _COMPLETE = (
-    update(queue)
+    update(tds_sync_queue)
     .where(_HELD)
     .values(
         status=COMPLETED,
@@ -68,12 +72,12 @@ _COMPLETE = (
     )
 )
 _RETRY = (
-    update(queue)
+    update(tds_sync_queue)
     .where(_HELD)
     .values(status=RETRY, next_retry_at=bindparam("retry_at"), error_message=bindparam("error"), **_RELEASED)
 )
 _DEAD = (
-    update(queue)
+    update(tds_sync_queue)
     .where(_HELD)
     .values(
         status=DEAD_LETTER,
@@ -89,9 +93,9 @@ _DEAD = (
 def _enqueue_statement(dialect: str):
     """Built once per dialect: every webhook runs it, and building statements is not free."""
     return (
-        dialect_insert(dialect)(queue)
-        .on_conflict_do_nothing(index_elements=[queue.c.idempotency_key])
-        .returning(queue.c.idempotency_key, queue.c.id)
+        dialect_insert(dialect)(tds_sync_queue)
+        .on_conflict_do_nothing(index_elements=[tds_sync_queue.c.idempotency_key])
+        .returning(tds_sync_queue.c.idempotency_key, tds_sync_queue.c.id)
     )
 
 
@@ -105,13 +109,7 @@ def enqueue(connection: Connection, events: list[dict[str, Any]]) -> list[tuple[
     rows = [{**event, "status": PENDING, "attempt_count": 0} for event in events]
     inserted = dict(connection.execute(_enqueue_statement(connection.dialect.name), rows).all())
     missing = {event["idempotency_key"] for event in events} - inserted.keys()
-    earlier = {}
-    if missing:
-        earlier = dict(
-            connection.execute(
-                select(queue.c.idempotency_key, queue.c.id).where(queue.c.idempotency_key.in_(missing))
-            ).all()
-        )
+    earlier = queued_ids(connection, missing) if missing else {}
     results, queued_now = [], set()
     for event in events:
         key = event["idempotency_key"]
@@ -121,14 +119,20 @@ def enqueue(connection: Connection, events: list[dict[str, Any]]) -> list[tuple[
     return results
 
 
+def queued_ids(connection: Connection, idempotency_keys: Iterable[str]) -> dict[str, int]:
+    """The queue ids of those keys already queued (key -> id)."""
+    keys = tds_sync_queue.c.idempotency_key
+    return dict(connection.execute(select(keys, tds_sync_queue.c.id).where(keys.in_(list(idempotency_keys)))).all())
+
+
 def _due(now: datetime):
     # Each arm names its status, which is how PostgreSQL proves the claim index's predicate;
     # a separate "status IN (...)" beside it made the planner misjudge the row count and
     # sort every due row instead of walking the index.
     return or_(
-        queue.c.status == PENDING,
-        and_(queue.c.status == RETRY, queue.c.next_retry_at <= now),
-        and_(queue.c.status == PROCESSING, queue.c.lock_expires_at <= now),
+        tds_sync_queue.c.status == PENDING,
+        and_(tds_sync_queue.c.status == RETRY, tds_sync_queue.c.next_retry_at <= now),
+        and_(tds_sync_queue.c.status == PROCESSING, tds_sync_queue.c.lock_expires_at <= now),
     )
 
 
@@ -139,32 +143,32 @@ def claim(connection: Connection, worker_id: str, limit: int, lock_seconds: int,
     this inside BEGIN IMMEDIATE, which admits one writer at a time.
     """
     chosen = (
-        select(queue.c.id)
+        select(tds_sync_queue.c.id)
         .where(_due(now))
-        .order_by(queue.c.priority, queue.c.created_at, queue.c.id)
+        .order_by(tds_sync_queue.c.priority, tds_sync_queue.c.created_at, tds_sync_queue.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     rows = connection.execute(
-        update(queue)
-        .where(queue.c.id.in_(chosen.scalar_subquery()))
+        update(tds_sync_queue)
+        .where(tds_sync_queue.c.id.in_(chosen.scalar_subquery()))
         .values(
             status=PROCESSING,
             locked_by=worker_id,
             lock_expires_at=now + timedelta(seconds=lock_seconds),
-            attempt_count=queue.c.attempt_count + 1,
+            attempt_count=tds_sync_queue.c.attempt_count + 1,
             started_at=now,
         )
         .returning(
-            queue.c.id,
-            queue.c.entity_type,
-            queue.c.source_entity_id,
-            queue.c.operation_type,
-            queue.c.payload,
-            queue.c.attempt_count,
-            queue.c.source_modified_at,
-            queue.c.priority,
-            queue.c.created_at,
+            tds_sync_queue.c.id,
+            tds_sync_queue.c.entity_type,
+            tds_sync_queue.c.source_entity_id,
+            tds_sync_queue.c.operation_type,
+            tds_sync_queue.c.payload,
+            tds_sync_queue.c.attempt_count,
+            tds_sync_queue.c.source_modified_at,
+            tds_sync_queue.c.priority,
+            tds_sync_queue.c.created_at,
         )
     ).all()
     rows.sort(key=lambda row: (row.priority, row.created_at, row.id))
@@ -204,7 +208,7 @@ def dead_letter(connection: Connection, lease: Lease, reason: str, error: str, n
         return False
     item = lease.item
     connection.execute(
-        dead_letters.insert().values(
+        tds_dead_letter_queue.insert().values(
             sync_queue_id=item.id,
             entity_type=item.entity_type,
             source_entity_id=item.source_entity_id,
@@ -219,14 +223,32 @@ def dead_letter(connection: Connection, lease: Lease, reason: str, error: str, n
     return True
 
 
+def lock_dead_letter(connection: Connection, dead_letter_id: int) -> Row | None:
+    """One dead letter, locked until the replay's transaction ends; None when there is no such letter."""
+    return connection.execute(
+        select(tds_dead_letter_queue).where(tds_dead_letter_queue.c.id == dead_letter_id).with_for_update()
+    ).first()
+
+
+def lock_unresolved_dead_letters(connection: Connection, entity_type: str | None = None) -> Sequence[Row]:
+    """Every unresolved dead letter (of one entity type, if given), oldest first, locked for a replay."""
+    letters = tds_dead_letter_queue.c
+    filters = [letters.resolved.is_(False)]
+    if entity_type:
+        filters.append(letters.entity_type == entity_type)
+    return connection.execute(
+        select(tds_dead_letter_queue).where(*filters).order_by(letters.id).with_for_update()
+    ).all()
+
+
 def requeue(connection: Connection, queue_ids: list[int]) -> set[int]:
     """Put those of the items still dead-lettered back as new (pending, no attempts, no error); returns their ids."""
     if not queue_ids:
         return set()
     return set(
         connection.scalars(
-            update(queue)
-            .where(queue.c.id.in_(sorted(queue_ids)), queue.c.status == DEAD_LETTER)
+            update(tds_sync_queue)
+            .where(tds_sync_queue.c.id.in_(sorted(queue_ids)), tds_sync_queue.c.status == DEAD_LETTER)
             .values(
                 status=PENDING,
                 attempt_count=0,
@@ -235,32 +257,40 @@ def requeue(connection: Connection, queue_ids: list[int]) -> set[int]:
                 result=None,
                 completed_at=None,
             )
-            .returning(queue.c.id)
+            .returning(tds_sync_queue.c.id)
         )
     )
 
 
+def resolve_dead_letters(connection: Connection, dead_letter_ids: list[int], now: datetime) -> None:
+    connection.execute(
+        update(tds_dead_letter_queue)
+        .where(tds_dead_letter_queue.c.id.in_(dead_letter_ids))
+        .values(resolved=True, resolved_at=now)
+    )
+
+
 def count_due(connection: Connection, now: datetime) -> int:
-    return connection.execute(select(func.count()).select_from(queue).where(_due(now))).scalar_one()
+    return connection.execute(select(func.count()).select_from(tds_sync_queue).where(_due(now))).scalar_one()
+
+
+def record_drain_run(connection: Connection, **run: Any) -> None:
+    """One drain run's summary (tds_drain_runs' columns): the dashboard's "last drain"."""
+    connection.execute(tds_drain_runs.insert().values(**run))
 
 
 def purge_completed(connection: Connection, before: datetime, limit: int) -> int:
     """Forget up to `limit` items completed before `before` (their dedupe keys go with them)."""
     chunk = (
-        select(queue.c.id)
-        .where(queue.c.status == COMPLETED, queue.c.completed_at < before)
+        select(tds_sync_queue.c.id)
+        .where(tds_sync_queue.c.status == COMPLETED, tds_sync_queue.c.completed_at < before)
         .limit(limit)
         .scalar_subquery()
     )
-    return connection.execute(queue.delete().where(queue.c.id.in_(chunk))).rowcount
+    return connection.execute(tds_sync_queue.delete().where(tds_sync_queue.c.id.in_(chunk))).rowcount
 
 
-def counts_by_status(connection: Connection) -> dict[str, int]:
-    counts = dict.fromkeys(STATUSES, 0)
-    counts.update(connection.execute(select(queue.c.status, func.count()).group_by(queue.c.status)).all())
-    return counts
-
-
-def oldest_pending_since(connection: Connection) -> datetime | None:
-    return connection.execute(select(func.min(queue.c.created_at)).where(queue.c.status == PENDING)).scalar()
-
+def purge_drain_runs(connection: Connection, before: datetime, limit: int) -> int:
+    """Forget up to `limit` drain runs that finished before `before`."""
+    chunk = select(tds_drain_runs.c.id).where(tds_drain_runs.c.finished_at < before).limit(limit).scalar_subquery()
+    return connection.execute(tds_drain_runs.delete().where(tds_drain_runs.c.id.in_(chunk))).rowcount

@@ -79,4 +79,5 @@ def test_runner_with_two_worker_processes_serves_drains_and_stops_cleanly(db):
     started = [line for line in output.splitlines() if "Started worker-" in line]
     assert len(started) == 2, output[-3000:]  # two HTTP processes
     assert output.count("Zoho sync workers started successfully") == 1  # drain workers once, not per process
+    assert output.count("history purged") == 1  # the retention timer too, purging once at start
     assert "Unexpected exit" not in output and "local runner stopped" in output

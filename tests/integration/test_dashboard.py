@@ -5,8 +5,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from werkzeug.test import Client
 
-from common.db import utcnow, write
+from common.db import read, utcnow, write
 from common.models import tds_dead_letter_queue, tds_sync_queue
+from common.ops import queries
 from local_runner import create_app
 from tests import zoho_payloads as zoho
 from tests.helpers import ADMIN_KEY, drain_now, queue_webhook
@@ -104,6 +105,27 @@ def test_stats_count_the_window(client, db, configure):
     assert stats["queue_depth"]["completed"] == 4 and stats["queue_depth"]["dead_letter"] == 1
     by_entity = {row["entity_type"]: row for row in stats["by_entity"]}
     assert by_entity["customers"]["received"] == 4 and by_entity["products"]["dead_lettered"] == 1
+
+
+def test_the_operations_chart_counts_each_hour_by_arrival_and_by_finish(client, db):
+    queue_webhook(client, "customers", zoho.customer(contact_id="1"))
+    queue_webhook(client, "customers", zoho.customer(contact_id="2"))
+    _dead_letter_one(client)  # drains the customers too
+    now = utcnow()
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    items = tds_sync_queue.c
+    with write(db.engine) as connection:  # customer 1 arrived three hours ago and finished two hours ago
+        connection.execute(update(tds_sync_queue).values(created_at=this_hour, completed_at=this_hour))
+        connection.execute(
+            update(tds_sync_queue).where(items.source_entity_id == "1")
+            .values(created_at=this_hour - timedelta(hours=3), completed_at=this_hour - timedelta(hours=2))
+        )  # fmt: skip
+    with read(db.engine) as connection:
+        bars = queries.hourly(connection, now)
+    assert len(bars) == 24 and bars[-1].hour == this_hour
+    counts = {index: (bar.received, bar.completed, bar.dead_lettered) for index, bar in enumerate(reversed(bars))}
+    assert counts[0] == (2, 1, 1) and counts[2] == (0, 1, 0) and counts[3] == (1, 0, 0)
+    assert sum(bar.received for bar in bars) == 3
 
 
 def test_stats_hours_are_validated(client, db):

@@ -1,5 +1,5 @@
 """The drain on both databases: every entity applied, stale and deleted records, retries, dead
-letters, the lease fence, crash recovery, batching, the time budget and the retention purge."""
+letters, the lease fence, crash recovery, batching and the time budget (retention: test_retention.py)."""
 
 import time
 from datetime import timedelta
@@ -24,7 +24,6 @@ from common.models import (
     tds_sync_queue,
 )
 from common.sync import queue
-from common.sync.drain import purge_completed
 from functions.drain_queue import drain_queue
 from tests import zoho_payloads as zoho
 from tests.helpers import ADMIN_KEY, drain_now, queue_webhook
@@ -244,23 +243,6 @@ def test_a_drain_stops_when_its_budget_is_spent(client, db, configure):
         queue_webhook(client, "customers", zoho.customer(contact_id=str(number)))
     summary = drain_now(budget=0)
     assert (summary.claimed, summary.remaining) == (3, 4)
-
-
-def test_completed_items_past_retention_are_purged(client, db):
-    old, recent, waiting = (queue_webhook(client, "customers", zoho.customer(contact_id=str(n))) for n in range(3))
-    with write(db.engine) as connection:
-        connection.execute(
-            update(tds_sync_queue)
-            .where(tds_sync_queue.c.id.in_([old, recent]))
-            .values(status="completed", completed_at=utcnow())
-        )
-        connection.execute(
-            update(tds_sync_queue).where(tds_sync_queue.c.id == old).values(completed_at=utcnow() - timedelta(days=30))
-        )
-    assert purge_completed(db.engine, utcnow() - timedelta(days=7)) == 1
-    with db.engine.connect() as connection:
-        left = set(connection.scalars(select(tds_sync_queue.c.id)))
-    assert left == {recent, waiting}
 
 
 def test_scheduled_function_drains_and_records_its_run(client, db):

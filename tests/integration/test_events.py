@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from common.db import utcnow, write
 from common.events import subscribers
-from common.events.relay import purge_published, relay
+from common.events.relay import relay
 from common.models import (
     cart_items,
     categories,
@@ -315,22 +315,6 @@ def test_a_failing_subscriber_is_retried_and_reported_without_holding_up_the_oth
     assert [(row.attempts, row.delivered_at is not None) for row in rows] == [(2, True), (1, True)]
     price_events = [row.event_id for row in _events(db) if row.event_type == "product.price_changed"]
     assert calls == [price_events[0], price_events[0], price_events[1]]
-
-
-def test_published_and_delivered_events_are_purged_after_retention(client, db, monkeypatch):
-    monkeypatch.setitem(subscribers.SUBSCRIBERS, "never", (lambda c, e: 1 / 0, ("product.created",)))
-    queue_webhook(client, "products", zoho.product(ITEM))
-    queue_webhook(client, "products", zoho.product("460000000099999"))
-    drain_now()
-    _relay_locally()
-    with write(db.engine) as connection:
-        connection.execute(update(event_deliveries).where(event_deliveries.c.subscriber == "never",
-                                                          event_deliveries.c.outbox_id == _events(db)[0].id)
-                           .values(delivered_at=utcnow()))  # fmt: skip
-    assert purge_published(db.engine, utcnow() - timedelta(hours=1)) == 0  # not old enough
-    assert purge_published(db.engine, utcnow() + timedelta(seconds=1)) == 1  # the other waits for its delivery
-    [kept] = _events(db)
-    assert kept.aggregate_id == str(_product_id(db, "460000000099999"))
 
 
 # --- GET /api/events ---------------------------------------------------------------------------

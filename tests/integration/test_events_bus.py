@@ -44,7 +44,7 @@ def aws(monkeypatch):
         events.put_rule(Name="all-erp-events", EventBusName=BUS, EventPattern=json.dumps({"source": ["tsh.erp"]}))
         events.put_targets(Rule="all-erp-events", EventBusName=BUS, Targets=[{"Id": "consumer", "Arn": queue_arn}])
         yield events, sqs, queue_url
-        event_relay._bus_publisher.cache_clear()  # its client talks to this moto account only
+        event_relay.PUBLISHERS.clear()  # its client talks to this moto account only
 
 
 def _consumed(sqs, queue_url) -> list[dict]:

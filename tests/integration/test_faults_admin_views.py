@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, text
 
 from common.db import utcnow, write
 from common.models import tds_dead_letter_queue, tds_sync_queue
-from common.sync.dead_letters import SHOWN_ERROR_CHARS
+from common.sync.queue_reads import SHOWN_ERROR_CHARS
 from tests.helpers import ADMIN_KEY
 
 ADMIN = {"X-Admin-Key": ADMIN_KEY}

@@ -50,11 +50,11 @@ def app_url(pg_cluster) -> str:
 def service(pg_cluster, app_url, configure) -> Iterator[Client]:
     """The runner's app on the throwaway cluster; the cluster is healthy again afterwards."""
     configure(DATABASE_URL=app_url, ADMIN_API_KEY=ADMIN_KEY, MOBILE_TOKEN_SECRET="s" * 32)
-    common_db.reset_engine()
+    common_db.ENGINES.clear()
     try:
         yield Client(create_app())
     finally:
-        common_db.reset_engine()
+        common_db.ENGINES.clear()
         pg_cluster.thaw()
         if pg_cluster.postmaster_pid() is None:
             pg_cluster.start()
@@ -204,13 +204,13 @@ def test_a_connection_reset_at_connect_is_503(configure):
     thread.start()
     try:
         configure(DATABASE_URL=f"postgresql://tsh@127.0.0.1:{listener.getsockname()[1]}/tsh", ADMIN_API_KEY=ADMIN_KEY)
-        common_db.reset_engine()
+        common_db.ENGINES.clear()
         _assert_every_route_unavailable(Client(create_app()))
     finally:
         stop.set()
         thread.join()
         listener.close()
-        common_db.reset_engine()
+        common_db.ENGINES.clear()
 
 
 def test_intake_across_a_kill_loses_nothing_and_the_drain_retries(service, pg_cluster, app_url):

@@ -175,5 +175,5 @@ def test_category_counts_are_at_most_a_minute_old(client, db, monkeypatch):
     with write(db.engine) as c:
         shop.product(c, "Apple iPhone 15", 1_100_000, category_id=phones)
     assert phone_count() == 1  # served from the minute-long cache
-    monkeypatch.setattr(catalog, "CATEGORY_COUNTS_TTL_SECONDS", 0.0)
+    monkeypatch.setattr(catalog.CATEGORY_TILES, "ttl_seconds", 0.0)  # a minute later
     assert phone_count() == 2

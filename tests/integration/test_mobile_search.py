@@ -4,6 +4,8 @@ filters, sorts and pages."""
 import pytest
 
 from common.db import utcnow, write
+from common.models import products
+from common.shop import search as search_module
 from common.shop.search import one_edit_apart, query_words
 from tests import shop_fixtures as shop
 
@@ -243,3 +245,44 @@ def test_search_follows_later_changes_to_products(client, db, catalogue):
     assert _found(client, q="samsung") == [catalogue["tv"], catalogue["charger"]]
     assert _found(client, q="apple", min_price=1_900_000) == [catalogue["iphone"]]
     assert _found(client, category_id=catalogue["phones"])[0] == catalogue["iphone"]  # now the best seller
+
+
+# --- Broad searches: their ranked ids and count kept for a minute, their cards read fresh ---------
+
+
+@pytest.fixture
+def broad(monkeypatch):
+    """BROAD_MATCHES lowered so that the test catalogue's Samsung search (3 matches) is broad."""
+    monkeypatch.setattr(search_module, "BROAD_MATCHES", 3)
+
+
+def _answer(client, **params) -> dict:
+    response = client.get(SEARCH, query_string=params)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_a_broad_search_keeps_its_ranking_and_shows_current_cards(client, db, catalogue, broad):
+    first = _answer(client, q="samsung")
+    assert [card["id"] for card in first["results"]] == [catalogue["galaxy"], catalogue["tv"], catalogue["charger"]]
+    with write(db.engine) as c:
+        c.execute(products.update().where(products.c.id == catalogue["galaxy"]).values(price=470_000))
+        c.execute(products.update().where(products.c.id == catalogue["tv"]).values(is_active=False))
+        shop.product(c, "Samsung Galaxy Buds", 90_000, sales_count=10_000)  # would rank first
+    again = _answer(client, q="samsung")
+    # The kept ranking: no new product yet, the deactivated one gone, the current price shown.
+    assert [card["id"] for card in again["results"]] == [catalogue["galaxy"], catalogue["charger"]]
+    assert again["results"][0]["price"] == 470_000 and again["total_count"] == 3
+    search_module.BROAD_RESULTS.ttl_seconds = 0.0  # the minute has passed
+    try:
+        fresh = _answer(client, q="samsung")
+    finally:
+        search_module.BROAD_RESULTS.ttl_seconds = 60.0
+    assert fresh["total_count"] == 3 and fresh["results"][0]["name"] == "Samsung Galaxy Buds"
+
+
+def test_a_narrow_search_is_always_ranked_afresh(client, db, catalogue):
+    assert _found(client, q="samsung") == [catalogue["galaxy"], catalogue["tv"], catalogue["charger"]]
+    with write(db.engine) as c:
+        buds = shop.product(c, "Samsung Galaxy Buds", 90_000, sales_count=10_000)
+    assert _found(client, q="samsung")[0] == buds

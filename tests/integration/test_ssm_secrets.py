@@ -11,7 +11,8 @@ from moto import mock_aws
 
 from common.config import ConfigError, load_settings
 from common.logs import LOGGER_NAME
-from common.ssm_secrets import SECRET_PARAMETERS, forget_secrets
+from common import ssm_secrets
+from common.ssm_secrets import SECRET_PARAMETERS
 from tests.helpers import PROJECT_ROOT
 
 PREFIX = "/tsh-erp/prod/"
@@ -33,7 +34,7 @@ def ssm(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "me-south-1")
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
-    forget_secrets()
+    ssm_secrets.SECRETS.clear()
     with mock_aws():
         client = boto3.client("ssm", region_name="me-south-1")
         for number in range(10):
@@ -44,7 +45,7 @@ def ssm(monkeypatch):
         for name, value in SECRETS.items():
             client.put_parameter(Name=PREFIX + name, Value=value, Type="SecureString")
         yield client
-    forget_secrets()
+    ssm_secrets.SECRETS.clear()
 
 
 def test_every_secret_parameter_is_named_by_the_contract():
@@ -71,7 +72,7 @@ def test_ssm_is_read_once_per_process(ssm, monkeypatch):
         Name=PREFIX + "admin-api-key", Value="rotated-admin-key-00000000", Type="SecureString", Overwrite=True
     )
     assert load_settings().admin_api_key == first.admin_api_key
-    forget_secrets()
+    ssm_secrets.SECRETS.clear()
     assert load_settings().admin_api_key.get_secret_value() == "rotated-admin-key-00000000"
 
 
@@ -110,7 +111,7 @@ def test_no_secret_value_reaches_a_log_line(ssm, monkeypatch, caplog, capfd):
     monkeypatch.setenv("SECRETS_SSM_PREFIX", PREFIX)
     load_settings()
     ssm.delete_parameter(Name=PREFIX + "zoho-refresh-token")
-    forget_secrets()
+    ssm_secrets.SECRETS.clear()
     with pytest.raises(ConfigError):
         load_settings()
     captured = capfd.readouterr()

@@ -1,5 +1,7 @@
-"""Property tests (hypothesis) for the pure parts: Arabic folding, money, backoff, the dedupe key."""
+"""Property tests (hypothesis) for the pure parts: Arabic folding, money, backoff, the dedupe key, JSON bodies."""
 
+import json
+import math
 import string
 from decimal import Decimal
 
@@ -10,7 +12,9 @@ from common.money import percent_of, to_iqd
 from common.products.text import fold, index_key, typo_variants, words
 from common.sync.entities import BY_ROUTE
 from common.sync.intake import idempotency_key
+from common.errors import InvalidJson
 from common.retry import Backoff
+from common.validation import MAX_JSON_DEPTH, decode_json, json_value_problem
 
 ARABIC_LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
 TASHKEEL = "\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652"
@@ -126,3 +130,40 @@ def test_the_dedupe_key_changes_with_the_record(rate, other_rate):
     assert key == idempotency_key(entity, {"item": {"item_id": "1", "rate": float(rate)}})
     assert (key == idempotency_key(entity, {"item": {"item_id": "1", "rate": other_rate}})) == (rate == other_rate)
     assert key != idempotency_key(BY_ROUTE["invoices"], {"item": {"item_id": "1", "rate": rate}})
+
+
+# JSON values as bodies carry them: any text (NUL and lone surrogates included), any float
+# (infinity included: json.dumps writes it as 1e400 here), and nesting around the depth limit.
+_json_leaves = (
+    st.none() | st.booleans() | st.integers() | st.sampled_from(["\ud800", "a\udfff", "\x00", "\ud83d\ude00"])
+    | st.text(st.characters(exclude_categories=()), max_size=8).filter(lambda text: "Infinity" not in text)
+    | st.floats(allow_nan=False).map(lambda number: number if math.isfinite(number) else 1e400)
+)  # fmt: skip
+_json_values = st.recursive(
+    _json_leaves, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=12,
+)  # fmt: skip
+
+
+def _nested(value, depth: int):
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _body(value) -> str:
+    return json.dumps(value).replace("Infinity", "1e400")  # what a sender's overflowing number looks like
+
+
+@given(_json_values, st.integers(0, MAX_JSON_DEPTH + 2))
+def test_decode_json_refuses_exactly_what_the_walk_refuses(value, depth):
+    body = _body(_nested(value, depth))
+    as_read = json.loads(body)  # what the text says (two lone surrogates written side by side are one pair)
+    problem = json_value_problem(as_read)
+    try:
+        decoded = decode_json(body)
+    except InvalidJson as exc:
+        assert problem is not None and problem in exc.message
+    else:
+        assert problem is None
+        assert decoded == as_read

@@ -389,8 +389,8 @@ reviews = Table(
     Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
     Index("ix_reviews_product_approved", "product_id", "is_approved", "created_at"),
-    # Ratings and histograms of cards read only this index (an index-only scan), even for a
-    # best seller with thousands of reviews.
+    # A product's rating histogram reads only this index (an index-only scan), even for a best
+    # seller with thousands of reviews.
     Index(
         "ix_reviews_approved_rating",
         "product_id",
@@ -399,6 +399,16 @@ reviews = Table(
         postgresql_where=text("is_approved"),
     ),
     Index("ix_reviews_customer", "customer_id"),
+)
+
+# Each product's approved reviews, summed for its card: written only by triggers on reviews
+# (see migration 0005), since other systems write reviews straight into the table.
+product_ratings = Table(
+    "product_ratings",
+    metadata,
+    Column("product_id", Id, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    Column("approved_count", Integer, nullable=False),
+    Column("rating_sum", Integer, nullable=False),
 )
 
 # Vocabulary for typo-tolerant search: every folded word of product names and each

@@ -531,5 +531,29 @@ UPDATE alembic_version SET version_num='0003' WHERE alembic_version.version_num 
 
 UPDATE alembic_version SET version_num='0004' WHERE alembic_version.version_num = '0003';
 
+-- Running upgrade 0004 -> 0005
+
+CREATE TABLE product_ratings (
+    product_id BIGINT NOT NULL, 
+    approved_count INTEGER NOT NULL, 
+    rating_sum INTEGER NOT NULL, 
+    CONSTRAINT pk_product_ratings PRIMARY KEY (product_id), 
+    CONSTRAINT fk_product_ratings_product_id_products FOREIGN KEY(product_id) REFERENCES products (id) ON DELETE CASCADE
+);
+
+CREATE FUNCTION product_ratings_sync() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'INSERT' THEN UPDATE product_ratings SET approved_count = approved_count - 1, rating_sum = rating_sum - OLD.rating WHERE product_id = OLD.product_id AND OLD.is_approved; END IF; IF TG_OP <> 'DELETE' THEN INSERT INTO product_ratings (product_id, approved_count, rating_sum) SELECT NEW.product_id, 1, NEW.rating WHERE NEW.is_approved ON CONFLICT (product_id) DO UPDATE SET approved_count = product_ratings.approved_count + 1, rating_sum = product_ratings.rating_sum + excluded.rating_sum; END IF; RETURN NULL; END $$;
+
+CREATE TRIGGER reviews_ratings_sync AFTER INSERT OR DELETE ON reviews FOR EACH ROW EXECUTE FUNCTION product_ratings_sync();
+
+CREATE TRIGGER reviews_ratings_update AFTER UPDATE OF product_id, rating, is_approved ON reviews FOR EACH ROW WHEN (OLD.product_id <> NEW.product_id OR OLD.rating <> NEW.rating OR OLD.is_approved <> NEW.is_approved) EXECUTE FUNCTION product_ratings_sync();
+
+CREATE FUNCTION product_ratings_clear() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM product_ratings; RETURN NULL; END $$;
+
+CREATE TRIGGER reviews_ratings_truncate AFTER TRUNCATE ON reviews FOR EACH STATEMENT EXECUTE FUNCTION product_ratings_clear();
+
+INSERT INTO product_ratings (product_id, approved_count, rating_sum) SELECT product_id, COUNT(*), SUM(rating) FROM reviews WHERE is_approved GROUP BY product_id;
+
+UPDATE alembic_version SET version_num='0005' WHERE alembic_version.version_num = '0004';
+
 COMMIT;
 

@@ -1,4 +1,5 @@
-"""Builders for shop test data with explicit values: categories, products, promotions, customers, carts.
+"""Builders for shop test data with explicit values: categories, products, promotions, customers, carts;
+and the two readings of the review totals the cards rely on (the stored summary, a fresh count).
 
 Products get their search columns and the typo vocabulary exactly as the generator and the
 Zoho sync write them (common.products.search_index), so search sees what production sees.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from itertools import count
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
 from common.config import get_settings
 from common.db import insert, utcnow
@@ -19,6 +20,7 @@ from common.models import (
     categories,
     customer_addresses,
     customers,
+    product_ratings,
     products,
     promotions,
     reviews,
@@ -122,3 +124,24 @@ def cart(connection: Connection, customer_id: int, lines: dict[int, int], *, sta
 def bearer(customer_id: int, ttl_seconds: int = 600) -> dict[str, str]:
     """The Authorization header of a customer's token, signed as the app under test signs."""
     return {"Authorization": f"Bearer {issue_token(customer_id, get_settings(), ttl_seconds)}"}
+
+
+RatingTotals = dict[int, tuple[int, int]]  # product id -> (approved reviews, sum of their ratings)
+
+
+def stored_ratings(connection: Connection) -> RatingTotals:
+    """product_ratings as the triggers left it; a row of zeros (every approved review gone) counts as no row."""
+    rows = connection.execute(
+        select(product_ratings.c.product_id, product_ratings.c.approved_count, product_ratings.c.rating_sum)
+    ).all()
+    return {product_id: (count, total) for product_id, count, total in rows if (count, total) != (0, 0)}
+
+
+def counted_ratings(connection: Connection) -> RatingTotals:
+    """What product_ratings stands for, counted afresh from the approved reviews."""
+    rows = connection.execute(
+        select(reviews.c.product_id, func.count(), func.sum(reviews.c.rating))
+        .where(reviews.c.is_approved)
+        .group_by(reviews.c.product_id)
+    ).all()
+    return {product_id: (count, int(total)) for product_id, count, total in rows}

@@ -2,7 +2,7 @@
 
 Every screen reads in one transaction with a fixed number of statements, whatever the
 number of cards: the active promotions once, each list once, and the ratings of all the
-screen's cards in one grouped query (ix_reviews_product_approved).
+screen's cards in one primary-key lookup of product_ratings (kept by triggers on reviews).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Row, func, select
 from common.cache import Cache
 from common.db import read, utcnow
 from common.errors import NotFound
-from common.models import categories, customers, products, reviews
+from common.models import categories, customers, product_ratings, products, reviews
 from common.shop import checkout
 from common.shop.pricing import Promotion, card_price, load_active_promotions
 from common.shop.schemas import (
@@ -56,11 +56,11 @@ def _ratings(connection: Connection, product_ids: Collection[int]) -> _Ratings:
     if not product_ids:
         return {}
     rows = connection.execute(
-        select(reviews.c.product_id, func.sum(reviews.c.rating), func.count())
-        .where(reviews.c.product_id.in_(sorted(product_ids)), reviews.c.is_approved)
-        .group_by(reviews.c.product_id)
+        select(product_ratings.c.product_id, product_ratings.c.rating_sum, product_ratings.c.approved_count).where(
+            product_ratings.c.product_id.in_(sorted(product_ids))
+        )
     ).all()
-    return {product_id: (int(total), count) for product_id, total, count in rows}
+    return {product_id: (total, count) for product_id, total, count in rows}
 
 
 def _card(row: Row, active: Sequence[Promotion], total: int, count: int) -> ProductCard:

@@ -25,6 +25,7 @@ from common.models import (
 from common.products.sales import recompute_sales_counts
 from common.products.text import fold, index_key
 from demo_data import generator
+from tests import shop_fixtures as shop
 
 SMALL = generator.DatasetSize(products=60, reviews=150, customers=8)
 
@@ -94,6 +95,23 @@ def test_refuses_to_overwrite_without_replace(db):
     with read(db.engine) as connection:
         assert _count(connection, products) == SMALL.products
         assert _count(connection, reviews) == SMALL.reviews
+
+
+def test_the_rating_summary_is_complete_and_its_triggers_keep_working(db):
+    """The generator fills product_ratings itself with the triggers held off; they are back afterwards,
+    after a replace and after a refusal alike."""
+    generator.generate(db.engine, SMALL)
+    generator.generate(db.engine, SMALL, seed=8, replace=True)
+    with pytest.raises(ValueError, match="already has"):
+        generator.generate(db.engine, SMALL)
+    with read(db.engine) as connection:
+        generated = shop.stored_ratings(connection)
+        assert generated == shop.counted_ratings(connection) and len(generated) > SMALL.products // 2
+    product_id, (count, total) = min(generated.items())
+    with write(db.engine) as connection:
+        shop.review(connection, product_id, 5)
+    with read(db.engine) as connection:
+        assert shop.stored_ratings(connection)[product_id] == (count + 1, total + 5)
 
 
 def test_refuses_when_only_zoho_documents_exist(db):

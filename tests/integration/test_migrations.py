@@ -171,3 +171,43 @@ def test_products_written_before_search_name_fields_get_them(db, scratch_url):
             "usb c cable 1m kabl anker cb 1"
         )
     engine.dispose()
+
+
+def _ratings(connection) -> list[tuple]:
+    return connection.execute(
+        text("SELECT product_id, approved_count, rating_sum FROM product_ratings ORDER BY product_id")
+    ).all()
+
+
+def _add_review(connection, product_id: int, rating: int, approved: bool) -> None:
+    connection.execute(
+        text("INSERT INTO reviews (product_id, rating, is_approved, created_at) VALUES (:p, :r, :a, CURRENT_TIMESTAMP)"),
+        {"p": product_id, "r": rating, "a": approved},
+    )
+
+
+def test_product_ratings_are_filled_from_existing_reviews_and_go_on_downgrade(db, scratch_url):
+    """Revision 0005 sums the approved reviews already there; from then on its triggers keep the sums,
+    and its downgrade takes the table and the triggers away."""
+    engine = create_engine(sqlalchemy_url(scratch_url))
+    migrate.upgrade(engine, "0004")
+    with engine.begin() as connection:
+        for product_id in (1, 2, 3):
+            connection.execute(text(
+                "INSERT INTO products (id, name, price, search_name, search_text, created_at, updated_at) "
+                "VALUES (:id, 'P', 1000, 'p', 'p', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ), {"id": product_id})  # fmt: skip
+        for product_id, rating, approved in ((1, 5, True), (1, 2, True), (1, 1, False), (2, 4, False)):
+            _add_review(connection, product_id, rating, approved)
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        assert _ratings(connection) == [(1, 2, 7)]
+        _add_review(connection, 3, 4, True)
+        assert _ratings(connection) == [(1, 2, 7), (3, 1, 4)]
+    migrate.downgrade(engine, "0004")
+    assert "product_ratings" not in _tables(engine)
+    with engine.begin() as connection:  # no trigger is left to write into the missing table
+        _add_review(connection, 2, 3, True)
+        connection.execute(text("UPDATE reviews SET is_approved = NOT is_approved, rating = 1, product_id = 3"))
+        connection.execute(text("DELETE FROM reviews"))
+    engine.dispose()

@@ -99,11 +99,7 @@ class PgCluster:
 
     def kill(self) -> None:
         """kill -9 of the postmaster and every backend: the next start runs crash recovery."""
-        for pid in self._server_pids():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        self._signal_all(signal.SIGKILL)
         deadline = time.monotonic() + 10
         while self._accepting() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -113,12 +109,17 @@ class PgCluster:
 
     def freeze(self) -> None:
         """SIGSTOP every server process: connections are accepted by the kernel and never answered."""
-        for pid in self._server_pids():
-            os.kill(pid, signal.SIGSTOP)
+        self._signal_all(signal.SIGSTOP)
 
     def thaw(self) -> None:
+        self._signal_all(signal.SIGCONT)
+
+    def _signal_all(self, signum: int) -> None:
         for pid in self._server_pids():
-            os.kill(pid, signal.SIGCONT)
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass  # a backend that ended between the listing and the signal
 
     def sql(self, statement: str, database: str = "postgres") -> str:
         result = self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,

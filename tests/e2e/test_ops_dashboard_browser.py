@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as until
 from selenium.webdriver.support.ui import WebDriverWait
@@ -78,7 +79,25 @@ def _submit(browser, button) -> None:
     """Click a button that loads a page, and wait for the answer: a click does not. Once the
     button's page is gone, the answer (and any cookie it sets) has arrived."""
     button.click()
-    WebDriverWait(browser, 30).until(until.staleness_of(button))
+    WebDriverWait(browser, 30).until(_gone(button))
+
+
+def _gone(element):
+    """Like `staleness_of`, also when Chromium, caught between two pages, says so with an
+    inspector error instead of a stale element."""
+
+    def check(_driver) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    return check
 
 
 def _text(browser, element_id: str) -> str:

@@ -66,6 +66,11 @@ def test_runner_with_two_worker_processes_serves_drains_and_stops_cleanly(db):
     command = [str(BIN / "python"), "local_runner.py", "--port", str(port), "--workers", "2"]
     env = {"DATABASE_URL": db.url, "TDS_WORKERS": "1", "TDS_QUEUE_POLL_INTERVAL_MS": "50"}
     with running(command, env, f"{base}/health") as server:
+        # The first process answers before the second has started: wait for both.
+        deadline = time.monotonic() + 30
+        while server.output().count("Started worker-") < 2:
+            assert time.monotonic() < deadline, server.output()[-3000:]
+            time.sleep(0.1)
         for number in range(5):
             body = {"item": {"item_id": f"e2e-w{number}", "name": "Anker PowerCore", "rate": 65000, "status": "active"}}
             assert requests.post(f"{base}/api/zoho/webhooks/products", json=body, timeout=5).status_code == 202

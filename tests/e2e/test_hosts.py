@@ -42,6 +42,18 @@ def test_health_runs_alone_under_the_functions_framework_cli(db):
         assert requests.post(url, timeout=5).status_code == 405
 
 
+def _completed(base: str) -> int:
+    return requests.get(f"{base}/api/zoho/dashboard/health", timeout=5).json()["queue"]["completed"]
+
+
+def _wait_for(condition, seconds: float, message) -> None:
+    """Poll `condition` until it holds; fail with `message` (or what it returns) after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, message() if callable(message) else message
+        time.sleep(0.1)
+
+
 def test_runner_workers_drain_webhooks_in_the_background(db):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -50,10 +62,7 @@ def test_runner_workers_drain_webhooks_in_the_background(db):
     with running(command, env, f"{base}/health") as server:
         body = {"item": {"item_id": "e2e-1", "name": "Anker PowerCore 20000", "rate": 65000, "status": "active"}}
         assert requests.post(f"{base}/api/zoho/webhooks/products", json=body, timeout=5).status_code == 202
-        deadline = time.monotonic() + 20
-        while requests.get(f"{base}/api/zoho/dashboard/health", timeout=5).json()["queue"]["completed"] < 1:
-            assert time.monotonic() < deadline, "the background workers did not drain the item"
-            time.sleep(0.1)
+        _wait_for(lambda: _completed(base) >= 1, 20, "the background workers did not drain the item")
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
         output = server.output()
@@ -67,17 +76,11 @@ def test_runner_with_two_worker_processes_serves_drains_and_stops_cleanly(db):
     env = {"DATABASE_URL": db.url, "TDS_WORKERS": "1", "TDS_QUEUE_POLL_INTERVAL_MS": "50"}
     with running(command, env, f"{base}/health") as server:
         # The first process answers before the second has started: wait for both.
-        deadline = time.monotonic() + 30
-        while server.output().count("Started worker-") < 2:
-            assert time.monotonic() < deadline, server.output()[-3000:]
-            time.sleep(0.1)
+        _wait_for(lambda: server.output().count("Started worker-") >= 2, 30, lambda: server.output()[-3000:])
         for number in range(5):
             body = {"item": {"item_id": f"e2e-w{number}", "name": "Anker PowerCore", "rate": 65000, "status": "active"}}
             assert requests.post(f"{base}/api/zoho/webhooks/products", json=body, timeout=5).status_code == 202
-        deadline = time.monotonic() + 20
-        while requests.get(f"{base}/api/zoho/dashboard/health", timeout=5).json()["queue"]["completed"] < 5:
-            assert time.monotonic() < deadline, "the background worker did not drain the items"
-            time.sleep(0.1)
+        _wait_for(lambda: _completed(base) >= 5, 20, "the background worker did not drain the items")
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=40) == 0
         output = server.output()

@@ -69,6 +69,11 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 Money = BigInteger
 
 
+def _only_where(predicate: str) -> dict:
+    """A partial index's predicate, the same on both databases."""
+    return {"sqlite_where": text(predicate), "postgresql_where": text(predicate)}
+
+
 def _id() -> Column:
     return Column("id", Id, primary_key=True, autoincrement=True)
 
@@ -190,8 +195,7 @@ customer_addresses = Table(
         "uq_customer_addresses_default",
         "customer_id",
         unique=True,
-        sqlite_where=text("is_default"),
-        postgresql_where=text("is_default"),
+        **_only_where("is_default"),
     ),
 )
 
@@ -354,8 +358,7 @@ carts = Table(
         "uq_carts_active_customer",
         "customer_id",
         unique=True,
-        sqlite_where=text("status = 'active'"),
-        postgresql_where=text("status = 'active'"),
+        **_only_where("status = 'active'"),
     ),
 )
 
@@ -395,8 +398,7 @@ reviews = Table(
         "ix_reviews_approved_rating",
         "product_id",
         "rating",
-        sqlite_where=text("is_approved"),
-        postgresql_where=text("is_approved"),
+        **_only_where("is_approved"),
     ),
     Index("ix_reviews_customer", "customer_id"),
 )
@@ -457,8 +459,7 @@ tds_sync_queue = Table(
         "priority",
         "created_at",
         "id",
-        sqlite_where=text("status IN ('pending', 'retry', 'processing')"),
-        postgresql_where=text("status IN ('pending', 'retry', 'processing')"),
+        **_only_where("status IN ('pending', 'retry', 'processing')"),
     ),
     Index("ix_tds_sync_queue_status_completed", "status", "completed_at"),
     Index("ix_tds_sync_queue_created", "created_at"),
@@ -562,16 +563,14 @@ event_outbox = Table(
     Index(
         "ix_event_outbox_unpublished",
         "id",
-        sqlite_where=text("published_at IS NULL"),
-        postgresql_where=text("published_at IS NULL"),
+        **_only_where("published_at IS NULL"),
     ),
     Index(
         "ix_event_outbox_unpublished_aggregate",
         "aggregate_type",
         "aggregate_id",
         "id",
-        sqlite_where=text("published_at IS NULL"),
-        postgresql_where=text("published_at IS NULL"),
+        **_only_where("published_at IS NULL"),
     ),
     Index("ix_event_outbox_published", "published_at"),
 )
@@ -595,8 +594,7 @@ event_deliveries = Table(
         "ix_event_deliveries_due",
         "next_attempt_at",
         "id",
-        sqlite_where=text("delivered_at IS NULL"),
-        postgresql_where=text("delivered_at IS NULL"),
+        **_only_where("delivered_at IS NULL"),
     ),
     Index(
         "ix_event_deliveries_pending_aggregate",
@@ -604,8 +602,7 @@ event_deliveries = Table(
         "aggregate_type",
         "aggregate_id",
         "id",
-        sqlite_where=text("delivered_at IS NULL"),
-        postgresql_where=text("delivered_at IS NULL"),
+        **_only_where("delivered_at IS NULL"),
     ),
 )
 

@@ -147,24 +147,17 @@ def _upsert_document(
     returns the written row's id and `returning` columns. `insert_only` writes nothing when the
     record exists (result NOOP): the caller read no stored row, and must read it first."""
     values = _versioned(values, modified_at, now)
-    if any(isinstance(value, ClauseElement) for value in values.values()):  # a looked-up id (invoices)
-        statement = insert(connection, table).values(**values, **{key.name: key_value}, created_at=now)
-        if insert_only:
-            statement = statement.on_conflict_do_nothing(index_elements=[key])
-        else:
-            statement = statement.on_conflict_do_update(
-                index_elements=[key],
-                set_={column: _excluded(table).c[column] for column in values},
-                where=not_(_newer_than(table, modified_at)),
-            )
-        row = connection.execute(statement.returning(table.c.id, *returning)).first()
-    else:
-        statement = _upsert_statement(connection.dialect.name, table, key, tuple(values), insert_only,
-                                      modified_at is not None, returning)  # fmt: skip
-        parameters = {**values, key.name: key_value, "created_at": now}
-        if modified_at is not None and not insert_only:
-            parameters[_EVENT_VERSION] = modified_at
-        row = connection.execute(statement, parameters).first()
+    statement = _upsert_statement(connection.dialect.name, table, key, tuple(values), insert_only,
+                                  modified_at is not None, returning)  # fmt: skip
+    # A value that is SQL (a looked-up id: an invoice's customer) goes into the statement; the rest are parameters.
+    expressions = {column: value for column, value in values.items() if isinstance(value, ClauseElement)}
+    if expressions:
+        statement = statement.values(**expressions)
+    parameters = {column: value for column, value in values.items() if column not in expressions}
+    parameters.update({key.name: key_value, "created_at": now})
+    if modified_at is not None and not insert_only:
+        parameters[_EVENT_VERSION] = modified_at
+    row = connection.execute(statement, parameters).first()
     if row is not None:
         return APPLIED, row
     return (NOOP if insert_only else STALE), None

@@ -206,11 +206,12 @@ def search(query: SearchQuery) -> SearchPage:
     )
     if not folded and not has_filter:
         raise BadRequest("Type something to search for, or choose a filter")
+    phrase = index_key(fold(query.q or ""))
     with read() as connection:
         active = load_active_promotions(connection, utcnow())
-        key = (connection.engine.url.render_as_string(hide_password=True), index_key(fold(query.q or "")),
-               tuple(folded), query.category_id, query.min_price, query.max_price, query.in_stock, query.sort,
-               query.page, query.page_size, tuple(promotion.id for promotion in active))  # fmt: skip
+        key = (connection.engine.url.render_as_string(hide_password=True), phrase, tuple(folded), query.category_id,
+               query.min_price, query.max_price, query.in_stock, query.sort, query.page, query.page_size,
+               tuple(promotion.id for promotion in active))  # fmt: skip
         kept = BROAD_RESULTS.lookup(key)
         if kept is not None:
             ids, total = kept
@@ -228,7 +229,7 @@ def search(query: SearchQuery) -> SearchPage:
             conditions.append(price <= query.max_price)
         if query.in_stock:
             conditions.append(source.c.stock_quantity > 0)
-        keys = _sort_keys(connection, source, query.sort, found, index_key(fold(query.q)), price)
+        keys = _sort_keys(connection, source, query.sort, found, phrase, price)
         rows = connection.execute(_page(source, conditions, keys, query)).all()
         total = rows[0].total_count
         rows = [row for row in rows if row.id is not None]

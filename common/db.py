@@ -25,7 +25,6 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
 
-from common import pg8000_tuning
 from common.config import Settings, get_settings
 
 _WRITE_OPTION = "tsh_write"
@@ -65,6 +64,14 @@ def create_engine_for(settings: Settings, *, pool_size: int | None = None) -> En
     size = pool_size or settings.db_pool_size
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, size)
+    return _postgresql_engine(url, size, settings)
+
+
+def _postgresql_engine(url: URL, size: int, settings: Settings) -> Engine:
+    # Imported on use, as the dialect itself is: pg8000 stays out of a function's import (its
+    # cold start) and out of a SQLite process.
+    from common import pg8000_tuning
+
     pg8000_tuning.install()
     engine = create_engine(
         url,

@@ -209,7 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     except sa_exc.DBAPIError as exc:
         return _cannot_start(database_problem(exc, settings.database_url))
     url = f"http://{args.host}:{args.port}"
-    print(f"TSH ERP local runner on {url} (database {_database_label(settings)}, {args.workers} worker processes)", flush=True)
+    print(
+        f"TSH ERP local runner on {url} (database {_database_label(settings)}, {args.workers} worker processes)",
+        flush=True,
+    )
     for route in ROUTES:
         print(f"  {route.method:6} {url}{route.path}  -> functions/{route.module}.py:{route.target}", flush=True)
     token = _demo_customer_token(settings)

@@ -91,8 +91,19 @@ def run_procrastinate(url: str, conninfo: str, concurrency: int, plain_upsert: b
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", required=True, choices=["ours", "ours-no-outbox", "ours-relay", "plain-pg8000", "plain-psycopg",
-                                                            "procrastinate", "procrastinate-upsert"])
+    parser.add_argument(
+        "--mode",
+        required=True,
+        choices=[
+            "ours",
+            "ours-no-outbox",
+            "ours-relay",
+            "plain-pg8000",
+            "plain-psycopg",
+            "procrastinate",
+            "procrastinate-upsert",
+        ],
+    )
     parser.add_argument("--database", required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5432)

@@ -293,13 +293,24 @@ def machine(packages: tuple[str, ...]) -> dict[str, Any]:
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": os.cpu_count(),
-        "cpu": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name")), platform.processor()),  # fmt: skip
+        "cpu": next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        ),  # fmt: skip
         "loadavg_at_start": os.getloadavg(),
         "python": platform.python_version(),
         "postgresql": sql("postgres", "SHOW server_version")[0][0],
-        "pg_settings": dict(sql("postgres", "SELECT name, setting FROM pg_settings WHERE name IN "
-                                "('fsync', 'synchronous_commit', 'shared_buffers', 'max_connections')")),  # fmt: skip
+        "pg_settings": dict(
+            sql(
+                "postgres",
+                "SELECT name, setting FROM pg_settings WHERE name IN "
+                "('fsync', 'synchronous_commit', 'shared_buffers', 'max_connections')",
+            )
+        ),  # fmt: skip
         "wrk": wrk[0].strip(),
         "packages": versions,
     }
@@ -307,11 +318,14 @@ def machine(packages: tuple[str, ...]) -> dict[str, Any]:
 
 def code_state() -> str:
     """The commit measured, and how many files the working tree changes on top of it."""
+
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
     changed = [line for line in git("status", "--porcelain", "--untracked-files=no").splitlines() if line]
-    return f"{git('rev-parse', '--short', 'HEAD') or 'unknown'}" + (f" + {len(changed)} changed files" if changed else "")
+    return f"{git('rev-parse', '--short', 'HEAD') or 'unknown'}" + (
+        f" + {len(changed)} changed files" if changed else ""
+    )
 
 
 def publish(suite: str, text: str, payload: dict, verdicts: list[Verdict], notes: list[str]) -> None:

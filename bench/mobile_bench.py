@@ -111,10 +111,16 @@ SEARCHES: tuple[tuple[str, dict[str, Any], bool], ...] = (
     ("spelling variant (شاشه for شاشة)", {"q": "شاشه سامسونج"}, False),
     ("one-letter typo (galaxi)", {"q": "galaxi a55"}, False),
     ("typo, swapped letters (xaiomi)", {"q": "xaiomi redmi"}, False),
-    ("Arabic word, category and price range", {"q": "شاحن", "category": "Chargers", "min_price": 10_000,
-                                               "max_price": 40_000}, False),  # fmt: skip
-    ("category and price range, no words, price sort", {"category": "Smartphones", "min_price": 500_000,
-                                                        "max_price": 900_000, "sort": "price_asc"}, False),  # fmt: skip
+    (
+        "Arabic word, category and price range",
+        {"q": "شاحن", "category": "Chargers", "min_price": 10_000, "max_price": 40_000},
+        False,
+    ),  # fmt: skip
+    (
+        "category and price range, no words, price sort",
+        {"category": "Smartphones", "min_price": 500_000, "max_price": 900_000, "sort": "price_asc"},
+        False,
+    ),  # fmt: skip
     ("Arabic word, price sort", {"q": "حاسوب", "sort": "price_asc"}, False),
     ("English word, price sort descending", {"q": "airpods", "sort": "price_desc"}, False),
     ("brand, page 2", {"q": "samsung", "page": 2}, False),
@@ -227,8 +233,10 @@ def build_fixtures(database: str, secret: str, workdir: Path) -> Fixtures:
         "product": [_plan_line("GET", f"/api/mobile/products/{p}") for p in product_ids],
         "product_top": [_plan_line("GET", f"/api/mobile/products/{p}") for p in top_ids],
         # Half of the checkouts name their customer, as the contract allows.
-        "checkout": [_plan_line("GET", "/api/mobile/checkout" + (f"?customer_id={c}" if n % 2 else ""), tokens[c])
-                     for n, c in enumerate(shoppers)],  # fmt: skip
+        "checkout": [
+            _plan_line("GET", "/api/mobile/checkout" + (f"?customer_id={c}" if n % 2 else ""), tokens[c])
+            for n, c in enumerate(shoppers)
+        ],  # fmt: skip
     }
     searches = []
     for label, params, broad in (*SEARCHES, *EXTRA_BROAD):
@@ -246,8 +254,13 @@ def build_fixtures(database: str, secret: str, workdir: Path) -> Fixtures:
                                                "ci.cart_id WHERE c.customer_id = :c", c=customer)}  # fmt: skip
         for product_id in rng.sample([p for p in in_stock if p not in own], CART_PRODUCTS):
             cart_lines += [
-                _plan_line("POST", "/api/mobile/cart/items", tokens[customer], {"product_id": product_id, "quantity": 1},
-                           thread),  # fmt: skip
+                _plan_line(
+                    "POST",
+                    "/api/mobile/cart/items",
+                    tokens[customer],
+                    {"product_id": product_id, "quantity": 1},
+                    thread,
+                ),  # fmt: skip
                 _plan_line("PATCH", f"/api/mobile/cart/items/{product_id}", tokens[customer], {"quantity": 2}, thread),
                 _plan_line("DELETE", f"/api/mobile/cart/items/{product_id}", tokens[customer], None, thread),
             ]
@@ -390,7 +403,8 @@ def measure(servers: Servers, key: str, plan: Path, clients: int, duration: floa
         time.sleep(LOG_DELAY)
         operations = _server_log(servers.runner_log, offset)
         result["server_side"] = {
-            name: {**_quantiles(entry["durations"]), "statuses": entry["statuses"]} for name, entry in operations.items()
+            name: {**_quantiles(entry["durations"]), "statuses": entry["statuses"]}
+            for name, entry in operations.items()
         }
     return result
 
@@ -427,7 +441,9 @@ def run_probe(database: str, fixtures: Fixtures, repeat: int, workdir: Path) -> 
         *({"name": f"search: {s['label']}", "kind": "search", "args": s["params"]} for s in fixtures.searches),
     ]
     spec = workdir / "probe.json"
-    spec.write_text(json.dumps({"repeat": repeat, "calls": calls, "explain": ["home, signed in", "product, best seller"]}))
+    spec.write_text(
+        json.dumps({"repeat": repeat, "calls": calls, "explain": ["home, signed in", "product, best seller"]})
+    )
     process = spawn([PYTHON, "-m", "bench.mobile_probe", str(spec)], env={"DATABASE_URL": db_url(database)},
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
@@ -577,7 +593,9 @@ def render(info: dict, data: dict, fixtures: Fixtures, results: dict[int, dict[s
     for verdict in targets:
         lines.append(f"| {verdict.target} | {verdict.measured} | {'PASS' if verdict.passed else '**FAIL**'} |")
     for verdict in information:
-        lines.append(f"| information: {verdict.target} | {verdict.measured} | {'under' if verdict.passed else 'over'} |")
+        lines.append(
+            f"| information: {verdict.target} | {verdict.measured} | {'under' if verdict.passed else 'over'} |"
+        )
     lines.append("")
     return "\n".join(lines)
 
@@ -586,7 +604,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep-data", action="store_true",
                         help="build the data set once into tsh_mobile_bench_cache and reuse it (copied per run)")  # fmt: skip
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_PRODUCTS:,} products, short runs: checks that everything runs")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_PRODUCTS:,} products, short runs: checks that everything runs"
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per screen and concurrency")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--only", default=",".join(s.key for s in SCREENS[1:]), help="comma-separated screens")

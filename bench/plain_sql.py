@@ -97,7 +97,9 @@ def _versioned(values: dict[str, Any], modified_at: datetime | None, now: dateti
 OUTBOX_INSERT = """
 INSERT INTO event_outbox (event_id, event_type, aggregate_type, aggregate_id, payload, occurred_at, attempts)
 VALUES (%s, %s, %s, %s, %s::jsonb, %s, 0)"""
-CUSTOMER_LOCK = "SELECT name, company_name, email, phone, is_active FROM customers WHERE zoho_contact_id = %s FOR UPDATE"
+CUSTOMER_LOCK = (
+    "SELECT name, company_name, email, phone, is_active FROM customers WHERE zoho_contact_id = %s FOR UPDATE"
+)
 
 
 def _emit(cursor, event_type: str, aggregate: str, aggregate_id: int, data: dict[str, Any], now: datetime) -> None:
@@ -105,7 +107,9 @@ def _emit(cursor, event_type: str, aggregate: str, aggregate_id: int, data: dict
     event_id = str(uuid.uuid4())
     payload = {"event_id": event_id, "event_type": event_type, "occurred_at": now.isoformat(),
                "aggregate": {"type": aggregate, "id": str(aggregate_id)}, "data": data}  # fmt: skip
-    cursor.execute(OUTBOX_INSERT, [event_id, event_type, aggregate, str(aggregate_id), json.dumps(payload, default=str), now])
+    cursor.execute(
+        OUTBOX_INSERT, [event_id, event_type, aggregate, str(aggregate_id), json.dumps(payload, default=str), now]
+    )
 
 
 def apply_customer(cursor, payload: dict[str, Any], now: datetime) -> str:
@@ -130,7 +134,9 @@ def apply_customer(cursor, payload: dict[str, Any], now: datetime) -> str:
     if not written:
         return "stale"
     customer_id, *tracked = written[0]
-    data = dict(zip(("name", "company_name", "email", "phone", "is_active"), tracked), zoho_contact_id=record["contact_id"])
+    data = dict(
+        zip(("name", "company_name", "email", "phone", "is_active"), tracked), zoho_contact_id=record["contact_id"]
+    )
     _emit(cursor, "customer.updated" if stored else "customer.created", "customer", customer_id, data, now)
     return "applied"
 
@@ -175,14 +181,28 @@ def apply_product(cursor, payload: dict[str, Any], now: datetime) -> str:
     if stored is not None:
         assignments = ", ".join(f"{name} = %s{'::jsonb' if name == 'zoho_data' else ''}" for name in values)
         cursor.execute(f"UPDATE products SET {assignments} WHERE id = %s", [*values.values(), stored["id"]])
-        _emit(cursor, "product.updated", "product", stored["id"], {"zoho_item_id": item["item_id"], "name": values.get("name")}, now)
+        _emit(
+            cursor,
+            "product.updated",
+            "product",
+            stored["id"],
+            {"zoho_item_id": item["item_id"], "name": values.get("name")},
+            now,
+        )
         return "applied"
     row = {**values, "zoho_item_id": item["item_id"], "created_at": now}
     cursor.execute(_insert("products", row) + " ON CONFLICT (zoho_item_id) DO NOTHING RETURNING id", list(row.values()))
     created = cursor.fetchall()
     if not created:
         raise RuntimeError(f"product {item['item_id']} created concurrently")  # the workload never does this
-    _emit(cursor, "product.created", "product", created[0][0], {"zoho_item_id": item["item_id"], "name": values.get("name")}, now)
+    _emit(
+        cursor,
+        "product.created",
+        "product",
+        created[0][0],
+        {"zoho_item_id": item["item_id"], "name": values.get("name")},
+        now,
+    )
     cursor.execute(SALES_LOCK, [item["item_id"]])
     cursor.fetchall()
     cursor.execute(SALES_UPDATE, [item["item_id"]])

@@ -321,7 +321,9 @@ def build_drain_template(events: int) -> tuple[str, int]:
     task = procrastinate_app.bind(app, db_url(database))
     sql(database, procrastinate_app.PEER_TABLES)
     # procrastinate's jobs carry what our queue stored for each event (its canonical payload).
-    stored = sql(database, "SELECT entity_type, source_entity_id, operation_type, payload FROM tds_sync_queue ORDER BY id")
+    stored = sql(
+        database, "SELECT entity_type, source_entity_id, operation_type, payload FROM tds_sync_queue ORDER BY id"
+    )
     with app.open():
         app.schema_manager.apply_schema()
         for start in range(0, len(stored), 500):
@@ -341,9 +343,27 @@ def run_drain(template: str, events: int, name: str, contenders: dict = DRAIN_CO
     database = create_db(f"drain_{name.replace('-', '_')}", template=template)
     workers = [
         spawn(
-            [PYTHON, "-m", "bench.drain_worker", "--mode", mode, "--database", database, "--host", PG["host"],
-             "--port", str(PG["port"]), "--user", PG["user"], "--concurrency", str(concurrency)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(RESULTS / "drain-workers.log", "ab"), text=True,
+            [
+                PYTHON,
+                "-m",
+                "bench.drain_worker",
+                "--mode",
+                mode,
+                "--database",
+                database,
+                "--host",
+                PG["host"],
+                "--port",
+                str(PG["port"]),
+                "--user",
+                PG["user"],
+                "--concurrency",
+                str(concurrency),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=open(RESULTS / "drain-workers.log", "ab"),
+            text=True,
         )  # fmt: skip
         for _ in range(processes)
     ]
@@ -387,7 +407,11 @@ def run_drain(template: str, events: int, name: str, contenders: dict = DRAIN_CO
             "SELECT (SELECT count(*) FROM products WHERE name LIKE '% v3'), "
             "(SELECT count(*) FROM customers WHERE name LIKE '% v3')",
         )[0]
-    outboxed = sql(database, "SELECT count(*), count(published_at) FROM event_outbox")[0] if mode.startswith("ours") else (0, 0)
+    outboxed = (
+        sql(database, "SELECT count(*), count(published_at) FROM event_outbox")[0]
+        if mode.startswith("ours")
+        else (0, 0)
+    )
     drop_db(database)
     if done != events or list(newest) != [records, records]:
         raise RuntimeError(f"{name}: {done}/{events} items done, newest versions {newest}: the work was not done")
@@ -405,7 +429,9 @@ def bench_drain(report: Report, rounds: int, events: int) -> None:
             for name in DRAIN_CONTENDERS:
                 result = run_drain(template, events, name)
                 results[name].append(result)
-                log(f"drain round {round_no + 1} {name}: {result['items_per_s']:.0f} items/s ({result['seconds']:.2f} s)")
+                log(
+                    f"drain round {round_no + 1} {name}: {result['items_per_s']:.0f} items/s ({result['seconds']:.2f} s)"
+                )
     finally:
         drop_db(PREFIX + template)
     for name, runs in results.items():
@@ -472,7 +498,11 @@ def _plan_without_redundant_in(engine, statement: str, parameters: tuple) -> str
     """Diagnosis only: the plan of the same claim without the `status IN (open statuses)` conjunct
     that duplicates its OR arms (what the planner does when it estimates the due set right)."""
     start = statement.find(_REDUNDANT_IN)
-    if start < 0 or statement.count("%s", 0, start) != 5 or tuple(parameters[5:8]) != ("pending", "retry", "processing"):
+    if (
+        start < 0
+        or statement.count("%s", 0, start) != 5
+        or tuple(parameters[5:8]) != ("pending", "retry", "processing")
+    ):
         return ""
     variant = "EXPLAIN (ANALYZE, BUFFERS) " + statement.replace(_REDUNDANT_IN, "", 1)
     plans = []
@@ -480,7 +510,9 @@ def _plan_without_redundant_in(engine, statement: str, parameters: tuple) -> str
     # benchmark's own claims left behind, which the bitmap plan never cleans up.
     for _ in range(2):
         with engine.connect() as connection:
-            plans.append(connection.exec_driver_sql(variant, tuple(parameters[:5]) + tuple(parameters[8:])).scalars().all())
+            plans.append(
+                connection.exec_driver_sql(variant, tuple(parameters[:5]) + tuple(parameters[8:])).scalars().all()
+            )
             connection.rollback()
     return f"first run: {plans[0][-1]}; second run:\n" + "\n".join(plans[1])
 
@@ -568,7 +600,10 @@ def bench_claim(report: Report, history: int, claims: int, pending: int) -> None
                               "samples": len(values)}),
             )  # fmt: skip
     report.figures["claim.history.statement"].extra.update(
-        table_size=sizes[0], claim_index_size=sizes[1], rows=sizes[2], uses_claim_index="ix_tds_sync_queue_claim" in report.plan
+        table_size=sizes[0],
+        claim_index_size=sizes[1],
+        rows=sizes[2],
+        uses_claim_index="ix_tds_sync_queue_claim" in report.plan,
     )
 
 
@@ -676,7 +711,12 @@ def render(report: Report, info: dict[str, Any], command: str) -> str:
         lines += ["", f"Intake rows stored in the best round: {stored.get('rows_stored')} (warm-up + measured, "
                   f"{stored.get('rows_duplicate')} duplicates).", ""]  # fmt: skip
     if any(key.startswith("enqueue.") for key in f):
-        lines += ["### In-process enqueue (no HTTP)", "", "| contender | events/s (best round) | rounds |", "|---|---:|---|"]
+        lines += [
+            "### In-process enqueue (no HTTP)",
+            "",
+            "| contender | events/s (best round) | rounds |",
+            "|---|---:|---|",
+        ]
         for key, label in (("enqueue.procrastinate-1", "procrastinate `defer()`, 1 thread"),
                            (f"enqueue.procrastinate-{CLIENTS}", f"procrastinate `defer()`, {CLIENTS} threads"),
                            ("enqueue.ours-1", "ours `accept_webhook()`, 1 thread (information)"),

@@ -171,9 +171,7 @@ class Settings(BaseSettings):
 
     @property
     def zoho_configured(self) -> bool:
-        return all(
-            (self.zoho_client_id, self.zoho_client_secret, self.zoho_refresh_token, self.zoho_organization_id)
-        )
+        return all((self.zoho_client_id, self.zoho_client_secret, self.zoho_refresh_token, self.zoho_organization_id))
 
 
 def local_token_secret(path: Path = LOCAL_TOKEN_SECRET_PATH) -> str:

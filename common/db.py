@@ -251,7 +251,7 @@ _request_connection: ContextVar[Connection | None] = ContextVar("tsh_request_con
 def request_transaction(writes: bool) -> Iterator[Connection]:
     """One transaction for the rest of a request, committed when the block ends and rolled back on
     any exception; `writes` when the request may change data (SQLite begins it IMMEDIATE, as write())."""
-    with (write() if writes else read()) as connection:
+    with write() if writes else read() as connection:
         token = _request_connection.set(connection)
         try:
             yield connection

@@ -13,9 +13,7 @@ import sys
 from datetime import datetime, timezone
 
 LOGGER_NAME = "tsh"
-_SECRET_PATTERN = re.compile(
-    r"(?i)(key|token|secret|password|authorization)([\"']?\s*[:=]\s*[\"']?)([^\s\"',&]+)"
-)
+_SECRET_PATTERN = re.compile(r"(?i)(key|token|secret|password|authorization)([\"']?\s*[:=]\s*[\"']?)([^\s\"',&]+)")
 _STANDARD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 

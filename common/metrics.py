@@ -144,9 +144,7 @@ def purge_request_metrics(connection: Connection, before: datetime, limit: int) 
     """Forget up to `limit` rows of minutes before `before`."""
     from common.models import tds_request_metrics
 
-    chunk = (
-        select(tds_request_metrics.c.id).where(tds_request_metrics.c.minute < before).limit(limit).scalar_subquery()
-    )
+    chunk = select(tds_request_metrics.c.id).where(tds_request_metrics.c.minute < before).limit(limit).scalar_subquery()
     return connection.execute(delete(tds_request_metrics).where(tds_request_metrics.c.id.in_(chunk))).rowcount
 
 

@@ -83,7 +83,9 @@ def latest_revisions() -> tuple[str, str]:
 def offline_downgrade_sql() -> str:
     """The SQL that takes a database at the newest revision back to the one before it."""
     head, previous = latest_revisions()
-    return _DOWNGRADE_SQL_HEADER.format(head=head, previous=previous) + _offline(command.downgrade, f"{head}:{previous}")
+    return _DOWNGRADE_SQL_HEADER.format(head=head, previous=previous) + _offline(
+        command.downgrade, f"{head}:{previous}"
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -23,6 +23,7 @@ ERROR_MODEL = "common.http:ErrorBody"
 class OpenApiDocument(RootModel[dict[str, Any]]):
     """An OpenAPI 3.1 document."""
 
+
 _REF = "#/components/schemas/{model}"
 _ERROR_TEXT = {
     400: "Bad request, or a body that is not valid JSON",
@@ -73,9 +74,7 @@ def _schemas(routes: tuple[Route, ...]) -> tuple[dict, dict]:
             for reference in route.responses.values():
                 wanted[(reference, "serialization")] = resolve(reference)
     keys = list(wanted)
-    mapping, definitions = models_json_schema(
-        [(wanted[key], key[1]) for key in keys], ref_template=_REF
-    )
+    mapping, definitions = models_json_schema([(wanted[key], key[1]) for key in keys], ref_template=_REF)
     refs = {key: mapping[(wanted[key], key[1])] for key in keys}
     return refs, definitions.get("$defs", {})
 
@@ -159,7 +158,9 @@ def openapi_document() -> dict[str, Any]:
         "components": {
             "schemas": definitions,
             "responses": _error_responses(refs[(ERROR_MODEL, "serialization")]),
-            "headers": {"RequestId": {"description": "Id of this request, also in the logs", "schema": {"type": "string"}}},
+            "headers": {
+                "RequestId": {"description": "Id of this request, also in the logs", "schema": {"type": "string"}}
+            },
             "securitySchemes": _SECURITY_SCHEMES,
         },
     }

@@ -82,4 +82,3 @@ def secrets_from_ssm(prefix: str, *, require_all: bool) -> dict[str, str]:
     if require_all and missing:
         raise SecretsUnavailable(f"SECRETS_SSM_PREFIX: missing SSM parameters {', '.join(missing)}")
     return {field: values[name] for name, field in SECRET_PARAMETERS.items() if name in values}
-

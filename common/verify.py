@@ -27,7 +27,9 @@ P95_LIMIT_MS = 500.0
 DRAIN_STALE_SECONDS = 180  # the schedule drains every minute; three missed runs is a dead drain
 REPEAT = 5
 TIMEOUT_SECONDS = 10.0
-_DRY_RUN_ITEM = {"item": {"item_id": "verify-dry-run-0001", "name": "Verify dry run", "sku": "VERIFY-0001", "rate": 1000}}
+_DRY_RUN_ITEM = {
+    "item": {"item_id": "verify-dry-run-0001", "name": "Verify dry run", "sku": "VERIFY-0001", "rate": 1000}
+}
 
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
 
@@ -67,7 +69,9 @@ class Verifier:
         self.context: dict[str, Any] = {}
         self._samples: list[float] = []
 
-    def call(self, method: str, path: str, expect: tuple[int, ...] = (200,), repeat: int = 1, **kwargs) -> requests.Response:
+    def call(
+        self, method: str, path: str, expect: tuple[int, ...] = (200,), repeat: int = 1, **kwargs
+    ) -> requests.Response:
         """The answer to `path` (the last of `repeat` tries); the time of each try goes to the check's p95."""
         response = None
         for _ in range(repeat):
@@ -123,7 +127,9 @@ class Verifier:
         return {"X-Admin-Key": self.options.admin_key} if self.options.admin_key else {}
 
     def stats(self) -> str:
-        body = self.call("GET", "/api/zoho/dashboard/stats?hours=24", headers=self._admin(), repeat=self.options.repeat).json()
+        body = self.call(
+            "GET", "/api/zoho/dashboard/stats?hours=24", headers=self._admin(), repeat=self.options.repeat
+        ).json()
         rate = "n/a" if body["success_rate"] is None else f"{body['success_rate']}%"
         return f"24 h: {body['received']['total']} received, success rate {rate}, {len(body['functions'])} functions measured"
 
@@ -151,7 +157,9 @@ class Verifier:
             return SKIP, "no customer token given (--customer-token or VERIFY_CUSTOMER_TOKEN)"
         headers = {"Authorization": f"Bearer {self.options.customer_token}"}
         body = self.call("GET", "/api/mobile/checkout", headers=headers, repeat=self.options.repeat).json()
-        return f"{len(body['cart']['items'])} cart lines, total {body['summary']['total']} {body['summary']['currency']}"
+        return (
+            f"{len(body['cart']['items'])} cart lines, total {body['summary']['total']} {body['summary']['currency']}"
+        )
 
     def webhook_dry_run(self) -> str:
         headers = {"X-Dry-Run": "true", **self._admin()}
@@ -204,9 +212,7 @@ def table(outcomes: list[Outcome]) -> str:
         (o.name, o.status, "" if o.p95_ms is None else f"{o.p95_ms:.0f} ms", o.detail) for o in outcomes
     ]
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    return "\n".join(
-        f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}" for row in rows
-    )
+    return "\n".join(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}" for row in rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -217,7 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customer-token", help="a customer's bearer token for the checkout check "
                         "(default: VERIFY_CUSTOMER_TOKEN)")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=REPEAT, help=f"tries of each read for its p95 (default {REPEAT})")
-    parser.add_argument("--p95-ms", type=float, default=P95_LIMIT_MS, help=f"latency limit (default {P95_LIMIT_MS:.0f})")
+    parser.add_argument(
+        "--p95-ms", type=float, default=P95_LIMIT_MS, help=f"latency limit (default {P95_LIMIT_MS:.0f})"
+    )
     args = parser.parse_args(argv)
     # A client of a deployment: it takes its keys from the operator's shell, not the server's settings.
     options = Options(

@@ -103,7 +103,9 @@ def _category(data: dict) -> Category:
         weight=data["weight"],
         warranty=data["warranty"],
         features=_pairs(data["features"]),
-        lines=tuple(Line(line["brand"], line["model"], line["base_price"], line.get("noun_ar")) for line in data["lines"]),
+        lines=tuple(
+            Line(line["brand"], line["model"], line["base_price"], line.get("noun_ar")) for line in data["lines"]
+        ),
         colors=tuple(data["colors"]),
         options=options,
     )

@@ -27,7 +27,9 @@ def drain_queue(event=None, context=None) -> dict:
 
 
 def _drain_now(request: ApiRequest):
-    return _drain_and_relay(request.settings, "http", min(HTTP_BUDGET_SECONDS, request.settings.tds_drain_budget_seconds))
+    return _drain_and_relay(
+        request.settings, "http", min(HTTP_BUDGET_SECONDS, request.settings.tds_drain_budget_seconds)
+    )
 
 
 drain_queue_http = http_function("drain_queue_http", queue_drain=_drain_now)

@@ -23,8 +23,5 @@ def _receiver(entity: Entity) -> Handler:
 # One route per entity, bound once here.
 zoho_webhook = http_function(
     "zoho_webhook",
-    **{
-        route.operation: _receiver(BY_ROUTE[route.entity])
-        for route in ROUTE_TABLE.for_target("zoho_webhook").routes
-    },
+    **{route.operation: _receiver(BY_ROUTE[route.entity]) for route in ROUTE_TABLE.for_target("zoho_webhook").routes},
 )

@@ -38,7 +38,9 @@ hypothesis_settings.register_profile("suite", deadline=None)
 hypothesis_settings.load_profile("suite")
 
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-BACKENDS = [name.strip() for name in os.environ.get("TSH_TEST_BACKENDS", "sqlite,postgresql").split(",") if name.strip()]
+BACKENDS = [
+    name.strip() for name in os.environ.get("TSH_TEST_BACKENDS", "sqlite,postgresql").split(",") if name.strip()
+]
 _SETTING_NAMES = [name.upper() for name in Settings.model_fields]
 
 

@@ -9,8 +9,10 @@ BASE_TIME = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
 
 def stamp(version: int) -> str:
     """Zoho's timestamp format (offset without a colon) for the n-th version of a record."""
-    return (BASE_TIME + timedelta(minutes=version)).astimezone(timezone(timedelta(hours=3))).strftime(
-        "%Y-%m-%dT%H:%M:%S%z"
+    return (
+        (BASE_TIME + timedelta(minutes=version))
+        .astimezone(timezone(timedelta(hours=3)))
+        .strftime("%Y-%m-%dT%H:%M:%S%z")
     )
 
 
@@ -54,7 +56,9 @@ def invoice(invoice_id: str = "770000000000101", version: int = 1, lines: list[d
     return {"invoice": body}
 
 
-def envelope(entity_type: str, entity_id: str, data: dict, event_type: str = "update", version: int = 1, **extra) -> dict:
+def envelope(
+    entity_type: str, entity_id: str, data: dict, event_type: str = "update", version: int = 1, **extra
+) -> dict:
     return {
         "event_id": f"evt-{entity_id}-{version}",
         "event_type": event_type,

@@ -83,7 +83,9 @@ def relay(
     return summary
 
 
-def _hand_on(connection: Connection, rows: Sequence[OutboxRow], publisher: Publisher | None, summary: RelaySummary) -> bool:
+def _hand_on(
+    connection: Connection, rows: Sequence[OutboxRow], publisher: Publisher | None, summary: RelaySummary
+) -> bool:
     """Publish the claimed rows; False when a whole PutEvents call failed (the bus is not answering)."""
     if publisher is None:  # local subscribers only: their deliveries are recorded, which is all there is to do
         outbox.mark_published(connection, [row.id for row in rows], utcnow())
@@ -105,7 +107,9 @@ def _hand_on(connection: Connection, rows: Sequence[OutboxRow], publisher: Publi
             if error is None:
                 accepted.append(row.id)
                 continue
-            outbox.mark_failed(connection, row.id, error, now + timedelta(seconds=PUBLISH_BACKOFF.delay(row.attempts + 1)))
+            outbox.mark_failed(
+                connection, row.id, error, now + timedelta(seconds=PUBLISH_BACKOFF.delay(row.attempts + 1))
+            )
             summary.publish_failures += 1
             waiting.pop(key, None)  # its later events wait for it
             log.warning("event not accepted by the bus",

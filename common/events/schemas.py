@@ -16,7 +16,9 @@ class RelaySummary(BaseModel):
 
 
 class EventQuery(BaseModel):
-    after: int = Field(0, ge=0, le=2**63 - 1, description="Return events with an id above this one (the previous page's next_after)")
+    after: int = Field(
+        0, ge=0, le=2**63 - 1, description="Return events with an id above this one (the previous page's next_after)"
+    )
     limit: int = Field(100, ge=1, le=500)
 
 

@@ -135,7 +135,9 @@ def log_in(request: ApiRequest) -> Response:
     client = request.raw.remote_addr or "unknown"
     wait = session.THROTTLE.retry_after(client)
     if wait:
-        return login_form(request, 429, f"Too many wrong keys. Try again in {wait} seconds.", {"Retry-After": str(wait)})
+        return login_form(
+            request, 429, f"Too many wrong keys. Try again in {wait} seconds.", {"Retry-After": str(wait)}
+        )
     form = request.form()
     if not session.csrf_matches(form.get("csrf"), request.raw.cookies.get(session.LOGIN_COOKIE)):
         return login_form(request, 403, "The sign-in form expired. Please try again.")

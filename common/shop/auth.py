@@ -59,9 +59,7 @@ def issue_token(customer_id: int, settings: Settings, ttl_seconds: int = DEFAULT
 def customer_id_from_token(token: str, settings: Settings) -> int:
     """The token's customer id; Unauthorized for a bad signature, an expired token or a bad `sub`."""
     try:
-        claims = jwt.decode(
-            token, _signing_key(settings), algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
-        )
+        claims = jwt.decode(token, _signing_key(settings), algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
     except jwt.ExpiredSignatureError:
         raise Unauthorized("Token has expired") from None
     except jwt.InvalidTokenError:

@@ -165,4 +165,3 @@ def checkout(customer_id: int, delivery: DeliveryOptionId = DEFAULT_DELIVERY) ->
         summary=totals,
         issues=priced.issues,
     )
-

@@ -92,9 +92,7 @@ def _with_alternatives(connection: Connection, folded: list[str]) -> list[_Word]
     for word in folded:
         alternatives = set()
         if word in variants and word not in known:
-            alternatives = {
-                term for variant, term in rows if variant in variants[word] and one_edit_apart(word, term)
-            }
+            alternatives = {term for variant, term in rows if variant in variants[word] and one_edit_apart(word, term)}
         result.append(_Word(index_key(word), tuple(sorted(index_key(term) for term in alternatives))))
     return result
 
@@ -183,9 +181,9 @@ def _page(
     page, so that a page past the end still says how many matches there are.
     """
     labelled = [(expression.label(f"key_{n}"), descending) for n, (expression, descending) in enumerate(keys)]
-    matches = (
-        select(source.c.id, *(label for label, _ in labelled)).where(*conditions).cte("matches")
-    ).prefix_with("MATERIALIZED")
+    matches = (select(source.c.id, *(label for label, _ in labelled)).where(*conditions).cte("matches")).prefix_with(
+        "MATERIALIZED"
+    )
     order = [matches.c[label.name].desc() if desc else matches.c[label.name] for label, desc in labelled]
     page = (
         select(matches).order_by(*order).limit(query.page_size).offset((query.page - 1) * query.page_size)

@@ -40,7 +40,9 @@ def list_dead_letters(query: DeadLetterQuery, engine: Engine | None = None) -> D
 
 def _listed(row: Any) -> DeadLetter:
     fields = {key: value for key, value in row.items() if key not in ("payload_text", "payload_chars")}
-    return DeadLetter.model_validate({**fields, "last_payload": shown_payload(row["payload_text"], row["payload_chars"])})
+    return DeadLetter.model_validate(
+        {**fields, "last_payload": shown_payload(row["payload_text"], row["payload_chars"])}
+    )
 
 
 def shown_payload(text: str | None, chars: int | None) -> Any:

@@ -149,10 +149,11 @@ def _dead_lettered(item: queue.QueueItem, reason: str, error: str) -> Event:
     )  # fmt: skip
 
 
-def _record_run(engine: Engine | None, worker_id: str, trigger: str, started_at: datetime, summary: DrainSummary) -> None:
+def _record_run(
+    engine: Engine | None, worker_id: str, trigger: str, started_at: datetime, summary: DrainSummary
+) -> None:
     with write(engine) as connection:
         queue.record_drain_run(
             connection, worker_id=worker_id, trigger=trigger, started_at=started_at, finished_at=utcnow(),
             **summary.model_dump(),
         )  # fmt: skip
-

@@ -24,7 +24,6 @@ from common.sync.schemas import WebhookAccepted, WebhookDryRun
 ZOHO_FORM_FIELD = "JSONString"
 
 
-
 def _canonical(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _canonical(item) for key, item in value.items()}

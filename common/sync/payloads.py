@@ -167,11 +167,21 @@ OptionalId = _optional(ZohoId, _ID_SCHEMA)
 Amount = _optional_amount(0, 10**15)
 Quantity = _optional_amount(-(10**9), 10**9)
 Timestamp = Annotated[
-    _optional(Annotated[dt.datetime, BeforeValidator(_text_value), AfterValidator(within_years)], {"anyOf": [{"type": "string", "format": "date-time", "pattern": YEARS_PATTERN},
-                                                                         {"type": "string", "format": "date", "pattern": YEARS_PATTERN}]}),
+    _optional(
+        Annotated[dt.datetime, BeforeValidator(_text_value), AfterValidator(within_years)],
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time", "pattern": YEARS_PATTERN},
+                {"type": "string", "format": "date", "pattern": YEARS_PATTERN},
+            ]
+        },
+    ),
     AfterValidator(_assume_utc),
 ]
-Date = _optional(Annotated[dt.date, BeforeValidator(_text_value), AfterValidator(within_years)], {"type": "string", "format": "date", "pattern": YEARS_PATTERN})
+Date = _optional(
+    Annotated[dt.date, BeforeValidator(_text_value), AfterValidator(within_years)],
+    {"type": "string", "format": "date", "pattern": YEARS_PATTERN},
+)
 
 
 class ZohoRecord(BaseModel):
@@ -181,9 +191,7 @@ class ZohoRecord(BaseModel):
     id_field: ClassVar[str]
 
     # Credit notes call it updated_time.
-    last_modified_time: Timestamp = Field(
-        None, validation_alias=AliasChoices("last_modified_time", "updated_time")
-    )
+    last_modified_time: Timestamp = Field(None, validation_alias=AliasChoices("last_modified_time", "updated_time"))
 
 
 class ZohoLocationStock(BaseModel):
@@ -347,9 +355,7 @@ class ZohoAdjustmentLine(BaseModel):
 class ZohoStockAdjustment(ZohoRecord):
     id_field: ClassVar[str] = "inventory_adjustment_id"
 
-    inventory_adjustment_id: ZohoId = Field(
-        validation_alias=AliasChoices("inventory_adjustment_id", "adjustment_id")
-    )
+    inventory_adjustment_id: ZohoId = Field(validation_alias=AliasChoices("inventory_adjustment_id", "adjustment_id"))
     date: Date = None
     reason: Text(500) = None
     line_items: list[ZohoAdjustmentLine] = Field(min_length=1, max_length=5000)
@@ -359,7 +365,10 @@ class ZohoStockAdjustment(ZohoRecord):
     def _single_line(cls, data: Any) -> Any:
         """Older senders put one line's item_id and quantity_adjusted on the adjustment itself."""
         if isinstance(data, dict) and "line_items" not in data and "item_id" in data:
-            return {**data, "line_items": [{"item_id": data["item_id"], "quantity_adjusted": data.get("quantity_adjusted")}]}
+            return {
+                **data,
+                "line_items": [{"item_id": data["item_id"], "quantity_adjusted": data.get("quantity_adjusted")}],
+            }
         return data
 
 
@@ -505,7 +514,12 @@ def parse_event(models: BodyModels, payload: Any, operation: str | None = None) 
     shape = _shape(models.document, payload)
     if shape == "record" and models.record.id_field not in payload and not _has_alias_id(models.record, payload):
         raise ValidationFailed(
-            errors=[{"field": models.document, "message": f'Field required: Zoho\'s default payload is {{"{models.document}": {{...}}}}'}]
+            errors=[
+                {
+                    "field": models.document,
+                    "message": f'Field required: Zoho\'s default payload is {{"{models.document}": {{...}}}}',
+                }
+            ]
         )
     operation = operation or (payload.get("event_type") if shape != "record" else None) or DEFAULT_OPERATION
     if operation not in OPERATIONS:

@@ -102,9 +102,9 @@ def _reconcile_entity(
     max_pages: int,
 ) -> None:
     with read(engine) as connection:
-        cursor = connection.execute(
-            select(cursors.c.cursor).where(cursors.c.entity_type == entity.name)
-        ).scalar() or (utcnow() - FIRST_RUN_LOOKBACK).strftime(ZOHO_TIME_FORMAT)
+        cursor = connection.execute(select(cursors.c.cursor).where(cursors.c.entity_type == entity.name)).scalar() or (
+            utcnow() - FIRST_RUN_LOOKBACK
+        ).strftime(ZOHO_TIME_FORMAT)
     query = {
         "last_modified_time": cursor,
         "per_page": PER_PAGE,
@@ -139,8 +139,11 @@ def _enqueue(connection: Connection, entity: Entity, record: Any) -> str:
     except ValidationFailed as failed:
         log.warning(
             "Zoho record failed validation, not queued",
-            extra={"entity": entity.name, "errors": failed.errors,
-                   "record_id": record.get(entity.record.id_field) if isinstance(record, dict) else None},
+            extra={
+                "entity": entity.name,
+                "errors": failed.errors,
+                "record_id": record.get(entity.record.id_field) if isinstance(record, dict) else None,
+            },
         )
         return "invalid"
     return "enqueued" if queued else "duplicates"

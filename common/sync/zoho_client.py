@@ -179,9 +179,7 @@ class ZohoClient:
                 .values(name=TOKEN_NAME, access_token="", expires_at=_EXPIRED, updated_at=utcnow())
                 .on_conflict_do_nothing(index_elements=[tokens.c.name])
             )
-            locked = connection.execute(
-                select(tokens).where(tokens.c.name == TOKEN_NAME).with_for_update()
-            ).one()
+            locked = connection.execute(select(tokens).where(tokens.c.name == TOKEN_NAME).with_for_update()).one()
             current = _stored(locked)
             if _usable(current, rejected):
                 return current  # another instance refreshed it while this one waited for the lock

@@ -16,8 +16,8 @@ from alembic import context, op
 from common.products.search_index import search_columns
 from common.products.text import fold, index_key
 
-revision = '0004'
-down_revision = '0003'
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

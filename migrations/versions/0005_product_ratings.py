@@ -15,12 +15,12 @@ Create Date: 2026-12-02 09:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005'
-down_revision = '0004'
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-_ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # The same two statements on both databases: take the old row's share out, put the new row's in.
 _TAKE_OUT = (
@@ -79,13 +79,15 @@ def _create_triggers() -> None:
 
 
 def upgrade() -> None:
-    op.create_table('product_ratings',
-    sa.Column('product_id', _ID, nullable=False),
-    sa.Column('approved_count', sa.Integer(), nullable=False),
-    sa.Column('rating_sum', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_product_ratings_product_id_products'),
-                            ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('product_id', name=op.f('pk_product_ratings'))
+    op.create_table(
+        "product_ratings",
+        sa.Column("product_id", _ID, nullable=False),
+        sa.Column("approved_count", sa.Integer(), nullable=False),
+        sa.Column("rating_sum", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name=op.f("fk_product_ratings_product_id_products"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("product_id", name=op.f("pk_product_ratings")),
     )
     # Triggers first: creating them locks reviews against writers (PostgreSQL), so no review
     # committed between the fill and the triggers can be missed.
@@ -105,4 +107,4 @@ def downgrade() -> None:
     elif _dialect() == "sqlite":
         for trigger in ("reviews_ratings_update", "reviews_ratings_delete", "reviews_ratings_insert"):
             op.execute(f"DROP TRIGGER {trigger}")
-    op.drop_table('product_ratings')
+    op.drop_table("product_ratings")

@@ -22,7 +22,9 @@ def test_the_api_survives_schemathesis(db, fake_zoho, tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {"DATABASE_URL": db.url, "TDS_WORKERS": "1", **KEYS, **fake_zoho.environment()}
-    token = issue_token(DEMO_CUSTOMER_ID, load_settings(mobile_token_secret=KEYS["MOBILE_TOKEN_SECRET"], _env_file=None))
+    token = issue_token(
+        DEMO_CUSTOMER_ID, load_settings(mobile_token_secret=KEYS["MOBILE_TOKEN_SECRET"], _env_file=None)
+    )
     command = [str(BIN / "python"), "local_runner.py", "--port", str(port), "--demo"]
     with running(command, env, f"{base}/health"):
         fuzz = subprocess.run(

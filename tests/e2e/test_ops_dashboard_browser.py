@@ -66,7 +66,9 @@ def _dead_letter(db, queue_id: int, error: str) -> int:
 
 def _depth(db) -> dict[str, int]:
     with db.engine.connect() as connection:
-        return dict(connection.execute(select(tds_sync_queue.c.status, func.count()).group_by(tds_sync_queue.c.status)).all())
+        return dict(
+            connection.execute(select(tds_sync_queue.c.status, func.count()).group_by(tds_sync_queue.c.status)).all()
+        )
 
 
 def _log_in(browser, base: str, key: str = ADMIN_KEY) -> None:
@@ -134,12 +136,17 @@ def test_the_page_shows_the_database_and_replays_a_dead_letter(browser, server, 
     assert not browser.find_elements(By.CSS_SELECTOR, f'li.letter[data-id="{letter}"]'), "it left the list"
     assert _drain(server)["completed"] == 2
     with db.engine.connect() as connection:
-        assert connection.execute(select(tds_sync_queue.c.status).where(tds_sync_queue.c.id == stuck)).scalar_one() == "completed"
+        assert (
+            connection.execute(select(tds_sync_queue.c.status).where(tds_sync_queue.c.id == stuck)).scalar_one()
+            == "completed"
+        )
 
     # The page refreshes itself: the drained queue shows without a reload.
     WebDriverWait(browser, 30).until(lambda driver: _text(driver, "depth-pending") == "0")
     assert _text(browser, "depth-completed") == "5" == str(_depth(db)["completed"])
-    WebDriverWait(browser, 30).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, 'tr[data-function="zoho_webhook"]'))
+    WebDriverWait(browser, 30).until(
+        lambda driver: driver.find_elements(By.CSS_SELECTOR, 'tr[data-function="zoho_webhook"]')
+    )
 
     browser.find_element(By.ID, "record").send_keys("880000000000002")
     _submit(browser, browser.find_element(By.ID, "record-search"))
@@ -169,7 +176,12 @@ def test_a_forged_post_without_the_csrf_token_is_refused(browser, server, db):
     WebDriverWait(browser, 30).until(until.presence_of_element_located((By.ID, "message")))
     assert "security token" in _text(browser, "message")
     with db.engine.connect() as connection:
-        assert connection.execute(select(tds_dead_letter_queue.c.resolved).where(tds_dead_letter_queue.c.id == letter)).scalar_one() is False
+        assert (
+            connection.execute(
+                select(tds_dead_letter_queue.c.resolved).where(tds_dead_letter_queue.c.id == letter)
+            ).scalar_one()
+            is False
+        )
 
 
 def test_a_wrong_key_is_refused_and_the_page_fits_a_phone(browser, server, db):

@@ -63,7 +63,11 @@ def package_dir(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("serverless-package")
     result = subprocess.run(
         [str(PACKAGE_SCRIPT), str(target), ARCHITECTURE],
-        cwd=PROJECT_ROOT, env={**os.environ, **CANARIES}, capture_output=True, text=True, timeout=600,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **CANARIES},
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return target
@@ -218,8 +222,11 @@ def test_the_zip_holds_the_lambda_requirements_and_nothing_for_development(unpac
     assert {"aws_lambda.py", "alembic.ini", "common", "functions", "migrations"} <= top_level
     assert (unpacked / "functions" / "migrate.py").exists() and (unpacked / "migrations" / "env.py").exists()
     assert not (unpacked / "alembic" / "templates").exists()
-    assert not [path for path in unpacked.rglob("*") if path.is_file() and any(
-        value.encode() in path.read_bytes() for value in CANARIES.values())]
+    assert not [
+        path
+        for path in unpacked.rglob("*")
+        if path.is_file() and any(value.encode() in path.read_bytes() for value in CANARIES.values())
+    ]
 
 
 def _closure(roots: list[str]) -> dict[str, str]:

@@ -82,7 +82,7 @@ def _run(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def _quickstart(markdown: str) -> str:
-    return markdown[markdown.index("## The two commands"):markdown.index("## Configuration")]
+    return markdown[markdown.index("## The two commands") : markdown.index("## Configuration")]
 
 
 def test_the_quickstart_runs_as_written(tmp_path):
@@ -116,7 +116,7 @@ def test_the_quickstart_runs_as_written(tmp_path):
 
 
 def _postgres_section(markdown: str) -> list[str]:
-    return commands(markdown[markdown.index("## PostgreSQL"):markdown.index("## Layout")])
+    return commands(markdown[markdown.index("## PostgreSQL") : markdown.index("## Layout")])
 
 
 @pytest.fixture

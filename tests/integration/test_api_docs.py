@@ -22,7 +22,9 @@ def test_operations_document_their_errors_and_security(client):
     webhook = paths["/api/zoho/webhooks/customers"]["post"]
     assert {"202", "400", "401", "413", "415", "422", "503"} <= set(webhook["responses"])
     assert webhook["security"] == [{"WebhookKey": []}]
-    assert webhook["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/CustomerWebhook"}
+    assert webhook["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CustomerWebhook"
+    }
     stats = paths["/api/zoho/dashboard/stats"]["get"]
     assert stats["security"] == [{"AdminKey": []}]
     assert [parameter["name"] for parameter in stats["parameters"]] == ["hours"]

@@ -50,7 +50,9 @@ def test_an_old_pending_item_degrades_health(client, db):
     assert client.get("/api/zoho/dashboard/health").get_json()["status"] == "healthy"
     with write(db.engine) as connection:
         connection.execute(
-            update(tds_sync_queue).where(tds_sync_queue.c.id == queue_id).values(created_at=utcnow() - timedelta(minutes=6))
+            update(tds_sync_queue)
+            .where(tds_sync_queue.c.id == queue_id)
+            .values(created_at=utcnow() - timedelta(minutes=6))
         )
     body = client.get("/api/zoho/dashboard/health").get_json()
     assert body["status"] == "degraded"
@@ -83,9 +85,13 @@ def test_stats_count_the_window(client, db, configure):
     _dead_letter_one(client)
     drain_now()
     with write(db.engine) as connection:  # known processing times for the four completed items, in queue order
-        done = connection.execute(
-            select(tds_sync_queue.c.id).where(tds_sync_queue.c.status == "completed").order_by(tds_sync_queue.c.id)
-        ).scalars().all()
+        done = (
+            connection.execute(
+                select(tds_sync_queue.c.id).where(tds_sync_queue.c.status == "completed").order_by(tds_sync_queue.c.id)
+            )
+            .scalars()
+            .all()
+        )
         for queue_id, elapsed_ms in zip(done, (10, 20, 400, 400), strict=True):
             timed = update(tds_sync_queue).where(tds_sync_queue.c.id == queue_id).values(processing_ms=elapsed_ms)
             connection.execute(timed)

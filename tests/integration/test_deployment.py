@@ -31,9 +31,7 @@ def _schedules(function: dict) -> set:
 
 def test_every_entry_point_is_deployed_and_nothing_else():
     entry_points = (
-        {route.target for route in ROUTES}
-        | {job.target for job in (*SCHEDULES, *INVOCATIONS)}
-        | {aws_lambda.FALLBACK}
+        {route.target for route in ROUTES} | {job.target for job in (*SCHEDULES, *INVOCATIONS)} | {aws_lambda.FALLBACK}
     )
     assert set(FUNCTIONS) == entry_points == set(aws_lambda.entry_points())
 

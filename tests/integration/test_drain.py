@@ -152,14 +152,20 @@ def test_a_transient_failure_retries_with_backoff_then_dead_letters(client, db, 
     assert second.dead_lettered == 1
     assert _item(db, queue_id).status == "dead_letter"
     letter = _one(db, tds_dead_letter_queue)
-    assert (letter.sync_queue_id, letter.failure_reason, letter.total_attempts) == (queue_id, "max_attempts_exceeded", 2)
+    assert (letter.sync_queue_id, letter.failure_reason, letter.total_attempts) == (
+        queue_id,
+        "max_attempts_exceeded",
+        2,
+    )
     assert letter.resolved is False
     assert letter.last_payload["inventory_adjustment"]["item_id"] == "not-synced-yet"
     assert "not synced yet" in letter.last_error_message
 
 
 def test_a_permanent_failure_dead_letters_at_once(client, db):
-    queue_id = queue_webhook(client, "products", {"item": {"item_id": "123", "rate": 1000}})  # no name: cannot be created
+    queue_id = queue_webhook(
+        client, "products", {"item": {"item_id": "123", "rate": 1000}}
+    )  # no name: cannot be created
     summary = drain_now()
     assert summary.dead_lettered == 1
     letter = _one(db, tds_dead_letter_queue)
@@ -198,7 +204,9 @@ def test_the_fence_tells_a_drains_earlier_attempt_from_its_later_one(client, db)
     assert again.attempt_count == first.attempt_count + 1
     with write(db.engine) as connection:
         assert queue.complete(connection, queue.Lease("drain-a", first), "applied", 1, utcnow()) is False
-        assert queue.dead_letter(connection, queue.Lease("drain-a", first), "permanent_error", "boom", utcnow()) is False
+        assert (
+            queue.dead_letter(connection, queue.Lease("drain-a", first), "permanent_error", "boom", utcnow()) is False
+        )
     assert _one(db, tds_sync_queue).status == "processing"
     with write(db.engine) as connection:
         assert queue.complete(connection, queue.Lease("drain-a", again), "applied", 1, utcnow()) is True

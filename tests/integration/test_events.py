@@ -310,7 +310,9 @@ def test_a_failing_subscriber_is_retried_and_reported_without_holding_up_the_oth
     _relay_locally()
     with db.engine.connect() as connection:
         rows = connection.execute(
-            select(event_deliveries).where(event_deliveries.c.subscriber == "accounting").order_by(event_deliveries.c.id)
+            select(event_deliveries)
+            .where(event_deliveries.c.subscriber == "accounting")
+            .order_by(event_deliveries.c.id)
         ).all()
     assert [(row.attempts, row.delivered_at is not None) for row in rows] == [(2, True), (1, True)]
     price_events = [row.event_id for row in _events(db) if row.event_type == "product.price_changed"]

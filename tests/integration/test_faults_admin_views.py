@@ -74,9 +74,9 @@ def _insert_worst_rows(engine) -> None:
         )  # fmt: skip
         for name, payload in payloads.items():
             connection.execute(
-                text(f"UPDATE tds_dead_letter_queue SET last_payload = {cast} WHERE source_entity_id = :name").bindparams(
-                    bindparam("payload"), bindparam("name")
-                ),
+                text(
+                    f"UPDATE tds_dead_letter_queue SET last_payload = {cast} WHERE source_entity_id = :name"
+                ).bindparams(bindparam("payload"), bindparam("name")),
                 {"payload": payload, "name": name},
             )
 

@@ -116,5 +116,9 @@ def test_body_errors_reach_the_application_and_take_the_contract_shape(runner):
     for raw, (status, code) in cases.items():
         head, _, body = _exchange(runner, raw).partition(b"\r\n\r\n")
         assert head.startswith(f"HTTP/1.1 {status}".encode()), (raw[:60], head)
-        assert json.loads(body) == {"success": False, "message": json.loads(body)["message"], "code": code, "errors": []}
-
+        assert json.loads(body) == {
+            "success": False,
+            "message": json.loads(body)["message"],
+            "code": code,
+            "errors": [],
+        }

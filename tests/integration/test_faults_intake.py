@@ -156,5 +156,7 @@ def test_intake_answers_202_or_4xx_and_every_accepted_event_ends_readable(
     with db.engine.connect() as connection:
         status = connection.execute(select(tds_sync_queue.c.status).where(tds_sync_queue.c.id == queue_id)).scalar_one()
     assert status in ("completed", "dead_letter")
-    listed = client.get("/api/zoho/dashboard/dead-letter?include_resolved=true&page_size=100", headers={"X-Admin-Key": ADMIN_KEY})
+    listed = client.get(
+        "/api/zoho/dashboard/dead-letter?include_resolved=true&page_size=100", headers={"X-Admin-Key": ADMIN_KEY}
+    )
     assert listed.status_code == 200

@@ -99,9 +99,7 @@ def _recorded_revision(db, revision: str | None) -> Iterator[None]:
             connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:r)"), {"r": real})
 
 
-@pytest.mark.parametrize(
-    ("revision", "reason"), [("9999_from_the_future", "schema ahead"), (None, "schema missing")]
-)
+@pytest.mark.parametrize(("revision", "reason"), [("9999_from_the_future", "schema ahead"), (None, "schema missing")])
 def test_a_schema_other_than_the_code_s_is_unhealthy_with_the_reason(client, db, revision, reason):
     with _recorded_revision(db, revision):
         response = client.get("/health")

@@ -43,8 +43,15 @@ def _encode(body: dict | None, base64_body: bool) -> tuple[str | None, bool]:
 
 
 def http_api_event(
-    method: str, path: str, *, route: str | None = None, query: str = "", headers: dict | None = None,
-    body: dict | None = None, base64_body: bool = False, sample: str = "apigw_http_v2_event.json",
+    method: str,
+    path: str,
+    *,
+    route: str | None = None,
+    query: str = "",
+    headers: dict | None = None,
+    body: dict | None = None,
+    base64_body: bool = False,
+    sample: str = "apigw_http_v2_event.json",
 ) -> dict:
     """A real HTTP API (payload 2.0) event, carrying our route, path, query, headers and body."""
     event = copy.deepcopy(_sample(sample))
@@ -69,7 +76,12 @@ def http_api_event(
 
 
 def rest_api_event(
-    method: str, path: str, *, query: str = "", headers: dict | None = None, body: dict | None = None,
+    method: str,
+    path: str,
+    *,
+    query: str = "",
+    headers: dict | None = None,
+    body: dict | None = None,
     base64_body: bool = False,
 ) -> dict:
     """A real REST API (v1 proxy) event, carrying our path, query, headers and body."""
@@ -124,8 +136,13 @@ def _queued(db) -> list[tuple[str, str, str]]:
 @pytest.mark.parametrize("build", [http_api_event, rest_api_event], ids=["http-api-2.0", "rest-v1"])
 @pytest.mark.parametrize("base64_body", [True, False], ids=["base64", "plain"])
 def test_a_webhook_through_the_lambda_lands_in_the_queue(db, keys, build, base64_body):
-    event = build("POST", "/api/zoho/webhooks/products", headers={WEBHOOK_KEY_HEADER: WEBHOOK_KEY},
-                  body=zoho.product("460000000077001"), base64_body=base64_body)
+    event = build(
+        "POST",
+        "/api/zoho/webhooks/products",
+        headers={WEBHOOK_KEY_HEADER: WEBHOOK_KEY},
+        body=zoho.product("460000000077001"),
+        base64_body=base64_body,
+    )
     answer = aws_lambda.handler_for("zoho_webhook")(event, None)
     assert answer["statusCode"] == 202, answer
     assert _header(answer, "Content-Type") == "application/json"
@@ -166,10 +183,18 @@ def test_api_docs_serve_the_document_and_the_ui(db):
 
 def test_the_http_drain_drains_what_the_webhook_queued(db, keys):
     aws_lambda.handler_for("zoho_webhook")(
-        http_api_event("POST", "/api/zoho/webhooks/customers", headers={WEBHOOK_KEY_HEADER: WEBHOOK_KEY},
-                       body=zoho.customer(), base64_body=True), None)
+        http_api_event(
+            "POST",
+            "/api/zoho/webhooks/customers",
+            headers={WEBHOOK_KEY_HEADER: WEBHOOK_KEY},
+            body=zoho.customer(),
+            base64_body=True,
+        ),
+        None,
+    )
     answer = aws_lambda.handler_for("drain_queue_http")(
-        http_api_event("POST", "/api/zoho/queue/drain", headers={ADMIN_KEY_HEADER: ADMIN_KEY}), None)
+        http_api_event("POST", "/api/zoho/queue/drain", headers={ADMIN_KEY_HEADER: ADMIN_KEY}), None
+    )
     assert answer["statusCode"] == 200, answer
     assert _json(answer)["completed"] == 1
     assert [status for *_, status in _queued(db)] == ["completed"]
@@ -182,8 +207,15 @@ def test_the_http_drain_wants_the_admin_key(db, keys):
 
 def test_the_scheduled_drain_runs_on_the_eventbridge_event(db, keys):
     aws_lambda.handler_for("zoho_webhook")(
-        rest_api_event("POST", "/api/zoho/webhooks/products", headers={WEBHOOK_KEY_HEADER: WEBHOOK_KEY},
-                       body=zoho.product("460000000077002"), base64_body=True), None)
+        rest_api_event(
+            "POST",
+            "/api/zoho/webhooks/products",
+            headers={WEBHOOK_KEY_HEADER: WEBHOOK_KEY},
+            body=zoho.product("460000000077002"),
+            base64_body=True,
+        ),
+        None,
+    )
     summary = aws_lambda.handler_for("drain_queue")(scheduled_event(), None)
     assert summary["completed"] == 1 and summary["dead_lettered"] == 0
     assert _queued(db) == [("products", "460000000077002", "completed")]
@@ -199,7 +231,8 @@ def test_the_scheduled_reconcile_runs_on_the_eventbridge_event(db, fake_zoho):
 
 def test_the_http_reconcile_without_zoho_is_503(db, keys):
     answer = aws_lambda.handler_for("reconcile_zoho_http")(
-        http_api_event("POST", "/api/zoho/reconcile", headers={ADMIN_KEY_HEADER: ADMIN_KEY}), None)
+        http_api_event("POST", "/api/zoho/reconcile", headers={ADMIN_KEY_HEADER: ADMIN_KEY}), None
+    )
     _assert_contract_error(answer, 503, "service_unavailable")
 
 
@@ -208,12 +241,21 @@ def test_the_dashboard_answers_health_and_stats_with_a_query_string(db, keys):
     health = dashboard(http_api_event("GET", "/api/zoho/dashboard/health", sample="apigw_http_v2_event_GET.json"), None)
     assert health["statusCode"] == 200
     assert _json(health)["queue"]["pending"] == 0
-    stats = dashboard(rest_api_event("GET", "/api/zoho/dashboard/stats", query="hours=6",
-                                     headers={ADMIN_KEY_HEADER: ADMIN_KEY}), None)
+    stats = dashboard(
+        rest_api_event("GET", "/api/zoho/dashboard/stats", query="hours=6", headers={ADMIN_KEY_HEADER: ADMIN_KEY}), None
+    )
     assert stats["statusCode"] == 200
     assert _json(stats)["window_hours"] == 6
-    bad = dashboard(http_api_event("GET", "/api/zoho/dashboard/stats", query="hours=-1",
-                                   headers={ADMIN_KEY_HEADER: ADMIN_KEY}, sample="apigw_http_v2_event_GET.json"), None)
+    bad = dashboard(
+        http_api_event(
+            "GET",
+            "/api/zoho/dashboard/stats",
+            query="hours=-1",
+            headers={ADMIN_KEY_HEADER: ADMIN_KEY},
+            sample="apigw_http_v2_event_GET.json",
+        ),
+        None,
+    )
     _assert_contract_error(bad, 422, "validation_error")
 
 
@@ -223,19 +265,29 @@ def test_the_mobile_functions_answer_their_routes(db, configure):
     home = aws_lambda.handler_for("mobile_home")(http_api_event("GET", "/api/mobile/home", sample=get), None)
     assert home["statusCode"] == 200 and _json(home)["featured_products"] == []
     search = aws_lambda.handler_for("mobile_search")(
-        http_api_event("GET", "/api/mobile/search", query="q=%D8%B3%D8%A7%D9%85%D8%B3%D9%88%D9%86%D8%BA&page=1",
-                       sample=get), None)
+        http_api_event(
+            "GET", "/api/mobile/search", query="q=%D8%B3%D8%A7%D9%85%D8%B3%D9%88%D9%86%D8%BA&page=1", sample=get
+        ),
+        None,
+    )
     assert search["statusCode"] == 200
     assert _json(search)["query"] == "سامسونغ" and _json(search)["results"] == []
-    product = aws_lambda.handler_for("mobile_product")(
-        rest_api_event("GET", "/api/mobile/products/987654"), None)
+    product = aws_lambda.handler_for("mobile_product")(rest_api_event("GET", "/api/mobile/products/987654"), None)
     _assert_contract_error(product, 404, "not_found")
     checkout = aws_lambda.handler_for("mobile_checkout")(
-        http_api_event("GET", "/api/mobile/checkout", sample=get), None)
+        http_api_event("GET", "/api/mobile/checkout", sample=get), None
+    )
     _assert_contract_error(checkout, 401, "unauthorized")
     cart = aws_lambda.handler_for("mobile_cart")(
-        http_api_event("PATCH", "/api/mobile/cart/items/5", route="/api/mobile/cart/items/{product_id}",
-                       body={"quantity": 2}, base64_body=True), None)
+        http_api_event(
+            "PATCH",
+            "/api/mobile/cart/items/5",
+            route="/api/mobile/cart/items/{product_id}",
+            body={"quantity": 2},
+            base64_body=True,
+        ),
+        None,
+    )
     _assert_contract_error(cart, 401, "unauthorized")
 
 
@@ -250,4 +302,3 @@ def test_the_catch_all_answers_the_real_default_route_event(db):
 def test_an_http_lambda_refuses_a_scheduled_event():
     with pytest.raises(ValueError, match="health answers API Gateway requests only, not Scheduled Event"):
         aws_lambda.handler_for("health")(scheduled_event(), None)
-

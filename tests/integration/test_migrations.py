@@ -181,7 +181,9 @@ def _ratings(connection) -> list[tuple]:
 
 def _add_review(connection, product_id: int, rating: int, approved: bool) -> None:
     connection.execute(
-        text("INSERT INTO reviews (product_id, rating, is_approved, created_at) VALUES (:p, :r, :a, CURRENT_TIMESTAMP)"),
+        text(
+            "INSERT INTO reviews (product_id, rating, is_approved, created_at) VALUES (:p, :r, :a, CURRENT_TIMESTAMP)"
+        ),
         {"p": product_id, "r": rating, "a": approved},
     )
 

@@ -247,9 +247,7 @@ def test_an_add_racing_a_remove_ends_consistent(pg):
         for customer in customers:
             shop.cart(c, customer, {product: 2})
     for customer in customers:
-        added, removed = _at_once(
-            lambda: add_item(customer, product, 3), lambda: remove_item(customer, product)
-        )
+        added, removed = _at_once(lambda: add_item(customer, product, 3), lambda: remove_item(customer, product))
         assert not isinstance(added, Exception) and not isinstance(removed, Exception), (added, removed)
         assert [line.product_id for line in removed.items] == []
         (quantity,) = [line.quantity for line in added.items if line.product_id == product]
@@ -267,8 +265,6 @@ def test_changes_of_one_customer_take_turns_on_the_cart(pg):
         for customer in customers:
             shop.cart(c, customer, {})
     for customer in customers:
-        results = _at_once(
-            lambda: add_item(customer, first, 1), lambda: add_item(customer, second, 1)
-        )
+        results = _at_once(lambda: add_item(customer, first, 1), lambda: add_item(customer, second, 1))
         assert sorted(len(result.items) for result in results) == [1, 2], results
         assert _lines(pg.engine, customer) == {first: 1, second: 1}

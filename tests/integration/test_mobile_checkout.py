@@ -73,7 +73,9 @@ def test_checkout_prices_the_cart_in_the_contracts_order(client, db):
                                     "is_default": False}  # fmt: skip
     assert [m["id"] for m in body["payment_methods"]] == ["cash_on_delivery", "zaincash", "card"]
     assert [(o["id"], o["fee"]) for o in body["delivery_options"]] == [
-        ("standard", 5_000), ("express", 10_000), ("pickup", 0)
+        ("standard", 5_000),
+        ("express", 10_000),
+        ("pickup", 0),
     ]
     assert all(o["name"] and o["name_ar"] and o["estimated_days"] for o in body["delivery_options"])
 

@@ -125,7 +125,10 @@ def test_a_signed_in_home_shows_the_customer_and_the_cart(client, db):
     assert response.status_code == 200
     body = response.get_json()
     assert body["customer"] == {
-        "id": customer, "name": "Ahmed Al-Tamimi", "avatar": "https://cdn.test/a.jpg", "phone": "+9647701234567"
+        "id": customer,
+        "name": "Ahmed Al-Tamimi",
+        "avatar": "https://cdn.test/a.jpg",
+        "phone": "+9647701234567",
     }
     # Buds are out of stock: counted as units, left out of the total (2 × 432,000 + 3 × 7,000).
     assert body["cart"] == {"items_count": 6, "total": 885_000, "currency": "IQD"}

@@ -34,8 +34,14 @@ def _phone_with_reviews(engine) -> dict[str, int]:
         ]:  # fmt: skip
             reviews.append(
                 shop.review(
-                    c, ids["phone"], rating, is_approved=approved, customer_id=author, title=f"{rating} stars",
-                    comment="ok" if approved else "hidden", created_at=now - timedelta(days=days_ago),
+                    c,
+                    ids["phone"],
+                    rating,
+                    is_approved=approved,
+                    customer_id=author,
+                    title=f"{rating} stars",
+                    comment="ok" if approved else "hidden",
+                    created_at=now - timedelta(days=days_ago),
                 )  # fmt: skip
             )
         shop.review(c, ids["related"][0], 4)

@@ -28,8 +28,9 @@ def _shop(engine, products: int, cart_lines: int) -> dict:
     with write(engine) as c:
         categories = [shop.category(c, "Phones"), shop.category(c, "Audio")]
         ids = [
-            shop.product(c, f"Samsung Galaxy {n}", 1000 + n, category_id=categories[n % 2], is_featured=n % 3 == 0,
-                         sales_count=n)  # fmt: skip
+            shop.product(
+                c, f"Samsung Galaxy {n}", 1000 + n, category_id=categories[n % 2], is_featured=n % 3 == 0, sales_count=n
+            )  # fmt: skip
             for n in range(products)
         ]
         for product_id in ids:

@@ -61,9 +61,9 @@ def test_four_drain_processes_apply_5000_items_once_each(pg):
     with pg.engine.connect() as connection:
         # Claimed exactly once each: a second holder would have raised attempt_count.
         assert connection.execute(select(func.max(tds_sync_queue.c.attempt_count))).scalar_one() == 1
-        assert connection.execute(
-            select(func.count()).where(tds_sync_queue.c.result == "stale")
-        ).scalar_one() > 0, "the shuffled versions never met a newer stored one"
+        assert connection.execute(select(func.count()).where(tds_sync_queue.c.result == "stale")).scalar_one() > 0, (
+            "the shuffled versions never met a newer stored one"
+        )
         sync_workload.assert_final_state(connection, work)
 
 
@@ -180,7 +180,9 @@ def test_eight_drains_over_a_connection_limit_fail_cleanly_and_lose_nothing(pg, 
     while _statuses(pg.engine) != {"completed": len(work.events)}:
         assert time.monotonic() < deadline, _statuses(pg.engine)
         with write(pg.engine) as connection:  # the test's backoff is short; don't wait out the default
-            connection.execute(update(tds_sync_queue).where(tds_sync_queue.c.status == "retry").values(next_retry_at=utcnow()))
+            connection.execute(
+                update(tds_sync_queue).where(tds_sync_queue.c.status == "retry").values(next_retry_at=utcnow())
+            )
         drain(clean, trigger="test", budget_seconds=60)
         time.sleep(0.5)
     with pg.engine.connect() as connection:

@@ -127,6 +127,10 @@ def test_without_a_prefix_boto3_is_never_imported():
     )
     result = subprocess.run(
         [sys.executable, "-c", probe],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, env={"PATH": "/usr/bin:/bin"},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
     )
     assert json.loads(result.stdout) is False

@@ -139,7 +139,11 @@ def test_a_zoho_bill_is_recorded(client, db):
     queue_webhook(client, "bills", sample("zoho_webhook_bill_constructed.json"))
     _applied(drain_now())
     bill = _one(db, bills)
-    assert (bill.zoho_bill_id, bill.bill_number, bill.zoho_vendor_id) == ("4815000000045067", "BL-00002", "4815000000044080")
+    assert (bill.zoho_bill_id, bill.bill_number, bill.zoho_vendor_id) == (
+        "4815000000045067",
+        "BL-00002",
+        "4815000000044080",
+    )
     assert (bill.vendor_name, bill.status, str(bill.date), bill.balance) == ("Molly", "paid", "2015-05-29", 0)
     assert bill.zoho_last_modified == datetime(2015, 5, 29, tzinfo=timezone.utc)
 
@@ -169,7 +173,11 @@ def test_a_zoho_inventory_adjustment_changes_each_items_stock_exactly_once(clien
     product = _one(db, products)
     assert product.stock_quantity == 40 + 10
     line = _one(db, stock_adjustments)
-    assert (line.zoho_adjustment_id, line.zoho_item_id, line.quantity_adjusted) == ("4815000000044100", "4815000000044100", 10)
+    assert (line.zoho_adjustment_id, line.zoho_item_id, line.quantity_adjusted) == (
+        "4815000000044100",
+        "4815000000044100",
+        10,
+    )
 
     # The same adjustment again: from the API's answer, and in the older warehouse form.
     again = {"code": 0, **adjustment}
@@ -206,7 +214,11 @@ def test_a_zoho_price_book_sets_the_prices_of_its_list_even_for_items_not_synced
     queue_webhook(client, "prices", sample("zoho_webhook_pricebook_constructed.json"))
     _applied(drain_now())
     pricelist = _one(db, pricelists)
-    assert (pricelist.zoho_pricelist_id, pricelist.name, pricelist.pricing_scheme) == ("130426000002924000", "Price List 1", "unit")
+    assert (pricelist.zoho_pricelist_id, pricelist.name, pricelist.pricing_scheme) == (
+        "130426000002924000",
+        "Price List 1",
+        "unit",
+    )
     assert pricelist.percentage == 4
     price = _one(db, product_prices)
     assert (price.pricelist_id, price.zoho_item_id, price.price) == (pricelist.id, "17775000000227648", 22)
@@ -299,7 +311,12 @@ def test_values_zoho_would_never_send_are_422_naming_the_field(client, db, body,
     ("route", "created", "deletion", "table"),
     [
         ("products", "zoho_webhook_item_constructed.json", {"item_id": 4815000000044208}, products),
-        ("customers", "zoho_webhook_contact_constructed.json", {"contact": {"contact_id": "460000000026049"}}, customers),
+        (
+            "customers",
+            "zoho_webhook_contact_constructed.json",
+            {"contact": {"contact_id": "460000000026049"}},
+            customers,
+        ),
         ("invoices", "zoho_webhook_invoice_constructed.json", {"invoice_id": "982000000567114"}, invoices),
         ("bills", "zoho_webhook_bill_constructed.json", {"bill": {"bill_id": 4815000000045067}}, bills),
         ("credit-notes", "zoho_webhook_creditnote_constructed.json", {"creditnote_id": "90300000072369"}, credit_notes),

@@ -77,8 +77,20 @@ def test_an_expired_token_is_refused():
         "not-a-token",
         "",
     ],
-    ids=["wrong-signature", "alg-none", "no-sub", "no-exp", "numeric-sub", "text-sub", "zero-sub", "negative-sub",
-         "huge-sub", "hs512", "garbage", "empty"],  # fmt: skip
+    ids=[
+        "wrong-signature",
+        "alg-none",
+        "no-sub",
+        "no-exp",
+        "numeric-sub",
+        "text-sub",
+        "zero-sub",
+        "negative-sub",
+        "huge-sub",
+        "hs512",
+        "garbage",
+        "empty",
+    ],  # fmt: skip
 )
 def test_bad_tokens_are_unauthorized(token):
     with pytest.raises(Unauthorized):

@@ -22,8 +22,8 @@ import yaml
 from packaging.requirements import Requirement
 
 import aws_lambda
-from common.routes import ROUTES, SCHEDULES
 from common.ssm_secrets import SECRET_PARAMETERS
+from functions.service import ROUTES, SCHEDULES
 from tests.helpers import PROJECT_ROOT
 
 SERVERLESS_CLI = PROJECT_ROOT / "node_modules" / ".bin" / "serverless"
@@ -126,7 +126,7 @@ def test_every_route_reaches_its_lambda(template):
     for route in _resources(template, "AWS::ApiGatewayV2::Route").values():
         integration = route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
         deployed[route["Properties"]["RouteKey"]] = integrations[integration]
-    expected = {f"{route.method} {route.path}": _logical_id(template, route.target) for route in ROUTES}
+    expected = {f"{route.method} {route.path}": _logical_id(template, route.function) for route in ROUTES}
     expected["$default"] = _logical_id(template, aws_lambda.FALLBACK)
     assert deployed == expected
 
@@ -136,7 +136,7 @@ def test_every_schedule_triggers_its_lambda(template):
         (rule["Properties"]["ScheduleExpression"], rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0])
         for rule in _resources(template, "AWS::Events::Rule").values()
     }
-    assert rules == {(schedule.rate, _logical_id(template, schedule.target)) for schedule in SCHEDULES}
+    assert rules == {(schedule.rate, _logical_id(template, schedule.name)) for schedule in SCHEDULES}
 
 
 def _statements(template: dict) -> list[dict]:
@@ -291,9 +291,8 @@ import importlib.util, json, pathlib, sys
 project = sys.argv[1]
 sys.path.insert(0, project)
 before = set(sys.modules)
-import aws_lambda
-for name in aws_lambda.entry_points():
-    aws_lambda.handler_for(name)
+import apig_wsgi, aws_lambda
+import functions.service  # every function's module
 for path in sorted(pathlib.Path(project, "migrations", "versions").glob("*.py")):
     spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
     sys.modules[spec.name] = importlib.util.module_from_spec(spec)

@@ -22,7 +22,7 @@ from common import db as common_db
 from common import migrate
 from common.config import Settings
 from common.models import tds_sync_queue
-from common.routes import ROUTES
+from functions.service import ROUTES
 from local_runner import create_app
 from tests import shop_fixtures as shop
 from tests import zoho_payloads as zoho

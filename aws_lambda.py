@@ -1,7 +1,7 @@
 """AWS Lambda host: the same functions behind API Gateway (HTTP API, via apig-wsgi), EventBridge
 schedules and direct invocation.
 
-serverless.yml deploys one Lambda per function of functions/service.py and names its handler
+serverless.yml deploys one Lambda per function of service.py and names its handler
 `aws_lambda.<name>`, defined below: each module's HTTP entry (`aws_lambda.health`,
 `aws_lambda.drain_queue_http`), each schedule (`aws_lambda.drain_queue`) and each invoked job
 (`aws_lambda.migrate`). A module with both an HTTP route and a schedule so gets two Lambdas,

@@ -1,6 +1,6 @@
 """Every function on one server: `python local_runner.py [--host H] [--port P] [--workers N] [--demo]`.
 
-Serves every route of every function (functions/service.py) on granian's WSGI server,
+Serves every route of every function (service.py) on granian's WSGI server,
 applies the migrations first, loads demo data when asked to (or into the embedded SQLite
 default while it is empty), and shuts down cleanly on Ctrl-C or SIGTERM. A failure to start
 is one line naming the cause and the fix, with a non-zero exit.
@@ -38,7 +38,7 @@ from common.logs import configure_logging, get_logger
 from common.routes import Route, RouteTable
 from common.shop.auth import TOKEN_COMMAND, issue_token
 from common.startup import bind_problem, database_problem
-from functions.service import ROUTES
+from service import ROUTES
 
 log = get_logger("runner")
 

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document, built from the routes and the pydantic models that validate requests.
 
-Every route given appears (functions/api_docs.py gives all of functions/service.py); its query
+Every route given appears (functions/api_docs.py gives all of service.py); its query
 parameters, body and answers come from the models the route names, and its error answers from
 what the route does (auth, body, query, path parameters) plus the statuses it declares. All
 errors share the ErrorBody schema.

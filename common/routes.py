@@ -9,7 +9,7 @@ A route is declared once, beside its handler in functions/, with the `route` dec
 
 The decorator turns the handler into a `Route` holding the handler itself, its guard (a
 function, or None for a public route) and its models (classes). `common.http.http_function`
-bundles a module's routes into one deployable function; functions.service.py lists every
+bundles a module's routes into one deployable function; service.py lists every
 function, and the hosts, the OpenAPI document and the deployment checks read the routes from
 there. common/ never imports functions/.
 """

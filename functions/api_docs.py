@@ -24,7 +24,7 @@ def openapi(request: ApiRequest):
 
 @cache
 def _document() -> dict:
-    from functions.service import ROUTES  # every function's module: only this route needs them all
+    from service import ROUTES  # every function's module: only this route needs them all
 
     return openapi_document(ROUTES)
 

@@ -1,12 +1,12 @@
 """Cloud catch-all: API Gateway sends requests that match no route here, for the contract's 404 / 405.
 
 Telling the two apart takes every route, so this function imports every function's module
-(functions/service.py): its cold start is the slowest, and only unknown requests pay it."""
+(service.py): its cold start is the slowest, and only unknown requests pay it."""
 
 from werkzeug.wrappers import Request, Response
 
 from common.http import handle
-from functions.service import ROUTE_TABLE
+from service import ROUTE_TABLE
 
 
 def fallback(request: Request) -> Response:

@@ -7,7 +7,7 @@ from pathlib import Path
 from common.config import load_settings
 from common.shop.auth import issue_token
 from demo_data.generator import DEMO_CUSTOMER_ID
-from functions.service import ROUTES
+from service import ROUTES
 from tests.helpers import BIN, free_port, running
 
 KEYS = {

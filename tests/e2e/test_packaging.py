@@ -23,7 +23,7 @@ from packaging.requirements import Requirement
 
 import aws_lambda
 from common.ssm_secrets import SECRET_PARAMETERS
-from functions.service import ROUTES, SCHEDULES
+from service import ROUTES, SCHEDULES
 from tests.helpers import PROJECT_ROOT
 
 SERVERLESS_CLI = PROJECT_ROOT / "node_modules" / ".bin" / "serverless"
@@ -44,7 +44,7 @@ DEVELOPMENT_ONLY = {
 # Environment the functions get: where the secrets are, never the secrets themselves.
 ALLOWED_ENVIRONMENT = {"APP_ENV", "SECRETS_SSM_PREFIX", "DB_POOL_SIZE", "EVENT_BUS_NAME", "TDS_DRAIN_BUDGET_SECONDS"}
 # The project's own part of the zip (the rest is the libraries).
-PROJECT = {"aws_lambda.py", "alembic.ini", "common", "functions", "migrations"}
+PROJECT = {"aws_lambda.py", "service.py", "alembic.ini", "common", "functions", "migrations"}
 
 
 def _canonical(name: str) -> str:
@@ -292,7 +292,7 @@ project = sys.argv[1]
 sys.path.insert(0, project)
 before = set(sys.modules)
 import apig_wsgi, aws_lambda
-import functions.service  # every function's module
+import service  # every function's module
 for path in sorted(pathlib.Path(project, "migrations", "versions").glob("*.py")):
     spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
     sys.modules[spec.name] = importlib.util.module_from_spec(spec)
@@ -316,5 +316,9 @@ def test_the_zip_holds_every_project_module_the_handlers_and_migrations_import(u
     assert result.returncode == 0, result.stderr[-4000:]
     loaded = json.loads(result.stdout)
     assert {"functions.mobile_cart", "common.products.search_index", "migration_0004_search_name_fields"} <= set(loaded)
-    ours = {name: path for name, path in loaded.items() if name.split(".")[0] in {"aws_lambda", "common", "functions"}}
+    ours = {
+        name: path
+        for name, path in loaded.items()
+        if name.split(".")[0] in {"aws_lambda", "service", "common", "functions"}
+    }
     assert {name: path for name, path in ours.items() if not (path or "").startswith(f"{project}/")} == {}

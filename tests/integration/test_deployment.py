@@ -1,4 +1,4 @@
-"""The cloud deployment: serverless.yml matches functions/service.py, and the Lambda host runs the same handlers."""
+"""The cloud deployment: serverless.yml matches service.py, and the Lambda host runs the same handlers."""
 
 import boto3
 import pytest
@@ -11,7 +11,7 @@ import aws_lambda
 from common import migrate
 from common.ssm_secrets import SECRET_PARAMETERS
 from functions import drain_queue, reconcile_zoho
-from functions.service import HTTP_FUNCTIONS, INVOCATIONS, ROUTES, SCHEDULES
+from service import HTTP_FUNCTIONS, INVOCATIONS, ROUTES, SCHEDULES
 from tests.helpers import PROJECT_ROOT
 
 SERVERLESS = yaml.safe_load((PROJECT_ROOT / "serverless.yml").read_text())

@@ -14,7 +14,7 @@ from common.db import utcnow
 from common.models import customers, products, tds_sync_cursors, tds_sync_queue
 from common.sync.reconcile import ReconcileStopped, reconcile
 from functions.reconcile_zoho import reconcile_zoho
-from functions.service import ROUTES, SCHEDULES
+from service import ROUTES, SCHEDULES
 from tests import zoho_payloads as zoho
 from tests.fake_zoho import FakeZoho, zoho_time
 from tests.helpers import ADMIN_KEY, PROJECT_ROOT, drain_now, free_port

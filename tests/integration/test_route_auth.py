@@ -1,5 +1,5 @@
 """Every protected route of the service refuses a caller with no credentials or wrong ones, in
-the contract's shape, and lets the right ones through. The routes come from functions/service.py, so a
+the contract's shape, and lets the right ones through. The routes come from service.py, so a
 new protected route is covered as soon as it is declared; a new kind of auth fails until it is
 given its refusals here."""
 
@@ -16,7 +16,7 @@ from common.ops import session
 from common.ops.pages import operator
 from common.routes import Route
 from common.shop.auth import customer, optional_customer
-from functions.service import ROUTES
+from service import ROUTES
 from tests import shop_fixtures as shop
 from tests.helpers import ADMIN_KEY as ADMIN_SECRET
 

@@ -12,9 +12,9 @@ from werkzeug.test import Client
 from common.models import tds_sync_queue
 from common.sync.entities import BY_NAME, BY_ROUTE
 from common.sync.handlers import HANDLERS
-from functions.service import ROUTES
 from functions.zoho_webhook import receive_webhook
 from local_runner import create_app
+from service import ROUTES
 from tests import zoho_payloads as zoho
 
 KEY = "webhook-key-0123456789abcdef"

@@ -1,4 +1,4 @@
-"""The repository documents itself: docs/API.md lists exactly the routes of functions/service.py, each
+"""The repository documents itself: docs/API.md lists exactly the routes of service.py, each
 with the auth it declares, and nothing outside tests/ and .ci/ points at files beyond the repository."""
 
 import re
@@ -9,7 +9,7 @@ import pytest
 from common.keys import admin_key, webhook_key
 from common.ops.pages import operator
 from common.shop.auth import customer, optional_customer
-from functions.service import ROUTES
+from service import ROUTES
 from tests.helpers import PROJECT_ROOT
 
 API_DOC = PROJECT_ROOT / "docs" / "API.md"
@@ -38,10 +38,10 @@ def test_api_doc_lists_every_route_of_the_route_table():
     missing = [f"{method} {path}" for method, path in table if (method, path) not in documented]
     unknown = [f"{method} {path}" for method, path in documented if (method, path) not in table]
     assert not missing, (
-        f"docs/API.md's route table lacks {', '.join(missing)} (in functions/service.py ROUTES): "
+        f"docs/API.md's route table lacks {', '.join(missing)} (in service.py ROUTES): "
         "add a line | `METHOD path` | auth | what it does |"
     )
-    assert not unknown, f"docs/API.md lists {', '.join(unknown)}, which functions/service.py ROUTES does not have"
+    assert not unknown, f"docs/API.md lists {', '.join(unknown)}, which service.py ROUTES does not have"
     assert len(documented) == len(set(documented)), "docs/API.md lists a route twice"
 
 

@@ -5,9 +5,10 @@ and invocation (aws_lambda.py names each), the OpenAPI document and docs/API.md 
 and the tests check all of them against this module. Each route is declared beside its handler
 (common.routes.route); a new route is that declaration plus, for a new module, its function here.
 
-Importing this module imports every function's module: a deployed function imports only its
-own (aws_lambda.py), and only the routes that need the whole table (the OpenAPI document, the
-cloud's catch-all) import this.
+Importing this module imports every function's module. A deployed function imports only its
+own (aws_lambda.py); the two that need every route, the OpenAPI document and the cloud's
+catch-all, read them from here (functions/ never import each other, and common/ never imports
+functions/: the assembly is at the top).
 """
 
 from common.routes import Invocation, Route, RouteTable, Schedule

@@ -23,7 +23,7 @@ from packaging.requirements import Requirement
 
 import aws_lambda
 from common.ssm_secrets import SECRET_PARAMETERS
-from service import ROUTES, SCHEDULES
+from service import HTTP_FUNCTIONS, INVOCATIONS, ROUTES, SCHEDULES
 from tests.helpers import PROJECT_ROOT
 
 SERVERLESS_CLI = PROJECT_ROOT / "node_modules" / ".bin" / "serverless"
@@ -109,7 +109,8 @@ def _logical_id(template: dict, name: str) -> str:
 
 def test_one_lambda_per_entry_point_built_for_its_architecture(template):
     lambdas = _lambdas(template)
-    assert set(lambdas) == set(aws_lambda.entry_points())
+    functions = {entry.__name__ for entry in HTTP_FUNCTIONS} | {job.name for job in (*SCHEDULES, *INVOCATIONS)}
+    assert set(lambdas) == functions | {aws_lambda.FALLBACK}
     for name, properties in lambdas.items():
         assert properties["Handler"] == f"aws_lambda.{name}"
         assert properties["Runtime"] == "python3.11"

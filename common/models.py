@@ -551,6 +551,7 @@ zoho_sync_progress = Table(
     Column("queued", Integer, nullable=False),
     Column("duplicates", Integer, nullable=False),
     Column("deactivated", Integer, nullable=False),
+    Column("listed_all", Boolean, nullable=False),
     Column("done", Boolean, nullable=False),
     Column("rail_tripped", Boolean, nullable=False),
     Column("finished_at", UtcDateTime),

@@ -579,6 +579,7 @@ CREATE TABLE zoho_sync_progress (
     queued INTEGER NOT NULL, 
     duplicates INTEGER NOT NULL, 
     deactivated INTEGER NOT NULL, 
+    listed_all BOOLEAN NOT NULL, 
     done BOOLEAN NOT NULL, 
     rail_tripped BOOLEAN NOT NULL, 
     finished_at TIMESTAMP WITH TIME ZONE, 

@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("queued", sa.Integer(), nullable=False),
         sa.Column("duplicates", sa.Integer(), nullable=False),
         sa.Column("deactivated", sa.Integer(), nullable=False),
+        sa.Column("listed_all", sa.Boolean(), nullable=False),
         sa.Column("done", sa.Boolean(), nullable=False),
         sa.Column("rail_tripped", sa.Boolean(), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),

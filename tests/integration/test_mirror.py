@@ -367,3 +367,44 @@ def test_the_health_is_degraded_while_no_full_pass_completed_in_36_hours(db, fak
 def test_without_zoho_the_health_says_nothing_of_the_mirror(db):
     health = sync_health(db.engine)
     assert health.status == "healthy" and health.mirror is None
+
+
+def test_a_record_shifted_onto_a_read_page_by_a_deletion_during_the_pass_stays_active(db, fake_zoho, configure):
+    fake_zoho.max_per_page = 5
+    _imported(db, fake_zoho, items=30)
+    items = [item["item_id"] for item in fake_zoho.all(ITEMS)]
+    configure(ZOHO_MINUTE_CALL_LIMIT=1)
+    next_budget_minute(db.engine)
+    assert reconcile(get_settings(), mode=FULL).complete is False  # page 1 read: items 0-4
+    fake_zoho.delete(ITEMS, items[0])  # item 5 moves onto page 1, which this pass has read
+
+    configure(ZOHO_MINUTE_CALL_LIMIT=100)
+    next_budget_minute(db.engine)
+    _run_until_complete(FULL)
+
+    assert all(active for _, _, _, active in _products(db).values())  # item 0 was listed before it went
+    assert fake_zoho.reads[("item", items[5])] == 1  # asked for by id, found, kept
+    _run_until_complete(FULL)  # the next pass no longer lists item 0
+    ours = _products(db)
+    assert ours[items[0]][3] is False
+    assert all(ours[item_id][3] for item_id in items[1:])
+
+
+def test_a_record_created_after_the_pass_began_is_not_swept(client, db, fake_zoho, configure):
+    _imported(db, fake_zoho, items=12)
+    gone = fake_zoho.all(ITEMS)[0]["item_id"]
+    fake_zoho.delete(ITEMS, gone)
+    configure(ZOHO_MINUTE_CALL_LIMIT=1)
+    next_budget_minute(db.engine)
+    assert reconcile(get_settings(), mode=FULL).complete is False  # the list read; the sweep waits
+    created = fake_zoho.put(ITEMS, {"name": "New", "rate": 10, "stock_on_hand": 1, "status": "active"})
+    queue_webhook(client, "products", fake_zoho.webhook(ITEMS, created))
+    drain_now()
+
+    configure(ZOHO_MINUTE_CALL_LIMIT=100)
+    next_budget_minute(db.engine)
+    _run_until_complete(FULL)
+
+    ours = _products(db)
+    assert ours[gone][3] is False and ours[created["item_id"]][3] is True
+    assert fake_zoho.reads[("item", created["item_id"])] == 0  # not a candidate: no call spent on it

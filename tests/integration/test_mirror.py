@@ -35,7 +35,7 @@ from common.sync.mirror import FULL, IMPORT
 from common.sync.reconcile import ReconcileStopped, reconcile
 from common.sync.zoho_client import ZohoBudgetSpent, ZohoClient, ZohoPaused
 from tests.fake_zoho import BILLS, CONTACTS, CREDIT_NOTES, INVOICES, ITEMS, PRICEBOOKS, FakeZoho
-from tests.helpers import PROJECT_ROOT, drain_now, free_port, next_budget_minute, queue_webhook
+from tests.helpers import ADMIN_KEY, PROJECT_ROOT, drain_now, free_port, next_budget_minute, queue_webhook
 
 
 def _organisation(fake: FakeZoho, items: int = 12, customers_: int = 6, vendors: int = 2) -> None:
@@ -408,3 +408,21 @@ def test_a_record_created_after_the_pass_began_is_not_swept(client, db, fake_zoh
     ours = _products(db)
     assert ours[gone][3] is False and ours[created["item_id"]][3] is True
     assert fake_zoho.reads[("item", created["item_id"])] == 0  # not a candidate: no call spent on it
+
+
+def test_the_stats_and_the_operations_page_show_the_passes_and_the_calls(client, db, fake_zoho, configure):
+    from tests.integration.test_ops_session import _log_in
+
+    configure(ADMIN_API_KEY=ADMIN_KEY)
+    _imported(db, fake_zoho, items=3)
+    _run_until_complete(FULL)
+
+    stats = client.get("/api/zoho/dashboard/stats", headers={"X-Admin-Key": ADMIN_KEY}).get_json()
+    assert stats["mirror"]["import_progress"]["products"]["listed"] == 3
+    assert stats["mirror"]["full_pass"]["products"]["last_queued"] == 0
+    assert stats["mirror"]["zoho_calls"]["today"] == len(fake_zoho.api_calls())
+    _log_in(client)
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'id="zoho-mirror"' in page
+    assert f'<b id="zoho-calls">{len(fake_zoho.api_calls())}</b> of 1000' in page
+    assert '<tr data-entity="products">' in page and "0 queued, 0 deactivated" in page

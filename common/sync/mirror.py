@@ -60,7 +60,7 @@ from common.models import (
 )
 from common.sync import queue, queue_reads, zoho_budget
 from common.sync.entities import ENTITIES, Entity
-from common.sync.intake import enqueue_event
+from common.sync.intake import enqueue_event, event_row
 from common.sync.schemas import EntityProgress, MirrorStatus, PassProgress, ZohoCallsUsed
 
 if TYPE_CHECKING:  # the dashboard reads the progress without importing the HTTP client (cold start)
@@ -406,16 +406,14 @@ def _queue_differing(connection: Connection, entity: Entity, records: list[Any])
     stored = {
         row[0]: row for row in connection.execute(select(*columns).where(held.key.in_(sorted(parsed))))
     } if parsed else {}  # fmt: skip
-    queued = duplicates = 0
-    for source_id, (raw, record) in parsed.items():
-        if not _differs(entity, record, stored.get(source_id)):
-            continue
-        queue_id, _, new = enqueue_event(connection, entity, {entity.document: raw})
-        if new or _run_again(connection, queue_id):
-            queued += 1
-        else:
-            duplicates += 1
-    return queued, duplicates, list(parsed)
+    differing = [
+        event_row(entity, {entity.document: raw})
+        for source_id, (raw, record) in parsed.items()
+        if _differs(entity, record, stored.get(source_id))
+    ]
+    results = queue.enqueue(connection, differing) if differing else []
+    queued = sum(1 for queue_id, new in results if new or _run_again(connection, queue_id))
+    return queued, len(results) - queued, list(parsed)
 
 
 def _differs(entity: Entity, record: Any, stored: Row | None) -> bool:

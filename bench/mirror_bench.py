@@ -20,11 +20,12 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Self
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ScratchDatabases, Verdict, code_state, db_url, log, publish  # noqa: E402
-from tests.fake_zoho import BAGHDAD, CONTACTS, ITEMS, FakeZoho  # noqa: E402
+from bench.harness import ScratchDatabases, Verdict, code_state, db_url, log, publish
+from tests.fake_zoho import BAGHDAD, CONTACTS, ITEMS, FakeZoho
 
 PAGES_WORTH = 2 * 200
 
@@ -62,7 +63,7 @@ class Drainers:
         self._threads = [threading.Thread(target=self._drain, args=(drain, settings)) for _ in range(workers)]
         self._threads.append(threading.Thread(target=self._sample))
 
-    def __enter__(self) -> Drainers:
+    def __enter__(self) -> Self:
         for thread in self._threads:
             thread.start()
         return self
@@ -74,7 +75,12 @@ class Drainers:
 
     def _drain(self, drain, settings) -> None:
         while not self.stop.is_set():
-            if drain(settings, trigger="bench", budget_seconds=5).claimed == 0:
+            try:
+                claimed = drain(settings, trigger="bench", budget_seconds=5).claimed
+            except Exception as exc:  # noqa: BLE001 - a worker outlives a database hiccup, as the runner's do
+                log(f"drain failed ({type(exc).__name__}); going on")
+                claimed = 0
+            if claimed == 0:
                 time.sleep(0.02)
 
     def _sample(self) -> None:
@@ -98,8 +104,10 @@ def _steps(reconcile, settings, mode: str | None) -> int:
     while True:
         steps += 1
         answer = reconcile(settings, mode=mode)
-        log(f"step {steps}: {answer.mode}, complete {answer.complete}, pages {answer.pages}, "
-            f"queued {answer.enqueued}, calls today {answer.zoho_calls.today}")
+        log(
+            f"step {steps}: {answer.mode}, complete {answer.complete}, pages {answer.pages}, "
+            f"queued {answer.enqueued}, calls today {answer.zoho_calls.today}"
+        )
         if answer.complete:
             return steps
         time.sleep(0.2)
@@ -174,17 +182,18 @@ def main() -> None:
     text = "\n".join([
         f"# Mirror import benchmark ({code_state()})",
         "",
-        f"{args.items} items and {args.contacts} contacts from the fake Zoho at {args.limit} calls/min, "
-        "PostgreSQL, two drain threads.",
+        (f"{args.items} items and {args.contacts} contacts from the fake Zoho at {args.limit} calls/min, "
+         "PostgreSQL, two drain threads."),
         "",
         f"- imported: {held[0]} products, {held[1]} customers in {import_steps} steps",
         f"- Zoho calls: {calls} ({per_thousand:.2f} per 1,000 records)",
-        f"- listing done at {listed_seconds:.1f} s, queue drained at {import_seconds:.1f} s; "
-        f"floor {floor:.1f} s ({import_seconds / floor:.2f}x); bench process CPU {import_cpu:.1f} s "
-        f"({import_cpu / records * 1000:.2f} ms per record, listing and applying)",
+        (f"- listing done at {listed_seconds:.1f} s, queue drained at {import_seconds:.1f} s; "
+         f"floor {floor:.1f} s ({import_seconds / floor:.2f}x); bench process CPU {import_cpu:.1f} s "
+         f"({import_cpu / records * 1000:.2f} ms per record, listing and applying)"),
         f"- most open queue items: {most_open} (two pages: {PAGES_WORTH})",
-        f"- full pass: {full_calls} calls in {full_steps} steps, {full_seconds:.1f} s, CPU {full_cpu:.1f} s; "
-        f"queued {queued_after - queued_before}; products' latest update unchanged: {products_after == products_before}",
+        (f"- full pass: {full_calls} calls in {full_steps} steps, {full_seconds:.1f} s, CPU {full_cpu:.1f} s; "
+         f"queued {queued_after - queued_before}; products' latest update unchanged: "
+         f"{products_after == products_before}"),
         "",
         *(f"- {'PASS' if verdict.passed else 'FAIL'}: {verdict.target}: {verdict.measured}" for verdict in verdicts),
     ])  # fmt: skip

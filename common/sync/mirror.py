@@ -392,11 +392,7 @@ def _queue_differing(connection: Connection, entity: Entity, records: list[Any])
         try:
             event = entity.parse({entity.document: record})
         except ValidationFailed as failed:
-            log.warning(
-                "Zoho record failed validation, not queued",
-                extra={"entity": entity.name, "errors": failed.errors,
-                       "record_id": record.get(entity.record.id_field) if isinstance(record, dict) else None},
-            )  # fmt: skip
+            log_invalid(entity, record, failed)
             continue
         parsed[event.source_id] = (record, event.record)
     held = HELD[entity.name]
@@ -414,6 +410,13 @@ def _queue_differing(connection: Connection, entity: Entity, records: list[Any])
     results = queue.enqueue(connection, differing) if differing else []
     queued = sum(1 for queue_id, new in results if new or _run_again(connection, queue_id))
     return queued, len(results) - queued, list(parsed)
+
+
+def log_invalid(entity: Entity, record: Any, failed: ValidationFailed) -> None:
+    """A listed record that fails the webhooks' validation is logged and not queued (the rest are)."""
+    record_id = record.get(entity.record.id_field) if isinstance(record, dict) else None
+    log.warning("Zoho record failed validation, not queued",
+                extra={"entity": entity.name, "errors": failed.errors, "record_id": record_id})  # fmt: skip
 
 
 def _differs(entity: Entity, record: Any, stored: Row | None) -> bool:

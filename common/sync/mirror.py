@@ -76,6 +76,7 @@ RAIL_SHARE = 0.10
 # listing never runs more than about two pages ahead of applying.
 BACKLOG_LIMIT = PER_PAGE
 _BACKLOG_WAIT_SECONDS = 0.05
+BACKLOG_MAX_WAIT_SECONDS = 60.0
 ZOHO_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 _INACTIVE_STATUSES = {"inactive", "void", "deleted"}
 
@@ -224,9 +225,12 @@ def _advance(
 
 
 def _wait_for_drain(engine: Engine | None, deadline: float | None) -> bool:
-    """False when the deadline passes first: no page starts after it, nor while the queue is full."""
+    """False when the deadline passes first: no page starts after it, nor while the queue is full
+    (a step without a deadline waits at most BACKLOG_MAX_WAIT_SECONDS for a drain)."""
+    if deadline is None:
+        deadline = time.monotonic() + BACKLOG_MAX_WAIT_SECONDS
     while True:
-        if deadline is not None and time.monotonic() >= deadline:
+        if time.monotonic() >= deadline:
             return False
         with read(engine) as connection:
             if queue_reads.count_open(connection) <= BACKLOG_LIMIT:
@@ -299,6 +303,7 @@ def _listing_finished(
             "Zoho full pass deactivates nothing: too many of our records are missing from Zoho's list",
             extra={"entity": entity.name, "missing": unseen, "active": active, "rail_share": RAIL_SHARE},
         )
+        _forget_seen(connection, entity, progress.pass_started_at)
         return {**_finished(now, queued=values_queued, deactivated=0), "listed_all": True, "rail_tripped": True}
     return {"listed_all": True}
 
@@ -351,6 +356,7 @@ def _sweep_one(
         values: dict[str, Any] = {"updated_at": utcnow()}
         if zoho_id is None:
             values.update(_finished(utcnow(), queued=progress.queued, deactivated=progress.deactivated))
+            _forget_seen(connection, entity, progress.pass_started_at)
             log.info("Zoho full pass finished an entity", extra={"entity": entity.name,
                                                                   "deactivated": progress.deactivated})  # fmt: skip
         elif record is None:
@@ -378,6 +384,15 @@ def _sweep_one(
             raise _Overtaken()
     if zoho_id is not None and record is None:
         counts.deactivated += 1
+
+
+def _forget_seen(connection: Connection, entity: Entity, started: datetime) -> None:
+    """The pass is over for this entity: what it listed is no longer needed."""
+    connection.execute(
+        zoho_pass_seen.delete().where(
+            zoho_pass_seen.c.entity_type == entity.name, zoho_pass_seen.c.pass_started_at == started
+        )
+    )
 
 
 def _mark_seen(connection: Connection, entity: Entity, started: datetime, zoho_ids: list[str]) -> None:

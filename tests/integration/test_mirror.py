@@ -28,6 +28,7 @@ from common.models import (
     tds_sync_queue,
     zoho_call_budget,
     zoho_oauth_tokens,
+    zoho_pass_seen,
     zoho_sync_progress,
 )
 from common.sync.dashboard import sync_health
@@ -298,6 +299,7 @@ def test_a_full_pass_over_unchanged_records_queues_nothing_and_writes_nothing(db
 
     assert (answers[-1].mode, answers[-1].enqueued, answers[-1].deactivated) == ("full", 0, 0)
     assert _count(db, tds_sync_queue) == queued
+    assert _count(db, zoho_pass_seen) == 0  # the pass's bookkeeping goes with it
     with db.engine.connect() as connection:
         assert connection.execute(select(products.c.id, products.c.updated_at).order_by(products.c.id)).all() == before
 

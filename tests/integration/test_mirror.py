@@ -428,3 +428,32 @@ def test_the_stats_and_the_operations_page_show_the_passes_and_the_calls(client,
     assert 'id="zoho-mirror"' in page
     assert f'<b id="zoho-calls">{len(fake_zoho.api_calls())}</b> of 1000' in page
     assert '<tr data-entity="products">' in page and "0 queued, 0 deactivated" in page
+
+
+@pytest.mark.postgres_only
+def test_two_steps_at_once_count_each_page_and_each_deletion_once(pg, fake_zoho):
+    fake_zoho.max_per_page = 5
+    _imported(pg, fake_zoho, items=40)
+    for item in fake_zoho.all(ITEMS)[:3]:
+        fake_zoho.delete(ITEMS, item["item_id"])
+    settings = get_settings()
+    failures = []
+
+    def step() -> None:
+        try:
+            while not reconcile(settings, mode=FULL).complete:
+                pass
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=step) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    products_pass = _progress(pg, FULL)["products"]
+    assert (products_pass.listed, products_pass.deactivated, products_pass.done) == (37, 3, True)
+    drain_now()
+    assert _count(pg, products, products.c.is_active.is_(True)) == 37

@@ -36,7 +36,15 @@ from common.sync.mirror import FULL, IMPORT
 from common.sync.reconcile import ReconcileStopped, reconcile
 from common.sync.zoho_client import ZohoBudgetSpent, ZohoClient, ZohoPaused
 from tests.fake_zoho import BILLS, CONTACTS, CREDIT_NOTES, INVOICES, ITEMS, PRICEBOOKS, FakeZoho
-from tests.helpers import ADMIN_KEY, PROJECT_ROOT, drain_now, free_port, next_budget_minute, queue_webhook
+from tests.helpers import (
+    ADMIN_KEY,
+    PROJECT_ROOT,
+    drain_now,
+    early_in_a_minute,
+    free_port,
+    next_budget_minute,
+    queue_webhook,
+)
 
 
 def _organisation(fake: FakeZoho, items: int = 12, customers_: int = 6, vendors: int = 2) -> None:
@@ -202,15 +210,10 @@ def test_a_429_mid_import_pauses_it_and_nothing_is_lost_or_dead_lettered(db, fak
     assert '"levelname": "ERROR"' not in logs and "Zoho reconcile stopped" not in logs
 
 
-def _early_in_a_minute() -> None:
-    if utcnow().second >= 45:
-        time.sleep(61 - utcnow().second)
-
-
 @pytest.mark.postgres_only
 def test_two_callers_together_never_exceed_the_minute_budget(pg, fake_zoho, configure):
     configure(ZOHO_MINUTE_CALL_LIMIT=10)
-    _early_in_a_minute()
+    early_in_a_minute()
     refused = []
 
     def caller() -> None:

@@ -2,7 +2,6 @@
 (once, even under concurrency), a rejected token, rate limits, failures, and no credential in any text."""
 
 import threading
-import time
 import traceback
 from datetime import timedelta
 
@@ -24,7 +23,7 @@ from common.sync.zoho_client import (
     ZohoUnavailable,
 )
 from tests.fake_zoho import FakeZoho
-from tests.helpers import free_port
+from tests.helpers import early_in_a_minute, free_port
 
 ITEMS = "/inventory/v1/items"
 
@@ -131,14 +130,8 @@ def test_a_refused_refresh_token_is_a_clear_error_that_reveals_no_secret(db, fak
     assert fake_zoho.api_calls() == []
 
 
-def _early_in_a_minute() -> None:
-    """Wait out a minute about to end, so that a test's calls share one."""
-    if utcnow().second >= 50:
-        time.sleep(61 - utcnow().second)
-
-
 def test_a_429_is_transient_and_pauses_every_caller_until_the_next_minute(db, fake_zoho):
-    _early_in_a_minute()
+    early_in_a_minute()
     fake_zoho.fail(ITEMS, 429, {"code": 44, "message": "API call limit exceeded"})  # no Retry-After, as Zoho
     with pytest.raises(ZohoRateLimited) as raised:
         _get()

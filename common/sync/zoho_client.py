@@ -43,6 +43,7 @@ _EXPIRED = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ERROR_CODE = re.compile(r"^[A-Za-z0-9_. -]{1,64}$")
 _MAX_MESSAGE = 200
 ITEMS_PATH = "/inventory/v1/items"
+RECORD_DOES_NOT_EXIST = 1002  # Zoho's code for a record id it does not hold (deleted)
 
 
 class ZohoError(SyncError):
@@ -146,11 +147,13 @@ class ZohoClient:
         return records, bool(isinstance(context, dict) and context.get("has_more_page"))
 
     def get_record(self, path: str, key: str, record_id: str) -> dict[str, Any] | None:
-        """One record, GET {path}/{record_id}: Zoho's record under `key`, or None when Zoho does not hold it (404)."""
+        """One record, GET {path}/{record_id}: Zoho's record under `key`, or None when Zoho says it
+        does not exist (its code 1002). Any other error, a wrong URL's 404 (code 5) among them, is raised:
+        only Zoho's word that the record is gone may deactivate ours."""
         try:
             body = self.get(f"{path}/{record_id}")
         except ZohoApiError as exc:
-            if exc.status == 404:
+            if exc.code == RECORD_DOES_NOT_EXIST:
                 return None
             raise
         record = body.get(key)

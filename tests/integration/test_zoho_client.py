@@ -199,3 +199,14 @@ def test_a_zoho_error_code_carries_zohos_message(db, fake_zoho):
 def test_a_client_needs_the_zoho_settings():
     with pytest.raises(ZohoNotConfigured, match="Zoho API is not configured"):
         ZohoClient(get_settings())
+
+
+def test_only_zohos_does_not_exist_says_a_record_is_gone(db, fake_zoho):
+    item = fake_zoho.put(ITEMS, {"name": "Cable", "rate": 5000, "stock_on_hand": 3})
+    with ZohoClient(get_settings()) as client:
+        assert client.get_item(item["item_id"])["stock_on_hand"] == 3
+        fake_zoho.delete(ITEMS, item["item_id"])
+        assert client.get_item(item["item_id"]) is None  # Zoho's code 1002
+        with pytest.raises(ZohoApiError) as wrong_url:  # 404 "Invalid URL Passed" (code 5) is not a deletion
+            client.get_record("/inventory/v1/no-such-list", "item", item["item_id"])
+    assert (wrong_url.value.status, wrong_url.value.code) == (404, 5)

@@ -460,3 +460,22 @@ def test_two_steps_at_once_count_each_page_and_each_deletion_once(pg, fake_zoho)
     assert (products_pass.listed, products_pass.deactivated, products_pass.done) == (37, 3, True)
     drain_now()
     assert _count(pg, products, products.c.is_active.is_(True)) == 37
+
+
+def test_the_nightly_schedule_begins_a_full_pass_and_the_15_minute_runs_carry_it_on(db, fake_zoho, configure):
+    from functions.reconcile_zoho import reconcile_zoho
+
+    fake_zoho.max_per_page = 5
+    _imported(db, fake_zoho, items=12)
+    configure(ZOHO_MINUTE_CALL_LIMIT=1)
+    next_budget_minute(db.engine)
+
+    nightly = reconcile_zoho({"mode": "full"})  # the 00:00 UTC schedule's input
+
+    assert (nightly["mode"], nightly["complete"], nightly["pages"]) == ("full", False, 1)
+    next_budget_minute(db.engine)
+    assert reconcile_zoho({})["mode"] == "full"  # a 15-minute run goes on with the pass
+    configure(ZOHO_MINUTE_CALL_LIMIT=100)
+    next_budget_minute(db.engine)
+    assert reconcile_zoho({})["complete"] is True
+    assert reconcile_zoho({})["mode"] == "incremental"  # the pass is done

@@ -449,9 +449,10 @@ def _differs(entity: Entity, record: Any, stored: Row | None) -> bool:
         active = (status or "").lower() not in _INACTIVE_STATUSES
     if stored.is_active != active:
         return True
+    # Only the fields the list carries: a list entry lacks some the webhook has (invoices' lines).
     ours = stored.zoho_data or {}
     listed = record.model_dump(mode="json", exclude_none=True)
-    return any(ours.get(field) != value for field, value in listed.items())
+    return any(ours.get(field) != value for field, value in listed.items() if field in record.model_fields_set)
 
 
 def _run_again(connection: Connection, queue_id: int) -> bool:

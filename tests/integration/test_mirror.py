@@ -479,3 +479,16 @@ def test_the_nightly_schedule_begins_a_full_pass_and_the_15_minute_runs_carry_it
     next_budget_minute(db.engine)
     assert reconcile_zoho({})["complete"] is True
     assert reconcile_zoho({})["mode"] == "incremental"  # the pass is done
+
+
+def test_a_list_entry_without_the_webhooks_invoice_lines_is_not_a_difference(client, db, fake_zoho):
+    _imported(db, fake_zoho, items=2)
+    invoice = fake_zoho.all(INVOICES)[0]
+    lines = [{"item_id": fake_zoho.all(ITEMS)[0]["item_id"], "name": "Item 0", "quantity": 2, "rate": 1000}]
+    queue_webhook(client, "invoices", {"invoice": {**invoice, "line_items": lines}})  # Zoho's list has no lines
+    drain_now()
+    queued = _count(db, tds_sync_queue)
+
+    answer = _run_until_complete(FULL)[-1]
+
+    assert answer.entities["invoices"].queued == 0 and _count(db, tds_sync_queue) == queued

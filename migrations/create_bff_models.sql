@@ -555,5 +555,17 @@ INSERT INTO product_ratings (product_id, approved_count, rating_sum) SELECT prod
 
 UPDATE alembic_version SET version_num='0005' WHERE alembic_version.version_num = '0004';
 
+-- Running upgrade 0005 -> 0007
+
+ALTER TABLE products ADD COLUMN stock_check_due_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE products ADD COLUMN stock_checked_at TIMESTAMP WITH TIME ZONE;
+
+CREATE INDEX ix_products_stock_check_due ON products (stock_check_due_at) WHERE stock_check_due_at IS NOT NULL;
+
+CREATE INDEX ix_stock_adjustments_item ON stock_adjustments (zoho_item_id);
+
+UPDATE alembic_version SET version_num='0007' WHERE alembic_version.version_num = '0005';
+
 COMMIT;
 

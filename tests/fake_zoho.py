@@ -184,21 +184,19 @@ class FakeZoho:
             return self.put(path, {**self.get(path, record_id), **fields})
 
     def delete(self, path: str, record_id: str) -> dict[str, Any]:
-        """Remove a record, as Zoho's delete does (it is no longer listed); returns it."""
+        """Remove a record, as Zoho's delete does (it is no longer listed); returns it. Deleting
+        an inventory adjustment takes its quantities back from the items' stock."""
         with self._lock:
-            index = self._index(path, record_id)
-            if index is None:
-                raise KeyError(record_id)
-            return self.records[path].pop(index)
+            removed = self.records[path].pop(self._require(path, record_id))
+            if path == ADJUSTMENTS:
+                self._move_stock([(line["item_id"], -line["quantity_adjusted"]) for line in removed["line_items"]])
+            return removed
 
     def adjust_stock(self, *changes: tuple[str, int], reason: str = "Stocktaking") -> dict[str, Any]:
         """An inventory adjustment of (item id, quantity adjusted) lines: each item's stock on
         hand and available stock move by it, its last_modified_time stays. Returns the adjustment."""
         with self._lock:
-            for item_id, quantity in changes:
-                item = self.records[ITEMS][self._require(ITEMS, item_id)]
-                for field_name in ("stock_on_hand", "available_stock"):
-                    item[field_name] = (item.get(field_name) or 0) + quantity
+            self._move_stock(changes)
             stamp = self.tick()
             adjustment = {
                 "inventory_adjustment_id": self.new_id(),
@@ -343,6 +341,12 @@ class FakeZoho:
             self.reads[(listed.document, record_id)] += 1
             record = copy.deepcopy(self.records[path][index])
         return 200, {"code": 0, "message": "success", listed.document: record}, {}
+
+    def _move_stock(self, changes: list[tuple[str, int]] | tuple[tuple[str, int], ...]) -> None:
+        for item_id, quantity in changes:
+            item = self.records[ITEMS][self._require(ITEMS, item_id)]
+            for field_name in ("stock_on_hand", "available_stock"):
+                item[field_name] = (item.get(field_name) or 0) + quantity
 
     def _index(self, path: str, record_id: str) -> int | None:
         id_field = LISTS[path].id_field

@@ -1,0 +1,89 @@
+"""Stock checks: read Zoho's stock of the items whose check is due, and make it ours.
+
+Adjustments and ambiguous item snapshots mark checks due (common.sync.stock); every drain
+runs the due ones after the queue, oldest first, one `GET /inventory/v1/items/{item_id}`
+each from the shared Zoho call budget. Zoho's 429, a spent budget or Zoho failing stops the
+run and leaves the rest due for the next one: nothing is retried against the queue's
+attempts and nothing is dead-lettered. Without Zoho configured nothing is checked.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, select
+
+from common.config import Settings
+from common.db import read, utcnow, write
+from common.errors import ValidationFailed
+from common.logs import get_logger
+from common.models import products
+from common.sync import handlers
+from common.sync.entities import BY_NAME
+
+if TYPE_CHECKING:
+    from common.sync.zoho_client import ZohoClient
+
+log = get_logger("sync.stock")
+
+ITEM_PATH = "/inventory/v1/items/{item_id}"
+BATCH = 50  # checks per drain run at most
+_ITEMS = BY_NAME["products"]
+_DUE = products.c.stock_check_due_at
+
+
+def check_due(settings: Settings, engine: Engine | None = None, *, deadline: float | None = None) -> int:
+    """Check up to BATCH due items, oldest mark first; none is started after `deadline` (time.monotonic)
+    except the first. Returns how many were checked."""
+    if not settings.zoho_configured:
+        return 0
+    with read(engine) as connection:
+        due = connection.execute(select(products.c.zoho_item_id).where(_DUE.is_not(None)).order_by(_DUE).limit(BATCH))
+        item_ids = list(due.scalars())
+    checked = 0
+    if not item_ids:
+        return checked
+    # Imported when there is something to check: the HTTP client stays out of the drain's cold start.
+    from common.sync.zoho_client import ZohoClient, ZohoError, ZohoRateLimited
+
+    with ZohoClient(settings, engine) as client:
+        for item_id in item_ids:
+            if checked and deadline is not None and time.monotonic() >= deadline:
+                break
+            started = utcnow()
+            try:
+                quantity = zoho_stock(client, item_id)
+            except ZohoError as exc:
+                paused = isinstance(exc, ZohoRateLimited)
+                (log.info if paused else log.warning)(
+                    "stock checks paused" if paused else "stock checks stopped",
+                    extra={"checked": checked, "due": len(item_ids) - checked, "reason": str(exc)},
+                )
+                break
+            with write(engine) as connection:
+                handlers.apply_checked_stock(connection, item_id, quantity, started, utcnow())
+            checked += 1
+    return checked
+
+
+def zoho_stock(client: ZohoClient, zoho_item_id: str) -> Decimal | None:
+    """Zoho's current stock of one item; None when Zoho no longer has it or gives no figure."""
+    from common.sync.zoho_client import ZohoApiError
+
+    try:
+        body = client.get(ITEM_PATH.format(item_id=zoho_item_id))
+    except ZohoApiError as exc:
+        if exc.status == 404 or exc.code == 1002:  # Zoho: the record does not exist
+            return None
+        raise
+    return _stock_of(body.get(_ITEMS.document))
+
+
+def _stock_of(record: Any) -> Decimal | None:
+    try:
+        return _ITEMS.parse({_ITEMS.document: record}).record.stock
+    except ValidationFailed:
+        log.warning("Zoho item answer failed validation; its stock is not taken", extra={"errors": "item"})
+        return None

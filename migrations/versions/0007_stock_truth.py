@@ -5,7 +5,7 @@ already include it); it marks the item's stock check due, and the check reads Zo
 (common.sync.stock). Adjustments for items not synced yet are looked up by item.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-06 22:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

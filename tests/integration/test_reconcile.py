@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 
 from common.config import get_settings
 from common.db import utcnow
-from common.models import customers, products, tds_sync_cursors, tds_sync_queue, zoho_call_budget
+from common.models import customers, products, tds_sync_cursors, tds_sync_queue
 from common.routes import ROUTES, SCHEDULES
 from common.sync.reconcile import ReconcileStopped, reconcile
 from functions.reconcile_zoho import reconcile_zoho
 from tests import zoho_payloads as zoho
 from tests.fake_zoho import FakeZoho, zoho_time
-from tests.helpers import ADMIN_KEY, PROJECT_ROOT, drain_now, free_port
+from tests.helpers import ADMIN_KEY, PROJECT_ROOT, drain_now, free_port, next_budget_minute
 
 ITEMS, CONTACTS, INVOICES = "/inventory/v1/items", "/books/v3/contacts", "/books/v3/invoices"
 BILLS, CREDIT_NOTES, PRICEBOOKS = "/books/v3/bills", "/books/v3/creditnotes", "/inventory/v1/pricebooks"
@@ -64,16 +64,6 @@ def imported(db):
              for name in ("products", "customers", "invoices", "bills", "credit_notes", "prices")],
         )  # fmt: skip
     return since
-
-
-def next_minute(db) -> None:
-    """As if the minute Zoho's 429 filled were over."""
-    with db.engine.begin() as connection:
-        connection.execute(
-            zoho_call_budget.update()
-            .where(zoho_call_budget.c.period == "minute")
-            .values(period_start=utcnow().replace(second=0, microsecond=0) - timedelta(minutes=1))
-        )
 
 
 def _queued(db) -> list:
@@ -220,7 +210,7 @@ def test_a_429_pauses_the_run_at_the_last_committed_page_and_the_next_minute_res
     logs = captured_logs()
     assert "Zoho reconcile paused by Zoho's limits" in logs and '"levelname": "ERROR"' not in logs
 
-    next_minute(db)
+    next_budget_minute(db.engine)
     resumed = reconcile(get_settings())
 
     assert resumed.complete is True
@@ -308,7 +298,7 @@ def test_a_rate_limited_zoho_is_a_paused_step_over_http_and_on_schedule(client, 
     assert answer.status_code == 200
     assert (answer.get_json()["complete"], answer.get_json()["pages"]) == (False, 0)
 
-    next_minute(db)
+    next_budget_minute(db.engine)
     fake_zoho.fail(ITEMS, 429, RATE_LIMITED, after=1)
     partial = reconcile_zoho()
     assert (partial["complete"], partial["enqueued"], partial["pages"]) == (False, 2, 1)

@@ -2,7 +2,7 @@
 
 Adjustments and ambiguous item snapshots mark checks due (common.sync.stock); every drain
 runs the due ones after the queue, oldest first, one `GET /inventory/v1/items/{item_id}`
-each from the shared Zoho call budget. Zoho's 429, a spent budget or Zoho failing stops the
+each from the shared Zoho call budget (common.sync.zoho_budget). Zoho's 429, a spent budget or Zoho failing stops the
 run and leaves the rest due for the next one: nothing is retried against the queue's
 attempts and nothing is dead-lettered. Without Zoho configured nothing is checked.
 """
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 log = get_logger("sync.stock")
 
-ITEM_PATH = "/inventory/v1/items/{item_id}"
 BATCH = 50  # checks per drain run at most
 _ITEMS = BY_NAME["products"]
 _DUE = products.c.stock_check_due_at
@@ -46,7 +45,7 @@ def check_due(settings: Settings, engine: Engine | None = None, *, deadline: flo
     if not item_ids:
         return checked
     # Imported when there is something to check: the HTTP client stays out of the drain's cold start.
-    from common.sync.zoho_client import ZohoClient, ZohoError, ZohoRateLimited
+    from common.sync.zoho_client import ZohoClient, ZohoError, ZohoPaused
 
     with ZohoClient(settings, engine) as client:
         for item_id in item_ids:
@@ -56,7 +55,7 @@ def check_due(settings: Settings, engine: Engine | None = None, *, deadline: flo
             try:
                 quantity = zoho_stock(client, item_id)
             except ZohoError as exc:
-                paused = isinstance(exc, ZohoRateLimited)
+                paused = isinstance(exc, ZohoPaused)  # Zoho's 429 or the budget: come back later
                 (log.info if paused else log.warning)(
                     "stock checks paused" if paused else "stock checks stopped",
                     extra={"checked": checked, "due": len(item_ids) - checked, "reason": str(exc)},
@@ -70,18 +69,12 @@ def check_due(settings: Settings, engine: Engine | None = None, *, deadline: flo
 
 def zoho_stock(client: ZohoClient, zoho_item_id: str) -> Decimal | None:
     """Zoho's current stock of one item; None when Zoho no longer has it or gives no figure."""
-    from common.sync.zoho_client import ZohoApiError
-
-    try:
-        body = client.get(ITEM_PATH.format(item_id=zoho_item_id))
-    except ZohoApiError as exc:
-        if exc.status == 404 or exc.code == 1002:  # Zoho: the record does not exist
-            return None
-        raise
-    return _stock_of(body.get(_ITEMS.document))
+    return _stock_of(client.get_item(zoho_item_id))
 
 
 def _stock_of(record: Any) -> Decimal | None:
+    if record is None:
+        return None
     try:
         return _ITEMS.parse({_ITEMS.document: record}).record.stock
     except ValidationFailed:

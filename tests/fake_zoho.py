@@ -113,6 +113,7 @@ class FakeZoho:
         self.page_requests: Counter[tuple[str, int]] = Counter()  # (list key, page) answered with records
         self.reads: Counter[tuple[str, str]] = Counter()  # (document, id) answered by GET one
         self.rate_limited = 0  # calls answered 429 by the minute limit
+        self.stock_history: defaultdict[str, set[int]] = defaultdict(set)  # every stock each item has had
         # The clock of last_modified_time: a week ago by default, one second further per change.
         self.clock = clock_start or datetime.now(UTC).replace(microsecond=0) - timedelta(days=7)
         self._minute_started = time.monotonic()
@@ -152,6 +153,9 @@ class FakeZoho:
         """Records as given (their own last_modified_time, if any), appended to the list."""
         with self._lock:
             self.records[path].extend(records)
+            if path == ITEMS:
+                for record in records:
+                    self._remember_stock(record)
 
     def new_id(self) -> str:
         with self._lock:
@@ -176,6 +180,8 @@ class FakeZoho:
                 self.records[path].append(stored)
             else:
                 self.records[path][index] = stored
+            if path == ITEMS:
+                self._remember_stock(stored)
             return copy.deepcopy(stored)
 
     def change(self, path: str, record_id: str, **fields: Any) -> dict[str, Any]:
@@ -347,6 +353,12 @@ class FakeZoho:
             item = self.records[ITEMS][self._require(ITEMS, item_id)]
             for field_name in ("stock_on_hand", "available_stock"):
                 item[field_name] = (item.get(field_name) or 0) + quantity
+            self._remember_stock(item)
+
+    def _remember_stock(self, item: dict[str, Any]) -> None:
+        stock = item.get("available_stock", item.get("stock_on_hand"))
+        if stock is not None:
+            self.stock_history[str(item["item_id"])].add(stock)
 
     def _index(self, path: str, record_id: str) -> int | None:
         id_field = LISTS[path].id_field

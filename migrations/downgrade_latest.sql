@@ -9,6 +9,8 @@ DROP INDEX ix_stock_adjustments_item;
 
 DROP INDEX ix_products_stock_check_due;
 
+ALTER TABLE products DROP COLUMN stock_check_leased_until;
+
 ALTER TABLE products DROP COLUMN stock_checked_at;
 
 ALTER TABLE products DROP COLUMN stock_check_due_at;

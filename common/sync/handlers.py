@@ -557,7 +557,7 @@ def apply_checked_stock(
     stored = _locked_product(connection, zoho_item_id)
     if stored is None:
         return
-    values: Values = {"stock_checked_at": now, "updated_at": now}
+    values: Values = {"stock_checked_at": now, "stock_check_leased_until": None, "updated_at": now}
     if stored.stock_check_due_at is not None and stored.stock_check_due_at <= read_started:
         values["stock_check_due_at"] = None
     if quantity is not None:

@@ -1,4 +1,5 @@
-"""stock_truth: when our copy of an item's stock must be read again from Zoho, and when it last was.
+"""stock_truth: when our copy of an item's stock must be read again from Zoho, which drain is
+reading it, and when it last was.
 
 An inventory adjustment does not add its quantity to our stock (a snapshot of the item may
 already include it); it marks the item's stock check due, and the check reads Zoho's number
@@ -24,6 +25,7 @@ def upgrade() -> None:
     # Plain ALTER TABLE on both databases: a batch copy of products would lose its search triggers.
     op.add_column("products", sa.Column("stock_check_due_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("products", sa.Column("stock_checked_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("products", sa.Column("stock_check_leased_until", sa.DateTime(timezone=True), nullable=True))
     op.create_index(
         "ix_products_stock_check_due", "products", ["stock_check_due_at"], sqlite_where=_DUE, postgresql_where=_DUE
     )
@@ -33,5 +35,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_stock_adjustments_item", table_name="stock_adjustments")
     op.drop_index("ix_products_stock_check_due", table_name="products")
+    op.drop_column("products", "stock_check_leased_until")
     op.drop_column("products", "stock_checked_at")
     op.drop_column("products", "stock_check_due_at")

@@ -1,16 +1,20 @@
 """Stock is Zoho's number, on both databases: an inventory adjustment and a snapshot of its item,
 arriving in every order and each twice, leave our stock equal to Zoho's, without a retry or a
 dead letter, whether the snapshot was taken before the adjustment or after it (then it already
-includes it), and whether we held the item before or not."""
+includes it), and whether we held the item before or not. Concurrent drains read a due item's
+stock once."""
 
+import threading
 from datetime import timedelta
 from itertools import permutations
 
 import pytest
 from sqlalchemy import func, select
 
-from common.db import utcnow
+from common.config import get_settings
+from common.db import utcnow, write
 from common.models import products, tds_dead_letter_queue, tds_sync_queue
+from common.sync import stock, stock_checks
 from tests.fake_zoho import ADJUSTMENTS, ITEMS
 from tests.helpers import drain_now
 
@@ -75,3 +79,23 @@ def test_two_snapshots_of_one_version_with_different_stock_give_zohos_stock_in_e
         _deliver(client, "products", {"item": snapshots[taken]})
         drain_now()
     assert _stock(db, item["item_id"]) == 7
+
+
+def test_concurrent_drains_read_each_due_items_stock_once(client, db, fake_zoho):
+    """Each due check is leased to one drain: the call budget is not spent twice on one item."""
+    items = [fake_zoho.put(ITEMS, {"name": f"Cable {n}", "stock_on_hand": 5, "available_stock": 5}) for n in range(6)]
+    for item in items:
+        _deliver(client, "products", {"item": item})
+    drain_now()
+    fake_zoho.adjust_stock(*((item["item_id"], 2) for item in items))
+    with write(db.engine) as connection:  # as the adjustment's webhook does
+        stock.mark_due(connection, [item["item_id"] for item in items], utcnow())
+    fake_zoho.delay_seconds = 0.1  # the drains' checks overlap
+    settings = get_settings()
+    threads = [threading.Thread(target=stock_checks.check_due, args=(settings,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert fake_zoho.reads == {("item", item["item_id"]): 1 for item in items}
+    assert {item["item_id"]: _stock(db, item["item_id"]) for item in items} == {item["item_id"]: 7 for item in items}

@@ -184,14 +184,7 @@ def _enqueue(connection: Connection, entity: Entity, record: Any) -> str:
         # Zoho's webhook default payload, so that it hashes the same as the webhook for this record.
         _, _, queued = enqueue_event(connection, entity, {entity.document: record})
     except ValidationFailed as failed:
-        log.warning(
-            "Zoho record failed validation, not queued",
-            extra={
-                "entity": entity.name,
-                "errors": failed.errors,
-                "record_id": record.get(entity.record.id_field) if isinstance(record, dict) else None,
-            },
-        )
+        mirror.log_invalid(entity, record, failed)
         return "invalid"
     return "enqueued" if queued else "duplicates"
 

@@ -16,9 +16,10 @@ fake's clock (one second per change, strictly increasing), while `adjust_stock` 
 item's stock through a new inventory adjustment WITHOUT touching the item's
 `last_modified_time` (Zoho does not promise that it does).
 
-It records what it was asked (`calls`, `page_requests` per (list, page), `reads` per record),
-and can be told to misbehave: expire the tokens it issued, fail the next calls of a path with
-any status, answer slowly, or echo credentials in its error texts (which the client must not repeat).
+It records what it was asked (`calls`, `page_requests` per (list, page), `reads` per record)
+and every stock each item has had (`stock_history`), and can be told to misbehave: expire the
+tokens it issued, fail the next calls of a path with any status, answer slowly, or echo
+credentials in its error texts (which the client must not repeat).
 """
 
 from __future__ import annotations

@@ -600,5 +600,19 @@ CREATE TABLE zoho_pass_seen (
 
 UPDATE alembic_version SET version_num='0006' WHERE alembic_version.version_num = '0005';
 
+-- Running upgrade 0006 -> 0007
+
+ALTER TABLE products ADD COLUMN stock_check_due_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE products ADD COLUMN stock_checked_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE products ADD COLUMN stock_check_leased_until TIMESTAMP WITH TIME ZONE;
+
+CREATE INDEX ix_products_stock_check_due ON products (stock_check_due_at) WHERE stock_check_due_at IS NOT NULL;
+
+CREATE INDEX ix_stock_adjustments_item ON stock_adjustments (zoho_item_id);
+
+UPDATE alembic_version SET version_num='0007' WHERE alembic_version.version_num = '0006';
+
 COMMIT;
 

@@ -402,8 +402,13 @@ ROUTES: tuple[Route, ...] = (*_SERVICE_ROUTES, *_ZOHO_ROUTES, *_MOBILE_ROUTES, *
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("drain_queue", "drain_queue", "rate(1 minute)", "Drain the Zoho sync queue"),
     Schedule("reconcile_zoho", "reconcile_zoho", "rate(15 minutes)", "Queue what changed in Zoho since the last run"),
-    Schedule("reconcile_zoho", "reconcile_zoho", "cron(0 0 * * ? *)",
-             "Begin the nightly full pass (03:00 in Baghdad)", input={"mode": "full"}),
+    Schedule(
+        "reconcile_zoho",
+        "reconcile_zoho",
+        "cron(0 0 * * ? *)",
+        "Begin the nightly full pass (03:00 in Baghdad)",
+        input={"mode": "full"},
+    ),
     Schedule("publish_events", "publish_events", "rate(1 minute)", "Publish domain events and run their subscribers"),
     Schedule("purge_history", "purge_history", "rate(1 hour)", "Delete the history older than TDS_RETENTION_HOURS"),
 )

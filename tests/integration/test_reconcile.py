@@ -14,7 +14,7 @@ from common.config import get_settings
 from common.db import utcnow
 from common.models import customers, products, tds_sync_cursors, tds_sync_queue
 from common.routes import ROUTES, SCHEDULES
-from common.sync.reconcile import ReconcileStopped, reconcile
+from common.sync.reconcile import reconcile
 from functions.reconcile_zoho import reconcile_zoho
 from tests import zoho_payloads as zoho
 from tests.fake_zoho import FakeZoho, zoho_time

@@ -58,6 +58,12 @@ SCHEDULES: tuple[Schedule, ...] = (
         summary="Queue what changed in Zoho since the last run",
     ),
     Schedule(
+        job=reconcile_zoho.reconcile_zoho,
+        rate="cron(0 0 * * ? *)",
+        summary="Begin the nightly full pass (03:00 in Baghdad)",
+        input={"mode": "full"},
+    ),
+    Schedule(
         job=publish_events.publish_events,
         rate="rate(1 minute)",
         summary="Publish domain events and run their subscribers",

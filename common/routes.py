@@ -93,6 +93,7 @@ class Schedule:
     job: Callable[..., Any]  # called as job(event, context)
     rate: str  # serverless.yml's schedule expression
     summary: str
+    input: dict[str, str] | None = None  # the event the schedule passes to the function
 
     @property
     def name(self) -> str:

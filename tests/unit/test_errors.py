@@ -18,7 +18,10 @@ def test_every_kind_of_request_error_has_a_status_and_a_code():
 
 def test_a_zoho_failure_is_a_dependency_unavailable():
     """Reconcile over HTTP relies on it: Zoho failing is a 503 with Zoho's Retry-After."""
+    from datetime import timedelta
+
+    from common.db import utcnow
     from common.sync.zoho_client import ZohoError, ZohoRateLimited
 
     assert issubclass(ZohoError, errors.Unavailable)
-    assert ZohoRateLimited("Zoho API call", 30).retry_after == 30
+    assert ZohoRateLimited("Zoho API call", utcnow() + timedelta(seconds=30)).retry_after in (30, 31)

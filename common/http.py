@@ -298,6 +298,8 @@ def handle(raw: Request, table: RouteTable, handlers: Mapping[str, Handler]) -> 
     except Exception as exc:  # noqa: BLE001 - the single place errors become answers
         response = error_response(_as_api_error(exc, request_id))
     response.headers["X-Request-ID"] = request_id
+    # No browser guesses a type other than the declared one (a JSON body read as HTML, say).
+    response.headers["X-Content-Type-Options"] = "nosniff"
     duration_ms = (time.perf_counter() - started) * 1000
     metrics.record(route.target if route else "unmatched", route.operation if route else "unmatched",
                    response.status_code, duration_ms)  # fmt: skip

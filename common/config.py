@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     # The EventBridge bus that domain events are published to; unset, only local subscribers get them.
     event_bus_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._\-/:]{1,1600}$")
 
+    # The local runner's bound on receiving a request's body (1 MiB at most): past it, 408.
+    request_body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
     db_pool_size: int = Field(default=10, ge=1, le=100)
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
 

@@ -52,6 +52,10 @@ class Conflict(ApiError):
     status, code, default_message = 409, "conflict", "Conflict"
 
 
+class RequestTimeout(ApiError):
+    status, code, default_message = 408, "request_timeout", "Request body not received in time"
+
+
 class PayloadTooLarge(ApiError):
     status, code, default_message = 413, "payload_too_large", "Request body is larger than 1 MiB"
 

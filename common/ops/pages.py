@@ -105,7 +105,7 @@ def operator(request: ApiRequest, handler: Handler) -> Any:
     admin_key = request.settings.admin_api_key
     if admin_key is None:
         return _not_configured()
-    found = session.read_session(request.raw.cookies.get(session.SESSION_COOKIE), admin_key)
+    found = session.find(request.raw.cookies.get(session.SESSION_COOKIE), admin_key)
     if found is None:
         return redirect(LOGIN_PATH)
     if request.route.method == "POST" and not session.csrf_matches(request.form().get("csrf"), found.csrf):
@@ -133,7 +133,7 @@ def log_in(request: ApiRequest) -> Response:
     if admin_key is None:
         return _not_configured()
     client = request.raw.remote_addr or "unknown"
-    wait = session.THROTTLE.retry_after(client)
+    wait = session.retry_after(client)
     if wait:
         return login_form(
             request, 429, f"Too many wrong keys. Try again in {wait} seconds.", {"Retry-After": str(wait)}
@@ -141,10 +141,11 @@ def log_in(request: ApiRequest) -> Response:
     form = request.form()
     if not session.csrf_matches(form.get("csrf"), request.raw.cookies.get(session.LOGIN_COOKIE)):
         return login_form(request, 403, "The sign-in form expired. Please try again.")
-    if not session.key_matches(form.get("admin_key", ""), admin_key):
-        session.THROTTLE.failed(client)
+    signed_in_with = session.matching_key(form.get("admin_key", ""), admin_key)
+    if signed_in_with is None:
+        session.failed(client)
         return login_form(request, 401, "That is not the admin key.")
-    _, cookie = session.new_session(admin_key)
+    _, cookie = session.start(signed_in_with)
     response = redirect(PAGE_PATH)
     response.headers.add("Set-Cookie", session.cookie_header(session.SESSION_COOKIE, cookie, session.SESSION_SECONDS,
                                                              request.settings))  # fmt: skip
@@ -153,6 +154,7 @@ def log_in(request: ApiRequest) -> Response:
 
 
 def log_out(request: ApiRequest) -> Response:
+    session.end(request.ops_session.id)
     response = redirect(LOGIN_PATH)
     response.headers.add("Set-Cookie", session.cookie_header(session.SESSION_COOKIE, "", 0, request.settings))
     return response

@@ -8,7 +8,6 @@ import time
 
 import jwt
 import pytest
-from pydantic import SecretStr
 
 from common.db import write
 from common.ops import session
@@ -29,7 +28,7 @@ def callers(db, configure) -> dict:
     with write(db.engine) as c:
         signed_in, other = shop.customer(c, "Signed in"), shop.customer(c, "Other")
         inactive = shop.customer(c, "Gone", is_active=False)
-    operator, cookie = session.new_session(SecretStr(ADMIN_SECRET))
+    operator, cookie = session.start(ADMIN_SECRET)
     return {"token": shop.bearer(signed_in), "inactive": shop.bearer(inactive), "other": other,
             "cookie": cookie, "csrf": operator.csrf}  # fmt: skip
 
@@ -78,7 +77,7 @@ def _token_refusals(callers: dict) -> list:
 
 
 def _ops_refusals(route: Route, callers: dict) -> list:
-    forged = session.new_session(SecretStr("another-admin-key-0123456789"))[1]
+    forged = session.start("another-admin-key-0123456789")[1]
     refusals = [("no session", {}, _to_login), ("a session signed with another key", {"cookie": forged}, _to_login)]
     if route.method == "POST":
         signed_in = {"cookie": callers["cookie"]}

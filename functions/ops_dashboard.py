@@ -25,5 +25,7 @@ ops_dashboard = http_function(
     ops_logout=pages.log_out,
     ops_replay_one=pages.replay_one,
     ops_replay_entity=pages.replay_entity,
+    ops_dead_letter_payload=pages.download_payload,
+    ops_event_payload=pages.download_payload,
     ops_asset=pages.asset,
 )

@@ -168,6 +168,11 @@ def test_database_closed_to_connections_55000_is_503(service, pg_cluster):
         common_db.ENGINES.clear()  # the pool's sessions are gone; every request must connect anew
         assert "not currently accepting connections" in pg_cluster.connect_error("tsh")
         _assert_every_route_unavailable(service)
+        # The operations page looks its session up in the database: a cookie meets the same 503.
+        service.set_cookie("tsh_ops_session", "some-session.signature", path="/dashboard")
+        for path in ("/dashboard", "/dashboard/panels"):
+            page = service.get(path)
+            assert (page.status_code, page.get_json()["code"]) == (503, "service_unavailable"), path
     finally:
         pg_cluster.sql("ALTER DATABASE tsh ALLOW_CONNECTIONS true")
     _assert_recovered(service)

@@ -22,9 +22,21 @@ from typing import Any
 
 import requests
 
-from bench.harness import PYTHON, RESULTS, ScratchDatabases, Verdict, cpu_seconds, db_url, free_port, log
+from bench.harness import (
+    PYTHON,
+    RESULTS,
+    ScratchDatabases,
+    Verdict,
+    cpu_seconds,
+    db_url,
+    free_port,
+    log,
+    publish,
+    spawn,
+    stop,
+    wait_http,
+)
 from bench.harness import machine as describe_machine
-from bench.harness import publish, spawn, stop, wait_http
 
 ARRANGEMENTS = ("granian-wsgi", "granian")
 THREADS, CLIENT_THREADS, PROBE_TIMEOUT = 8, 8, 5.0

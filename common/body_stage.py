@@ -24,8 +24,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from common.errors import ApiError, BadRequest, PayloadTooLarge, RequestTimeout
-from common.http import MAX_BODY_BYTES, ErrorBody, dump_json, request_id_for
+from common.errors import AppError, BadRequest, PayloadTooLarge, RequestTimeout
+from common.http import MAX_BODY_BYTES, error_response, request_id_for
 from common.logs import get_logger
 
 Scope = dict[str, Any]
@@ -103,15 +103,15 @@ def _run_wsgi(app: WsgiApp, environ: dict[str, Any]) -> tuple[int, list[tuple[st
     return started["status"], started["headers"], b"".join(chunks)
 
 
-def _refusal(error: ApiError, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
-    """The contract's error shape for a request refused before the application saw it."""
+def _refusal(error: AppError, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The contract's error answer for a request refused before the application saw it; the
+    connection is closed after it (the rest of the body is never read)."""
     request_id = request_id_for(Request(environ))
     log.warning("request refused before the application",
-                extra={"request_id": request_id, "status": error.status, "path": environ["PATH_INFO"]})  # fmt: skip
-    body = dump_json(ErrorBody(message=error.message, code=error.code))
-    headers = [("Content-Type", "application/json"), ("X-Request-ID", request_id),
-               ("X-Content-Type-Options", "nosniff"), ("Connection", "close")]  # fmt: skip
-    return error.status, headers, body
+                extra={"request_id": request_id, "error": type(error).__name__, "path": environ["PATH_INFO"]})  # fmt: skip
+    response = error_response(error, request_id)
+    response.headers.update({"X-Request-ID": request_id, "X-Content-Type-Options": "nosniff", "Connection": "close"})
+    return response.status_code, list(response.headers.items()), response.get_data()
 
 
 class BodyFirst:

@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from common.errors import AppError
 from common.ssm_secrets import SecretsUnavailable, secrets_from_ssm
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +49,7 @@ def key_set(secret: SecretStr | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in secret.get_secret_value().split(",") if part.strip())
 
 
-class ConfigError(Exception):
+class ConfigError(AppError):
     """The configuration cannot be used; the message is one line naming the variable(s)."""
 
 

@@ -1,5 +1,5 @@
-"""Shared-secret headers for Zoho's webhooks and for operators' admin calls: the guards of the
-WEBHOOK_KEY and ADMIN_KEY routes (common.routes.GUARDS), run by the HTTP edge before the handler.
+"""Shared-secret headers for Zoho's webhooks and for operators' admin calls: the guards
+`webhook_key` and `admin_key`, which routes name as their `auth`; the HTTP edge runs them before the handler.
 
 Keys are compared in constant time. Each secret may hold two comma-separated keys during a
 rotation (common.config.key_set); either is accepted. With no key configured the endpoint is
@@ -18,7 +18,8 @@ from pydantic import SecretStr
 
 from common.config import key_set
 from common.errors import Unauthorized
-from common.http import ApiRequest, Handler
+from common.http import ApiRequest
+from common.routes import Handler
 from common.sync.signature import require_zoho_signature
 
 WEBHOOK_KEY_HEADER = "X-Webhook-Key"

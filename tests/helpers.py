@@ -69,7 +69,7 @@ class Server:
             try:
                 requests.get(url, timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening, or not serving yet
                 time.sleep(0.1)
         raise AssertionError(f"{url} did not answer within {timeout}s")
 

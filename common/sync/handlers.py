@@ -26,6 +26,7 @@ from sqlalchemy import Column, Connection, Row, Table, and_, bindparam, not_, se
 from sqlalchemy.sql.expression import ClauseElement
 
 from common.db import dialect_insert, insert, insert_rows
+from common.errors import ValidationFailed
 from common.events import outbox
 from common.events.outbox import Event
 from common.models import (
@@ -44,12 +45,11 @@ from common.models import (
 from common.money import to_iqd
 from common.products.sales import recompute_sales_counts
 from common.products.search_index import search_columns, vocabulary, vocabulary_rows
-from common.errors import ValidationFailed
 from common.sync import payloads
 from common.sync.clock import trusted_until
 from common.sync.entities import BY_NAME
-from common.sync.payloads import ZohoEvent
 from common.sync.errors import PermanentSyncError, TransientSyncError
+from common.sync.payloads import ZohoEvent
 from common.sync.queue import APPLIED, NOOP, STALE, QueueItem
 
 _INACTIVE_STATUSES = {"inactive", "void", "deleted"}
@@ -66,8 +66,7 @@ def apply(connection: Connection, item: QueueItem, now: datetime) -> str:
         event = entity.parse(item.payload)
     except ValidationFailed as exc:  # queued before a schema change, or written by hand
         raise PermanentSyncError(f"stored event does not validate: {exc.errors}") from None
-    handler: Callable[[Connection, ZohoEvent, datetime], str] = globals()[entity.handler]
-    return handler(connection, event, now)
+    return HANDLERS[entity.name](connection, event, now)
 
 
 def _whole(quantity: Decimal) -> int:
@@ -575,3 +574,15 @@ def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
     if changed or (event.deleting and recorded):
         return APPLIED
     return STALE if recorded else NOOP
+
+
+# Each entity's handler, by tds_sync_queue.entity_type (common.sync.entities.ENTITIES).
+HANDLERS: dict[str, Callable[[Connection, ZohoEvent, datetime], str]] = {
+    "products": apply_product,
+    "customers": apply_customer,
+    "invoices": apply_invoice,
+    "bills": apply_bill,
+    "credit_notes": apply_credit_note,
+    "stock": apply_stock,
+    "prices": apply_prices,
+}

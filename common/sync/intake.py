@@ -45,8 +45,8 @@ def idempotency_key(entity: Entity, stored: dict[str, Any]) -> str:
 
 
 def event_row(entity: Entity, payload: Any, operation: str | None = None) -> dict[str, Any]:
-    """Validate an event and describe it as a tds_sync_queue row (422 when it does not fit, or
-    when its version is from the future: common.sync.clock)."""
+    """Validate an event and describe it as a tds_sync_queue row (ValidationFailed when it does
+    not fit, or when its version is from the future: common.sync.clock)."""
     event = entity.parse(payload, operation)
     now = utcnow()
     refuse_future_versions(event, entity.document, now)

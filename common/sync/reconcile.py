@@ -54,9 +54,8 @@ class ReconcileStopped(ZohoError):
     """Zoho failed mid-run. The pages committed before stay committed; `summary` counts them."""
 
     def __init__(self, cause: ZohoError, summary: ReconcileSummary) -> None:
-        super().__init__(f"Zoho reconcile stopped: {cause}")
+        super().__init__(f"Zoho reconcile stopped: {cause}", retry_after=cause.retry_after)
         self.summary = summary
-        self.retry_after = cause.retry_after
 
 
 def reconcile(

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, Row, select, update
 
 from common.config import Settings
 from common.db import insert, read, utcnow, write
+from common.errors import Unavailable
 from common.logs import get_logger
 from common.models import zoho_oauth_tokens as tokens
 from common.sync.errors import PermanentSyncError, SyncError, TransientSyncError
@@ -36,10 +37,9 @@ _ERROR_CODE = re.compile(r"^[A-Za-z0-9_. -]{1,64}$")
 _MAX_MESSAGE = 200
 
 
-class ZohoError(SyncError):
-    """Root of the client's errors; the message is safe to log and to show."""
-
-    retry_after: int | None = None
+class ZohoError(SyncError, Unavailable):
+    """Root of the client's errors; the message is safe to log and to show. To this service's
+    own callers Zoho failing is a dependency unavailable (`retry_after`: Zoho's, when it said)."""
 
 
 class ZohoNotConfigured(ZohoError, PermanentSyncError):
@@ -69,8 +69,7 @@ class ZohoRateLimited(ZohoUnavailable):
 
     def __init__(self, what: str, retry_after: int | None) -> None:
         wait = f"; retry after {retry_after} s" if retry_after is not None else ""
-        super().__init__(f"{what} rate limit reached{wait}")
-        self.retry_after = retry_after
+        super().__init__(f"{what} rate limit reached{wait}", retry_after=retry_after)
 
 
 class ZohoClient:

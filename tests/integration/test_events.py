@@ -180,7 +180,7 @@ def test_a_handler_that_fails_after_writing_leaves_no_event(client, db, monkeypa
         assert _pending_in(connection) == 1  # written, in this transaction
         raise PermanentSyncError("the change fails after its event was written")
 
-    monkeypatch.setattr(handlers, "apply_product", apply_then_fail)
+    monkeypatch.setitem(handlers.HANDLERS, "products", apply_then_fail)
     queue_id = queue_webhook(client, "products", zoho.product())
     summary = drain_now()
     assert summary.dead_lettered == 1

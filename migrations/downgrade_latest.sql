@@ -1,21 +1,17 @@
 -- Generated from the Alembic migrations by `python -m common.migrate --sql-downgrade`; do not edit.
--- Undoes the newest migration (0007 -> 0006) on PostgreSQL, after a backup:
+-- Undoes the newest migration (0008 -> 0007) on PostgreSQL, after a backup:
 --   psql -v ON_ERROR_STOP=1 -f migrations/downgrade_latest.sql
 BEGIN;
 
--- Running downgrade 0007 -> 0006
+-- Running downgrade 0008 -> 0007
 
-DROP INDEX ix_stock_adjustments_item;
+DROP INDEX ix_ops_login_failures_client;
 
-DROP INDEX ix_products_stock_check_due;
+DROP TABLE ops_login_failures;
 
-ALTER TABLE products DROP COLUMN stock_check_leased_until;
+DROP TABLE ops_sessions;
 
-ALTER TABLE products DROP COLUMN stock_checked_at;
-
-ALTER TABLE products DROP COLUMN stock_check_due_at;
-
-UPDATE alembic_version SET version_num='0006' WHERE alembic_version.version_num = '0007';
+UPDATE alembic_version SET version_num='0007' WHERE alembic_version.version_num = '0008';
 
 COMMIT;
 

@@ -33,7 +33,7 @@ from werkzeug.wrappers import Request, Response
 
 from common import http
 from common.config import DEFAULT_DATABASE_URL, ConfigError, Settings, get_settings
-from common.db import ENGINES, get_engine
+from common.db.engine import ENGINES, get_engine
 from common.logs import configure_logging, get_logger
 from common.routes import Route, RouteTable
 from common.shop.auth import TOKEN_COMMAND, issue_token

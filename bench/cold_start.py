@@ -73,7 +73,7 @@ print(json.dumps({"import_ms": (imported - started) * 1000, "first_ms": (first -
 def prepare(database: str, secret: str) -> str:
     """Schema and demo data in the scratch database; a token for the demo customer."""
     from common.config import get_settings
-    from common.db import ENGINES, get_engine
+    from common.db.engine import ENGINES, get_engine
     from common.migrate import upgrade
     from common.shop.auth import issue_token
     from demo_data.generator import DEMO_CUSTOMER_ID, DEMO_SIZE, generate

@@ -34,7 +34,7 @@ def run_ours(url: str, outbox_writes: bool = True, then_relay: bool = False) -> 
     """The drain as the scheduled function runs it; for the outbox's cost, the same drain with
     its event writes switched off (reachable only from here), or followed by the relay."""
     from common.config import Settings
-    from common.db import check_database, create_engine_for
+    from common.db.engine import check_database, create_engine_for
     from common.events import outbox
     from common.events.relay import relay
     from common.sync.drain import drain

@@ -17,9 +17,23 @@ import socket
 import time
 from typing import Any
 
-from bench.harness import BENCH, PYTHON, RESULTS, ScratchDatabases, Verdict, cpu_seconds, db_url, free_port, log
+from bench.harness import (
+    BENCH,
+    PYTHON,
+    RESULTS,
+    ScratchDatabases,
+    Verdict,
+    cpu_seconds,
+    db_url,
+    free_port,
+    log,
+    publish,
+    run_wrk,
+    spawn,
+    stop,
+    wait_http,
+)
 from bench.harness import machine as describe_machine
-from bench.harness import publish, run_wrk, spawn, stop, wait_http
 from bench.sync_bench import intake_template
 
 SERVERS = ("waitress", "granian")
@@ -100,7 +114,7 @@ def main() -> int:
                 finally:
                     stop(process)
                 database = _scratch.create(f"{server}_{round_no}")
-                migrate = spawn([PYTHON, "-c", "from common import migrate; from common.db import get_engine; "
+                migrate = spawn([PYTHON, "-c", "from common import migrate; from common.db.engine import get_engine; "
                                  "migrate.upgrade(get_engine())"], env={"DATABASE_URL": db_url(database)})  # fmt: skip
                 migrate.wait(120)
                 process, port = _start(server, "runner", database, logfile)

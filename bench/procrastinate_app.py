@@ -17,8 +17,10 @@ from typing import Any
 from procrastinate import App, PsycopgConnector
 from sqlalchemy import Engine
 
+from common.clock import utcnow
 from common.config import Settings
-from common.db import check_database, create_engine_for, utcnow, write
+from common.db.engine import check_database, create_engine_for
+from common.db.transactions import write
 from common.sync import handlers
 from common.sync.queue import QueueItem
 

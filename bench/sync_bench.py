@@ -218,7 +218,7 @@ def bench_enqueue(report: Report, rounds: int, jobs: int) -> None:
     from bench import procrastinate_app
     from common import migrate
     from common.config import get_settings
-    from common.db import ENGINES, get_engine
+    from common.db.engine import ENGINES, get_engine
     from common.sync.entities import BY_ROUTE
     from common.sync.intake import accept_webhook
 
@@ -305,7 +305,8 @@ def build_drain_template(events: int) -> tuple[str, int]:
     from bench import procrastinate_app
     from common import migrate
     from common.config import Settings
-    from common.db import create_engine_for, write
+    from common.db.engine import create_engine_for
+    from common.db.transactions import write
     from common.sync.entities import BY_ROUTE
     from common.sync.intake import enqueue_event
 
@@ -521,8 +522,10 @@ def bench_claim(report: Report, history: int, claims: int, pending: int) -> None
     from sqlalchemy import event
 
     from common import migrate
+    from common.clock import utcnow
     from common.config import Settings
-    from common.db import create_engine_for, utcnow, write
+    from common.db.engine import create_engine_for
+    from common.db.transactions import write
     from common.sync import queue
 
     databases = {"empty": create_db("claim_empty"), "history": create_db("claim_history")}

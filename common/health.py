@@ -14,8 +14,10 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from common import __version__
+from common.clock import utcnow
 from common.config import PROJECT_ROOT
-from common.db import check_database, get_engine, is_schema_missing, short_reason, utcnow
+from common.db.engine import check_database, get_engine
+from common.db.errors import is_schema_missing, short_reason
 
 HEALTHY_MESSAGE = "النظام يعمل بشكل طبيعي"
 UNHEALTHY_MESSAGE = "قاعدة البيانات غير متاحة"

@@ -25,7 +25,8 @@ from werkzeug.wrappers import Request, Response
 
 from common import metrics
 from common.config import ConfigError, Settings, get_settings
-from common.db import is_schema_missing, is_unavailable, root_cause, time_limit
+from common.db.engine import time_limit
+from common.db.errors import is_schema_missing, is_unavailable, root_cause
 from common.errors import (
     AppError,
     BadRequest,

@@ -99,7 +99,7 @@ class Recorder:
     def flush(self, engine: Engine | None = None) -> int:
         """Write what was recorded since the last flush; the rows written. Never raises: when the
         database is away the aggregates are kept for the next flush."""
-        from common.db import write
+        from common.db.transactions import write
         from common.models import tds_request_metrics
 
         with self._flush_lock:

@@ -101,7 +101,7 @@ def main(argv: list[str]) -> int:
     from sqlalchemy.exc import DBAPIError
 
     from common.config import get_settings
-    from common.db import get_engine
+    from common.db.engine import get_engine
     from common.startup import database_problem
 
     try:

@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine
 
+from common.clock import utcnow
 from common.config import Settings
-from common.db import delete_in_chunks, utcnow
+from common.db.transactions import delete_in_chunks
 from common.events import outbox
 from common.logs import get_logger
 from common.metrics import MIN_RETENTION_HOURS, purge_request_metrics

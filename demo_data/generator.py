@@ -24,8 +24,11 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, Table, func, insert, literal, select, text
 
+from common.clock import utcnow
 from common.config import ConfigError, get_settings
-from common.db import get_engine, insert_rows, is_postgresql, utcnow, write
+from common.db.engine import get_engine, is_postgresql
+from common.db.statements import insert_rows
+from common.db.transactions import write
 from common.models import (
     cart_items,
     carts,

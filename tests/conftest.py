@@ -21,10 +21,10 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from common import db as common_db
 from common import migrate
 from common.config import Settings, get_settings
-from common.db import sqlalchemy_url
+from common.db import engine as common_db
+from common.db.engine import sqlalchemy_url
 from common.logs import LOGGER_NAME
 from common.models import metadata
 from common.shop.catalog import CATEGORY_TILES

@@ -12,8 +12,9 @@ from itertools import count
 
 from sqlalchemy import Connection, func, select
 
+from common.clock import utcnow
 from common.config import get_settings
-from common.db import insert, utcnow
+from common.db.statements import insert
 from common.models import (
     cart_items,
     carts,
@@ -26,8 +27,8 @@ from common.models import (
     reviews,
     search_terms,
 )
-from common.shop.auth import issue_token
 from common.products.search_index import search_columns, vocabulary, vocabulary_rows
+from common.shop.auth import issue_token
 
 DAY = timedelta(days=1)
 _sku_numbers = count(1)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, select
 
-from common.db import utcnow
+from common.clock import utcnow
 from common.models import bills, customers, invoices, products
 from common.products.search_index import search_columns
 from common.sync.entities import BY_ROUTE

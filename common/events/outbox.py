@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, exists, or_, select, tuple_, update
 
-from common.db import insert_rows
+from common.db.statements import insert_rows
 from common.models import event_deliveries, event_outbox
 
 EVENT_TYPES = (

@@ -20,8 +20,9 @@ from datetime import timedelta
 from sqlalchemy import Connection, Engine
 
 from common.cache import Cache
+from common.clock import utcnow
 from common.config import Settings
-from common.db import utcnow, writer
+from common.db.transactions import writer
 from common.events import outbox
 from common.events.outbox import OutboxRow
 from common.events.publisher import MAX_ENTRIES, EventBridgePublisher, Publisher

@@ -19,7 +19,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field, StringConstraints
 from werkzeug.wrappers import Response
 
-from common.db import read, utcnow
+from common.clock import utcnow
+from common.db.transactions import read
 from common.errors import Conflict, NotFound
 from common.http import ApiRequest, cached_response, html_response, redirect
 from common.ops import queries, session

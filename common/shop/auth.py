@@ -19,8 +19,9 @@ from typing import Any
 import jwt
 from sqlalchemy import select
 
+from common.clock import utcnow
 from common.config import Settings, local_token_secret
-from common.db import read, request_transaction, utcnow
+from common.db.transactions import read, request_transaction
 from common.errors import Forbidden, Unauthorized
 from common.http import ApiRequest
 from common.models import customers

@@ -13,7 +13,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, text, update
 
-from common.db import insert, utcnow, write
+from common.clock import utcnow
+from common.db.statements import insert
+from common.db.transactions import write
 from common.errors import Conflict, NotFound
 from common.events import outbox
 from common.events.outbox import Event

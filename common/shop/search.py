@@ -33,14 +33,16 @@ from functools import reduce
 from sqlalchemy import ColumnElement, Connection, Integer, Row, Table, case, func, or_, select, text, true
 
 from common.cache import Cache
-from common.db import is_postgresql, read, utcnow
+from common.clock import utcnow
+from common.db.engine import is_postgresql
+from common.db.transactions import read
 from common.errors import BadRequest
 from common.models import product_search, products, search_terms
+from common.products.search_index import FIELD_SEPARATOR
+from common.products.text import MIN_TYPO_WORD, fold, index_key, typo_variants, words
 from common.shop.catalog import CARD_COLUMNS, cards
 from common.shop.pricing import effective_price_sql, load_active_promotions
 from common.shop.schemas import SearchPage, SearchQuery
-from common.products.search_index import FIELD_SEPARATOR
-from common.products.text import MIN_TYPO_WORD, fold, index_key, typo_variants, words
 
 MAX_WORDS = 8
 TRIGRAM = 3

@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from common.db import check_database, get_engine, read, utcnow
+from common.clock import utcnow
+from common.db.engine import check_database, get_engine
+from common.db.transactions import read
 from common.health import DatabaseStatus
 from common.metrics import function_stats
 from common.sync import queue_reads

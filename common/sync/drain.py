@@ -17,8 +17,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
+from common.clock import utcnow
 from common.config import Settings
-from common.db import read, time_limit, utcnow, write, writer
+from common.db.engine import time_limit
+from common.db.transactions import read, write, writer
 from common.events import outbox
 from common.events.outbox import Event
 from common.logs import get_logger

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import exc as sa_exc
 
-from common.db import is_unavailable, sqlstate
+from common.db.errors import is_unavailable, sqlstate
 from common.errors import AppError
 
 
@@ -29,7 +29,7 @@ class LeaseLost(SyncError):
     """Another drain took the item after this drain's lease expired; this drain must let go."""
 
 
-# Besides an unavailable database (common.db.is_unavailable), contention is worth retrying:
+# Besides an unavailable database (common.db.errors.is_unavailable), contention is worth retrying:
 # serialization failure, deadlock, lock timeout.
 _CONTENTION_SQLSTATES = {"40001", "40P01", "55P03"}
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from sqlalchemy import Column, Connection, Row, Table, and_, bindparam, not_, select, update
 from sqlalchemy.sql.expression import ClauseElement
 
-from common.db import dialect_insert, insert, insert_rows
+from common.db.statements import dialect_insert, insert, insert_rows
 from common.errors import ValidationFailed
 from common.events import outbox
 from common.events.outbox import Event

@@ -13,7 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from common.db import read, remaining_seconds, utcnow, write
+from common.clock import utcnow
+from common.db.engine import remaining_seconds
+from common.db.transactions import read, write
 from common.sync import queue
 from common.sync.entities import Entity
 from common.sync.group_commit import DEFAULT_WAIT_SECONDS, GroupCommit

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Connection, Row, Text, case, cast, func, literal_column, select
 
-from common.db import is_postgresql
+from common.db.engine import is_postgresql
 from common.models import tds_dead_letter_queue, tds_drain_runs, tds_sync_queue
 from common.sync.queue import COMPLETED, DEAD_LETTER, OPEN, PENDING, RETRY, STALE, STATUSES
 

@@ -28,8 +28,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from common.clock import utcnow
 from common.config import Settings
-from common.db import insert, read, utcnow, write
+from common.db.statements import insert
+from common.db.transactions import read, write
 from common.errors import ValidationFailed
 from common.logs import get_logger
 from common.models import tds_sync_cursors as cursors

@@ -17,8 +17,10 @@ from typing import Any
 import requests
 from sqlalchemy import Engine, Row, select, update
 
+from common.clock import utcnow
 from common.config import Settings
-from common.db import insert, read, utcnow, write
+from common.db.statements import insert
+from common.db.transactions import read, write
 from common.errors import Unavailable
 from common.logs import get_logger
 from common.models import zoho_oauth_tokens as tokens

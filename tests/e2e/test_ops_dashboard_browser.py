@@ -12,7 +12,7 @@ from selenium.webdriver.support import expected_conditions as until
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import func, insert, select, update
 
-from common.db import utcnow
+from common.clock import utcnow
 from common.models import tds_dead_letter_queue, tds_sync_queue
 from tests import zoho_payloads as zoho
 from tests.e2e.browser import chromium

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from werkzeug.test import Client
 
-from common.db import read, utcnow, write
+from common.clock import utcnow
+from common.db.transactions import read, write
 from common.models import tds_dead_letter_queue, tds_sync_queue
 from common.ops import queries
 from local_runner import create_app

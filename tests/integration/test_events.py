@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from common.db import utcnow, write
+from common.clock import utcnow
+from common.db.transactions import write
 from common.events import subscribers
 from common.events.relay import relay
 from common.models import (

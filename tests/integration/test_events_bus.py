@@ -13,8 +13,9 @@ import pytest
 from moto import mock_aws
 from sqlalchemy import select, update
 
+from common.clock import utcnow
 from common.config import get_settings
-from common.db import utcnow, write
+from common.db.transactions import write
 from common.events import outbox
 from common.events import relay as event_relay
 from common.events.outbox import Event

@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import bindparam, text
 
-from common.db import utcnow, write
+from common.clock import utcnow
+from common.db.transactions import write
 from common.models import tds_dead_letter_queue, tds_sync_queue
 from common.sync.queue_reads import SHOWN_ERROR_CHARS
 from tests.helpers import ADMIN_KEY

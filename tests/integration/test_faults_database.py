@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.test import Client
 
-from common import db as common_db
 from common import migrate
 from common.config import Settings
+from common.db import engine as common_db
 from common.models import tds_sync_queue
 from local_runner import create_app
 from service import ROUTES

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from common import metrics
-from common.db import utcnow
+from common.clock import utcnow
 from common.models import tds_request_metrics
 from tests.helpers import ADMIN_KEY
 

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from common import migrate
-from common.db import sqlalchemy_url
+from common.db.engine import sqlalchemy_url
 from common.models import metadata
 from tests.conftest import PG_ADMIN_URL
 

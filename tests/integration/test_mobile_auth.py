@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from common.db import write
+from common.db.transactions import write
 from tests import shop_fixtures as shop
 from tests.helpers import BIN, PROJECT_ROOT
 

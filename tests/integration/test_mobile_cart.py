@@ -5,7 +5,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from common.db import write
+from common.db.transactions import write
 from common.models import cart_items, carts
 from common.shop.cart import add_item, remove_item
 from tests import shop_fixtures as shop

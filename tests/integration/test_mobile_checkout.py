@@ -2,7 +2,8 @@
 
 import pytest
 
-from common.db import utcnow, write
+from common.clock import utcnow
+from common.db.transactions import write
 from tests import shop_fixtures as shop
 
 CHECKOUT = "/api/mobile/checkout"

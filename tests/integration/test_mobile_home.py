@@ -1,6 +1,7 @@
 """GET /api/mobile/home on both databases: shelves, promotions, categories, the signed-in part, caching."""
 
-from common.db import utcnow, write
+from common.clock import utcnow
+from common.db.transactions import write
 from tests import shop_fixtures as shop
 
 HOME = "/api/mobile/home"

@@ -3,7 +3,8 @@ filters, sorts and pages."""
 
 import pytest
 
-from common.db import utcnow, write
+from common.clock import utcnow
+from common.db.transactions import write
 from common.models import products
 from common.shop import search as search_module
 from common.shop.search import one_edit_apart, query_words

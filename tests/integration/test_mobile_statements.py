@@ -6,7 +6,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
-from common.db import get_engine, write
+from common.db.engine import get_engine
+from common.db.transactions import write
 from common.shop.catalog import CATEGORY_TILES
 from tests import shop_fixtures as shop
 

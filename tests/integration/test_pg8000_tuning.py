@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from common import pg8000_tuning
 from common.config import get_settings
-from common.db import create_engine_for
+from common.db.engine import create_engine_for
 from tests.helpers import PROJECT_ROOT
 
 PINNED = re.compile(r"^pg8000==(\S+)$", re.MULTILINE)
@@ -64,7 +64,7 @@ import pg8000, pg8000.legacy
 pg8000.__version__ = "9.9.9"  # a newer one (SQLAlchemy refuses older ones)
 from common import pg8000_tuning
 from common.config import Settings
-from common.db import create_engine_for
+from common.db.engine import create_engine_for
 from common.logs import configure_logging
 from sqlalchemy import text
 
@@ -200,7 +200,7 @@ def test_a_rolled_back_transaction_leaves_nothing(engine):
         connection.commit()
 
 
-# --- The pool's liveness check (common/db.py): no ping for a connection just used -------------
+# --- The pool's liveness check (common/db/engine.py): no ping for a connection just used -------------
 
 
 def test_a_connection_used_moments_ago_is_not_pinged_and_a_long_idle_one_is(engine):

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, text, update
 
-from common.db import read, write
+from common.db.transactions import read, write
 from common.models import product_ratings, products, reviews
 from tests import shop_fixtures as shop
 

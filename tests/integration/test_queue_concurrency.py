@@ -18,11 +18,13 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
 
+from common.clock import utcnow
 from common.config import get_settings, load_settings
-from common.db import create_engine_for, utcnow, write
+from common.db.engine import create_engine_for
+from common.db.transactions import write
 from common.models import tds_sync_queue
-from common.sync.drain import drain
 from common.retry import Backoff
+from common.sync.drain import drain
 from tests import sync_workload
 from tests.helpers import PROJECT_ROOT
 

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from common.clock import utcnow
 from common.config import get_settings
-from common.db import utcnow
 from common.models import customers, products, tds_sync_cursors, tds_sync_queue
 from common.sync.reconcile import ReconcileStopped, reconcile
 from functions.reconcile_zoho import reconcile_zoho

@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from common import db as common_db
+from common.clock import utcnow
 from common.config import get_settings
-from common.db import utcnow, write
+from common.db import transactions
+from common.db.transactions import write
 from common.events.relay import relay
 from common.metrics import Recorder
 from common.models import event_deliveries, event_outbox, tds_drain_runs, tds_request_metrics, tds_sync_queue
@@ -120,7 +121,7 @@ def test_the_purge_deletes_only_what_is_past_retention(retention):
 
 def test_the_purge_deletes_in_chunks_until_nothing_is_left(retention, monkeypatch):
     db = retention
-    monkeypatch.setattr(common_db, "PURGE_CHUNK_ROWS", 2)
+    monkeypatch.setattr(transactions, "PURGE_CHUNK_ROWS", 2)
     with write(db.engine) as connection:
         for _ in range(5):
             _queue_item(connection, "completed", PAST)

@@ -10,7 +10,7 @@ import jwt
 import pytest
 from pydantic import SecretStr
 
-from common.db import write
+from common.db.transactions import write
 from common.keys import admin_key, webhook_key
 from common.ops import session
 from common.ops.pages import operator

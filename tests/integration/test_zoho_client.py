@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from common.clock import utcnow
 from common.config import get_settings
-from common.db import utcnow
 from common.models import zoho_oauth_tokens
 from common.sync.errors import TransientSyncError, is_transient
 from common.sync.zoho_client import (

@@ -45,10 +45,10 @@ from common.models import (
 from common.money import to_iqd
 from common.products.sales import recompute_sales_counts
 from common.products.search_index import search_columns, vocabulary, vocabulary_rows
-from common.sync import payloads
 from common.sync.entities import BY_NAME
 from common.sync.errors import PermanentSyncError, TransientSyncError
-from common.sync.payloads import ZohoEvent
+from common.sync.payloads import records
+from common.sync.payloads.bodies import ZohoEvent
 from common.sync.queue import APPLIED, NOOP, STALE, QueueItem
 
 _INACTIVE_STATUSES = {"inactive", "void", "deleted"}
@@ -267,7 +267,7 @@ def _customer_by_zoho_id(zoho_contact_id: str | None):
 
 
 def _replace_invoice_lines(
-    connection: Connection, invoice: payloads.ZohoInvoice, invoice_id: int, deleting: bool, now: datetime
+    connection: Connection, invoice: records.ZohoInvoice, invoice_id: int, deleting: bool, now: datetime
 ) -> None:
     """Swap the invoice's lines for the event's, and recount the sales of every item touched."""
     touched = set(
@@ -292,7 +292,7 @@ def _replace_invoice_lines(
 
 
 def _replace_prices(
-    connection: Connection, pricebook: payloads.ZohoPriceBook, pricelist_id: int, deleting: bool, now: datetime
+    connection: Connection, pricebook: records.ZohoPriceBook, pricelist_id: int, deleting: bool, now: datetime
 ) -> None:
     """The price book's items become its product prices; an item not synced yet keeps its price
     here, keyed by its Zoho id, and has it from the moment it arrives."""
@@ -308,7 +308,7 @@ def _replace_prices(
     )  # fmt: skip
 
 
-def _contact_details(contact: payloads.ZohoContact) -> Values:
+def _contact_details(contact: records.ZohoContact) -> Values:
     """Email and phone, from wherever the event carries them (see ZohoContact); absent, the stored ones stay."""
     values: Values = {}
     if any(_given(contact, field) for field in ("email", "contact_persons")):
@@ -367,7 +367,7 @@ apply_prices = _document_handler(
 
 
 def _product_values(
-    connection: Connection, item: payloads.ZohoItem, stored: Row | None, now: datetime
+    connection: Connection, item: records.ZohoItem, stored: Row | None, now: datetime
 ) -> Values:  # fmt: skip
     values = _given_values(
         item, {"name": "name", "name_ar": "name_ar", "sku": "sku", "description": "description", "unit": "unit",
@@ -397,7 +397,7 @@ def _product_values(
     return values
 
 
-def _category_id(connection: Connection, item: payloads.ZohoItem, now: datetime) -> int:
+def _category_id(connection: Connection, item: records.ZohoItem, now: datetime) -> int:
     return connection.execute(
         insert(connection, categories)
         .values(zoho_category_id=item.category_id, name=item.category_name or "Uncategorised",
@@ -454,7 +454,7 @@ def _locked_product(connection: Connection, zoho_item_id: str) -> Row | None:
 
 
 def apply_product(connection: Connection, event: ZohoEvent, now: datetime) -> str:
-    item: payloads.ZohoItem = event.record
+    item: records.ZohoItem = event.record
     modified_at = event.modified_at
     if event.deleting:
         stored = _locked_product(connection, item.item_id)
@@ -490,7 +490,7 @@ def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
     what was applied is recorded per (adjustment, item), and a changed adjustment applies the
     difference. Zoho deleting the adjustment takes its changes back; a copy arriving after
     that changes nothing. Waits (transient) while one of its items is not synced yet."""
-    adjustment: payloads.ZohoStockAdjustment = event.record
+    adjustment: records.ZohoStockAdjustment = event.record
     adjustment_id = adjustment.inventory_adjustment_id
     wanted: dict[str, Decimal] = {}
     if not event.deleting:

@@ -19,7 +19,7 @@ from common.db.transactions import read, write
 from common.sync import queue
 from common.sync.entities import Entity
 from common.sync.group_commit import DEFAULT_WAIT_SECONDS, GroupCommit
-from common.sync.payloads import DELIVERY_FIELDS
+from common.sync.payloads.bodies import DELIVERY_FIELDS
 from common.sync.schemas import WebhookAccepted, WebhookDryRun
 
 # Zoho's form option posts the JSON body in this x-www-form-urlencoded field.

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from common.money import to_iqd
-from common.products.search_index import search_columns, vocabulary, vocabulary_rows
+from common.products.search_index import product_search, vocabulary_rows
 
 BATCH_SIZE = 10
 LOCK_SECONDS = 300
@@ -165,11 +165,9 @@ def apply_product(cursor, payload: dict[str, Any], now: datetime) -> str:
     if category and (stored is None or (stored["zoho_data"] or {}).get("category_id") != category):
         cursor.execute(CATEGORY_UPSERT, [category, item.get("category_name") or "Uncategorised", now, now, now])
         values["category_id"] = cursor.fetchall()[0][0]
-    values.update(search_columns(**text, description_ar=stored["description_ar"] if stored else None))
-    terms = vocabulary([text["name"], text["name_ar"], text["brand"]])
-    if stored is not None:
-        terms -= vocabulary([stored["name"], stored["name_ar"], stored["brand"]])
-    rows = vocabulary_rows(terms)
+    search = product_search({**text, "description_ar": stored["description_ar"] if stored else None}, stored)
+    values.update(search.columns)
+    rows = vocabulary_rows(search.terms)
     if rows:
         cursor.execute(
             "INSERT INTO search_terms (variant, term) VALUES " + ", ".join(["(%s, %s)"] * len(rows))

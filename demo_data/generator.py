@@ -46,7 +46,7 @@ from common.models import (
     search_terms,
 )
 from common.products.sales import recompute_sales_counts
-from common.products.search_index import search_columns, vocabulary, vocabulary_rows
+from common.products.search_index import product_search, vocabulary_rows
 from demo_data import catalogue
 from demo_data.catalogue import Line, Option
 
@@ -122,6 +122,7 @@ class _Builder:
         self.now = now
         self.source = catalogue.load()  # the fixed words every row is drawn from
         self.catalog: list[_Product] = []
+        self.terms: set[str] = set()  # the typo vocabulary of the products generated so far
         self.zoho_contacts: list[tuple[int, str]] = []
         self.sold_out_id = 0  # an active product out of stock, set with the products
         self.rank: dict[int, int] = {}  # product id -> popularity rank (1 sells best)
@@ -239,6 +240,17 @@ class _Builder:
         zoho_item_id = _zoho_id(_ZOHO_ITEM, number) if zoho else None
         stock = rng.randint(1, 200) if in_stock else 0
         self.catalog.append(_Product(number, name, name_ar, line.brand, price, active, featured, zoho_item_id, created))
+        search = product_search(
+            dict(
+                name=name,
+                name_ar=name_ar,
+                sku=sku,
+                brand=line.brand,
+                description=description,
+                description_ar=description_ar,
+            )
+        )
+        self.terms |= search.terms
         return {
             "id": number,
             "zoho_item_id": zoho_item_id,
@@ -262,19 +274,11 @@ class _Builder:
             "zoho_last_modified": updated if zoho else None,
             "created_at": created,
             "updated_at": updated,
-            **search_columns(
-                name=name,
-                name_ar=name_ar,
-                sku=sku,
-                brand=line.brand,
-                description=description,
-                description_ar=description_ar,
-            ),
+            **search.columns,
         }
 
     def _search_terms(self) -> list[dict]:
-        texts = chain.from_iterable((p.name, p.name_ar, p.brand) for p in self.catalog)
-        return vocabulary_rows(sorted(vocabulary(texts)))
+        return vocabulary_rows(sorted(self.terms))
 
     def _customers(self) -> Iterator[dict]:
         rng, source = self.rng, self.source

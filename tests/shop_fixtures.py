@@ -27,7 +27,7 @@ from common.models import (
     reviews,
     search_terms,
 )
-from common.products.search_index import search_columns, vocabulary, vocabulary_rows
+from common.products.search_index import product_search, vocabulary_rows
 from common.shop.auth import issue_token
 
 DAY = timedelta(days=1)
@@ -65,9 +65,10 @@ def product(
     columns = dict(
         name=name, name_ar=name_ar, sku=sku, brand=brand, description=description, description_ar=description_ar
     )
-    searchable = {**columns, **search_columns(**columns)}
+    search = product_search(columns)
+    searchable = {**columns, **search.columns}
     product_id = _add(connection, products, price=price, stock_quantity=stock_quantity, **searchable, **values)
-    rows = vocabulary_rows(vocabulary((name, name_ar, brand)))
+    rows = vocabulary_rows(search.terms)
     if rows:
         connection.execute(insert(connection, search_terms).values(rows).on_conflict_do_nothing())
     return product_id

@@ -44,7 +44,7 @@ from common.models import (
 )
 from common.money import to_iqd
 from common.products.sales import recompute_sales_counts
-from common.products.search_index import search_columns, vocabulary, vocabulary_rows
+from common.products.search_index import product_search, vocabulary_rows
 from common.sync.entities import BY_NAME
 from common.sync.errors import PermanentSyncError, TransientSyncError
 from common.sync.payloads import records
@@ -388,11 +388,11 @@ def _product_values(
         values["is_active"] = item.status == "active"
     if item.category_id and (stored is None or (stored.zoho_data or {}).get("category_id") != item.category_id):
         values["category_id"] = _category_id(connection, item, now)
-    values.update(search_columns(**text, description_ar=stored.description_ar if stored else None))
-    terms = vocabulary([text["name"], text["name_ar"], text["brand"]])
-    if stored is not None:
-        terms -= vocabulary([stored.name, stored.name_ar, stored.brand])  # indexed when it was stored
-    _add_vocabulary(connection, terms)
+    search = product_search(
+        {**text, "description_ar": stored.description_ar if stored else None}, stored._mapping if stored else None
+    )
+    values.update(search.columns)
+    _add_vocabulary(connection, search.terms)
     values["zoho_data"] = item.model_dump(mode="json", exclude_none=True)
     return values
 

@@ -21,10 +21,10 @@ connections at the cost of a socket, and hands complete requests to the request 
 from __future__ import annotations
 
 import argparse
+import atexit
 import multiprocessing
 import socket
 import sys
-from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
@@ -136,25 +136,17 @@ _HEADER_BYTES = 64 * 1024
 
 
 def _worker_app():
-    """The WSGI application, built inside each HTTP worker process."""
-    configure_logging()
-    return create_app()
-
-
-def _http_worker(*args: Any) -> None:
-    """One HTTP worker process: granian's WSGI worker, with this process's metrics flusher,
-    which writes the process's last counts after its final request."""
-    from granian.server import Server
-
+    """The WSGI application, built inside each HTTP worker process, with the process's metrics
+    flusher. granian has no public hook for a worker's end; a spawned worker ends as any Python
+    program does, so atexit writes the process's last counts after its final request."""
     from common.metrics import MetricsFlusher
 
+    configure_logging()
     flusher = MetricsFlusher()
     flusher.start()
-    try:
-        Server._spawn_wsgi_worker(*args)  # granian's own worker body; only the wrapping is ours
-    finally:
-        flusher.stop()
-        ENGINES.clear()
+    atexit.register(ENGINES.clear)
+    atexit.register(flusher.stop)  # runs first: the flush needs the engine
+    return create_app()
 
 
 def _server(args: argparse.Namespace):
@@ -219,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         server.on_startup(job.start)  # once the port is bound, before the HTTP processes start
         server.on_shutdown(job.stop)  # after every HTTP process has finished its requests
     try:
-        server.serve(spawn_target=_http_worker, target_loader=_worker_app, wrap_loader=False)
+        server.serve(target_loader=_worker_app, wrap_loader=False)
     finally:
         ENGINES.clear()
         print("TSH ERP local runner stopped", flush=True)

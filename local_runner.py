@@ -156,10 +156,16 @@ def _server(args: argparse.Namespace):
 
     return Server(
         "local_runner:create_app",  # only names the processes; _worker_app loads the application
-        address=args.host, port=args.port, interface=Interfaces.WSGI, workers=args.workers,
-        blocking_threads=args.threads, backlog=2048, http1_settings=HTTP1Settings(header_read_timeout=_HEADER_SECONDS * 1000, max_buffer_size=_HEADER_BYTES),
-        log_dictconfig=_GRANIAN_LOGGING, workers_kill_timeout=_WORKER_STOP_SECONDS,
-    )  # fmt: skip
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.WSGI,
+        workers=args.workers,
+        blocking_threads=args.threads,
+        backlog=2048,
+        http1_settings=HTTP1Settings(header_read_timeout=_HEADER_SECONDS * 1000, max_buffer_size=_HEADER_BYTES),
+        log_dictconfig=_GRANIAN_LOGGING,
+        workers_kill_timeout=_WORKER_STOP_SECONDS,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

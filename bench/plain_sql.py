@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from common.money import to_iqd
@@ -45,8 +45,14 @@ UPDATE tds_sync_queue
  WHERE id = %s AND status = 'processing' AND locked_by = %s AND attempt_count = %s"""
 
 CUSTOMER_FIELDS = {"name": "contact_name", "company_name": "company_name", "email": "email", "phone": "phone"}
-PRODUCT_TEXT = {"name": "name", "name_ar": "name_ar", "sku": "sku", "description": "description", "unit": "unit",
-                "brand": "brand"}  # fmt: skip
+PRODUCT_TEXT = {
+    "name": "name",
+    "name_ar": "name_ar",
+    "sku": "sku",
+    "description": "description",
+    "unit": "unit",
+    "brand": "brand",
+}
 PRODUCT_LOCK = "SELECT * FROM products WHERE zoho_item_id = %s FOR UPDATE"
 CATEGORY_UPSERT = """
 INSERT INTO categories (zoho_category_id, name, created_at, updated_at) VALUES (%s, %s, %s, %s)
@@ -75,7 +81,7 @@ def _stamp(value: str | None) -> datetime | None:
     if not value:
         return None
     parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z") if value[-5] in "+-" else datetime.fromisoformat(value)
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def _columns(fields: dict[str, str], record: dict[str, Any]) -> dict[str, Any]:
@@ -105,8 +111,13 @@ CUSTOMER_LOCK = (
 def _emit(cursor, event_type: str, aggregate: str, aggregate_id: int, data: dict[str, Any], now: datetime) -> None:
     """The outbox row our handlers write with each applied change (common/events/outbox.py)."""
     event_id = str(uuid.uuid4())
-    payload = {"event_id": event_id, "event_type": event_type, "occurred_at": now.isoformat(),
-               "aggregate": {"type": aggregate, "id": str(aggregate_id)}, "data": data}  # fmt: skip
+    payload = {
+        "event_id": event_id,
+        "event_type": event_type,
+        "occurred_at": now.isoformat(),
+        "aggregate": {"type": aggregate, "id": str(aggregate_id)},
+        "data": data,
+    }
     cursor.execute(
         OUTBOX_INSERT, [event_id, event_type, aggregate, str(aggregate_id), json.dumps(payload, default=str), now]
     )
@@ -135,7 +146,8 @@ def apply_customer(cursor, payload: dict[str, Any], now: datetime) -> str:
         return "stale"
     customer_id, *tracked = written[0]
     data = dict(
-        zip(("name", "company_name", "email", "phone", "is_active"), tracked), zoho_contact_id=record["contact_id"]
+        zip(("name", "company_name", "email", "phone", "is_active"), tracked, strict=True),
+        zoho_contact_id=record["contact_id"],
     )
     _emit(cursor, "customer.updated" if stored else "customer.created", "customer", customer_id, data, now)
     return "applied"
@@ -146,12 +158,14 @@ def apply_product(cursor, payload: dict[str, Any], now: datetime) -> str:
     modified_at = _stamp(item.get("last_modified_time"))
     cursor.execute(PRODUCT_LOCK, [item["item_id"]])
     rows = cursor.fetchall()
-    stored = dict(zip([column[0] for column in cursor.description], rows[0])) if rows else None
+    stored = dict(zip([column[0] for column in cursor.description], rows[0], strict=True)) if rows else None
     if stored and stored["zoho_last_modified"] and modified_at and modified_at < stored["zoho_last_modified"]:
         return "stale"
     values = _columns(PRODUCT_TEXT, item)
-    text = {field: values.get(field, stored[field] if stored else None)
-            for field in ("name", "name_ar", "sku", "brand", "description")}  # fmt: skip
+    text = {
+        field: values.get(field, stored[field] if stored else None)
+        for field in ("name", "name_ar", "sku", "brand", "description")
+    }
     if item.get("rate") is not None:
         values["price"] = to_iqd(item["rate"])
     if "purchase_rate" in item:
@@ -170,10 +184,11 @@ def apply_product(cursor, payload: dict[str, Any], now: datetime) -> str:
     rows = vocabulary_rows(search.terms)
     if rows:
         cursor.execute(
-            "INSERT INTO search_terms (variant, term) VALUES " + ", ".join(["(%s, %s)"] * len(rows))
+            "INSERT INTO search_terms (variant, term) VALUES "
+            + ", ".join(["(%s, %s)"] * len(rows))
             + " ON CONFLICT DO NOTHING",
             [value for row in rows for value in (row["variant"], row["term"])],
-        )  # fmt: skip
+        )
     values["zoho_data"] = json.dumps(item)
     values = _versioned(values, modified_at, now)
     if stored is not None:
@@ -215,15 +230,15 @@ def drain(connection, worker_id: str) -> int:
     cursor = connection.cursor()
     done = 0
     while True:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         cursor.execute(CLAIM, [worker_id, now + timedelta(seconds=LOCK_SECONDS), now, now, now, BATCH_SIZE])
         batch = sorted(cursor.fetchall(), key=lambda row: (row[4], row[5], row[0]))
         connection.commit()
         for queue_id, entity_type, payload, attempt, _, _ in batch:
             started = time.perf_counter()
-            result = APPLY[entity_type](cursor, payload, datetime.now(timezone.utc))
+            result = APPLY[entity_type](cursor, payload, datetime.now(UTC))
             elapsed_ms = round((time.perf_counter() - started) * 1000)
-            cursor.execute(COMPLETE, [result, elapsed_ms, datetime.now(timezone.utc), queue_id, worker_id, attempt])
+            cursor.execute(COMPLETE, [result, elapsed_ms, datetime.now(UTC), queue_id, worker_id, attempt])
             if cursor.rowcount != 1:
                 connection.rollback()
                 continue

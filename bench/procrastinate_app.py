@@ -83,12 +83,30 @@ def bind_plain_upsert(app: App, conninfo: str) -> Any:
             if entity_type == "products":
                 item = payload["item"]
                 stock = item.get("available_stock", item.get("stock_on_hand"))
-                connection.execute(_UPSERT_PRODUCT, (item["item_id"], item["name"], item.get("sku"), item.get("rate"),
-                                                     stock, item.get("status") == "active", Jsonb(item)))  # fmt: skip
+                connection.execute(
+                    _UPSERT_PRODUCT,
+                    (
+                        item["item_id"],
+                        item["name"],
+                        item.get("sku"),
+                        item.get("rate"),
+                        stock,
+                        item.get("status") == "active",
+                        Jsonb(item),
+                    ),
+                )
             else:
                 record = payload["contact"]
-                connection.execute(_UPSERT_CUSTOMER, (record["contact_id"], record["contact_name"], record.get("email"),
-                                                      record.get("phone"), Jsonb(record)))  # fmt: skip
+                connection.execute(
+                    _UPSERT_CUSTOMER,
+                    (
+                        record["contact_id"],
+                        record["contact_name"],
+                        record.get("email"),
+                        record.get("phone"),
+                        Jsonb(record),
+                    ),
+                )
         return "applied"
 
     return apply_zoho_event

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 
 from werkzeug.wrappers import Response
@@ -35,14 +36,20 @@ def serve_waitress(app, port: int, threads: int) -> None:
     from waitress.server import create_server
 
     server = create_server(
-        app, host="127.0.0.1", port=port, threads=threads, ident="tsh-erp", clear_untrusted_proxy_headers=True,
-        connection_limit=4096, channel_timeout=30, asyncore_use_poll=True, backlog=2048,
-    )  # fmt: skip
+        app,
+        host="127.0.0.1",
+        port=port,
+        threads=threads,
+        ident="tsh-erp",
+        clear_untrusted_proxy_headers=True,
+        connection_limit=4096,
+        channel_timeout=30,
+        asyncore_use_poll=True,
+        backlog=2048,
+    )
     signal.signal(signal.SIGTERM, lambda *_: server.close())
-    try:
+    with contextlib.suppress(KeyboardInterrupt, OSError):
         server.run()
-    except (KeyboardInterrupt, OSError):
-        pass
 
 
 def main() -> None:

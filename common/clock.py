@@ -1,7 +1,7 @@
 """The clock every stored timestamp comes from: UTC, timezone-aware."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -80,6 +80,6 @@ class RetentionTimer:
         while not self._stop.is_set():
             try:
                 purge_history(self.settings)
-            except Exception:  # noqa: BLE001 - the timer outlives a database outage
+            except Exception:
                 log.exception("history purge failed; trying again at the next interval")
             self._stop.wait(self.interval_seconds)

@@ -10,6 +10,7 @@ in its error texts (which the client must not repeat).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -104,9 +105,15 @@ class FakeZoho:
             self.records[path].extend(records)
 
     def fail(
-        self, path: str, status: int, body: dict | None = None, headers: dict | None = None, *, times: int = 1,
+        self,
+        path: str,
+        status: int,
+        body: dict | None = None,
+        headers: dict | None = None,
+        *,
+        times: int = 1,
         after: int = 0,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """After `after` normal answers, the next `times` requests to `path` get this answer instead."""
         with self._lock:
             failures = self._failures[path]
@@ -156,8 +163,11 @@ class FakeZoho:
         token = f"1000.fake-access-{uuid.uuid4().hex}"
         with self._lock:
             self._tokens.add(token)
-        return 200, {"access_token": token, "expires_in": self.expires_in, "api_domain": self.url,
-                     "token_type": "Bearer"}, {}  # fmt: skip
+        return (
+            200,
+            {"access_token": token, "expires_in": self.expires_in, "api_domain": self.url, "token_type": "Bearer"},
+            {},
+        )
 
     def _list(self, call: Call) -> tuple[int, dict[str, Any], dict[str, str]]:
         scheme, _, token = call.headers.get("authorization", "").partition(" ")
@@ -173,8 +183,10 @@ class FakeZoho:
             threshold = datetime.fromisoformat(since)
             records = [r for r in records if datetime.fromisoformat(r["last_modified_time"]) >= threshold]
         if call.query.get("sort_column") == "last_modified_time":
-            records.sort(key=lambda r: datetime.fromisoformat(r["last_modified_time"]),
-                         reverse=call.query.get("sort_order") == "D")  # fmt: skip
+            records.sort(
+                key=lambda r: datetime.fromisoformat(r["last_modified_time"]),
+                reverse=call.query.get("sort_order") == "D",
+            )
         page = int(call.query.get("page", 1))
         per_page = min(int(call.query.get("per_page", 200)), self.max_per_page)
         chunk = records[(page - 1) * per_page : page * per_page]
@@ -211,10 +223,8 @@ def _handler(fake: FakeZoho) -> type[BaseHTTPRequestHandler]:
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up waiting
                 self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up waiting (a timeout test)
 
         def log_message(self, *_args: object) -> None:
             pass  # quiet test output

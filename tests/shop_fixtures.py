@@ -104,9 +104,14 @@ def customer(connection: Connection, name: str = "Zainab Al-Saadi", **values) ->
 
 def address(connection: Connection, customer_id: int, label: str, city: str = "Baghdad", **values) -> int:
     return _add(
-        connection, customer_addresses, customer_id=customer_id, label=label, address=f"{label} street 1", city=city,
+        connection,
+        customer_addresses,
+        customer_id=customer_id,
+        label=label,
+        address=f"{label} street 1",
+        city=city,
         **values,
-    )  # fmt: skip
+    )
 
 
 def review(connection: Connection, product_id: int, rating: int, *, is_approved: bool = True, **values) -> int:

@@ -99,7 +99,7 @@ def _postgresql_engine(url: URL, size: int, settings: Settings) -> Engine:
             pg8000_tuning.set_io_timeout(dbapi_connection, _PING_TIMEOUT_SECONDS)
             try:
                 pg8000_tuning.ping(dbapi_connection)
-            except Exception as exc:  # noqa: BLE001 - any failure means: use another connection
+            except Exception as exc:
                 raise sa_exc.DisconnectionError(f"a pooled connection did not answer: {exc}") from exc
         # pg8000 applies one socket timeout to every read: the caller's remaining time.
         pg8000_tuning.set_io_timeout(dbapi_connection, _io_seconds(_POSTGRES_IO_TIMEOUT_SECONDS))

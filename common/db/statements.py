@@ -25,9 +25,13 @@ def dialect_insert(dialect: str):
 
 
 def insert_rows(
-    connection: Connection, table: Table, rows: Iterable[dict], *, skip_duplicates: bool = False,
+    connection: Connection,
+    table: Table,
+    rows: Iterable[dict],
+    *,
+    skip_duplicates: bool = False,
     max_parameters: int = 30_000,
-) -> int:  # fmt: skip
+) -> int:
     """Insert many rows in multi-row VALUES statements; returns how many rows were given.
 
     RETURNING is what makes SQLAlchemy batch an executemany into multi-row VALUES

@@ -60,9 +60,11 @@ class PageQuery(BaseModel):
 @lru_cache(maxsize=1)
 def _templates() -> Environment:
     environment = Environment(
-        loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(default=True),
-        trim_blocks=True, lstrip_blocks=True,
-    )  # fmt: skip
+        loader=FileSystemLoader(_HERE / "templates"),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     environment.filters["pretty_json"] = lambda value: json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
     environment.filters["when"] = lambda value: value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "never"
     return environment
@@ -110,8 +112,12 @@ def operator(request: ApiRequest, handler: Handler) -> Any:
     if found is None:
         return redirect(LOGIN_PATH)
     if request.route.method == "POST" and not session.csrf_matches(request.form().get("csrf"), found.csrf):
-        return render("message.html", 403, title="Refused",
-                      message="This form is missing its security token or it has expired. Reload the page and try again.")  # fmt: skip
+        return render(
+            "message.html",
+            403,
+            title="Refused",
+            message="This form is missing its security token or it has expired. Reload the page and try again.",
+        )
     request.ops_session = found
     return handler(request)
 
@@ -124,8 +130,10 @@ def login_form(request: ApiRequest, status: int = 200, error: str | None = None,
         return _not_configured()
     token = session.new_login_token()
     response = render("login.html", status, headers, title="Sign in", csrf=token, error=error)
-    response.headers.add("Set-Cookie", session.cookie_header(session.LOGIN_COOKIE, token, session.LOGIN_FORM_SECONDS,
-                                                             request.settings, LOGIN_PATH))  # fmt: skip
+    response.headers.add(
+        "Set-Cookie",
+        session.cookie_header(session.LOGIN_COOKIE, token, session.LOGIN_FORM_SECONDS, request.settings, LOGIN_PATH),
+    )
     return response
 
 
@@ -147,8 +155,9 @@ def log_in(request: ApiRequest) -> Response:
         return login_form(request, 401, "That is not the admin key.")
     _, cookie = session.new_session(admin_key)
     response = redirect(PAGE_PATH)
-    response.headers.add("Set-Cookie", session.cookie_header(session.SESSION_COOKIE, cookie, session.SESSION_SECONDS,
-                                                             request.settings))  # fmt: skip
+    response.headers.add(
+        "Set-Cookie", session.cookie_header(session.SESSION_COOKIE, cookie, session.SESSION_SECONDS, request.settings)
+    )
     response.headers.add("Set-Cookie", session.cookie_header(session.LOGIN_COOKIE, "", 0, request.settings, LOGIN_PATH))
     return response
 

@@ -50,11 +50,22 @@ def _changed_cart(
     cart, priced = current_cart(connection, customer_id, now)
     outbox.write(
         connection,
-        [Event("cart.changed", "cart", cart_id,
-               {"customer_id": customer_id, "product_id": product_id, "quantity": quantity,
-                "items_count": priced.items_count, "subtotal": priced.subtotal})],
+        [
+            Event(
+                "cart.changed",
+                "cart",
+                cart_id,
+                {
+                    "customer_id": customer_id,
+                    "product_id": product_id,
+                    "quantity": quantity,
+                    "items_count": priced.items_count,
+                    "subtotal": priced.subtotal,
+                },
+            )
+        ],
         now,
-    )  # fmt: skip
+    )
     return cart
 
 

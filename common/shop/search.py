@@ -209,9 +209,19 @@ def search(query: SearchQuery) -> SearchPage:
     phrase = index_key(fold(query.q or ""))
     with read() as connection:
         active = load_active_promotions(connection, utcnow())
-        key = (connection.engine.url.render_as_string(hide_password=True), phrase, tuple(folded), query.category_id,
-               query.min_price, query.max_price, query.in_stock, query.sort, query.page, query.page_size,
-               tuple(promotion.id for promotion in active))  # fmt: skip
+        key = (
+            connection.engine.url.render_as_string(hide_password=True),
+            phrase,
+            tuple(folded),
+            query.category_id,
+            query.min_price,
+            query.max_price,
+            query.in_stock,
+            query.sort,
+            query.page,
+            query.page_size,
+            tuple(promotion.id for promotion in active),
+        )
         kept = BROAD_RESULTS.lookup(key)
         if kept is not None:
             ids, total = kept
@@ -244,9 +254,10 @@ def _current_rows(connection: Connection, ids: tuple[int, ...]) -> list[Row]:
     deactivated since is left out)."""
     if not ids:
         return []
-    rows = {row.id: row for row in connection.execute(
-        select(*CARD_COLUMNS).where(products.c.id.in_(ids), products.c.is_active)
-    )}  # fmt: skip
+    rows = {
+        row.id: row
+        for row in connection.execute(select(*CARD_COLUMNS).where(products.c.id.in_(ids), products.c.is_active))
+    }
     return [rows[product_id] for product_id in ids if product_id in rows]
 
 

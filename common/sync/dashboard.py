@@ -36,9 +36,13 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
     database = DatabaseStatus(**check_database(engine))
     if database.status != "ok":
         return SyncHealth(
-            status="unhealthy", timestamp=now, database=database, queue=None, workers=None,
+            status="unhealthy",
+            timestamp=now,
+            database=database,
+            queue=None,
+            workers=None,
             issues=["database unavailable"],
-        )  # fmt: skip
+        )
     with read(engine) as connection:
         depth = queue_reads.counts_by_status(connection)
         oldest = queue_reads.oldest_pending_since(connection)

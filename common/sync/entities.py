@@ -37,7 +37,8 @@ class Entity:
         return BodyModels(self.document, self.record)
 
     def parse(self, payload: Any, operation: str | None = None) -> ZohoEvent:
-        """Validate a webhook body of any accepted shape as an event on this entity (ValidationFailed when it does not fit)."""
+        """Validate a webhook body of any accepted shape as an event on this entity (ValidationFailed
+        when it does not fit)."""
         return parse_event(self.models, payload, operation)
 
     def body_schema(self) -> type[RootModel]:
@@ -47,20 +48,51 @@ class Entity:
 
 
 ENTITIES: tuple[Entity, ...] = (
-    Entity("products", "products", NORMAL, "item", records.ZohoItem, "ProductWebhook",
-           "/inventory/v1/items", "items"),
-    Entity("customers", "customers", NORMAL, "contact", records.ZohoContact, "CustomerWebhook",
-           "/books/v3/contacts", "contacts"),
-    Entity("invoices", "invoices", URGENT, "invoice", records.ZohoInvoice, "InvoiceWebhook",
-           "/books/v3/invoices", "invoices"),
+    Entity("products", "products", NORMAL, "item", records.ZohoItem, "ProductWebhook", "/inventory/v1/items", "items"),
+    Entity(
+        "customers",
+        "customers",
+        NORMAL,
+        "contact",
+        records.ZohoContact,
+        "CustomerWebhook",
+        "/books/v3/contacts",
+        "contacts",
+    ),
+    Entity(
+        "invoices",
+        "invoices",
+        URGENT,
+        "invoice",
+        records.ZohoInvoice,
+        "InvoiceWebhook",
+        "/books/v3/invoices",
+        "invoices",
+    ),
     Entity("bills", "bills", NORMAL, "bill", records.ZohoBill, "BillWebhook", "/books/v3/bills", "bills"),
-    Entity("credit-notes", "credit_notes", LOW, "creditnote", records.ZohoCreditNote, "CreditNoteWebhook",
-           "/books/v3/creditnotes", "creditnotes"),
+    Entity(
+        "credit-notes",
+        "credit_notes",
+        LOW,
+        "creditnote",
+        records.ZohoCreditNote,
+        "CreditNoteWebhook",
+        "/books/v3/creditnotes",
+        "creditnotes",
+    ),
     # Not reconciled: items carry their stock, so the products pass brings stock levels back in line.
     Entity("stock", "stock", LOW, "inventory_adjustment", records.ZohoStockAdjustment, "StockWebhook"),
-    Entity("prices", "prices", LOW, "pricebook", records.ZohoPriceBook, "PriceListWebhook",
-           "/inventory/v1/pricebooks", "pricebooks"),
-)  # fmt: skip
+    Entity(
+        "prices",
+        "prices",
+        LOW,
+        "pricebook",
+        records.ZohoPriceBook,
+        "PriceListWebhook",
+        "/inventory/v1/pricebooks",
+        "pricebooks",
+    ),
+)
 
 BY_ROUTE = {entity.route: entity for entity in ENTITIES}
 BY_NAME = {entity.name: entity for entity in ENTITIES}

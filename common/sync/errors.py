@@ -42,11 +42,10 @@ def is_transient(exc: BaseException) -> bool:
         return False
     if is_unavailable(exc) or sqlstate(exc) in _CONTENTION_SQLSTATES:
         return True
-    if isinstance(exc, sa_exc.DBAPIError):
-        return False
-    # Sockets, timeouts and requests' errors (OSError), and failures we do not know, are
-    # retried with backoff and dead-lettered after the last attempt.
-    return True
+    # A statement the database refused is not retried. Sockets, timeouts and requests' errors
+    # (OSError), and failures not known here, are retried with backoff and dead-lettered after
+    # the last attempt.
+    return not isinstance(exc, sa_exc.DBAPIError)
 
 
 def describe(exc: BaseException, limit: int = 500) -> str:

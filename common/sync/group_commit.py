@@ -27,7 +27,7 @@ DEFAULT_WAIT_SECONDS = 120.0
 
 
 class _Waiter(Generic[Item, Result]):
-    __slots__ = ("item", "result", "error", "lead", "wake")
+    __slots__ = ("error", "item", "lead", "result", "wake")
 
     def __init__(self, item: Item) -> None:
         self.item = item

@@ -119,9 +119,14 @@ _EVENT_VERSION = "event_modified_at"  # the bound parameter of the upserts' stal
 
 @lru_cache(maxsize=256)
 def _upsert_statement(
-    dialect: str, table: Table, key: Column, columns: tuple[str, ...], insert_only: bool, versioned: bool,
+    dialect: str,
+    table: Table,
+    key: Column,
+    columns: tuple[str, ...],
+    insert_only: bool,
+    versioned: bool,
     returning: tuple[Column, ...],
-):  # fmt: skip
+):
     """INSERT ... ON CONFLICT of a record whose values come as parameters, for one set of
     `columns`; `versioned` adds the stale check against the bound event version."""
     statement = dialect_insert(dialect)(table)
@@ -139,15 +144,23 @@ def _upsert_statement(
 
 
 def _upsert_document(
-    connection: Connection, table: Table, key: Column, key_value: str, modified_at: datetime | None,
-    values: Values, now: datetime, returning: tuple[Column, ...] = (), insert_only: bool = False,
-) -> tuple[str, Row | None]:  # fmt: skip
+    connection: Connection,
+    table: Table,
+    key: Column,
+    key_value: str,
+    modified_at: datetime | None,
+    values: Values,
+    now: datetime,
+    returning: tuple[Column, ...] = (),
+    insert_only: bool = False,
+) -> tuple[str, Row | None]:
     """Insert the record, or update the given columns unless the stored version is newer;
     returns the written row's id and `returning` columns. `insert_only` writes nothing when the
     record exists (result NOOP): the caller read no stored row, and must read it first."""
     values = _versioned(values, modified_at, now)
-    statement = _upsert_statement(connection.dialect.name, table, key, tuple(values), insert_only,
-                                  modified_at is not None, returning)  # fmt: skip
+    statement = _upsert_statement(
+        connection.dialect.name, table, key, tuple(values), insert_only, modified_at is not None, returning
+    )
     # A value that is SQL (a looked-up id: an invoice's customer) goes into the statement; the rest are parameters.
     expressions = {column: value for column, value in values.items() if isinstance(value, ClauseElement)}
     if expressions:
@@ -163,9 +176,14 @@ def _upsert_document(
 
 
 def _deactivate(
-    connection: Connection, table: Table, key: Column, key_value: str, modified_at: datetime | None, now: datetime,
+    connection: Connection,
+    table: Table,
+    key: Column,
+    key_value: str,
+    modified_at: datetime | None,
+    now: datetime,
     returning: tuple[Column, ...] = (),
-) -> tuple[str, Row | None]:  # fmt: skip
+) -> tuple[str, Row | None]:
     row = connection.execute(
         update(table)
         .where(key == key_value, not_(_newer_than(table, modified_at)))
@@ -246,8 +264,17 @@ def _document_handler(
             values["zoho_data"] = record.model_dump(mode="json", exclude_none=True)
             # Emitting events needs the stored values: with none read, only an insert is written,
             # and a record another drain inserted meanwhile is read (and locked) before the update.
-            result, row = _upsert_document(connection, table, key, key_value, modified_at, values, now, returning,
-                                           insert_only=events is not None and stored is None)  # fmt: skip
+            result, row = _upsert_document(
+                connection,
+                table,
+                key,
+                key_value,
+                modified_at,
+                values,
+                now,
+                returning,
+                insert_only=events is not None and stored is None,
+            )
             if events is not None and stored is None and row is None:
                 stored = events.stored(connection, table, key, key_value)
                 result, row = _upsert_document(connection, table, key, key_value, modified_at, values, now, returning)
@@ -303,9 +330,11 @@ def _replace_prices(
     insert_rows(
         connection,
         product_prices,
-        [{"pricelist_id": pricelist_id, "zoho_item_id": item, "price": price, "updated_at": now}
-         for item, price in rates.items()],
-    )  # fmt: skip
+        [
+            {"pricelist_id": pricelist_id, "zoho_item_id": item, "price": price, "updated_at": now}
+            for item, price in rates.items()
+        ],
+    )
 
 
 def _contact_details(contact: records.ZohoContact) -> Values:
@@ -326,15 +355,26 @@ apply_customer = _document_handler(
     extra_values=_contact_details,
     # Zoho's contacts include suppliers; bills keep their vendor id, the shop has no use for them.
     ignore=lambda contact: contact.is_vendor,
-    events=_DocumentEvents("customer", "customer.created", "customer.updated", "zoho_contact_id",
-                           ("name", "company_name", "email", "phone", "is_active")),
-)  # fmt: skip
+    events=_DocumentEvents(
+        "customer",
+        "customer.created",
+        "customer.updated",
+        "zoho_contact_id",
+        ("name", "company_name", "email", "phone", "is_active"),
+    ),
+)
 apply_bill = _document_handler(
     bills,
     bills.c.zoho_bill_id,
-    {"bill_number": "bill_number", "zoho_vendor_id": "vendor_id", "vendor_name": "vendor_name",
-     "date": "date", "due_date": "due_date", "status": "status"},
-)  # fmt: skip
+    {
+        "bill_number": "bill_number",
+        "zoho_vendor_id": "vendor_id",
+        "vendor_name": "vendor_name",
+        "date": "date",
+        "due_date": "due_date",
+        "status": "status",
+    },
+)
 apply_credit_note = _document_handler(
     credit_notes,
     credit_notes.c.zoho_creditnote_id,
@@ -344,14 +384,35 @@ apply_credit_note = _document_handler(
 apply_invoice = _document_handler(
     invoices,
     invoices.c.zoho_invoice_id,
-    {"invoice_number": "invoice_number", "zoho_customer_id": "customer_id", "date": "date",
-     "due_date": "due_date", "status": "status", "currency_code": "currency_code"},
+    {
+        "invoice_number": "invoice_number",
+        "zoho_customer_id": "customer_id",
+        "date": "date",
+        "due_date": "due_date",
+        "status": "status",
+        "currency_code": "currency_code",
+    },
     customer_field="customer_id",
     after=_replace_invoice_lines,
-    events=_DocumentEvents("invoice", "invoice.recorded", "invoice.recorded", "zoho_invoice_id",
-                           ("invoice_number", "zoho_customer_id", "customer_id", "date", "due_date", "status",
-                            "total", "balance", "currency_code", "is_active")),
-)  # fmt: skip
+    events=_DocumentEvents(
+        "invoice",
+        "invoice.recorded",
+        "invoice.recorded",
+        "zoho_invoice_id",
+        (
+            "invoice_number",
+            "zoho_customer_id",
+            "customer_id",
+            "date",
+            "due_date",
+            "status",
+            "total",
+            "balance",
+            "currency_code",
+            "is_active",
+        ),
+    ),
+)
 apply_prices = _document_handler(
     pricelists,
     pricelists.c.zoho_pricelist_id,
@@ -366,15 +427,22 @@ apply_prices = _document_handler(
 )
 
 
-def _product_values(
-    connection: Connection, item: records.ZohoItem, stored: Row | None, now: datetime
-) -> Values:  # fmt: skip
+def _product_values(connection: Connection, item: records.ZohoItem, stored: Row | None, now: datetime) -> Values:
     values = _given_values(
-        item, {"name": "name", "name_ar": "name_ar", "sku": "sku", "description": "description", "unit": "unit",
-               "brand": "brand"},
-    )  # fmt: skip
-    text = {field: values.get(field, getattr(stored, field) if stored else None) for field in
-            ("name", "name_ar", "sku", "brand", "description")}  # fmt: skip
+        item,
+        {
+            "name": "name",
+            "name_ar": "name_ar",
+            "sku": "sku",
+            "description": "description",
+            "unit": "unit",
+            "brand": "brand",
+        },
+    )
+    text = {
+        field: values.get(field, getattr(stored, field) if stored else None)
+        for field in ("name", "name_ar", "sku", "brand", "description")
+    }
     if not text["name"]:
         raise PermanentSyncError(f"item {item.item_id} has no name")
     if item.rate is not None:
@@ -400,11 +468,15 @@ def _product_values(
 def _category_id(connection: Connection, item: records.ZohoItem, now: datetime) -> int:
     return connection.execute(
         insert(connection, categories)
-        .values(zoho_category_id=item.category_id, name=item.category_name or "Uncategorised",
-                created_at=now, updated_at=now)
+        .values(
+            zoho_category_id=item.category_id,
+            name=item.category_name or "Uncategorised",
+            created_at=now,
+            updated_at=now,
+        )
         .on_conflict_do_update(index_elements=[categories.c.zoho_category_id], set_={"updated_at": now})
         .returning(categories.c.id)
-    ).scalar_one()  # fmt: skip
+    ).scalar_one()
 
 
 def _add_vocabulary(connection: Connection, terms: set[str]) -> None:
@@ -412,8 +484,19 @@ def _add_vocabulary(connection: Connection, terms: set[str]) -> None:
 
 
 # Product columns whose change is a product.updated event (search columns and Zoho's record follow them).
-_PRODUCT_TRACKED = ("name", "name_ar", "sku", "description", "unit", "brand", "category_id", "price", "cost",
-                    "stock_quantity", "is_active")  # fmt: skip
+_PRODUCT_TRACKED = (
+    "name",
+    "name_ar",
+    "sku",
+    "description",
+    "unit",
+    "brand",
+    "category_id",
+    "price",
+    "cost",
+    "stock_quantity",
+    "is_active",
+)
 
 
 def _stock_crossing(product_id: int, zoho_item_id: str, before: int, after: int) -> list[Event]:
@@ -436,8 +519,14 @@ def _product_events(stored: Row | None, product_id: int, zoho_item_id: str, valu
         return []
     events = [Event("product.updated", "product", product_id, {**data, "changes": changes})]
     if "price" in changes:
-        events.append(Event("product.price_changed", "product", product_id,
-                            {"zoho_item_id": zoho_item_id, "old_price": stored.price, "new_price": new["price"]}))  # fmt: skip
+        events.append(
+            Event(
+                "product.price_changed",
+                "product",
+                product_id,
+                {"zoho_item_id": zoho_item_id, "old_price": stored.price, "new_price": new["price"]},
+            )
+        )
     events += _stock_crossing(product_id, zoho_item_id, stored.stock_quantity, new["stock_quantity"])
     if stored.is_active and not new["is_active"]:
         events.append(Event("product.deactivated", "product", product_id, {"zoho_item_id": zoho_item_id}))
@@ -505,15 +594,19 @@ def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
     if any(row.reversed_at is not None for row in recorded.values()):
         return STALE  # Zoho deleted this adjustment; this copy is older than the deletion
     touched = sorted(set(wanted) | set(recorded))
-    stocked = {
-        row.zoho_item_id: row
-        for row in connection.execute(
-            select(products.c.id, products.c.zoho_item_id, products.c.stock_quantity)
-            .where(products.c.zoho_item_id.in_(touched))
-            .order_by(products.c.zoho_item_id)
-            .with_for_update()
-        )
-    } if touched else {}  # fmt: skip
+    stocked = (
+        {
+            row.zoho_item_id: row
+            for row in connection.execute(
+                select(products.c.id, products.c.zoho_item_id, products.c.stock_quantity)
+                .where(products.c.zoho_item_id.in_(touched))
+                .order_by(products.c.zoho_item_id)
+                .with_for_update()
+            )
+        }
+        if touched
+        else {}
+    )
     missing = sorted(set(wanted) - set(stocked))
     if missing:
         raise TransientSyncError(f"item {', '.join(missing)} is not synced yet")
@@ -526,12 +619,19 @@ def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
         if row is None:
             recorded_id = connection.execute(
                 insert(connection, stock_adjustments)
-                .values(zoho_adjustment_id=adjustment_id, zoho_item_id=item_id, quantity_adjusted=after,
-                        reason=adjustment.reason, adjusted_at=event.modified_at, applied_at=now)
-                .on_conflict_do_nothing(index_elements=[stock_adjustments.c.zoho_adjustment_id,
-                                                        stock_adjustments.c.zoho_item_id])
+                .values(
+                    zoho_adjustment_id=adjustment_id,
+                    zoho_item_id=item_id,
+                    quantity_adjusted=after,
+                    reason=adjustment.reason,
+                    adjusted_at=event.modified_at,
+                    applied_at=now,
+                )
+                .on_conflict_do_nothing(
+                    index_elements=[stock_adjustments.c.zoho_adjustment_id, stock_adjustments.c.zoho_item_id]
+                )
                 .returning(stock_adjustments.c.id)
-            ).scalar()  # fmt: skip
+            ).scalar()
             if recorded_id is None:
                 raise TransientSyncError(f"adjustment {adjustment_id}: concurrent writes, try again")
         elif item_id not in wanted:
@@ -551,10 +651,21 @@ def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
             connection.execute(
                 update(products).where(products.c.id == product.id).values(stock_quantity=stock, updated_at=now)
             )
-            events.append(Event("stock.adjusted", "product", product.id,
-                                {"zoho_item_id": item_id, "adjustment_id": adjustment_id, "quantity_adjusted": after - before,
-                                 "stock_before": product.stock_quantity, "stock_after": stock,
-                                 "reason": adjustment.reason}))  # fmt: skip
+            events.append(
+                Event(
+                    "stock.adjusted",
+                    "product",
+                    product.id,
+                    {
+                        "zoho_item_id": item_id,
+                        "adjustment_id": adjustment_id,
+                        "quantity_adjusted": after - before,
+                        "stock_before": product.stock_quantity,
+                        "stock_after": stock,
+                        "reason": adjustment.reason,
+                    },
+                )
+            )
             events += _stock_crossing(product.id, item_id, product.stock_quantity, stock)
     outbox.write(connection, events, now)
     if changed or (event.deleting and recorded):

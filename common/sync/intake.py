@@ -101,6 +101,8 @@ def dry_run(entity: Entity, payload: Any, operation: str | None = None) -> Webho
     return WebhookDryRun(
         message="Valid event; dry run, nothing queued",
         duplicate=duplicate,
-        **{name: row[name] for name in ("entity_type", "source_entity_id", "operation_type", "priority",
-                                        "idempotency_key")},
-    )  # fmt: skip
+        **{
+            name: row[name]
+            for name in ("entity_type", "source_entity_id", "operation_type", "priority", "idempotency_key")
+        },
+    )

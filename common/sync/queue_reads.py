@@ -7,7 +7,7 @@ Hour buckets come back as aware UTC datetimes on both databases.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Row, Text, case, cast, func, literal_column, select
 
@@ -43,7 +43,7 @@ def _as_utc(value: datetime | str) -> datetime:
     """Hour buckets come back as naive UTC (a string on SQLite)."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _finished_since(since: datetime):
@@ -223,9 +223,19 @@ def record_history(connection: Connection, zoho_id: str) -> Sequence[Row]:
     """Every queued event for one Zoho id, oldest first (any entity type: ids do not collide in practice)."""
     items = tds_sync_queue.c
     return connection.execute(
-        select(items.id, items.entity_type, items.operation_type, items.status, items.attempt_count, items.result,
-               items.error_message, items.payload, items.created_at, items.completed_at)
+        select(
+            items.id,
+            items.entity_type,
+            items.operation_type,
+            items.status,
+            items.attempt_count,
+            items.result,
+            items.error_message,
+            items.payload,
+            items.created_at,
+            items.completed_at,
+        )
         .where(items.source_entity_id == zoho_id)
         .order_by(items.created_at, items.id)
         .limit(HISTORY_LIMIT)
-    ).all()  # fmt: skip
+    ).all()

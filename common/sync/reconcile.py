@@ -23,7 +23,7 @@ for its next change or its webhook (the same holds for any offset-paged list).
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -168,7 +168,7 @@ def _parse(stamp: Any) -> datetime | None:
         at = datetime.fromisoformat(stamp)
     except ValueError:
         return None
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _store_cursor(connection: Connection, entity_type: str, cursor: str) -> None:

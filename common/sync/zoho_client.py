@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -33,7 +33,7 @@ TOKEN_NAME = "zoho"
 # A token this close to expiry is replaced rather than used, so that no call outlives it.
 TOKEN_MARGIN = timedelta(seconds=60)
 _DEFAULT_EXPIRES_IN = 3600
-_EXPIRED = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EXPIRED = datetime(1970, 1, 1, tzinfo=UTC)
 # Zoho's OAuth error codes are short words (invalid_code, invalid_client); anything else is not echoed.
 _ERROR_CODE = re.compile(r"^[A-Za-z0-9_. -]{1,64}$")
 _MAX_MESSAGE = 200

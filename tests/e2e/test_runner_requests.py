@@ -6,7 +6,11 @@ import json
 import signal
 import socket
 
+import pytest
+
 from tests.helpers import BIN, free_port, running
+
+pytestmark = pytest.mark.slow  # real servers and tools as subprocesses
 
 
 def _raw(port: int, request: bytes) -> bytes:

@@ -28,6 +28,8 @@ from tests import shop_fixtures as shop
 from tests import zoho_payloads as zoho
 from tests.helpers import ADMIN_KEY, drain_now
 
+pytestmark = pytest.mark.slow  # a throwaway PostgreSQL cluster
+
 HEALTH_BOUND, ROUTE_BOUND = 3.0, 5.0
 # Routes that never touch the database (the API document and its viewer).
 _NO_DATABASE = {"/openapi.json", "/docs", "/docs/{asset}"}
@@ -128,7 +130,7 @@ def test_killed_database_is_503_until_crash_recovery_ends(service, pg_cluster):
     _assert_recovered(service)
 
 
-def test_starting_up_57P03_is_503(service, pg_cluster):
+def test_starting_up_57p03_is_503(service, pg_cluster):
     # A standby without hot standby refuses every connection with 57P03 for as long as it runs:
     # the "database system is starting up" window, held open.
     pg_cluster.stop("fast")
@@ -158,7 +160,7 @@ def test_too_many_connections_53300_is_503(service, pg_cluster):
     _assert_recovered(service)
 
 
-def test_terminated_sessions_57P01_are_503_or_served(service, pg_cluster):
+def test_terminated_sessions_57p01_are_503_or_served(service, pg_cluster):
     """Sessions ended under the pool (an operator, a failover): answered, never a 500."""
     assert service.get("/health").status_code == 200
     pg_cluster.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'tsh'")

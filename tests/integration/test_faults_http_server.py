@@ -92,7 +92,8 @@ def _refused_and_closed(answer: bytes, status: int) -> None:
 def test_chunked_that_is_not_the_last_coding_is_refused_and_closed(runner):
     answer = _exchange(
         runner,
-        b"POST /api/zoho/webhooks/products HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
+        b"POST /api/zoho/webhooks/products HTTP/1.1\r\nHost: x\r\n"
+        b"Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
     )
     _refused_and_closed(answer, 400)
 

@@ -106,9 +106,10 @@ any_date = st.builds(
 )
 leaves = st.one_of(st.none(), st.booleans(), st.integers(-(10**30), 10**30), any_float, any_text, any_date)
 values = st.recursive(
-    leaves, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(any_text, inner, max_size=3)),
+    leaves,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(any_text, inner, max_size=3)),
     max_leaves=8,
-)  # fmt: skip
+)
 deep_values = st.builds(lambda value, levels: _nest(value, levels), values, st.integers(0, 2 * MAX_JSON_DEPTH))
 
 
@@ -132,6 +133,7 @@ def _encode(value, raw: bool) -> bytes:
     return json.dumps(value).encode()
 
 
+@pytest.mark.slow  # fuzzing
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     route=st.sampled_from(ROUTES),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -222,7 +222,7 @@ def test_the_scheduled_drain_runs_on_the_eventbridge_event(db, keys):
 
 
 def test_the_scheduled_reconcile_runs_on_the_eventbridge_event(db, fake_zoho):
-    changed = datetime.now(timezone.utc) - timedelta(minutes=5)
+    changed = datetime.now(UTC) - timedelta(minutes=5)
     fake_zoho.add(ZOHO_ITEMS, {**zoho.product("460000000077003")["item"], "last_modified_time": zoho_time(changed)})
     summary = aws_lambda.reconcile_zoho(scheduled_event(), None)
     assert summary["enqueued"] == 1

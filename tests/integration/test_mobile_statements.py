@@ -31,7 +31,7 @@ def _shop(engine, products: int, cart_lines: int) -> dict:
         ids = [
             shop.product(
                 c, f"Samsung Galaxy {n}", 1000 + n, category_id=categories[n % 2], is_featured=n % 3 == 0, sales_count=n
-            )  # fmt: skip
+            )
             for n in range(products)
         ]
         for product_id in ids:

@@ -147,7 +147,7 @@ def test_a_transaction_that_sent_nothing_costs_nothing_to_end(engine):
 
 
 def test_values_come_back_as_pg8000_decodes_them(engine):
-    moment = dt.datetime(2026, 11, 1, 5, 0, tzinfo=dt.timezone.utc)
+    moment = dt.datetime(2026, 11, 1, 5, 0, tzinfo=dt.UTC)
     with engine.connect() as connection:
         row = connection.execute(
             text(
@@ -162,13 +162,17 @@ def test_values_come_back_as_pg8000_decodes_them(engine):
 def test_timestamps_python_cannot_hold_come_back_as_pg8000_gives_them(engine):
     with engine.connect() as connection:
         row = connection.execute(
-            text("SELECT 'infinity'::timestamptz, '-infinity'::timestamp, '2026-11-01 08:00:00.5'::timestamp,"
-                 " '2026-11-01 08:00:00+03'::timestamptz")
-        ).one()  # fmt: skip
+            text(
+                "SELECT 'infinity'::timestamptz, '-infinity'::timestamp, '2026-11-01 08:00:00.5'::timestamp,"
+                " '2026-11-01 08:00:00+03'::timestamptz"
+            )
+        ).one()
     assert tuple(row) == (
-        "infinity", "-infinity", dt.datetime(2026, 11, 1, 8, 0, 0, 500000),
-        dt.datetime(2026, 11, 1, 5, 0, tzinfo=dt.timezone.utc),
-    )  # fmt: skip
+        "infinity",
+        "-infinity",
+        dt.datetime(2026, 11, 1, 8, 0, 0, 500000),
+        dt.datetime(2026, 11, 1, 5, 0, tzinfo=dt.UTC),
+    )
 
 
 def test_a_failing_first_statement_fails_its_transaction_and_the_connection_goes_on(engine):

@@ -44,9 +44,17 @@ def _stock_zoho(fake: FakeZoho) -> dict[str, list[dict]]:
         INVOICES: [{**zoho.invoice()["invoice"], "last_modified_time": _ago(20)}],
         BILLS: [{**zoho.bill()["data"], "last_modified_time": _ago(20)}],
         CREDIT_NOTES: [{**zoho.credit_note()["data"], "last_modified_time": _ago(15)}],
-        PRICEBOOKS: [{"pricebook_id": "110000000000001", "name": "Wholesale", "currency_code": "IQD",
-                      "pricebook_type": "fixed_percentage", "status": "active", "last_modified_time": _ago(25)}],
-    }  # fmt: skip
+        PRICEBOOKS: [
+            {
+                "pricebook_id": "110000000000001",
+                "name": "Wholesale",
+                "currency_code": "IQD",
+                "pricebook_type": "fixed_percentage",
+                "status": "active",
+                "last_modified_time": _ago(25),
+            }
+        ],
+    }
     for path, listed in records.items():
         fake.add(path, *listed)
     return records

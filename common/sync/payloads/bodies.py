@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
@@ -118,9 +118,7 @@ class BodyModels:
         """One schema for the route's body: any of the three shapes (deletions need only the id)."""
         native, envelope, record = (self.shapes[(shape, False)] for shape in ("native", "envelope", "record"))
         union = Annotated[
-            Union[
-                Annotated[native, Tag("native")], Annotated[envelope, Tag("envelope")], Annotated[record, Tag("record")]
-            ],
+            Annotated[native, Tag("native")] | Annotated[envelope, Tag("envelope")] | Annotated[record, Tag("record")],
             Discriminator(lambda body: _shape(self.document, body)),
         ]
         return create_model(name, __base__=RootModel[union])
@@ -160,7 +158,8 @@ class ZohoEvent:
 
 
 def parse_event(models: BodyModels, payload: Any, operation: str | None = None) -> ZohoEvent:
-    """Validate a body of any shape (ValidationFailed naming each field) as an event; `operation` overrides its event_type."""
+    """Validate a body of any shape (ValidationFailed naming each field) as an event; `operation`
+    overrides its event_type."""
     if not isinstance(payload, dict):
         raise ValidationFailed(errors=[{"field": "body", "message": "must be a JSON object"}])
     shape = _shape(models.document, payload)

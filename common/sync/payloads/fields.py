@@ -76,8 +76,12 @@ def _text_value(value: Any) -> Any:
     return value
 
 
-_ID_SCHEMA = {"anyOf": [{"type": "string", "minLength": 1, "maxLength": _MAX_ID_DIGITS, "pattern": r"\S"},
-                        {"type": "integer", "minimum": 0, "maximum": 10**_MAX_ID_DIGITS - 1}]}  # fmt: skip
+_ID_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "minLength": 1, "maxLength": _MAX_ID_DIGITS, "pattern": r"\S"},
+        {"type": "integer", "minimum": 0, "maximum": 10**_MAX_ID_DIGITS - 1},
+    ]
+}
 ZohoId = Annotated[
     str,
     BeforeValidator(_id_text),
@@ -118,7 +122,7 @@ def optional_amount(minimum: int, maximum: int, strings: bool = True) -> Any:
 
 def _assume_utc(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
     return value
 
 

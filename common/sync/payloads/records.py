@@ -161,8 +161,13 @@ class ZohoContact(ZohoRecord):
     def contact_phone(self) -> str | None:
         """Zoho keeps phones on the contact persons and the billing address more often than on the contact."""
         person = self._primary_person()
-        candidates = (self.phone, self.mobile, person and person.phone, person and person.mobile,
-                      self.billing_address and self.billing_address.phone)  # fmt: skip
+        candidates = (
+            self.phone,
+            self.mobile,
+            person and person.phone,
+            person and person.mobile,
+            self.billing_address and self.billing_address.phone,
+        )
         return next((phone for phone in candidates if phone), None)
 
 

@@ -14,7 +14,7 @@ multiply with N. Worker processes are started with `spawn`: a fresh interpreter 
 database connection, lock or thread.
 
 This is also what a single-machine deployment runs, so the server is chosen for hostile
-clients (docs/BENCHMARKS.md, "HTTP server"): granian's Rust event loop holds idle and slow
+clients (bench/README.md, "HTTP server of the local runner"): granian's Rust event loop holds idle and slow
 connections at the cost of a socket, and hands complete requests to the request threads.
 """
 

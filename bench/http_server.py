@@ -1,4 +1,4 @@
-"""The local runner's HTTP server: waitress (as issue 10 tuned it) against granian (what the
+"""The local runner's HTTP server: waitress (tuned for hostile clients) against granian (what the
 runner runs now), the same WSGI applications, side by side in one run.
 
     bench/run.sh http [--rounds N] [--duration S]

@@ -64,7 +64,7 @@ PREFIX = "tsh_mobile_bench_"
 SERVER_THREADS = 8
 CONCURRENCY = (1, 8)
 SCREEN_P99_MS, SEARCH_P99_MS = 50.0, 80.0
-# At 8 clients on both cores (2 runner processes): the bars of issue 16.
+# At 8 clients on both cores (2 runner processes): the bars of the 2026-12-01 round.
 BUSY_CLIENTS, BUSY_WORKERS = 8, 2
 BUSY_SCREEN_P99_MS, BUSY_SEARCH_P99_MS = 50.0, 100.0
 BUSY_SCREENS = ("home_anon", "home_signed", "product", "checkout", "search")

@@ -1,7 +1,7 @@
-"""The database's ceiling for the drain: the same SQL as our drain, issued from a bare driver loop.
+"""The database's ceiling for the drain: the same SQL as the service's drain, issued from a bare driver loop.
 
-No SQLAlchemy, no pydantic, no drain bookkeeping: a DB-API cursor sends the statement our
-queue claim sends, then for each item, in its own transaction, the statements our handler
+No SQLAlchemy, no pydantic, no drain bookkeeping: a DB-API cursor sends the statement the service's
+queue claim sends, then for each item, in its own transaction, the statements the service's handler
 sends for that entity (common/sync/handlers.py), the outbox row it writes with each applied
 change (common/events/outbox.py), and the same fenced completion UPDATE.
 Parameter values are computed with the same pure-Python helpers the handlers use for the
@@ -109,7 +109,7 @@ CUSTOMER_LOCK = (
 
 
 def _emit(cursor, event_type: str, aggregate: str, aggregate_id: int, data: dict[str, Any], now: datetime) -> None:
-    """The outbox row our handlers write with each applied change (common/events/outbox.py)."""
+    """The outbox row the service's handlers write with each applied change (common/events/outbox.py)."""
     event_id = str(uuid.uuid4())
     payload = {
         "event_id": event_id,

@@ -1,10 +1,10 @@
-"""The peer a user would pick instead of our queue: procrastinate, applying the same events.
+"""The peer a user would pick instead of the service's queue: procrastinate, applying the same events.
 
 Two tasks under one name, so the same deferred jobs serve both:
-- `bind`: the task runs our handler (`common.sync.handlers.apply`) on an SQLAlchemy
-  connection in its own transaction, exactly as our drain does for an item; what differs is
+- `bind`: the task runs the service's handler (`common.sync.handlers.apply`) on an SQLAlchemy
+  connection in its own transaction, exactly as the service's drain does for an item; what differs is
   the queue machinery around it (procrastinate's fetch / finish functions, its worker, psycopg);
-- `bind_plain_upsert`: what a team would write on procrastinate instead of our handlers, one
+- `bind_plain_upsert`: what a team would write on procrastinate instead of the service's handlers, one
   plain `INSERT ... ON CONFLICT DO UPDATE` per job through psycopg into tables indexed like
   ours (a unique Zoho id, a trigram index on the name, an index on the SKU or email), with no
   stale check, search columns, history or events.
@@ -32,7 +32,7 @@ def make_app(conninfo: str, pool_size: int = 2) -> App:
 
 
 def engine_for(database_url: str) -> Engine:
-    """The task's engine: one per worker process, like our drain's."""
+    """The task's engine: one per worker process, like the service's drain's."""
     global _engine
     if _engine is None:
         _engine = create_engine_for(Settings(database_url=database_url, tds_workers=0))

@@ -4,7 +4,7 @@
 
 `hello` is bench/hello.py through common.http.as_wsgi; `runner` is local_runner.create_app
 (the database must be migrated already). waitress gets the options the runner used with it
-(issue 10's tuning); granian the runner's own options (local_runner._server) in one worker.
+(its tuning for hostile clients); granian the runner's own options (local_runner._server) in one worker.
 """
 
 from __future__ import annotations

@@ -354,7 +354,7 @@ def build_drain_template(events: int) -> tuple[str, int]:
     app = procrastinate_app.make_app(conninfo(database))
     task = procrastinate_app.bind(app, db_url(database))
     sql(database, procrastinate_app.PEER_TABLES)
-    # procrastinate's jobs carry what our queue stored for each event (its canonical payload).
+    # procrastinate's jobs carry what the service's queue stored for each event (its canonical payload).
     stored = sql(
         database, "SELECT entity_type, source_entity_id, operation_type, payload FROM tds_sync_queue ORDER BY id"
     )
@@ -752,7 +752,7 @@ def judge(report: Report) -> None:
             ratio = _ratio(ours, plain)
             per_round = _per_round(f[f"drain.ours-{n}"], f[f"drain.plain-pg8000-{n}"])
             report.check(
-                f"drain, {n} worker(s): >= 80% of the plain SQL loop sending our statements (pg8000)",
+                f"drain, {n} worker(s): >= 80% of the plain SQL loop sending the service's statements (pg8000)",
                 f"{ratio:.0%} ({ours:.0f} / {plain:.0f} items/s{per_round})",
                 ratio >= 0.8,
             )

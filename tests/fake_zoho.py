@@ -1,6 +1,6 @@
 """A fake Zoho on 127.0.0.1: the OAuth token endpoint and the list endpoints the reconcile job reads.
 
-It behaves as Zoho does where our client depends on it: a form-encoded refresh-token grant
+It behaves as Zoho does where the service's client depends on it: a form-encoded refresh-token grant
 (200 with `{"error": ...}` when refused), `Authorization: Zoho-oauthtoken`, `organization_id`,
 the `last_modified_time` filter (modified at or after), `page` / `per_page`, `page_context`
 and `"code": 0`. It records what it was asked, and can be told to misbehave: expire the tokens
@@ -88,7 +88,7 @@ class FakeZoho:
         self._thread.join(timeout=5)
 
     def environment(self) -> dict[str, str]:
-        """Settings that point our client at this fake."""
+        """Settings that point the service's client at this fake."""
         return {
             "ZOHO_CLIENT_ID": self.CLIENT_ID,
             "ZOHO_CLIENT_SECRET": self.CLIENT_SECRET,

@@ -7,7 +7,7 @@ its history. Documents are written with one upsert whose stale check runs under 
 row lock; products read the stored row first, since their search columns merge both.
 
 A change writes its domain events (common.events) in the same transaction, comparing the
-stored values with the new ones, so a redelivery or an update that changes nothing we keep
+stored values with the new ones, so a redelivery or an update that changes nothing kept here
 emits none. Products, customers, invoices and stock emit; bills, credit notes and price
 lists have no events yet.
 """
@@ -113,7 +113,7 @@ def _excluded(table: Table):
 
 
 # The drain's statements are built once per shape and take their values as parameters:
-# building and cache-keying a statement cost more CPU than sending it (issue 16).
+# building and cache-keying a statement cost more CPU than sending it (bench/README.md).
 _EVENT_VERSION = "event_modified_at"  # the bound parameter of the upserts' stale check
 
 

@@ -151,7 +151,7 @@ class ZohoClient:
         return body
 
     def _scrub(self, text: str) -> str:
-        """Zoho's own text, shortened, with any of our credentials it might echo masked."""
+        """Zoho's own text, shortened, with any of the service's credentials it might echo masked."""
         settings = self._settings
         for secret in (settings.zoho_client_secret, settings.zoho_refresh_token):
             text = text.replace(secret.get_secret_value(), "[REDACTED]")

@@ -111,9 +111,9 @@ def test_a_repeated_stale_or_unchanged_update_emits_nothing(client, db):
     drain_now()
     assert _types(db) == ["product.created"]
     queue_webhook(client, "products", zoho.product(version=1))  # older than the stored row: stale
-    # the same version again with only a field we do not keep changed: applied, nothing we store differs
+    # the same version again with only a field not kept here changed: applied, nothing stored differs
     queue_webhook(client, "products", zoho.product(version=2, cf_warranty="24 months"))
-    # a newer version that changes nothing we keep
+    # a newer version that changes nothing kept here
     queue_webhook(client, "products", zoho.product(version=2, last_modified_time=zoho.stamp(3)))
     summary = drain_now()
     assert (summary.completed, summary.stale) == (3, 1)

@@ -36,7 +36,7 @@ def _exchange(port: int, raw: bytes, wait: float = 3.0) -> bytes:
                 received += chunk
         except TimeoutError:
             received += b"<still open>"
-        except ConnectionResetError:  # closed with our unread bytes still queued: a close all the same
+        except ConnectionResetError:  # closed with the client's unread bytes still queued: a close all the same
             pass
     return received
 

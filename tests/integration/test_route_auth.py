@@ -46,7 +46,7 @@ def callers(db, configure) -> dict:
 def _foreign_token(customer_id: int) -> dict[str, str]:
     """A well-formed token of an existing customer, signed with a key that is not ours."""
     claims = {"sub": str(customer_id), "exp": int(time.time()) + 600}
-    return {"Authorization": "Bearer " + jwt.encode(claims, "not-our-secret-" + "0123456789abcdef" * 2, "HS256")}
+    return {"Authorization": "Bearer " + jwt.encode(claims, "a-foreign-secret-" + "0123456789abcdef" * 2, "HS256")}
 
 
 def _json_refusal(status: int, code: str, message: str):

@@ -76,7 +76,7 @@ def test_a_token_about_to_expire_is_refreshed(db, fake_zoho):
 
 def test_a_rejected_token_is_refreshed_once_and_the_call_retried(db, fake_zoho):
     _get()
-    fake_zoho.expire_tokens()  # Zoho no longer honours it although our row says it is valid
+    fake_zoho.expire_tokens()  # Zoho no longer honours it although the stored row says it is valid
     with ZohoClient(get_settings()) as client:
         client.get(ITEMS)
         client.get(ITEMS)  # the instance keeps the new token

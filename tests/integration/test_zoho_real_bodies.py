@@ -70,7 +70,7 @@ def test_a_zoho_item_becomes_a_product(client, db, name):
     assert product.zoho_item_id == "4815000000044208"
     assert (product.name, product.sku, product.description) == ("Bags-small", "SK123", "description")
     assert (product.price, product.cost, product.is_active) == (6, 6, True)
-    assert product.zoho_data["image_id"] == 2077500000000002000  # fields we do not use are kept, exactly
+    assert product.zoho_data["image_id"] == 2077500000000002000  # fields not used here are kept, exactly
     # The legacy example has top-level stock (available 2 of 50 on hand); the current one only
     # per-location stock, all blank: no stock figure at all.
     assert product.stock_quantity == (2 if name == "zoho_item_docs_legacy.json" else 0)

@@ -121,6 +121,12 @@ def spawn(args: list[str], **kwargs) -> subprocess.Popen:
     return process
 
 
+def spawn_hello(port: int, threads: int, **kwargs) -> subprocess.Popen:
+    """The hello-world function (bench/hello.py) on the runner's server, granian: the stack's ceiling."""
+    command = [PYTHON, "-m", "bench.servers", "--server", "granian", "--app", "hello"]
+    return spawn([*command, "--port", str(port), "--threads", str(threads)], **kwargs)
+
+
 def stop(process: subprocess.Popen) -> None:
     """End a process this benchmark started (and its own children, in its session)."""
     if process.poll() is None:

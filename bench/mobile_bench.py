@@ -55,6 +55,7 @@ from bench.harness import (
     publish,
     run_wrk,
     spawn,
+    spawn_hello,
     sql,
     stop,
     wait_http,
@@ -460,20 +461,9 @@ def start_servers(database: str, secret: str, workers: int) -> Servers:
         stdout=subprocess.DEVNULL,
         stderr=runner_log.open("ab"),
     )
-    hello = spawn(
-        [
-            PYTHON,
-            "-m",
-            "bench.servers",
-            "--server",
-            "granian",
-            "--app",
-            "hello",
-            "--port",
-            str(hello_port),
-            "--threads",
-            str(SERVER_THREADS),
-        ],
+    hello = spawn_hello(
+        hello_port,
+        SERVER_THREADS,
         stdout=subprocess.DEVNULL,
         stderr=(RESULTS / "mobile-hello.log").open("wb"),
     )

@@ -21,6 +21,7 @@ from typing import Any
 
 from common.money import to_iqd
 from common.products.search_index import product_search, vocabulary_rows
+from common.sync.handlers import PRODUCT_FIELDS
 
 BATCH_SIZE = 10
 LOCK_SECONDS = 300
@@ -45,14 +46,6 @@ UPDATE tds_sync_queue
  WHERE id = %s AND status = 'processing' AND locked_by = %s AND attempt_count = %s"""
 
 CUSTOMER_FIELDS = {"name": "contact_name", "company_name": "company_name", "email": "email", "phone": "phone"}
-PRODUCT_TEXT = {
-    "name": "name",
-    "name_ar": "name_ar",
-    "sku": "sku",
-    "description": "description",
-    "unit": "unit",
-    "brand": "brand",
-}
 PRODUCT_LOCK = "SELECT * FROM products WHERE zoho_item_id = %s FOR UPDATE"
 CATEGORY_UPSERT = """
 INSERT INTO categories (zoho_category_id, name, created_at, updated_at) VALUES (%s, %s, %s, %s)
@@ -161,7 +154,7 @@ def apply_product(cursor, payload: dict[str, Any], now: datetime) -> str:
     stored = dict(zip([column[0] for column in cursor.description], rows[0], strict=True)) if rows else None
     if stored and stored["zoho_last_modified"] and modified_at and modified_at < stored["zoho_last_modified"]:
         return "stale"
-    values = _columns(PRODUCT_TEXT, item)
+    values = _columns(PRODUCT_FIELDS, item)
     text = {
         field: values.get(field, stored[field] if stored else None)
         for field in ("name", "name_ar", "sku", "brand", "description")

@@ -42,6 +42,7 @@ from bench.harness import (
     log,
     publish,
     spawn,
+    spawn_hello,
     sql,
     stop,
     wait_http,
@@ -155,20 +156,9 @@ def start_intake_server(kind: str, port: int, round_no: int, logfile) -> tuple[s
         wait_http(url, process)
         return process, url, None
     if kind == "granian-hello":
-        process = spawn(
-            [
-                PYTHON,
-                "-m",
-                "bench.servers",
-                "--server",
-                "granian",
-                "--app",
-                "hello",
-                "--port",
-                str(port),
-                "--threads",
-                str(SERVER_THREADS),
-            ],
+        process = spawn_hello(
+            port,
+            SERVER_THREADS,
             stdout=logfile,
             stderr=subprocess.STDOUT,
         )

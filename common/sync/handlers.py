@@ -427,18 +427,12 @@ apply_prices = _document_handler(
 )
 
 
+# A product's columns taken as Zoho's item gives them: {column: Zoho's field}.
+PRODUCT_FIELDS = {field: field for field in ("name", "name_ar", "sku", "description", "unit", "brand")}
+
+
 def _product_values(connection: Connection, item: records.ZohoItem, stored: Row | None, now: datetime) -> Values:
-    values = _given_values(
-        item,
-        {
-            "name": "name",
-            "name_ar": "name_ar",
-            "sku": "sku",
-            "description": "description",
-            "unit": "unit",
-            "brand": "brand",
-        },
-    )
+    values = _given_values(item, PRODUCT_FIELDS)
     text = {
         field: values.get(field, getattr(stored, field) if stored else None)
         for field in ("name", "name_ar", "sku", "brand", "description")

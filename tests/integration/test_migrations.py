@@ -87,35 +87,14 @@ def test_operator_sql_file_matches_the_migrations():
 
 @pytest.mark.postgres_only
 def test_operator_sql_file_builds_the_schema_with_psql(pg, tmp_path):
-    psql = shutil.which("psql")
-    assert psql, "psql (PostgreSQL client) is required by this test"
+    assert shutil.which("psql"), "psql (PostgreSQL client) is required by this test"
     admin = create_engine(sqlalchemy_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
     name = f"tsh_psql_{uuid.uuid4().hex[:8]}"
     with admin.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {name}"))
     url = make_url(PG_ADMIN_URL).set(database=name)
     try:
-        subprocess.run(
-            [
-                psql,
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-q",
-                "-h",
-                url.host or "127.0.0.1",
-                "-p",
-                str(url.port or 5432),
-                "-U",
-                url.username or "postgres",
-                "-d",
-                name,
-                "-f",
-                str(migrate.OFFLINE_SQL_PATH),
-            ],
-            check=True,
-            capture_output=True,
-            env={"PGPASSWORD": url.password or "", "PATH": "/usr/bin:/bin"},
-        )
+        _psql(url, migrate.OFFLINE_SQL_PATH)
         engine = create_engine(sqlalchemy_url(url.render_as_string(hide_password=False)))
         assert _tables(engine) >= _CONTRACT_TABLES
         engine.dispose()

@@ -14,7 +14,7 @@ multiply with N. Worker processes are started with `spawn`: a fresh interpreter 
 database connection, lock or thread.
 
 This is also what a single-machine deployment runs, so the server is chosen for hostile
-clients (docs/BENCHMARKS.md, "HTTP server"): granian's Rust event loop holds idle and slow
+clients (bench/README.md, "HTTP server of the local runner"): granian's Rust event loop holds idle and slow
 connections at the cost of a socket, bounds the time and size of the headers, and the body
 stage (common.body_stage) awaits each body within REQUEST_BODY_TIMEOUT_SECONDS on the event
 loop, so only complete requests reach the request threads.
@@ -23,11 +23,11 @@ loop, so only complete requests reach the request threads.
 from __future__ import annotations
 
 import argparse
+import atexit
 import multiprocessing
 import socket
 import sys
 from functools import partial
-from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
@@ -36,7 +36,7 @@ from werkzeug.wrappers import Request, Response
 
 from common import http
 from common.config import DEFAULT_DATABASE_URL, ConfigError, Settings, get_settings
-from common.db import ENGINES, get_engine
+from common.db.engine import ENGINES, get_engine
 from common.logs import configure_logging, get_logger
 from common.routes import Route, RouteTable
 from common.shop.auth import TOKEN_COMMAND, issue_token
@@ -140,27 +140,19 @@ _HEADER_BYTES = 64 * 1024
 
 def _worker_app(threads: int):
     """The application, built inside each HTTP worker process: the WSGI application behind the
-    stage that reads each body whole, within its deadline, before a request thread takes it."""
+    stage that reads each body whole, within its deadline, before a request thread takes it;
+    with the process's metrics flusher. granian has no public hook for a worker's end; a spawned
+    worker ends as any Python program does, so atexit writes the process's last counts after its
+    final request."""
     from common.body_stage import BodyFirst
-
-    configure_logging()
-    return BodyFirst(create_app(), threads, get_settings().request_body_timeout_seconds)
-
-
-def _http_worker(*args: Any) -> None:
-    """One HTTP worker process: granian's WSGI worker, with this process's metrics flusher,
-    which writes the process's last counts after its final request."""
-    from granian.server import Server
-
     from common.metrics import MetricsFlusher
 
+    configure_logging()
     flusher = MetricsFlusher()
     flusher.start()
-    try:
-        Server._spawn_asgi_worker(*args)  # granian's own worker body; only the wrapping is ours
-    finally:
-        flusher.stop()
-        ENGINES.clear()
+    atexit.register(ENGINES.clear)
+    atexit.register(flusher.stop)  # runs first: the flush needs the engine
+    return BodyFirst(create_app(), threads, get_settings().request_body_timeout_seconds)
 
 
 def _server(args: argparse.Namespace):
@@ -172,10 +164,15 @@ def _server(args: argparse.Namespace):
     # request threads run complete requests; every other host serves the WSGI app directly.
     return Server(
         "local_runner:create_app",  # only names the processes; _worker_app loads the application
-        address=args.host, port=args.port, interface=Interfaces.ASGINL, workers=args.workers,
-        backlog=2048, http1_settings=HTTP1Settings(header_read_timeout=_HEADER_SECONDS * 1000, max_buffer_size=_HEADER_BYTES),
-        log_dictconfig=_GRANIAN_LOGGING, workers_kill_timeout=_WORKER_STOP_SECONDS,
-    )  # fmt: skip
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.ASGINL,
+        workers=args.workers,
+        backlog=2048,
+        http1_settings=HTTP1Settings(header_read_timeout=_HEADER_SECONDS * 1000, max_buffer_size=_HEADER_BYTES),
+        log_dictconfig=_GRANIAN_LOGGING,
+        workers_kill_timeout=_WORKER_STOP_SECONDS,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         server.on_startup(job.start)  # once the port is bound, before the HTTP processes start
         server.on_shutdown(job.stop)  # after every HTTP process has finished its requests
     try:
-        server.serve(spawn_target=_http_worker, target_loader=partial(_worker_app, args.threads), wrap_loader=False)
+        server.serve(target_loader=partial(_worker_app, args.threads), wrap_loader=False)
     finally:
         ENGINES.clear()
         print("TSH ERP local runner stopped", flush=True)

@@ -42,13 +42,19 @@ class Case(NamedTuple):
 CASES = [
     Case("hello-world (baseline)", "bench.hello", "hello", "/"),
     Case("health", "functions.health", "health", "/health"),
-    Case("Zoho webhook (products)", "functions.zoho_webhook", "zoho_webhook", "/api/zoho/webhooks/products", "POST",
-         body={"item": {"item_id": "COLD-1", "name": "USB-C cable 1m", "rate": 5000, "status": "active"}}),
+    Case(
+        "Zoho webhook (products)",
+        "functions.zoho_webhook",
+        "zoho_webhook",
+        "/api/zoho/webhooks/products",
+        "POST",
+        body={"item": {"item_id": "COLD-1", "name": "USB-C cable 1m", "rate": 5000, "status": "active"}},
+    ),
     Case("mobile home", "functions.mobile_home", "mobile_home", "/api/mobile/home"),
     Case("mobile product", "functions.mobile_product", "mobile_product", "/api/mobile/products/1"),
     Case("mobile search", "functions.mobile_search", "mobile_search", "/api/mobile/search", query="q=samsung"),
     Case("mobile checkout", "functions.mobile_checkout", "mobile_checkout", "/api/mobile/checkout", signed_in=True),
-]  # fmt: skip
+]
 
 # Runs in the new process: time the import, the first request and a second one.
 _CHILD = """
@@ -73,7 +79,7 @@ print(json.dumps({"import_ms": (imported - started) * 1000, "first_ms": (first -
 def prepare(database: str, secret: str) -> str:
     """Schema and demo data in the scratch database; a token for the demo customer."""
     from common.config import get_settings
-    from common.db import ENGINES, get_engine
+    from common.db.engine import ENGINES, get_engine
     from common.migrate import upgrade
     from common.shop.auth import issue_token
     from demo_data.generator import DEMO_CUSTOMER_ID, DEMO_SIZE, generate
@@ -127,10 +133,14 @@ def cold_start_verdicts(samples: dict[str, list[dict[str, float]]], floor: str) 
         return statistics.median(s["process_ms"] - s["warm_ms"] for s in samples[label])
 
     return [
-        Verdict(f"{label}: new process to first answer <= {COLD_START_TARGET_MS} ms",
-                f"{cold_ms(label):.0f} ms (bare handler {cold_ms(floor):.0f} ms)", cold_ms(label) <= COLD_START_TARGET_MS)
-        for label in samples if label != floor
-    ]  # fmt: skip
+        Verdict(
+            f"{label}: new process to first answer <= {COLD_START_TARGET_MS} ms",
+            f"{cold_ms(label):.0f} ms (bare handler {cold_ms(floor):.0f} ms)",
+            cold_ms(label) <= COLD_START_TARGET_MS,
+        )
+        for label in samples
+        if label != floor
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

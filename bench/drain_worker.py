@@ -1,6 +1,7 @@
 """One drain contender in a process of its own, started and timed by bench/sync_bench.py.
 
-    python -m bench.drain_worker --mode ours|ours-no-outbox|ours-relay|plain-pg8000|plain-psycopg|procrastinate[-upsert] --database NAME
+    python -m bench.drain_worker --database NAME \
+        --mode ours|ours-no-outbox|ours-relay|plain-pg8000|plain-psycopg|procrastinate[-upsert]
 
 It connects and warms up first, prints READY, waits for GO on stdin, drains until the
 queue is empty, then prints `RESULT {"started", "finished", "cpu"}` (wall-clock seconds and
@@ -34,7 +35,7 @@ def run_ours(url: str, outbox_writes: bool = True, then_relay: bool = False) -> 
     """The drain as the scheduled function runs it; for the outbox's cost, the same drain with
     its event writes switched off (reachable only from here), or followed by the relay."""
     from common.config import Settings
-    from common.db import check_database, create_engine_for
+    from common.db.engine import check_database, create_engine_for
     from common.events import outbox
     from common.events.relay import relay
     from common.sync.drain import drain
@@ -48,8 +49,9 @@ def run_ours(url: str, outbox_writes: bool = True, then_relay: bool = False) -> 
     started, cpu = time.time(), time.process_time()
     summary = drain(settings, trigger="bench", budget_seconds=600, engine=engine)
     relayed = relay(settings, budget_seconds=600, engine=engine).model_dump() if then_relay else {}
-    _report(started, time.time(), time.process_time() - cpu, completed=summary.completed, claimed=summary.claimed,
-            **relayed)  # fmt: skip
+    _report(
+        started, time.time(), time.process_time() - cpu, completed=summary.completed, claimed=summary.claimed, **relayed
+    )
 
 
 def run_plain(driver: str, host: str, port: int, user: str, database: str) -> None:
@@ -120,8 +122,12 @@ def main() -> None:
     elif args.mode.startswith("plain-"):
         run_plain(args.mode.removeprefix("plain-"), args.host, args.port, args.user, args.database)
     else:
-        run_procrastinate(url, f"host={args.host} port={args.port} user={args.user} dbname={args.database}",
-                          args.concurrency, plain_upsert=args.mode == "procrastinate-upsert")  # fmt: skip
+        run_procrastinate(
+            url,
+            f"host={args.host} port={args.port} user={args.user} dbname={args.database}",
+            args.concurrency,
+            plain_upsert=args.mode == "procrastinate-upsert",
+        )
 
 
 if __name__ == "__main__":

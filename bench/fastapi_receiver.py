@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 import uvicorn
@@ -69,9 +69,7 @@ def create_app(dsn: str) -> FastAPI:
         key = hashlib.sha256(body).hexdigest()
         modified = event.item.last_modified_time
         async with pool.acquire() as connection:
-            row = await connection.fetchrow(
-                INSERT, event.item.item_id, key, body.decode(), modified, datetime.now(timezone.utc)
-            )
+            row = await connection.fetchrow(INSERT, event.item.item_id, key, body.decode(), modified, datetime.now(UTC))
         return JSONResponse({"queued": row is not None, "id": row and row["id"]}, status_code=202)
 
     return app
@@ -83,9 +81,15 @@ def main() -> None:
     parser.add_argument("--dsn", required=True)
     args = parser.parse_args()
     uvicorn.run(
-        create_app(args.dsn), host="127.0.0.1", port=args.port, workers=1,
-        loop="uvloop", http="httptools", access_log=False, log_level="warning",
-    )  # fmt: skip
+        create_app(args.dsn),
+        host="127.0.0.1",
+        port=args.port,
+        workers=1,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+    )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -121,6 +121,12 @@ def spawn(args: list[str], **kwargs) -> subprocess.Popen:
     return process
 
 
+def spawn_hello(port: int, threads: int, **kwargs) -> subprocess.Popen:
+    """The hello-world function (bench/hello.py) on the runner's server, granian: the stack's ceiling."""
+    command = [PYTHON, "-m", "bench.servers", "--server", "granian", "--app", "hello"]
+    return spawn([*command, "--port", str(port), "--threads", str(threads)], **kwargs)
+
+
 def stop(process: subprocess.Popen) -> None:
     """End a process this benchmark started (and its own children, in its session)."""
     if process.poll() is None:
@@ -153,10 +159,9 @@ def wait_http(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode} before answering {url}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status < 500:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as answer:
+            if answer.status < 500:
+                return
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {seconds} s")
 
@@ -263,9 +268,19 @@ def cpu_seconds(pid: int) -> float:
 def run_wrk(url: str, duration: float, script: Path, script_args: list[str], *, connections: int, threads: int) -> dict:
     """One bounded wrk run; the script reports its figures with bench/wrk_common.lua's done()."""
     command = [
-        "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout", "5s",
-        "-s", str(script), url, "--", *script_args,
-    ]  # fmt: skip
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration:g}s",
+        "--latency",
+        "--timeout",
+        "5s",
+        "-s",
+        str(script),
+        url,
+        "--",
+        *script_args,
+    ]
     output = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=duration + 60, check=True).stdout
     line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
     result = json.loads(line.removeprefix("WRK_JSON "))
@@ -291,7 +306,7 @@ def machine(packages: tuple[str, ...]) -> dict[str, Any]:
             versions[package] = metadata.version(package)
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines() or [""]
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": os.cpu_count(),
         "cpu": next(
             (
@@ -300,7 +315,7 @@ def machine(packages: tuple[str, ...]) -> dict[str, Any]:
                 if line.startswith("model name")
             ),
             platform.processor(),
-        ),  # fmt: skip
+        ),
         "loadavg_at_start": os.getloadavg(),
         "python": platform.python_version(),
         "postgresql": sql("postgres", "SHOW server_version")[0][0],
@@ -310,7 +325,7 @@ def machine(packages: tuple[str, ...]) -> dict[str, Any]:
                 "SELECT name, setting FROM pg_settings WHERE name IN "
                 "('fsync', 'synchronous_commit', 'shared_buffers', 'max_connections')",
             )
-        ),  # fmt: skip
+        ),
         "wrk": wrk[0].strip(),
         "packages": versions,
     }

@@ -1,4 +1,4 @@
-"""The local runner's HTTP server: waitress (as issue 10 tuned it) against granian (what the
+"""The local runner's HTTP server: waitress (tuned for hostile clients) against granian (what the
 runner runs now), the same WSGI applications, side by side in one run.
 
     bench/run.sh http [--rounds N] [--duration S]
@@ -17,9 +17,23 @@ import socket
 import time
 from typing import Any
 
-from bench.harness import BENCH, PYTHON, RESULTS, ScratchDatabases, Verdict, cpu_seconds, db_url, free_port, log
+from bench.harness import (
+    BENCH,
+    PYTHON,
+    RESULTS,
+    ScratchDatabases,
+    Verdict,
+    cpu_seconds,
+    db_url,
+    free_port,
+    log,
+    publish,
+    run_wrk,
+    spawn,
+    stop,
+    wait_http,
+)
 from bench.harness import machine as describe_machine
-from bench.harness import publish, run_wrk, spawn, stop, wait_http
 from bench.sync_bench import intake_template
 
 SERVERS = ("waitress", "granian")
@@ -32,9 +46,23 @@ def _start(server: str, app: str, database: str | None, logfile) -> tuple[Any, i
     port = free_port()
     env = {"DATABASE_URL": db_url(database), "TDS_WORKERS": "0"} if database else {}
     process = spawn(
-        [PYTHON, "-m", "bench.servers", "--server", server, "--app", app, "--port", str(port),
-         "--threads", str(SERVER_THREADS)], env=env, stdout=logfile, stderr=logfile,
-    )  # fmt: skip
+        [
+            PYTHON,
+            "-m",
+            "bench.servers",
+            "--server",
+            server,
+            "--app",
+            app,
+            "--port",
+            str(port),
+            "--threads",
+            str(SERVER_THREADS),
+        ],
+        env=env,
+        stdout=logfile,
+        stderr=logfile,
+    )
     wait_http(f"http://127.0.0.1:{port}/" + ("health" if app == "runner" else ""), process)
     return process, port
 
@@ -100,50 +128,78 @@ def main() -> int:
                 finally:
                     stop(process)
                 database = _scratch.create(f"{server}_{round_no}")
-                migrate = spawn([PYTHON, "-c", "from common import migrate; from common.db import get_engine; "
-                                 "migrate.upgrade(get_engine())"], env={"DATABASE_URL": db_url(database)})  # fmt: skip
+                migrate = spawn(
+                    [
+                        PYTHON,
+                        "-c",
+                        "from common import migrate; from common.db.engine import get_engine; "
+                        "migrate.upgrade(get_engine())",
+                    ],
+                    env={"DATABASE_URL": db_url(database)},
+                )
                 migrate.wait(120)
                 process, port = _start(server, "runner", database, logfile)
                 base = f"http://127.0.0.1:{port}"
                 try:
                     runs["health"] = _load(f"{base}/health", args.duration, "get.lua", [], process.pid)
-                    runs["webhook"] = _load(f"{base}/api/zoho/webhooks/products", args.duration, "wrk.lua",
-                                            [str(template), f"{server[0]}{round_no}"], process.pid)  # fmt: skip
+                    runs["webhook"] = _load(
+                        f"{base}/api/zoho/webhooks/products",
+                        args.duration,
+                        "wrk.lua",
+                        [str(template), f"{server[0]}{round_no}"],
+                        process.pid,
+                    )
                     if round_no == 0:
                         hostile[server] = _hostile(port)
                 finally:
                     stop(process)
                     _scratch.drop(database)
                 for load, result in runs.items():
-                    log(f"round {round_no + 1} {server} {load}: {result['rps']:.0f} req/s, "
-                        f"p99 {result['p99_us'] / 1000:.1f} ms, errors {result['errors_total']}")  # fmt: skip
+                    log(
+                        f"round {round_no + 1} {server} {load}: {result['rps']:.0f} req/s, "
+                        f"p99 {result['p99_us'] / 1000:.1f} ms, errors {result['errors_total']}"
+                    )
                     if (server, load) not in best or result["rps"] > best[server, load]["rps"]:
                         best[server, load] = result
     lines = [
-        "# HTTP server: waitress against granian", "",
+        "# HTTP server: waitress against granian",
+        "",
         f"{info['date']}, {info['nproc']} cores, load average at start {info['loadavg_at_start']}, "
-        f"granian {info['packages'].get('granian', '?')} / waitress {info['packages'].get('waitress', '?')}", "",
+        f"granian {info['packages'].get('granian', '?')} / waitress {info['packages'].get('waitress', '?')}",
+        "",
         "| load (16 connections) | waitress req/s | waitress p99 ms | granian req/s | granian p99 ms | "
         "granian / waitress | CPU ms/request w / g |",
         "|---|---|---|---|---|---|---|",
-    ]  # fmt: skip
+    ]
     for load in loads:
         w, g = best["waitress", load], best["granian", load]
         lines.append(
             f"| {load} | {w['rps']:.0f} | {w['p99_us'] / 1000:.1f} | {g['rps']:.0f} | {g['p99_us'] / 1000:.1f} | "
             f"{g['rps'] / w['rps']:.2f}x | {w['cpu_ms_per_request']:.2f} / {g['cpu_ms_per_request']:.2f} |"
         )
-    lines += ["", f"`/health` with {IDLE} idle connections and {SLOWLORIS} slowloris clients held open "
-              f"({HEALTH_PROBES} probes):", ""]  # fmt: skip
+    lines += [
+        "",
+        f"`/health` with {IDLE} idle connections and {SLOWLORIS} slowloris clients held open ({HEALTH_PROBES} probes):",
+        "",
+    ]
     verdicts = []
     for server in SERVERS:
         figures = hostile[server]
         lines.append(f"- {server}: median {figures['health_median_s']:.3f} s, slowest {figures['health_max_s']:.3f} s")
         if server == "granian":
-            verdicts.append(Verdict("/health <= 1 s under 2,000 idle + 10 slowloris (granian)",
-                                    f"{figures['health_max_s']:.3f} s", figures["health_max_s"] <= 1.0))  # fmt: skip
+            verdicts.append(
+                Verdict(
+                    "/health <= 1 s under 2,000 idle + 10 slowloris (granian)",
+                    f"{figures['health_max_s']:.3f} s",
+                    figures["health_max_s"] <= 1.0,
+                )
+            )
     lines += ["", *(f"- {'PASS' if v.passed else 'FAIL'}: {v.target}: {v.measured}" for v in verdicts)]
-    payload = {"machine": info, "best": {f"{s}.{l}": r for (s, l), r in best.items()}, "hostile": hostile}
+    payload = {
+        "machine": info,
+        "best": {f"{server}.{load}": r for (server, load), r in best.items()},
+        "hostile": hostile,
+    }
     publish("http", "\n".join(lines) + "\n", payload, verdicts, [])
     return 0 if all(v.passed for v in verdicts) else 1
 

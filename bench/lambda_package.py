@@ -53,9 +53,15 @@ class Case(NamedTuple):
 CASES = [
     Case("bare handler (baseline)", BARE),
     Case("health", "health", path="/health"),
-    Case("Zoho webhook (products)", "zoho_webhook", "POST", "/api/zoho/webhooks/products",
-         body={"item": {"item_id": "COLD-1", "name": "USB-C cable 1m", "rate": 5000, "status": "active"}},
-         headers={"x-webhook-key": WEBHOOK_KEY}, status=202),
+    Case(
+        "Zoho webhook (products)",
+        "zoho_webhook",
+        "POST",
+        "/api/zoho/webhooks/products",
+        body={"item": {"item_id": "COLD-1", "name": "USB-C cable 1m", "rate": 5000, "status": "active"}},
+        headers={"x-webhook-key": WEBHOOK_KEY},
+        status=202,
+    ),
     Case("queue drain (HTTP)", "drain_queue_http", "POST", "/api/zoho/queue/drain", headers={"x-admin-key": ADMIN_KEY}),
     Case("queue drain (schedule)", "drain_queue", scheduled=True),
     Case("Zoho dashboard health", "zoho_dashboard", path="/api/zoho/dashboard/health"),
@@ -65,7 +71,7 @@ CASES = [
     Case("mobile checkout", "mobile_checkout", path="/api/mobile/checkout", signed_in=True),
     Case("API document", "api_docs", path="/openapi.json"),
     Case("catch-all (404)", "fallback", path="/nowhere", status=404),
-]  # fmt: skip
+]
 
 _BARE_HANDLER = 'def handler(event, context):\n    return {"statusCode": 200, "body": "ok"}\n'
 
@@ -97,11 +103,18 @@ def event_for(case: Case, token: str) -> dict:
     if case.signed_in:
         headers["authorization"] = f"Bearer {token}"
     event = {
-        "version": "2.0", "routeKey": f"{case.method} {case.path}", "rawPath": case.path,
-        "rawQueryString": case.query, "headers": headers, "isBase64Encoded": False,
-        "requestContext": {"http": {"method": case.method, "path": case.path, "protocol": "HTTP/1.1",
-                                    "sourceIp": "198.51.100.7"}, "domainName": "api.example", "stage": "$default"},
-    }  # fmt: skip
+        "version": "2.0",
+        "routeKey": f"{case.method} {case.path}",
+        "rawPath": case.path,
+        "rawQueryString": case.query,
+        "headers": headers,
+        "isBase64Encoded": False,
+        "requestContext": {
+            "http": {"method": case.method, "path": case.path, "protocol": "HTTP/1.1", "sourceIp": "198.51.100.7"},
+            "domainName": "api.example",
+            "stage": "$default",
+        },
+    }
     if case.body is not None:
         event["body"] = json.dumps(case.body)
     return event
@@ -109,8 +122,12 @@ def event_for(case: Case, token: str) -> dict:
 
 def build(architecture: str, into: Path) -> Path:
     log(f"packaging for {architecture}")
-    subprocess.run([str(ROOT / "scripts" / "package-lambda.sh"), str(into), architecture], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [str(ROOT / "scripts" / "package-lambda.sh"), str(into), architecture],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return into / ZIP_NAME
 
 
@@ -123,8 +140,9 @@ def unpack(archive: Path, into: Path) -> int:
 def sample(case: Case, root: Path, token: str, env: dict[str, str]) -> dict[str, float]:
     argument = json.dumps([str(root), case.handler, event_for(case, token)])
     started = time.perf_counter()
-    done = subprocess.run([PYTHON, "-I", "-S", "-B", "-c", _CHILD, argument], cwd=root, env=env, capture_output=True,
-                          text=True)  # fmt: skip
+    done = subprocess.run(
+        [PYTHON, "-I", "-S", "-B", "-c", _CHILD, argument], cwd=root, env=env, capture_output=True, text=True
+    )
     wall_ms = (time.perf_counter() - started) * 1000
     if done.returncode != 0:
         raise RuntimeError(f"{case.label} failed:\n{done.stderr[-2000:]}")
@@ -150,11 +168,18 @@ def measure(work: Path, repeat: int) -> tuple[dict[str, tuple[int, int]], dict[s
     log("building the demo data set")
     token = prepare(database, secret)
     env = {
-        "PATH": os.environ["PATH"], "APP_ENV": "production", "DATABASE_URL": db_url(database),
-        "MOBILE_TOKEN_SECRET": secret, "ADMIN_API_KEY": ADMIN_KEY, "WEBHOOK_API_KEY": WEBHOOK_KEY,
-        "ZOHO_CLIENT_ID": "bench", "ZOHO_CLIENT_SECRET": "bench", "ZOHO_REFRESH_TOKEN": "bench",
-        "ZOHO_ORGANIZATION_ID": "bench", "DB_POOL_SIZE": "1",
-    }  # fmt: skip
+        "PATH": os.environ["PATH"],
+        "APP_ENV": "production",
+        "DATABASE_URL": db_url(database),
+        "MOBILE_TOKEN_SECRET": secret,
+        "ADMIN_API_KEY": ADMIN_KEY,
+        "WEBHOOK_API_KEY": WEBHOOK_KEY,
+        "ZOHO_CLIENT_ID": "bench",
+        "ZOHO_CLIENT_SECRET": "bench",
+        "ZOHO_REFRESH_TOKEN": "bench",
+        "ZOHO_ORGANIZATION_ID": "bench",
+        "DB_POOL_SIZE": "1",
+    }
     for case in CASES:  # once each, untimed: files in the page cache
         sample(case, root, token, env)
     samples: dict[str, list[dict[str, float]]] = {case.label: [] for case in CASES}

@@ -37,23 +37,46 @@ def _stamp(at: datetime) -> str:
 def _organisation(fake: FakeZoho, items: int, contacts: int) -> None:
     """Records last changed weeks ago, added in bulk (the fake's put() is for a few records)."""
     start = datetime.now(UTC) - timedelta(days=30)
-    fake.add(ITEMS, *({
-        "item_id": str(460000000000000 + n), "name": f"Item {n}", "sku": f"SKU-{n}", "rate": 1000 + n % 5000,
-        "stock_on_hand": n % 40, "available_stock": n % 40, "status": "active", "unit": "pcs",
-        "created_time": _stamp(start + timedelta(seconds=n)), "last_modified_time": _stamp(start + timedelta(seconds=n)),
-    } for n in range(items)))  # fmt: skip
-    fake.add(CONTACTS, *({
-        "contact_id": str(880000000000000 + n), "contact_name": f"Customer {n}", "contact_type": "customer",
-        "phone": f"+9647{n:09d}", "status": "active",
-        "created_time": _stamp(start + timedelta(seconds=n)), "last_modified_time": _stamp(start + timedelta(seconds=n)),
-    } for n in range(contacts)))  # fmt: skip
+    fake.add(
+        ITEMS,
+        *(
+            {
+                "item_id": str(460000000000000 + n),
+                "name": f"Item {n}",
+                "sku": f"SKU-{n}",
+                "rate": 1000 + n % 5000,
+                "stock_on_hand": n % 40,
+                "available_stock": n % 40,
+                "status": "active",
+                "unit": "pcs",
+                "created_time": _stamp(start + timedelta(seconds=n)),
+                "last_modified_time": _stamp(start + timedelta(seconds=n)),
+            }
+            for n in range(items)
+        ),
+    )
+    fake.add(
+        CONTACTS,
+        *(
+            {
+                "contact_id": str(880000000000000 + n),
+                "contact_name": f"Customer {n}",
+                "contact_type": "customer",
+                "phone": f"+9647{n:09d}",
+                "status": "active",
+                "created_time": _stamp(start + timedelta(seconds=n)),
+                "last_modified_time": _stamp(start + timedelta(seconds=n)),
+            }
+            for n in range(contacts)
+        ),
+    )
 
 
 class Drainers:
     """Drain threads as the local runner's workers would run, and a sampler of the open queue."""
 
     def __init__(self, settings, workers: int = 2) -> None:
-        from common.db import read
+        from common.db.transactions import read
         from common.sync import queue_reads
         from common.sync.drain import drain
 
@@ -125,13 +148,19 @@ def main() -> None:
     with FakeZoho(calls_per_minute=args.limit) as fake:
         _organisation(fake, args.items, args.contacts)
         os.environ.update(fake.environment())
-        os.environ.update(DATABASE_URL=db_url(database), ZOHO_MINUTE_CALL_LIMIT=str(args.limit),
-                          ZOHO_DAILY_CALL_LIMIT="10000000", TDS_BATCH_SIZE="100", REQUEST_METRICS="false")  # fmt: skip
+        os.environ.update(
+            DATABASE_URL=db_url(database),
+            ZOHO_MINUTE_CALL_LIMIT=str(args.limit),
+            ZOHO_DAILY_CALL_LIMIT="10000000",
+            TDS_BATCH_SIZE="100",
+            REQUEST_METRICS="false",
+        )
         from sqlalchemy import func, select
 
         from common import migrate
         from common.config import get_settings
-        from common.db import get_engine, read
+        from common.db.engine import get_engine
+        from common.db.transactions import read
         from common.models import customers, products, tds_sync_queue
         from common.sync.reconcile import reconcile
 
@@ -150,8 +179,10 @@ def main() -> None:
             most_open = drainers.most_open
         calls = len(fake.api_calls())
         with read() as connection:
-            held = (connection.execute(select(func.count()).select_from(products)).scalar_one(),
-                    connection.execute(select(func.count()).select_from(customers)).scalar_one())  # fmt: skip
+            held = (
+                connection.execute(select(func.count()).select_from(products)).scalar_one(),
+                connection.execute(select(func.count()).select_from(customers)).scalar_one(),
+            )
             queued_before = connection.execute(select(func.count()).select_from(tds_sync_queue)).scalar_one()
             products_before = connection.execute(select(func.max(products.c.updated_at))).scalar()
         floor = calls / args.limit * 60
@@ -170,37 +201,61 @@ def main() -> None:
     per_thousand = calls / records * 1000
     verdicts = [
         Verdict("Zoho calls per 1,000 records <= 6", f"{per_thousand:.2f}", per_thousand <= 6),
-        Verdict("import time <= 1.2x the floor calls / limit",
-                f"{import_seconds:.1f} s against {floor:.1f} s ({import_seconds / floor:.2f}x)",
-                import_seconds <= 1.2 * floor),
-        Verdict("the queue never holds more than two pages' worth", f"most open {most_open} (limit {PAGES_WORTH})",
-                most_open <= PAGES_WORTH),
-        Verdict("a full pass over unchanged records queues and writes nothing",
-                f"queued {queued_after - queued_before}, products changed: {products_after != products_before}",
-                queued_after == queued_before and products_after == products_before),
-    ]  # fmt: skip
-    text = "\n".join([
-        f"# Mirror import benchmark ({code_state()})",
-        "",
-        (f"{args.items} items and {args.contacts} contacts from the fake Zoho at {args.limit} calls/min, "
-         "PostgreSQL, two drain threads."),
-        "",
-        f"- imported: {held[0]} products, {held[1]} customers in {import_steps} steps",
-        f"- Zoho calls: {calls} ({per_thousand:.2f} per 1,000 records)",
-        (f"- listing done at {listed_seconds:.1f} s, queue drained at {import_seconds:.1f} s; "
-         f"floor {floor:.1f} s ({import_seconds / floor:.2f}x); bench process CPU {import_cpu:.1f} s "
-         f"({import_cpu / records * 1000:.2f} ms per record, listing and applying)"),
-        f"- most open queue items: {most_open} (two pages: {PAGES_WORTH})",
-        (f"- full pass: {full_calls} calls in {full_steps} steps, {full_seconds:.1f} s, CPU {full_cpu:.1f} s; "
-         f"queued {queued_after - queued_before}; products' latest update unchanged: "
-         f"{products_after == products_before}"),
-        "",
-        *(f"- {'PASS' if verdict.passed else 'FAIL'}: {verdict.target}: {verdict.measured}" for verdict in verdicts),
-    ])  # fmt: skip
-    payload = {"args": vars(args), "machine": {"nproc": os.cpu_count(), "loadavg_at_end": os.getloadavg()}, "calls": calls,
-               "import_seconds": import_seconds, "listed_seconds": listed_seconds, "floor_seconds": floor,
-               "most_open": most_open, "full_pass": {"calls": full_calls, "seconds": full_seconds,
-                                                     "queued": queued_after - queued_before}}  # fmt: skip
+        Verdict(
+            "import time <= 1.2x the floor calls / limit",
+            f"{import_seconds:.1f} s against {floor:.1f} s ({import_seconds / floor:.2f}x)",
+            import_seconds <= 1.2 * floor,
+        ),
+        Verdict(
+            "the queue never holds more than two pages' worth",
+            f"most open {most_open} (limit {PAGES_WORTH})",
+            most_open <= PAGES_WORTH,
+        ),
+        Verdict(
+            "a full pass over unchanged records queues and writes nothing",
+            f"queued {queued_after - queued_before}, products changed: {products_after != products_before}",
+            queued_after == queued_before and products_after == products_before,
+        ),
+    ]
+    text = "\n".join(
+        [
+            f"# Mirror import benchmark ({code_state()})",
+            "",
+            (
+                f"{args.items} items and {args.contacts} contacts from the fake Zoho at {args.limit} calls/min, "
+                "PostgreSQL, two drain threads."
+            ),
+            "",
+            f"- imported: {held[0]} products, {held[1]} customers in {import_steps} steps",
+            f"- Zoho calls: {calls} ({per_thousand:.2f} per 1,000 records)",
+            (
+                f"- listing done at {listed_seconds:.1f} s, queue drained at {import_seconds:.1f} s; "
+                f"floor {floor:.1f} s ({import_seconds / floor:.2f}x); bench process CPU {import_cpu:.1f} s "
+                f"({import_cpu / records * 1000:.2f} ms per record, listing and applying)"
+            ),
+            f"- most open queue items: {most_open} (two pages: {PAGES_WORTH})",
+            (
+                f"- full pass: {full_calls} calls in {full_steps} steps, {full_seconds:.1f} s, CPU {full_cpu:.1f} s; "
+                f"queued {queued_after - queued_before}; products' latest update unchanged: "
+                f"{products_after == products_before}"
+            ),
+            "",
+            *(
+                f"- {'PASS' if verdict.passed else 'FAIL'}: {verdict.target}: {verdict.measured}"
+                for verdict in verdicts
+            ),
+        ]
+    )
+    payload = {
+        "args": vars(args),
+        "machine": {"nproc": os.cpu_count(), "loadavg_at_end": os.getloadavg()},
+        "calls": calls,
+        "import_seconds": import_seconds,
+        "listed_seconds": listed_seconds,
+        "floor_seconds": floor,
+        "most_open": most_open,
+        "full_pass": {"calls": full_calls, "seconds": full_seconds, "queued": queued_after - queued_before},
+    }
     publish("mirror", text, payload, verdicts, [])
 
 

@@ -55,6 +55,7 @@ from bench.harness import (
     publish,
     run_wrk,
     spawn,
+    spawn_hello,
     sql,
     stop,
     wait_http,
@@ -64,7 +65,7 @@ PREFIX = "tsh_mobile_bench_"
 SERVER_THREADS = 8
 CONCURRENCY = (1, 8)
 SCREEN_P99_MS, SEARCH_P99_MS = 50.0, 80.0
-# At 8 clients on both cores (2 runner processes): the bars of issue 16.
+# At 8 clients on both cores (2 runner processes): the bars of the 2026-12-01 round.
 BUSY_CLIENTS, BUSY_WORKERS = 8, 2
 BUSY_SCREEN_P99_MS, BUSY_SEARCH_P99_MS = 50.0, 100.0
 BUSY_SCREENS = ("home_anon", "home_signed", "product", "checkout", "search")
@@ -115,12 +116,12 @@ SEARCHES: tuple[tuple[str, dict[str, Any], bool], ...] = (
         "Arabic word, category and price range",
         {"q": "شاحن", "category": "Chargers", "min_price": 10_000, "max_price": 40_000},
         False,
-    ),  # fmt: skip
+    ),
     (
         "category and price range, no words, price sort",
         {"category": "Smartphones", "min_price": 500_000, "max_price": 900_000, "sort": "price_asc"},
         False,
-    ),  # fmt: skip
+    ),
     ("Arabic word, price sort", {"q": "حاسوب", "sort": "price_asc"}, False),
     ("English word, price sort descending", {"q": "airpods", "sort": "price_desc"}, False),
     ("brand, page 2", {"q": "samsung", "page": 2}, False),
@@ -137,17 +138,26 @@ EXTRA_BROAD = (("broad: colour word, page 2", {"q": "white", "page": 2}, True),)
 def _data_fingerprint(size: str) -> str:
     """What the cached data set depends on: the size, the schema and the code that generates rows."""
     digest = hashlib.sha256(size.encode())
-    paths = [ROOT / "common" / "models.py", *sorted((ROOT / "common" / "products").glob("*.py")),
-             *sorted((ROOT / "demo_data").glob("*.py")), ROOT / "demo_data" / "catalogue.json",
-             *sorted((ROOT / "migrations").rglob("*.py"))]  # fmt: skip
+    paths = [
+        ROOT / "common" / "models.py",
+        *sorted((ROOT / "common" / "products").glob("*.py")),
+        *sorted((ROOT / "demo_data").glob("*.py")),
+        ROOT / "demo_data" / "catalogue.json",
+        *sorted((ROOT / "migrations").rglob("*.py")),
+    ]
     for path in paths:
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
 def _run_step(args: list[str], database: str, seconds: float) -> None:
-    process = spawn(args, env={"DATABASE_URL": db_url(database), "TDS_WORKERS": "0"}, stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    process = spawn(
+        args,
+        env={"DATABASE_URL": db_url(database), "TDS_WORKERS": "0"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         output, _ = process.communicate(timeout=seconds)
     finally:
@@ -175,8 +185,9 @@ def prepare_data(size: str, keep: bool) -> tuple[str, dict]:
         database = scratch.create("run")
         return database, {"built_seconds": build_data(database, size), "cached": False}
     cache, fingerprint = PREFIX + "cache", _data_fingerprint(size)
-    found = sql("postgres", "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :name",
-                name=cache)  # fmt: skip
+    found = sql(
+        "postgres", "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :name", name=cache
+    )
     info: dict[str, Any] = {"cached": bool(found and found[0][0] == fingerprint)}
     if not info["cached"]:
         scratch.create("cache")
@@ -211,14 +222,20 @@ def build_fixtures(database: str, secret: str, workdir: Path) -> Fixtures:
     rng = random.Random(7)
     settings = Settings(database_url=db_url(database), mobile_token_secret=secret)
     active = [row[0] for row in sql(database, "SELECT id FROM products WHERE is_active ORDER BY id")]
-    in_stock = [row[0] for row in sql(database, "SELECT id FROM products WHERE is_active AND stock_quantity > 0 "
-                                                "ORDER BY id")]  # fmt: skip
-    top = sql(database, "SELECT r.product_id, count(*) FROM reviews r JOIN products p ON p.id = r.product_id "
-                        "WHERE r.is_approved AND p.is_active GROUP BY r.product_id ORDER BY count(*) DESC, "
-                        "r.product_id LIMIT 20")  # fmt: skip
+    in_stock = [
+        row[0] for row in sql(database, "SELECT id FROM products WHERE is_active AND stock_quantity > 0 ORDER BY id")
+    ]
+    top = sql(
+        database,
+        "SELECT r.product_id, count(*) FROM reviews r JOIN products p ON p.id = r.product_id "
+        "WHERE r.is_approved AND p.is_active GROUP BY r.product_id ORDER BY count(*) DESC, "
+        "r.product_id LIMIT 20",
+    )
     top_ids = [product_id for product_id, _ in top]
-    shoppers = [row[0] for row in sql(database, "SELECT customer_id FROM carts WHERE status = 'active' "
-                                                "ORDER BY customer_id LIMIT 64")]  # fmt: skip
+    shoppers = [
+        row[0]
+        for row in sql(database, "SELECT customer_id FROM carts WHERE status = 'active' ORDER BY customer_id LIMIT 64")
+    ]
     if DEMO_CUSTOMER_ID not in shoppers:
         shoppers = [DEMO_CUSTOMER_ID, *shoppers[:-1]]
     tokens = {customer: issue_token(customer, settings, ttl_seconds=6 * 3600) for customer in shoppers}
@@ -236,22 +253,37 @@ def build_fixtures(database: str, secret: str, workdir: Path) -> Fixtures:
         "checkout": [
             _plan_line("GET", "/api/mobile/checkout" + (f"?customer_id={c}" if n % 2 else ""), tokens[c])
             for n, c in enumerate(shoppers)
-        ],  # fmt: skip
+        ],
     }
     searches = []
     for label, params, broad in (*SEARCHES, *EXTRA_BROAD):
-        query = {("category_id" if key == "category" else key): (categories[value] if key == "category" else value)
-                 for key, value in params.items()}  # fmt: skip
-        searches.append({"label": label, "params": query, "broad": broad, "in_mix": (label, params, broad) in SEARCHES,
-                         "path": "/api/mobile/search?" + urlencode(query)})  # fmt: skip
+        query = {
+            ("category_id" if key == "category" else key): (categories[value] if key == "category" else value)
+            for key, value in params.items()
+        }
+        searches.append(
+            {
+                "label": label,
+                "params": query,
+                "broad": broad,
+                "in_mix": (label, params, broad) in SEARCHES,
+                "path": "/api/mobile/search?" + urlencode(query),
+            }
+        )
     lines["search"] = [_plan_line("GET", s["path"]) for s in searches if s["in_mix"]]
     lines["search_narrow"] = [_plan_line("GET", s["path"]) for s in searches if s["in_mix"] and not s["broad"]]
     lines["search_broad"] = [_plan_line("GET", s["path"]) for s in searches if s["broad"]]
     # One customer per client: add a product, change its quantity, remove it; then the next product.
     cart_lines = []
     for thread, customer in enumerate(shoppers[: max(CONCURRENCY)], 1):
-        own = {row[0] for row in sql(database, "SELECT ci.product_id FROM cart_items ci JOIN carts c ON c.id = "
-                                               "ci.cart_id WHERE c.customer_id = :c", c=customer)}  # fmt: skip
+        own = {
+            row[0]
+            for row in sql(
+                database,
+                "SELECT ci.product_id FROM cart_items ci JOIN carts c ON c.id = ci.cart_id WHERE c.customer_id = :c",
+                c=customer,
+            )
+        }
         for product_id in rng.sample([p for p in in_stock if p not in own], CART_PRODUCTS):
             cart_lines += [
                 _plan_line(
@@ -260,7 +292,7 @@ def build_fixtures(database: str, secret: str, workdir: Path) -> Fixtures:
                     tokens[customer],
                     {"product_id": product_id, "quantity": 1},
                     thread,
-                ),  # fmt: skip
+                ),
                 _plan_line("PATCH", f"/api/mobile/cart/items/{product_id}", tokens[customer], {"quantity": 2}, thread),
                 _plan_line("DELETE", f"/api/mobile/cart/items/{product_id}", tokens[customer], None, thread),
             ]
@@ -415,15 +447,26 @@ def start_servers(database: str, secret: str, workers: int) -> Servers:
     runner_log = RESULTS / "mobile-runner.log"
     runner_log.write_bytes(b"")
     runner = spawn(
-        [PYTHON, "local_runner.py", "--port", str(runner_port), "--threads", str(SERVER_THREADS),
-         "--workers", str(workers)],
+        [
+            PYTHON,
+            "local_runner.py",
+            "--port",
+            str(runner_port),
+            "--threads",
+            str(SERVER_THREADS),
+            "--workers",
+            str(workers),
+        ],
         env={"DATABASE_URL": db_url(database), "TDS_WORKERS": "0", "MOBILE_TOKEN_SECRET": secret},
-        stdout=subprocess.DEVNULL, stderr=runner_log.open("ab"),
-    )  # fmt: skip
-    hello = spawn(
-        [PYTHON, "-m", "bench.servers", "--server", "granian", "--app", "hello", "--port", str(hello_port), "--threads", str(SERVER_THREADS)],
-        stdout=subprocess.DEVNULL, stderr=(RESULTS / "mobile-hello.log").open("wb"),
-    )  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=runner_log.open("ab"),
+    )
+    hello = spawn_hello(
+        hello_port,
+        SERVER_THREADS,
+        stdout=subprocess.DEVNULL,
+        stderr=(RESULTS / "mobile-hello.log").open("wb"),
+    )
     runner_url, hello_url = f"http://127.0.0.1:{runner_port}", f"http://127.0.0.1:{hello_port}"
     wait_http(f"{runner_url}/health", runner, seconds=120)
     wait_http(f"{hello_url}/", hello)
@@ -444,8 +487,13 @@ def run_probe(database: str, fixtures: Fixtures, repeat: int, workdir: Path) -> 
     spec.write_text(
         json.dumps({"repeat": repeat, "calls": calls, "explain": ["home, signed in", "product, best seller"]})
     )
-    process = spawn([PYTHON, "-m", "bench.mobile_probe", str(spec)], env={"DATABASE_URL": db_url(database)},
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    process = spawn(
+        [PYTHON, "-m", "bench.mobile_probe", str(spec)],
+        env={"DATABASE_URL": db_url(database)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         output, errors = process.communicate(timeout=300)
     finally:
@@ -481,10 +529,13 @@ def judge(results: Blocks) -> tuple[list[Verdict], list[Verdict]]:
             continue
         bar = BUSY_SEARCH_P99_MS if key == "search" else BUSY_SCREEN_P99_MS
         p99, errors = busy[key]["p99_us"] / 1000, busy[key]["errors_total"]
-        verdicts.append(Verdict(
-            f"{BY_KEY[key].label}: p99 < {bar:.0f} ms at {BUSY_CLIENTS} clients, {BUSY_WORKERS} runner processes",
-            f"{p99:.1f} ms, {busy[key]['rps']:,.0f} req/s" + (f" ({errors} errors)" if errors else ""),
-            p99 < bar and not errors))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                f"{BY_KEY[key].label}: p99 < {bar:.0f} ms at {BUSY_CLIENTS} clients, {BUSY_WORKERS} runner processes",
+                f"{p99:.1f} ms, {busy[key]['rps']:,.0f} req/s" + (f" ({errors} errors)" if errors else ""),
+                p99 < bar and not errors,
+            )
+        )
     one = results.get((1, 1), {})
     for screen in SCREENS:
         if screen.p99_ms is None or screen.key not in one:
@@ -492,8 +543,9 @@ def judge(results: Blocks) -> tuple[list[Verdict], list[Verdict]]:
         p99 = one[screen.key]["p99_us"] / 1000
         errors = one[screen.key]["errors_total"]
         measured = f"{p99:.1f} ms" + (f" ({errors} errors)" if errors else "")
-        verdict = Verdict(f"{screen.label}: p99 < {screen.p99_ms:.0f} ms at 1 client", measured,
-                          p99 < screen.p99_ms and not errors)  # fmt: skip
+        verdict = Verdict(
+            f"{screen.label}: p99 < {screen.p99_ms:.0f} ms at 1 client", measured, p99 < screen.p99_ms and not errors
+        )
         (verdicts if screen.judged else information).append(verdict)
     return verdicts, information
 
@@ -502,8 +554,16 @@ def _ms(microseconds: float) -> str:
     return f"{microseconds / 1000:.1f}"
 
 
-def render(info: dict, data: dict, fixtures: Fixtures, results: dict[int, dict[str, dict]], probe: dict | None,
-           verdicts: tuple[list[Verdict], list[Verdict]], command: str, args: argparse.Namespace) -> str:  # fmt: skip
+def render(
+    info: dict,
+    data: dict,
+    fixtures: Fixtures,
+    results: dict[int, dict[str, dict]],
+    probe: dict | None,
+    verdicts: tuple[list[Verdict], list[Verdict]],
+    command: str,
+    args: argparse.Namespace,
+) -> str:
     facts = fixtures.facts
     lines = [
         f"Mobile screens benchmark — {info['date']}, {info['nproc']} cores ({info['cpu']}), PostgreSQL "
@@ -520,10 +580,13 @@ def render(info: dict, data: dict, fixtures: Fixtures, results: dict[int, dict[s
     ]
     for (workers, clients), block in results.items():
         hello = _hello(block)
-        lines += [f"### {_block_title(workers, clients)}", "",
-                  "| screen | req/s | p50 ms | p99 ms | p99 of each round | max ms | req/s vs hello | p50 vs hello "
-                  "| server CPU ms/req | PostgreSQL CPU ms/req | PG connections opened | others' CPU % | errors |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+        lines += [
+            f"### {_block_title(workers, clients)}",
+            "",
+            "| screen | req/s | p50 ms | p99 ms | p99 of each round | max ms | req/s vs hello | p50 vs hello "
+            "| server CPU ms/req | PostgreSQL CPU ms/req | PG connections opened | others' CPU % | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for key in ORDER:
             if key not in block:
                 continue
@@ -543,11 +606,13 @@ def render(info: dict, data: dict, fixtures: Fixtures, results: dict[int, dict[s
                 f"{r['others_cpu_percent']:.0f}{disturbed} | {r['errors_total']} |"
             )
         lines.append("")
-    lines += ["### The runner's own time per request (its request log: from routing to the answer, without "
-              "HTTP parsing, queueing and sending)", "",
-              "| screen | operation | " + " | ".join(f"{_block_title(*block)}: n / p50 / p99 ms"
-                                                    for block in results) + " |",
-              "|---|---|" + "---:|" * len(results)]  # fmt: skip
+    lines += [
+        "### The runner's own time per request (its request log: from routing to the answer, without "
+        "HTTP parsing, queueing and sending)",
+        "",
+        "| screen | operation | " + " | ".join(f"{_block_title(*block)}: n / p50 / p99 ms" for block in results) + " |",
+        "|---|---|" + "---:|" * len(results),
+    ]
     for key in ORDER:
         operations = sorted({op for block in results.values() for op in block.get(key, {}).get("server_side", {})})
         for operation in operations:
@@ -558,9 +623,12 @@ def render(info: dict, data: dict, fixtures: Fixtures, results: dict[int, dict[s
             lines.append(f"| {BY_KEY[key].label} | {operation} | " + " | ".join(cells) + " |")
     lines.append("")
     timed = {call["name"]: call for call in (probe or {}).get("calls", [])}
-    lines += ["### Searches (each checked once over HTTP; in-process time of the service call from the probe)", "",
-              "| query | in mix | broad | matches | in-process median ms | of which SQL ms | statements |",
-              "|---|---|---|---:|---:|---:|---:|"]  # fmt: skip
+    lines += [
+        "### Searches (each checked once over HTTP; in-process time of the service call from the probe)",
+        "",
+        "| query | in mix | broad | matches | in-process median ms | of which SQL ms | statements |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
     for s in fixtures.searches:
         call = timed.get(f"search: {s['label']}", {})
         shown = " ".join(f"{k}={v}" for k, v in s["params"].items())
@@ -571,25 +639,42 @@ def render(info: dict, data: dict, fixtures: Fixtures, results: dict[int, dict[s
         )
     lines.append("")
     if probe:
-        lines += ["### Where the time goes, in process (probe: median of the service call, no HTTP)", "",
-                  "| call | median ms | max ms | SQL ms | statements | each statement ms (last call) |",
-                  "|---|---:|---:|---:|---:|---|"]  # fmt: skip
+        lines += [
+            "### Where the time goes, in process (probe: median of the service call, no HTTP)",
+            "",
+            "| call | median ms | max ms | SQL ms | statements | each statement ms (last call) |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
         for call in probe["calls"]:
             if call["kind"] != "search":
-                lines.append(f"| {call['name']} | {call['median_ms']:.1f} | {call['max_ms']:.1f} | "
-                             f"{call['sql_median_ms']:.1f} | {call['statements']} | "
-                             f"{', '.join(f'{t:.1f}' for t in call['per_statement_ms'])} |")  # fmt: skip
+                lines.append(
+                    f"| {call['name']} | {call['median_ms']:.1f} | {call['max_ms']:.1f} | "
+                    f"{call['sql_median_ms']:.1f} | {call['statements']} | "
+                    f"{', '.join(f'{t:.1f}' for t in call['per_statement_ms'])} |"
+                )
         lines.append("")
         for name, plans in probe["explain"].items():
             title = f"slowest search ({name})" if name == probe["slowest_search"] else name
             lines += [f"### EXPLAIN (ANALYZE, BUFFERS): {title}", ""]
             for number, entry in enumerate(plans, 1):
-                lines += [f"Statement {number}: parameters {entry['parameters']}", "", "```", entry["statement"], "",
-                          *entry["plan"], "```", ""]  # fmt: skip
+                lines += [
+                    f"Statement {number}: parameters {entry['parameters']}",
+                    "",
+                    "```",
+                    entry["statement"],
+                    "",
+                    *entry["plan"],
+                    "```",
+                    "",
+                ]
     targets, information = verdicts
-    lines += ["### Targets (p99 at 1 client and one runner process, search's bar 80 ms; p99 at 8 clients with "
-              "2 runner processes, search's bar 100 ms)", "", "| target | measured | result |",
-              "|---|---|---|"]  # fmt: skip
+    lines += [
+        "### Targets (p99 at 1 client and one runner process, search's bar 80 ms; p99 at 8 clients with "
+        "2 runner processes, search's bar 100 ms)",
+        "",
+        "| target | measured | result |",
+        "|---|---|---|",
+    ]
     for verdict in targets:
         lines.append(f"| {verdict.target} | {verdict.measured} | {'PASS' if verdict.passed else '**FAIL**'} |")
     for verdict in information:
@@ -602,16 +687,20 @@ def render(info: dict, data: dict, fixtures: Fixtures, results: dict[int, dict[s
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--keep-data", action="store_true",
-                        help="build the data set once into tsh_mobile_bench_cache and reuse it (copied per run)")  # fmt: skip
+    parser.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="build the data set once into tsh_mobile_bench_cache and reuse it (copied per run)",
+    )
     parser.add_argument(
         "--quick", action="store_true", help=f"{QUICK_PRODUCTS:,} products, short runs: checks that everything runs"
     )
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per screen and concurrency")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--only", default=",".join(s.key for s in SCREENS[1:]), help="comma-separated screens")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="measure everything N times; each row keeps its least disturbed round")  # fmt: skip
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="measure everything N times; each row keeps its least disturbed round"
+    )
     parser.add_argument("--repeat", type=int, default=7, help="probe: timed calls per service call")
     parser.add_argument("--workers", default="1,2", help="runner processes to measure with, comma-separated")
     args = parser.parse_args()
@@ -645,9 +734,11 @@ def main() -> int:
                         plan = fixtures.plans["hello" if key == "hello_end" else key]
                         result = measure(servers, key, plan, clients, args.duration, args.warmup)
                         rounds[(workers, clients)].setdefault(key, []).append(result)
-                        log(f"round {round_no}, {_block_title(workers, clients)}, {key}: {result['rps']:,.0f} req/s, "
+                        log(
+                            f"round {round_no}, {_block_title(workers, clients)}, {key}: {result['rps']:,.0f} req/s, "
                             f"p50 {_ms(result['p50_us'])} ms, p99 {_ms(result['p99_us'])} ms, errors "
-                            f"{result['errors_total']}, others' CPU {result['others_cpu_percent']:.0f}%")  # fmt: skip
+                            f"{result['errors_total']}, others' CPU {result['others_cpu_percent']:.0f}%"
+                        )
         finally:
             stop(servers.runner)
             stop(servers.hello)
@@ -658,24 +749,39 @@ def main() -> int:
         notes.append(f"the probe FAILED: {type(exc).__name__}: {exc}")
     scratch.drop(database)
     # Each row keeps the round in which others used the least CPU (not the fastest one).
-    results = {block_key: {key: {**min(runs, key=lambda r: r["others_cpu_percent"]),
-                                 "p99_rounds_ms": [r["p99_us"] / 1000 for r in runs]}
-                           for key, runs in block.items()}
-               for block_key, block in rounds.items()}  # fmt: skip
+    results = {
+        block_key: {
+            key: {
+                **min(runs, key=lambda r: r["others_cpu_percent"]),
+                "p99_rounds_ms": [r["p99_us"] / 1000 for r in runs],
+            }
+            for key, runs in block.items()
+        }
+        for block_key, block in rounds.items()
+    }
     verdicts, information = judge(results)
     for (workers, clients), block in results.items():
         disturbed = [key for key, r in block.items() if r["others_cpu_percent"] > DISTURBED_PERCENT]
         if disturbed:
-            notes.append(f"{_block_title(workers, clients)}: others used over {DISTURBED_PERCENT}% of a core during "
-                         f"{', '.join(disturbed)}: repeat the run for steadier figures")  # fmt: skip
+            notes.append(
+                f"{_block_title(workers, clients)}: others used over {DISTURBED_PERCENT}% of a core during "
+                f"{', '.join(disturbed)}: repeat the run for steadier figures"
+            )
     command = "bench/run.sh mobile" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
     text = render(info, data, fixtures, results, probe, (verdicts, information), command, args)
     text += f"\nTotal benchmark time: {time.monotonic() - started:.0f} s; load at end {os.getloadavg()[0]:.2f}.\n"
-    payload = {"machine": info, "args": vars(args), "data": data, "facts": fixtures.facts,
-               "searches": fixtures.searches, "probe": probe,
-               "results": {f"{w}w-{c}c": block for (w, c), block in results.items()},
-               "rounds": {f"{w}w-{c}c": block for (w, c), block in rounds.items()},
-               "verdicts": [vars(v) for v in verdicts], "information": [vars(v) for v in information]}  # fmt: skip
+    payload = {
+        "machine": info,
+        "args": vars(args),
+        "data": data,
+        "facts": fixtures.facts,
+        "searches": fixtures.searches,
+        "probe": probe,
+        "results": {f"{w}w-{c}c": block for (w, c), block in results.items()},
+        "rounds": {f"{w}w-{c}c": block for (w, c), block in rounds.items()},
+        "verdicts": [vars(v) for v in verdicts],
+        "information": [vars(v) for v in information],
+    }
     publish("mobile", text, payload, verdicts, notes)
     return 0
 

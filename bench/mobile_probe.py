@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from common.db import get_engine
+from common.db.engine import get_engine
 from common.shop.catalog import home_screen, product_detail
 from common.shop.checkout import checkout
 from common.shop.schemas import CustomerProfile, SearchQuery

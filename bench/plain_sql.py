@@ -1,7 +1,7 @@
-"""The database's ceiling for the drain: the same SQL as our drain, issued from a bare driver loop.
+"""The database's ceiling for the drain: the same SQL as the service's drain, issued from a bare driver loop.
 
-No SQLAlchemy, no pydantic, no drain bookkeeping: a DB-API cursor sends the statement our
-queue claim sends, then for each item, in its own transaction, the statements our handler
+No SQLAlchemy, no pydantic, no drain bookkeeping: a DB-API cursor sends the statement the service's
+queue claim sends, then for each item, in its own transaction, the statements the service's handler
 sends for that entity (common/sync/handlers.py), the outbox row it writes with each applied
 change (common/events/outbox.py), and the same fenced completion UPDATE.
 Parameter values are computed with the same pure-Python helpers the handlers use for the
@@ -16,11 +16,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from common.money import to_iqd
-from common.products.search_index import search_columns, vocabulary, vocabulary_rows
+from common.products.search_index import product_search, vocabulary_rows
+from common.sync.handlers import PRODUCT_FIELDS
 
 BATCH_SIZE = 10
 LOCK_SECONDS = 300
@@ -45,8 +46,6 @@ UPDATE tds_sync_queue
  WHERE id = %s AND status = 'processing' AND locked_by = %s AND attempt_count = %s"""
 
 CUSTOMER_FIELDS = {"name": "contact_name", "company_name": "company_name", "email": "email", "phone": "phone"}
-PRODUCT_TEXT = {"name": "name", "name_ar": "name_ar", "sku": "sku", "description": "description", "unit": "unit",
-                "brand": "brand"}  # fmt: skip
 PRODUCT_LOCK = "SELECT * FROM products WHERE zoho_item_id = %s FOR UPDATE"
 CATEGORY_UPSERT = """
 INSERT INTO categories (zoho_category_id, name, created_at, updated_at) VALUES (%s, %s, %s, %s)
@@ -75,7 +74,7 @@ def _stamp(value: str | None) -> datetime | None:
     if not value:
         return None
     parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z") if value[-5] in "+-" else datetime.fromisoformat(value)
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def _columns(fields: dict[str, str], record: dict[str, Any]) -> dict[str, Any]:
@@ -103,10 +102,15 @@ CUSTOMER_LOCK = (
 
 
 def _emit(cursor, event_type: str, aggregate: str, aggregate_id: int, data: dict[str, Any], now: datetime) -> None:
-    """The outbox row our handlers write with each applied change (common/events/outbox.py)."""
+    """The outbox row the service's handlers write with each applied change (common/events/outbox.py)."""
     event_id = str(uuid.uuid4())
-    payload = {"event_id": event_id, "event_type": event_type, "occurred_at": now.isoformat(),
-               "aggregate": {"type": aggregate, "id": str(aggregate_id)}, "data": data}  # fmt: skip
+    payload = {
+        "event_id": event_id,
+        "event_type": event_type,
+        "occurred_at": now.isoformat(),
+        "aggregate": {"type": aggregate, "id": str(aggregate_id)},
+        "data": data,
+    }
     cursor.execute(
         OUTBOX_INSERT, [event_id, event_type, aggregate, str(aggregate_id), json.dumps(payload, default=str), now]
     )
@@ -135,7 +139,8 @@ def apply_customer(cursor, payload: dict[str, Any], now: datetime) -> str:
         return "stale"
     customer_id, *tracked = written[0]
     data = dict(
-        zip(("name", "company_name", "email", "phone", "is_active"), tracked), zoho_contact_id=record["contact_id"]
+        zip(("name", "company_name", "email", "phone", "is_active"), tracked, strict=True),
+        zoho_contact_id=record["contact_id"],
     )
     _emit(cursor, "customer.updated" if stored else "customer.created", "customer", customer_id, data, now)
     return "applied"
@@ -146,12 +151,14 @@ def apply_product(cursor, payload: dict[str, Any], now: datetime) -> str:
     modified_at = _stamp(item.get("last_modified_time"))
     cursor.execute(PRODUCT_LOCK, [item["item_id"]])
     rows = cursor.fetchall()
-    stored = dict(zip([column[0] for column in cursor.description], rows[0])) if rows else None
+    stored = dict(zip([column[0] for column in cursor.description], rows[0], strict=True)) if rows else None
     if stored and stored["zoho_last_modified"] and modified_at and modified_at < stored["zoho_last_modified"]:
         return "stale"
-    values = _columns(PRODUCT_TEXT, item)
-    text = {field: values.get(field, stored[field] if stored else None)
-            for field in ("name", "name_ar", "sku", "brand", "description")}  # fmt: skip
+    values = _columns(PRODUCT_FIELDS, item)
+    text = {
+        field: values.get(field, stored[field] if stored else None)
+        for field in ("name", "name_ar", "sku", "brand", "description")
+    }
     if item.get("rate") is not None:
         values["price"] = to_iqd(item["rate"])
     if "purchase_rate" in item:
@@ -165,17 +172,16 @@ def apply_product(cursor, payload: dict[str, Any], now: datetime) -> str:
     if category and (stored is None or (stored["zoho_data"] or {}).get("category_id") != category):
         cursor.execute(CATEGORY_UPSERT, [category, item.get("category_name") or "Uncategorised", now, now, now])
         values["category_id"] = cursor.fetchall()[0][0]
-    values.update(search_columns(**text, description_ar=stored["description_ar"] if stored else None))
-    terms = vocabulary([text["name"], text["name_ar"], text["brand"]])
-    if stored is not None:
-        terms -= vocabulary([stored["name"], stored["name_ar"], stored["brand"]])
-    rows = vocabulary_rows(terms)
+    search = product_search({**text, "description_ar": stored["description_ar"] if stored else None}, stored)
+    values.update(search.columns)
+    rows = vocabulary_rows(search.terms)
     if rows:
         cursor.execute(
-            "INSERT INTO search_terms (variant, term) VALUES " + ", ".join(["(%s, %s)"] * len(rows))
+            "INSERT INTO search_terms (variant, term) VALUES "
+            + ", ".join(["(%s, %s)"] * len(rows))
             + " ON CONFLICT DO NOTHING",
             [value for row in rows for value in (row["variant"], row["term"])],
-        )  # fmt: skip
+        )
     values["zoho_data"] = json.dumps(item)
     values = _versioned(values, modified_at, now)
     if stored is not None:
@@ -217,15 +223,15 @@ def drain(connection, worker_id: str) -> int:
     cursor = connection.cursor()
     done = 0
     while True:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         cursor.execute(CLAIM, [worker_id, now + timedelta(seconds=LOCK_SECONDS), now, now, now, BATCH_SIZE])
         batch = sorted(cursor.fetchall(), key=lambda row: (row[4], row[5], row[0]))
         connection.commit()
         for queue_id, entity_type, payload, attempt, _, _ in batch:
             started = time.perf_counter()
-            result = APPLY[entity_type](cursor, payload, datetime.now(timezone.utc))
+            result = APPLY[entity_type](cursor, payload, datetime.now(UTC))
             elapsed_ms = round((time.perf_counter() - started) * 1000)
-            cursor.execute(COMPLETE, [result, elapsed_ms, datetime.now(timezone.utc), queue_id, worker_id, attempt])
+            cursor.execute(COMPLETE, [result, elapsed_ms, datetime.now(UTC), queue_id, worker_id, attempt])
             if cursor.rowcount != 1:
                 connection.rollback()
                 continue

@@ -1,10 +1,10 @@
-"""The peer a user would pick instead of our queue: procrastinate, applying the same events.
+"""The peer a user would pick instead of the service's queue: procrastinate, applying the same events.
 
 Two tasks under one name, so the same deferred jobs serve both:
-- `bind`: the task runs our handler (`common.sync.handlers.apply`) on an SQLAlchemy
-  connection in its own transaction, exactly as our drain does for an item; what differs is
+- `bind`: the task runs the service's handler (`common.sync.handlers.apply`) on an SQLAlchemy
+  connection in its own transaction, exactly as the service's drain does for an item; what differs is
   the queue machinery around it (procrastinate's fetch / finish functions, its worker, psycopg);
-- `bind_plain_upsert`: what a team would write on procrastinate instead of our handlers, one
+- `bind_plain_upsert`: what a team would write on procrastinate instead of the service's handlers, one
   plain `INSERT ... ON CONFLICT DO UPDATE` per job through psycopg into tables indexed like
   ours (a unique Zoho id, a trigram index on the name, an index on the SKU or email), with no
   stale check, search columns, history or events.
@@ -17,8 +17,10 @@ from typing import Any
 from procrastinate import App, PsycopgConnector
 from sqlalchemy import Engine
 
+from common.clock import utcnow
 from common.config import Settings
-from common.db import check_database, create_engine_for, utcnow, write
+from common.db.engine import check_database, create_engine_for
+from common.db.transactions import write
 from common.sync import handlers
 from common.sync.queue import QueueItem
 
@@ -30,7 +32,7 @@ def make_app(conninfo: str, pool_size: int = 2) -> App:
 
 
 def engine_for(database_url: str) -> Engine:
-    """The task's engine: one per worker process, like our drain's."""
+    """The task's engine: one per worker process, like the service's drain's."""
     global _engine
     if _engine is None:
         _engine = create_engine_for(Settings(database_url=database_url, tds_workers=0))
@@ -81,12 +83,30 @@ def bind_plain_upsert(app: App, conninfo: str) -> Any:
             if entity_type == "products":
                 item = payload["item"]
                 stock = item.get("available_stock", item.get("stock_on_hand"))
-                connection.execute(_UPSERT_PRODUCT, (item["item_id"], item["name"], item.get("sku"), item.get("rate"),
-                                                     stock, item.get("status") == "active", Jsonb(item)))  # fmt: skip
+                connection.execute(
+                    _UPSERT_PRODUCT,
+                    (
+                        item["item_id"],
+                        item["name"],
+                        item.get("sku"),
+                        item.get("rate"),
+                        stock,
+                        item.get("status") == "active",
+                        Jsonb(item),
+                    ),
+                )
             else:
                 record = payload["contact"]
-                connection.execute(_UPSERT_CUSTOMER, (record["contact_id"], record["contact_name"], record.get("email"),
-                                                      record.get("phone"), Jsonb(record)))  # fmt: skip
+                connection.execute(
+                    _UPSERT_CUSTOMER,
+                    (
+                        record["contact_id"],
+                        record["contact_name"],
+                        record.get("email"),
+                        record.get("phone"),
+                        Jsonb(record),
+                    ),
+                )
         return "applied"
 
     return apply_zoho_event

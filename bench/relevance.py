@@ -31,11 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy import select
 
     from common import migrate
-    from common.db import get_engine, read
+    from common.db.engine import get_engine
+    from common.db.transactions import read
     from common.models import products
-    from demo_data import generator
     from common.shop.schemas import SearchQuery
     from common.shop.search import search
+    from demo_data import generator
     from tests.search_judgements import JUDGEMENTS
 
     engine = get_engine()

@@ -4,7 +4,7 @@
 
 `hello` is bench/hello.py through common.http.as_wsgi; `runner` is local_runner.create_app
 (the database must be migrated already). waitress gets the options the runner used with it
-(issue 10's tuning); granian the runner's own arrangement (local_runner._server: ASGI with the
+(its tuning for hostile clients); granian the runner's own arrangement (local_runner._server: ASGI with the
 body stage of common.body_stage) in one worker; granian-wsgi the arrangement before the body
 stage (granian's WSGI interface, the body read on the request thread).
 """
@@ -12,6 +12,7 @@ stage (granian's WSGI interface, the body read on the request thread).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 from functools import partial
 
@@ -38,14 +39,20 @@ def serve_waitress(app, port: int, threads: int) -> None:
     from waitress.server import create_server
 
     server = create_server(
-        app, host="127.0.0.1", port=port, threads=threads, ident="tsh-erp", clear_untrusted_proxy_headers=True,
-        connection_limit=4096, channel_timeout=30, asyncore_use_poll=True, backlog=2048,
-    )  # fmt: skip
+        app,
+        host="127.0.0.1",
+        port=port,
+        threads=threads,
+        ident="tsh-erp",
+        clear_untrusted_proxy_headers=True,
+        connection_limit=4096,
+        channel_timeout=30,
+        asyncore_use_poll=True,
+        backlog=2048,
+    )
     signal.signal(signal.SIGTERM, lambda *_: server.close())
-    try:
+    with contextlib.suppress(KeyboardInterrupt, OSError):
         server.run()
-    except (KeyboardInterrupt, OSError):
-        pass
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ clients were answered 408 by S + 3 seconds (REQUEST_BODY_TIMEOUT_SECONDS is S).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -41,16 +42,38 @@ from bench.harness import machine as describe_machine
 ARRANGEMENTS = ("granian-wsgi", "granian")
 THREADS, CLIENT_THREADS, PROBE_TIMEOUT = 8, 8, 5.0
 _scratch = ScratchDatabases("tsh_slow_bench_")
-_HEAD = (b"POST /dashboard/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-         b"Content-Length: 1048576\r\n\r\n")  # fmt: skip
+_HEAD = (
+    b"POST /dashboard/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    b"Content-Length: 1048576\r\n\r\n"
+)
 
 
 def _start(arrangement: str, database: str, body_seconds: float, logfile) -> tuple[Any, int]:
     port = free_port()
-    env = {"DATABASE_URL": db_url(database), "TDS_WORKERS": "0", "ADMIN_API_KEY": "bench-admin-key-0123456789",
-           "REQUEST_BODY_TIMEOUT_SECONDS": str(body_seconds)}  # fmt: skip
-    process = spawn([PYTHON, "-m", "bench.servers", "--server", arrangement, "--app", "runner", "--port", str(port),
-                     "--threads", str(THREADS)], env=env, stdout=logfile, stderr=logfile)  # fmt: skip
+    env = {
+        "DATABASE_URL": db_url(database),
+        "TDS_WORKERS": "0",
+        "ADMIN_API_KEY": "bench-admin-key-0123456789",
+        "REQUEST_BODY_TIMEOUT_SECONDS": str(body_seconds),
+    }
+    process = spawn(
+        [
+            PYTHON,
+            "-m",
+            "bench.servers",
+            "--server",
+            arrangement,
+            "--app",
+            "runner",
+            "--port",
+            str(port),
+            "--threads",
+            str(THREADS),
+        ],
+        env=env,
+        stdout=logfile,
+        stderr=logfile,
+    )
     wait_http(f"http://127.0.0.1:{port}/health", process)
     return process, port
 
@@ -98,10 +121,8 @@ def _slow_bodies(port: int, clients: int, seconds: float) -> dict:
         probes = []
         while time.monotonic() - started < seconds:
             for connection in slow:
-                try:
+                with contextlib.suppress(OSError):
                     connection.sendall(b"a")
-                except OSError:
-                    pass
             probes.append(_probe(port))
             time.sleep(max(0.0, 1.0 - probes[-1]))
         deadline = started + seconds + 3
@@ -109,8 +130,12 @@ def _slow_bodies(port: int, clients: int, seconds: float) -> dict:
     finally:
         for connection in slow:
             connection.close()
-    return {"health_max_s": max(probes), "health_median_s": sorted(probes)[len(probes) // 2],
-            "probes": len(probes), "answered_408": answered}  # fmt: skip
+    return {
+        "health_max_s": max(probes),
+        "health_median_s": sorted(probes)[len(probes) // 2],
+        "probes": len(probes),
+        "answered_408": answered,
+    }
 
 
 def main() -> int:
@@ -125,38 +150,60 @@ def main() -> int:
     with open(RESULTS / "slow-bodies.log", "ab") as logfile:
         for arrangement in ARRANGEMENTS:
             database = _scratch.create(arrangement.replace("-", "_"))
-            migrate = spawn([PYTHON, "-c", "from common import migrate; from common.db import get_engine; "
-                             "migrate.upgrade(get_engine())"], env={"DATABASE_URL": db_url(database)})  # fmt: skip
+            migrate = spawn(
+                [
+                    PYTHON,
+                    "-c",
+                    "from common import migrate; from common.db.engine import get_engine; "
+                    "migrate.upgrade(get_engine())",
+                ],
+                env={"DATABASE_URL": db_url(database)},
+            )
             migrate.wait(120)
             process, port = _start(arrangement, database, args.seconds, logfile)
             try:
-                figures[arrangement] = {**_health_load(port, args.requests, process.pid),
-                                        **_slow_bodies(port, args.clients, args.seconds)}  # fmt: skip
+                figures[arrangement] = {
+                    **_health_load(port, args.requests, process.pid),
+                    **_slow_bodies(port, args.clients, args.seconds),
+                }
             finally:
                 stop(process)
                 _scratch.drop(database)
             log(f"{arrangement}: {figures[arrangement]}")
     new, old = figures["granian"], figures["granian-wsgi"]
     lines = [
-        "# Slow request bodies: the body stage against granian's WSGI interface", "",
+        "# Slow request bodies: the body stage against granian's WSGI interface",
+        "",
         f"{info['date']}, {info['nproc']} cores, load average at start {info['loadavg_at_start']}, "
-        f"granian {info['packages'].get('granian', '?')}", "",
+        f"granian {info['packages'].get('granian', '?')}",
+        "",
         f"| arrangement | /health req/s | CPU ms/request | /health slowest with {args.clients} slow bodies | "
         f"median | slow clients answered 408 |",
         "|---|---|---|---|---|---|",
-        *(f"| {name} | {f['rps']:.0f} | {f['cpu_ms_per_request']:.2f} | {f['health_max_s']:.3f} s | "
-          f"{f['health_median_s']:.3f} s | {f['answered_408']} / {args.clients} |"
-          for name, f in figures.items()),
-    ]  # fmt: skip
+        *(
+            f"| {name} | {f['rps']:.0f} | {f['cpu_ms_per_request']:.2f} | {f['health_max_s']:.3f} s | "
+            f"{f['health_median_s']:.3f} s | {f['answered_408']} / {args.clients} |"
+            for name, f in figures.items()
+        ),
+    ]
     verdicts = [
-        Verdict(f"/health <= 1 s with {args.clients} slow bodies (body stage)", f"{new['health_max_s']:.3f} s",
-                new["health_max_s"] <= 1.0),
-        Verdict("every slow body answered 408 within the bound + 3 s", f"{new['answered_408']} / {args.clients}",
-                new["answered_408"] == args.clients),
-    ]  # fmt: skip
-    lines += ["", f"CPU per /health request, body stage / WSGI: "
-              f"{new['cpu_ms_per_request'] / old['cpu_ms_per_request']:.2f}x", "",
-              *(f"- {'PASS' if v.passed else 'FAIL'}: {v.target}: {v.measured}" for v in verdicts)]  # fmt: skip
+        Verdict(
+            f"/health <= 1 s with {args.clients} slow bodies (body stage)",
+            f"{new['health_max_s']:.3f} s",
+            new["health_max_s"] <= 1.0,
+        ),
+        Verdict(
+            "every slow body answered 408 within the bound + 3 s",
+            f"{new['answered_408']} / {args.clients}",
+            new["answered_408"] == args.clients,
+        ),
+    ]
+    lines += [
+        "",
+        f"CPU per /health request, body stage / WSGI: {new['cpu_ms_per_request'] / old['cpu_ms_per_request']:.2f}x",
+        "",
+        *(f"- {'PASS' if v.passed else 'FAIL'}: {v.target}: {v.measured}" for v in verdicts),
+    ]
     publish("slow", "\n".join(lines) + "\n", {"machine": info, "figures": figures}, verdicts, [])
     return 0 if all(v.passed for v in verdicts) else 1
 

@@ -42,6 +42,7 @@ from bench.harness import (
     log,
     publish,
     spawn,
+    spawn_hello,
     sql,
     stop,
     wait_http,
@@ -136,18 +137,31 @@ def start_intake_server(kind: str, port: int, round_no: int, logfile) -> tuple[s
     """(process, URL to load, scratch database) for one contender."""
     if kind == "ff-hello":
         process = spawn(
-            [str(Path(PYTHON).parent / "functions-framework"), "--source", "bench/hello.py", "--target", "hello",
-             "--host", "127.0.0.1", "--port", str(port)],
-            env={"THREADS": str(SERVER_THREADS)}, stdout=logfile, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                str(Path(PYTHON).parent / "functions-framework"),
+                "--source",
+                "bench/hello.py",
+                "--target",
+                "hello",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env={"THREADS": str(SERVER_THREADS)},
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+        )
         url = f"http://127.0.0.1:{port}/"
         wait_http(url, process)
         return process, url, None
     if kind == "granian-hello":
-        process = spawn(
-            [PYTHON, "-m", "bench.servers", "--server", "granian", "--app", "hello", "--port", str(port), "--threads", str(SERVER_THREADS)],
-            stdout=logfile, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        process = spawn_hello(
+            port,
+            SERVER_THREADS,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+        )
         url = f"http://127.0.0.1:{port}/"
         wait_http(url, process)
         return process, url, None
@@ -155,10 +169,17 @@ def start_intake_server(kind: str, port: int, round_no: int, logfile) -> tuple[s
     url = f"http://127.0.0.1:{port}/api/zoho/webhooks/products"
     if kind == "fastapi":
         # The peer writes into the same migrated table, so both pay for the same indexes.
-        subprocess.run([PYTHON, "-m", "common.migrate"], cwd=BENCH.parent, check=True,
-                       env={**os.environ, "PYTHONPATH": str(BENCH.parent), "DATABASE_URL": db_url(database)})  # fmt: skip
-        process = spawn([PYTHON, "-m", "bench.fastapi_receiver", "--port", str(port), "--dsn", db_url(database)],
-                        stdout=logfile, stderr=subprocess.STDOUT)  # fmt: skip
+        subprocess.run(
+            [PYTHON, "-m", "common.migrate"],
+            cwd=BENCH.parent,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(BENCH.parent), "DATABASE_URL": db_url(database)},
+        )
+        process = spawn(
+            [PYTHON, "-m", "bench.fastapi_receiver", "--port", str(port), "--dsn", db_url(database)],
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+        )
         wait_http(f"http://127.0.0.1:{port}/docs", process, seconds=60)
         return process, url, database
     # "intake" runs as deployed (request metrics on); "intake-no-metrics" is its baseline for their cost;
@@ -168,8 +189,9 @@ def start_intake_server(kind: str, port: int, round_no: int, logfile) -> tuple[s
     process = spawn(
         [PYTHON, "local_runner.py", "--port", str(port), "--threads", str(SERVER_THREADS), "--workers", workers],
         env={"DATABASE_URL": db_url(database), "TDS_WORKERS": "0", "REQUEST_METRICS": metrics},
-        stdout=logfile, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        stdout=logfile,
+        stderr=subprocess.STDOUT,
+    )
     wait_http(f"http://127.0.0.1:{port}/health", process, seconds=120)
     return process, url, database
 
@@ -180,7 +202,7 @@ def bench_intake(report: Report, rounds: int, duration: float, warmup: float) ->
     results: dict[str, list[dict]] = {kind: [] for kind in kinds}
     for round_no in range(rounds):
         for kind_no, kind in enumerate(kinds):
-            log_file = open(RESULTS / f"intake-{kind}.log", "ab")
+            log_file = open(RESULTS / f"intake-{kind}.log", "ab")  # noqa: SIM115 - the server's, closed after it
             process, url, database = start_intake_server(kind, free_port(), round_no, log_file)
             try:
                 run_wrk(url, warmup, template, f"w{round_no}{kind_no}")
@@ -218,7 +240,7 @@ def bench_enqueue(report: Report, rounds: int, jobs: int) -> None:
     from bench import procrastinate_app
     from common import migrate
     from common.config import get_settings
-    from common.db import ENGINES, get_engine
+    from common.db.engine import ENGINES, get_engine
     from common.sync.entities import BY_ROUTE
     from common.sync.intake import accept_webhook
 
@@ -236,8 +258,9 @@ def bench_enqueue(report: Report, rounds: int, jobs: int) -> None:
     entity = BY_ROUTE["products"]
 
     def defer(body: dict) -> None:
-        task.defer(entity_type="products", source_entity_id=body["item"]["item_id"], operation_type="update",
-                   payload=body)  # fmt: skip
+        task.defer(
+            entity_type="products", source_entity_id=body["item"]["item_id"], operation_type="update", payload=body
+        )
 
     def accept(body: dict) -> None:
         accept_webhook(entity, body)
@@ -305,7 +328,8 @@ def build_drain_template(events: int) -> tuple[str, int]:
     from bench import procrastinate_app
     from common import migrate
     from common.config import Settings
-    from common.db import create_engine_for, write
+    from common.db.engine import create_engine_for
+    from common.db.transactions import write
     from common.sync.entities import BY_ROUTE
     from common.sync.intake import enqueue_event
 
@@ -320,7 +344,7 @@ def build_drain_template(events: int) -> tuple[str, int]:
     app = procrastinate_app.make_app(conninfo(database))
     task = procrastinate_app.bind(app, db_url(database))
     sql(database, procrastinate_app.PEER_TABLES)
-    # procrastinate's jobs carry what our queue stored for each event (its canonical payload).
+    # procrastinate's jobs carry what the service's queue stored for each event (its canonical payload).
     stored = sql(
         database, "SELECT entity_type, source_entity_id, operation_type, payload FROM tds_sync_queue ORDER BY id"
     )
@@ -329,11 +353,15 @@ def build_drain_template(events: int) -> tuple[str, int]:
         for start in range(0, len(stored), 500):
             task.batch_defer(
                 *[
-                    {"entity_type": entity_type, "operation_type": operation, "payload": payload,
-                     "source_entity_id": entity_id}
+                    {
+                        "entity_type": entity_type,
+                        "operation_type": operation,
+                        "payload": payload,
+                        "source_entity_id": entity_id,
+                    }
                     for entity_type, entity_id, operation, payload in stored[start : start + 500]
                 ]
-            )  # fmt: skip
+            )
     sql(database, "VACUUM ANALYZE")
     return database.removeprefix(PREFIX), len(work)
 
@@ -362,9 +390,9 @@ def run_drain(template: str, events: int, name: str, contenders: dict = DRAIN_CO
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=open(RESULTS / "drain-workers.log", "ab"),
+            stderr=open(RESULTS / "drain-workers.log", "ab"),  # noqa: SIM115 - the children's, for their lifetime
             text=True,
-        )  # fmt: skip
+        )
         for _ in range(processes)
     ]
     try:
@@ -415,10 +443,18 @@ def run_drain(template: str, events: int, name: str, contenders: dict = DRAIN_CO
     drop_db(database)
     if done != events or list(newest) != [records, records]:
         raise RuntimeError(f"{name}: {done}/{events} items done, newest versions {newest}: the work was not done")
-    return {"items": done, "seconds": seconds, "items_per_s": done / seconds, "processes": processes,
-            "concurrency": concurrency, "client_cpu_ms_per_item": sum(r["cpu"] for r in reports) * 1000 / done,
-            "pg_cpu_ms_per_item": pg_cpu * 1000 / done, "wall_ms_per_item": seconds * 1000 / done,
-            "events": outboxed[0], "published": outboxed[1]}  # fmt: skip
+    return {
+        "items": done,
+        "seconds": seconds,
+        "items_per_s": done / seconds,
+        "processes": processes,
+        "concurrency": concurrency,
+        "client_cpu_ms_per_item": sum(r["cpu"] for r in reports) * 1000 / done,
+        "pg_cpu_ms_per_item": pg_cpu * 1000 / done,
+        "wall_ms_per_item": seconds * 1000 / done,
+        "events": outboxed[0],
+        "published": outboxed[1],
+    }
 
 
 def bench_drain(report: Report, rounds: int, events: int) -> None:
@@ -430,7 +466,8 @@ def bench_drain(report: Report, rounds: int, events: int) -> None:
                 result = run_drain(template, events, name)
                 results[name].append(result)
                 log(
-                    f"drain round {round_no + 1} {name}: {result['items_per_s']:.0f} items/s ({result['seconds']:.2f} s)"
+                    f"drain round {round_no + 1} {name}: {result['items_per_s']:.0f} items/s"
+                    f" ({result['seconds']:.2f} s)"
                 )
     finally:
         drop_db(PREFIX + template)
@@ -451,14 +488,18 @@ def bench_outbox(report: Report, rounds: int, events: int) -> None:
             for name in OUTBOX_CONTENDERS:
                 result = run_drain(template, events, name, OUTBOX_CONTENDERS)
                 results[name].append(result)
-                log(f"outbox round {round_no + 1} {name}: {result['items_per_s']:.0f} items/s "
-                    f"({result['seconds']:.2f} s, {result['events']} events, {result['published']} published)")  # fmt: skip
+                log(
+                    f"outbox round {round_no + 1} {name}: {result['items_per_s']:.0f} items/s "
+                    f"({result['seconds']:.2f} s, {result['events']} events, {result['published']} published)"
+                )
     finally:
         drop_db(PREFIX + template)
     for name, runs in results.items():
         best = best_of(runs, "items_per_s")
-        report.add(f"outbox.{name}", Figure("outbox", name, best["items_per_s"], "items/s",
-                                            [r["items_per_s"] for r in runs], best))  # fmt: skip
+        report.add(
+            f"outbox.{name}",
+            Figure("outbox", name, best["items_per_s"], "items/s", [r["items_per_s"] for r in runs], best),
+        )
 
 
 # ---------------------------------------------------------------- claim latency
@@ -486,7 +527,8 @@ def _history_rows(connection: pg8000.native.Connection, count: int) -> None:
                   jsonb_build_object('item', jsonb_build_object('item_id', 'h' || (n % 50000), 'version', n)),
                   'applied', 4, t, t, t + interval '40 milliseconds'
              FROM generate_series(1, CAST(:count AS integer)) AS n,
-                  LATERAL (SELECT now() - interval '6 days' + n * interval '6 days' / CAST(:count AS integer)) AS s(t)""",
+                  LATERAL (SELECT now() - interval '6 days'
+                                  + n * interval '6 days' / CAST(:count AS integer)) AS s(t)""",
         count=count,
     )
 
@@ -521,8 +563,10 @@ def bench_claim(report: Report, history: int, claims: int, pending: int) -> None
     from sqlalchemy import event
 
     from common import migrate
+    from common.clock import utcnow
     from common.config import Settings
-    from common.db import create_engine_for, utcnow, write
+    from common.db.engine import create_engine_for
+    from common.db.transactions import write
     from common.sync import queue
 
     databases = {"empty": create_db("claim_empty"), "history": create_db("claim_history")}
@@ -595,10 +639,19 @@ def bench_claim(report: Report, history: int, claims: int, pending: int) -> None
             quantiles = statistics.quantiles(values, n=100)
             report.add(
                 f"claim.{label}.{kind}",
-                Figure("claim", f"{label} {kind}", quantiles[49], "ms",
-                       extra={"p50_ms": quantiles[49], "p99_ms": quantiles[98], "max_ms": max(values),
-                              "samples": len(values)}),
-            )  # fmt: skip
+                Figure(
+                    "claim",
+                    f"{label} {kind}",
+                    quantiles[49],
+                    "ms",
+                    extra={
+                        "p50_ms": quantiles[49],
+                        "p99_ms": quantiles[98],
+                        "max_ms": max(values),
+                        "samples": len(values),
+                    },
+                ),
+            )
     report.figures["claim.history.statement"].extra.update(
         table_size=sizes[0],
         claim_index_size=sizes[1],
@@ -611,8 +664,9 @@ def bench_claim(report: Report, history: int, claims: int, pending: int) -> None
 
 
 def machine() -> dict[str, Any]:
-    return describe_machine(("SQLAlchemy", "pg8000", "pydantic", "granian", "functions-framework", "gunicorn",
-                             "procrastinate", "psycopg"))  # fmt: skip
+    return describe_machine(
+        ("SQLAlchemy", "pg8000", "pydantic", "granian", "functions-framework", "gunicorn", "procrastinate", "psycopg")
+    )
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -622,7 +676,7 @@ def _ratio(numerator: float, denominator: float) -> float:
 def _per_round(numerator: Figure, denominator: Figure, percent: bool = True) -> str:
     """The ratio within each round: contenders of one round ran minutes apart, so their
     ratio is steadier than either figure when the machine is shared."""
-    pairs = [_ratio(a, b) for a, b in zip(numerator.rounds, denominator.rounds)]
+    pairs = [_ratio(a, b) for a, b in zip(numerator.rounds, denominator.rounds, strict=True)]
     return "; per round " + " / ".join(f"{r:.0%}" if percent else f"{r:.2f}x" for r in pairs) if pairs else ""
 
 
@@ -631,85 +685,125 @@ def judge(report: Report) -> None:
     if "intake.intake" in f:
         intake, hello = f["intake.intake"], f["intake.granian-hello"]
         ratio = _ratio(intake.value, hello.value)
-        report.check("intake >= 50% of hello-world on the same server (granian)",
-                     f"{ratio:.0%} ({intake.value:.0f} / {hello.value:.0f} req/s{_per_round(intake, hello)})",
-                     ratio >= 0.5)  # fmt: skip
+        report.check(
+            "intake >= 50% of hello-world on the same server (granian)",
+            f"{ratio:.0%} ({intake.value:.0f} / {hello.value:.0f} req/s{_per_round(intake, hello)})",
+            ratio >= 0.5,
+        )
         peer = f["intake.fastapi"]
         ratio = _ratio(intake.value, peer.value)
-        report.check("intake >= 1.0x the FastAPI + uvicorn + asyncpg receiver (one process each)",
-                     f"{ratio:.2f}x ({intake.value:.0f} / {peer.value:.0f} req/s{_per_round(intake, peer, percent=False)}; "
-                     f"CPU {intake.extra['server_cpu_ms_per_request']:.2f} / {peer.extra['server_cpu_ms_per_request']:.2f} ms/req)",
-                     ratio >= 1.0)  # fmt: skip
+        report.check(
+            "intake >= 1.0x the FastAPI + uvicorn + asyncpg receiver (one process each)",
+            f"{ratio:.2f}x ({intake.value:.0f} / {peer.value:.0f} req/s{_per_round(intake, peer, percent=False)}; "
+            f"CPU {intake.extra['server_cpu_ms_per_request']:.2f} / "
+            f"{peer.extra['server_cpu_ms_per_request']:.2f} ms/req)",
+            ratio >= 1.0,
+        )
         p99 = intake.extra["p99_us"] / 1000
         report.check("intake p99 < 50 ms at 16 clients", f"{p99:.1f} ms", p99 < 50)
         both = f["intake.intake-2w"]
         ratio = _ratio(both.value, peer.value)
-        report.check("intake, runner with 2 HTTP processes (both cores) >= 1.0x the FastAPI receiver",
-                     f"{ratio:.2f}x ({both.value:.0f} / {peer.value:.0f} req/s; p99 {both.extra['p99_us'] / 1000:.1f} ms)",
-                     ratio >= 1.0)  # fmt: skip
+        report.check(
+            "intake, runner with 2 HTTP processes (both cores) >= 1.0x the FastAPI receiver",
+            f"{ratio:.2f}x ({both.value:.0f} / {peer.value:.0f} req/s; p99 {both.extra['p99_us'] / 1000:.1f} ms)",
+            ratio >= 1.0,
+        )
         bare = f["intake.intake-no-metrics"]
         cost = 1 - _ratio(intake.value, bare.value)
         cpu = intake.extra["server_cpu_ms_per_request"] - bare.extra["server_cpu_ms_per_request"]
-        report.check("request metrics cost < 5% of intake throughput",
-                     f"{cost:.1%} ({intake.value:.0f} with / {bare.value:.0f} without req/s{_per_round(intake, bare)}; "
-                     f"server CPU {cpu:+.3f} ms/req)", cost < 0.05)  # fmt: skip
+        report.check(
+            "request metrics cost < 5% of intake throughput",
+            f"{cost:.1%} ({intake.value:.0f} with / {bare.value:.0f} without req/s{_per_round(intake, bare)}; "
+            f"server CPU {cpu:+.3f} ms/req)",
+            cost < 0.05,
+        )
         if "enqueue.procrastinate-1" in f:
             peer = max(f["enqueue.procrastinate-1"].value, f[f"enqueue.procrastinate-{CLIENTS}"].value)
             ratio = _ratio(intake.value, peer)
-            report.check("intake >= procrastinate in-process enqueue (best of 1 / 16 threads)",
-                         f"{ratio:.0%} ({intake.value:.0f} / {peer:.0f} per s)", ratio >= 1)  # fmt: skip
+            report.check(
+                "intake >= procrastinate in-process enqueue (best of 1 / 16 threads)",
+                f"{ratio:.0%} ({intake.value:.0f} / {peer:.0f} per s)",
+                ratio >= 1,
+            )
     if "outbox.outbox" in f:
         with_outbox, without = f["outbox.outbox"], f["outbox.no-outbox"]
         cost = 1 - _ratio(with_outbox.value, without.value)
-        pairs = [1 - _ratio(a, b) for a, b in zip(with_outbox.rounds, without.rounds)]
-        report.check("the outbox costs the drain < 15% (items/s, with against without event writes)",
-                     f"{cost:.1%} ({with_outbox.value:.0f} / {without.value:.0f} items/s; per round "
-                     + " / ".join(f"{p:.1%}" for p in pairs) + ")", cost < 0.15)  # fmt: skip
+        pairs = [1 - _ratio(a, b) for a, b in zip(with_outbox.rounds, without.rounds, strict=True)]
+        report.check(
+            "the outbox costs the drain < 15% (items/s, with against without event writes)",
+            f"{cost:.1%} ({with_outbox.value:.0f} / {without.value:.0f} items/s; per round "
+            + " / ".join(f"{p:.1%}" for p in pairs)
+            + ")",
+            cost < 0.15,
+        )
     if "drain.ours-1" in f:
         for n in (1, 2):
             ours, plain = f[f"drain.ours-{n}"].value, f[f"drain.plain-pg8000-{n}"].value
             ratio = _ratio(ours, plain)
             per_round = _per_round(f[f"drain.ours-{n}"], f[f"drain.plain-pg8000-{n}"])
-            report.check(f"drain, {n} worker(s): >= 80% of the plain SQL loop sending our statements (pg8000)",
-                         f"{ratio:.0%} ({ours:.0f} / {plain:.0f} items/s{per_round})", ratio >= 0.8)  # fmt: skip
+            report.check(
+                f"drain, {n} worker(s): >= 80% of the plain SQL loop sending the service's statements (pg8000)",
+                f"{ratio:.0%} ({ours:.0f} / {plain:.0f} items/s{per_round})",
+                ratio >= 0.8,
+            )
             upsert = f[f"drain.procrastinate-upsert-{n}"]
             ratio = _ratio(ours, upsert.value)
             per_round = _per_round(f[f"drain.ours-{n}"], upsert, percent=False)
-            report.check(f"drain, {n} worker(s): >= 1.2x procrastinate applying a plain upsert (psycopg)",
-                         f"{ratio:.2f}x ({ours:.0f} / {upsert.value:.0f} items/s{per_round})", ratio >= 1.2)  # fmt: skip
+            report.check(
+                f"drain, {n} worker(s): >= 1.2x procrastinate applying a plain upsert (psycopg)",
+                f"{ratio:.2f}x ({ours:.0f} / {upsert.value:.0f} items/s{per_round})",
+                ratio >= 1.2,
+            )
             peers = [f[f"drain.procrastinate-{n}"]] + ([f["drain.procrastinate-1x2"]] if n == 2 else [])
             peer = max(peers, key=lambda figure: figure.value)
             ratio = _ratio(ours, peer.value)
             per_round = _per_round(f[f"drain.ours-{n}"], peer, percent=False)
-            report.check(f"drain, {n} worker(s): faster than procrastinate" + (" (best of 2 processes / 1x2)" if n == 2 else ""),
-                         f"{ratio:.2f}x ({ours:.0f} / {peer.value:.0f} items/s{per_round})", ratio > 1)  # fmt: skip
+            report.check(
+                f"drain, {n} worker(s): faster than procrastinate" + (" (best of 2 processes / 1x2)" if n == 2 else ""),
+                f"{ratio:.2f}x ({ours:.0f} / {peer.value:.0f} items/s{per_round})",
+                ratio > 1,
+            )
 
 
 def render(report: Report, info: dict[str, Any], command: str) -> str:
     f = report.figures
-    lines = [f"Zoho sync benchmark — {info['date']}, {info['nproc']} cores ({info['cpu']}), "
-             f"PostgreSQL {info['postgresql']}, Python {info['python']}, load at start {info['loadavg_at_start'][0]:.2f}",
-             f"command: {command}", ""]  # fmt: skip
+    lines = [
+        f"Zoho sync benchmark — {info['date']}, {info['nproc']} cores ({info['cpu']}), "
+        f"PostgreSQL {info['postgresql']}, Python {info['python']}, load at start {info['loadavg_at_start'][0]:.2f}",
+        f"command: {command}",
+        "",
+    ]
     if any(key.startswith("intake.") for key in f):
-        lines += ["### Webhook intake (wrk, 16 connections, 2 threads; POST of a new product event per request)", "",
-                  "| contender | req/s (best round) | rounds | p50 ms | p99 ms | server CPU ms/req | PostgreSQL CPU ms/req | errors |",
-                  "|---|---:|---|---:|---:|---:|---:|---:|"]  # fmt: skip
-        for key, label in (("intake.ff-hello", "hello-world, functions-framework CLI (gunicorn gthread, 8 threads)"),
-                           ("intake.granian-hello", "hello-world on the runner's server (granian, 8 threads)"),
-                           ("intake.fastapi", "peer: FastAPI + uvicorn[standard] + asyncpg receiver, 1 process"),
-                           ("intake.intake-no-metrics", "webhook intake with REQUEST_METRICS=false (baseline of the metrics' cost)"),
-                           ("intake.intake", "**webhook intake**, local runner on PostgreSQL (granian, 1 process, 8 threads)"),
-                           ("intake.intake-2w", "webhook intake, local runner with `--workers 2`")):  # fmt: skip
+        lines += [
+            "### Webhook intake (wrk, 16 connections, 2 threads; POST of a new product event per request)",
+            "",
+            "| contender | req/s (best round) | rounds | p50 ms | p99 ms | server CPU ms/req "
+            "| PostgreSQL CPU ms/req | errors |",
+            "|---|---:|---|---:|---:|---:|---:|---:|",
+        ]
+        for key, label in (
+            ("intake.ff-hello", "hello-world, functions-framework CLI (gunicorn gthread, 8 threads)"),
+            ("intake.granian-hello", "hello-world on the runner's server (granian, 8 threads)"),
+            ("intake.fastapi", "peer: FastAPI + uvicorn[standard] + asyncpg receiver, 1 process"),
+            ("intake.intake-no-metrics", "webhook intake with REQUEST_METRICS=false (baseline of the metrics' cost)"),
+            ("intake.intake", "**webhook intake**, local runner on PostgreSQL (granian, 1 process, 8 threads)"),
+            ("intake.intake-2w", "webhook intake, local runner with `--workers 2`"),
+        ):
             x = f[key]
             pg = x.extra.get("pg_cpu_ms_per_request")
             lines.append(
-                f"| {label} | {x.value:,.0f} | {' / '.join(f'{r:,.0f}' for r in x.rounds)} | {x.extra['p50_us'] / 1000:.1f} |"
+                f"| {label} | {x.value:,.0f} | {' / '.join(f'{r:,.0f}' for r in x.rounds)} |"
+                f" {x.extra['p50_us'] / 1000:.1f} |"
                 f" {x.extra['p99_us'] / 1000:.1f} | {x.extra['server_cpu_ms_per_request']:.2f} |"
                 f" {'–' if pg is None else f'{pg:.2f}'} | {x.extra['errors_total']} |"
             )
         stored = f["intake.intake"].extra
-        lines += ["", f"Intake rows stored in the best round: {stored.get('rows_stored')} (warm-up + measured, "
-                  f"{stored.get('rows_duplicate')} duplicates).", ""]  # fmt: skip
+        lines += [
+            "",
+            f"Intake rows stored in the best round: {stored.get('rows_stored')} (warm-up + measured, "
+            f"{stored.get('rows_duplicate')} duplicates).",
+            "",
+        ]
     if any(key.startswith("enqueue.") for key in f):
         lines += [
             "### In-process enqueue (no HTTP)",
@@ -717,63 +811,109 @@ def render(report: Report, info: dict[str, Any], command: str) -> str:
             "| contender | events/s (best round) | rounds |",
             "|---|---:|---|",
         ]
-        for key, label in (("enqueue.procrastinate-1", "procrastinate `defer()`, 1 thread"),
-                           (f"enqueue.procrastinate-{CLIENTS}", f"procrastinate `defer()`, {CLIENTS} threads"),
-                           ("enqueue.ours-1", "ours `accept_webhook()`, 1 thread (information)"),
-                           (f"enqueue.ours-{CLIENTS}", f"ours `accept_webhook()`, {CLIENTS} threads (information)")):  # fmt: skip
+        for key, label in (
+            ("enqueue.procrastinate-1", "procrastinate `defer()`, 1 thread"),
+            (f"enqueue.procrastinate-{CLIENTS}", f"procrastinate `defer()`, {CLIENTS} threads"),
+            ("enqueue.ours-1", "ours `accept_webhook()`, 1 thread (information)"),
+            (f"enqueue.ours-{CLIENTS}", f"ours `accept_webhook()`, {CLIENTS} threads (information)"),
+        ):
             x = f[key]
             lines.append(f"| {label} | {x.value:,.0f} | {' / '.join(f'{r:,.0f}' for r in x.rounds)} |")
         lines.append("")
     if any(key.startswith("drain.") for key in f):
-        lines += ["### Drain (items/s, wall clock from GO to the last worker's end)", "",
-                  "| contender | 1 worker | 2 workers | 2 vs 1 |", "|---|---:|---:|---:|"]  # fmt: skip
-        for label, one, two in (("**ours** (`drain()`, SQLAlchemy + pg8000)", "ours-1", "ours-2"),
-                                ("plain SQL loop, pg8000 cursor", "plain-pg8000-1", "plain-pg8000-2"),
-                                ("procrastinate worker, same handler (1 process / 2 processes)", "procrastinate-1", "procrastinate-2"),
-                                ("procrastinate worker, plain upsert through psycopg (1 / 2 processes)", "procrastinate-upsert-1", "procrastinate-upsert-2"),
-                                ("plain SQL loop, psycopg 3 (information: the driver's share)", "plain-psycopg-1", "plain-psycopg-2")):  # fmt: skip
+        lines += [
+            "### Drain (items/s, wall clock from GO to the last worker's end)",
+            "",
+            "| contender | 1 worker | 2 workers | 2 vs 1 |",
+            "|---|---:|---:|---:|",
+        ]
+        for label, one, two in (
+            ("**ours** (`drain()`, SQLAlchemy + pg8000)", "ours-1", "ours-2"),
+            ("plain SQL loop, pg8000 cursor", "plain-pg8000-1", "plain-pg8000-2"),
+            ("procrastinate worker, same handler (1 process / 2 processes)", "procrastinate-1", "procrastinate-2"),
+            (
+                "procrastinate worker, plain upsert through psycopg (1 / 2 processes)",
+                "procrastinate-upsert-1",
+                "procrastinate-upsert-2",
+            ),
+            ("plain SQL loop, psycopg 3 (information: the driver's share)", "plain-psycopg-1", "plain-psycopg-2"),
+        ):
             a, b = f[f"drain.{one}"], f[f"drain.{two}"]
             lines.append(
                 f"| {label} | {a.value:,.0f} ({' / '.join(f'{r:,.0f}' for r in a.rounds)}) |"
                 f" {b.value:,.0f} ({' / '.join(f'{r:,.0f}' for r in b.rounds)}) | {b.value / a.value:.2f}x |"
             )
         x = f["drain.procrastinate-1x2"]
-        lines += [f"| procrastinate, 1 process with concurrency=2 | | {x.value:,.0f} "
-                  f"({' / '.join(f'{r:,.0f}' for r in x.rounds)}) | |", "",
-                  "Where the time goes, per item (best round): wall time, CPU of the drain process(es), CPU of "
-                  "their PostgreSQL backends.", "",
-                  "| contender | wall ms | drain CPU ms | PostgreSQL CPU ms |", "|---|---:|---:|---:|"]  # fmt: skip
+        lines += [
+            f"| procrastinate, 1 process with concurrency=2 | | {x.value:,.0f} "
+            f"({' / '.join(f'{r:,.0f}' for r in x.rounds)}) | |",
+            "",
+            "Where the time goes, per item (best round): wall time, CPU of the drain process(es), CPU of "
+            "their PostgreSQL backends.",
+            "",
+            "| contender | wall ms | drain CPU ms | PostgreSQL CPU ms |",
+            "|---|---:|---:|---:|",
+        ]
         for name in DRAIN_CONTENDERS:
             e = f[f"drain.{name}"].extra
-            lines.append(f"| {name} | {e['wall_ms_per_item']:.2f} | {e['client_cpu_ms_per_item']:.2f} |"
-                         f" {e['pg_cpu_ms_per_item']:.2f} |")  # fmt: skip
+            lines.append(
+                f"| {name} | {e['wall_ms_per_item']:.2f} | {e['client_cpu_ms_per_item']:.2f} |"
+                f" {e['pg_cpu_ms_per_item']:.2f} |"
+            )
         lines.append("")
     if any(key.startswith("outbox.") for key in f):
-        lines += ["### The outbox's cost to the drain (1 worker, same template, rounds interleaved)", "",
-                  "| contender | items/s (best round) | rounds | wall ms/item | drain CPU ms/item | PostgreSQL CPU ms/item | events written | published |",
-                  "|---|---:|---|---:|---:|---:|---:|---:|"]  # fmt: skip
-        for key, label in (("outbox.no-outbox", "drain, event writes switched off (baseline)"),
-                           ("outbox.outbox", "**drain with the outbox** (as deployed)"),
-                           ("outbox.outbox+relay", "drain, then the relay (local subscribers, no bus)")):  # fmt: skip
+        lines += [
+            "### The outbox's cost to the drain (1 worker, same template, rounds interleaved)",
+            "",
+            "| contender | items/s (best round) | rounds | wall ms/item | drain CPU ms/item "
+            "| PostgreSQL CPU ms/item | events written | published |",
+            "|---|---:|---|---:|---:|---:|---:|---:|",
+        ]
+        for key, label in (
+            ("outbox.no-outbox", "drain, event writes switched off (baseline)"),
+            ("outbox.outbox", "**drain with the outbox** (as deployed)"),
+            ("outbox.outbox+relay", "drain, then the relay (local subscribers, no bus)"),
+        ):
             x = f[key]
             e = x.extra
-            lines.append(f"| {label} | {x.value:,.0f} | {' / '.join(f'{r:,.0f}' for r in x.rounds)} |"
-                         f" {e['wall_ms_per_item']:.2f} | {e['client_cpu_ms_per_item']:.2f} | {e['pg_cpu_ms_per_item']:.2f} |"
-                         f" {e['events']} | {e['published']} |")  # fmt: skip
+            lines.append(
+                f"| {label} | {x.value:,.0f} | {' / '.join(f'{r:,.0f}' for r in x.rounds)} |"
+                f" {e['wall_ms_per_item']:.2f} | {e['client_cpu_ms_per_item']:.2f} | {e['pg_cpu_ms_per_item']:.2f} |"
+                f" {e['events']} | {e['published']} |"
+            )
         lines.append("")
     if any(key.startswith("claim.") for key in f):
         h = f["claim.history.statement"].extra
-        lines += [f"### Claim latency (batch of 10, {h['samples']} claims each, interleaved)", "",
-                  "| history | claim() p50 ms | claim() p99 ms | whole transaction p50 ms | p99 ms |", "|---|---:|---:|---:|---:|"]  # fmt: skip
-        for label, title in (("empty", "no completed rows"), ("history", f"{h['rows']:,} rows, table {h['table_size']}, "
-                                                                          f"claim index {h['claim_index_size']}")):  # fmt: skip
+        lines += [
+            f"### Claim latency (batch of 10, {h['samples']} claims each, interleaved)",
+            "",
+            "| history | claim() p50 ms | claim() p99 ms | whole transaction p50 ms | p99 ms |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for label, title in (
+            ("empty", "no completed rows"),
+            ("history", f"{h['rows']:,} rows, table {h['table_size']}, claim index {h['claim_index_size']}"),
+        ):
             s, t = f[f"claim.{label}.statement"].extra, f[f"claim.{label}.transaction"].extra
             lines.append(f"| {title} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {t['p50_ms']:.2f} | {t['p99_ms']:.2f} |")
-        lines += ["", f"The claim's plan uses ix_tds_sync_queue_claim: {'yes' if h['uses_claim_index'] else 'NO'}", "",
-                  "```", report.plan, "```", ""]  # fmt: skip
+        lines += [
+            "",
+            f"The claim's plan uses ix_tds_sync_queue_claim: {'yes' if h['uses_claim_index'] else 'NO'}",
+            "",
+            "```",
+            report.plan,
+            "```",
+            "",
+        ]
         if report.plan_variant:
-            lines += ["Diagnosis: the same claim without its redundant `status IN (...)` conjunct:", "",
-                      "```", report.plan_variant, "```", ""]  # fmt: skip
+            lines += [
+                "Diagnosis: the same claim without its redundant `status IN (...)` conjunct:",
+                "",
+                "```",
+                report.plan_variant,
+                "```",
+                "",
+            ]
     if report.verdicts:
         lines += ["### Targets", "", "| target | measured | result |", "|---|---|---|"]
         for verdict in report.verdicts:
@@ -825,8 +965,14 @@ def main() -> int:
     command = "bench/run.sh sync" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
     text = render(report, info, command)
     text += f"\nTotal benchmark time: {time.monotonic() - started:.0f} s; load at end {os.getloadavg()[0]:.2f}.\n"
-    payload = {"machine": info, "args": vars(args), "figures": {k: vars(v) for k, v in report.figures.items()},
-               "verdicts": [vars(v) for v in report.verdicts], "plan": report.plan, "plan_variant": report.plan_variant}  # fmt: skip
+    payload = {
+        "machine": info,
+        "args": vars(args),
+        "figures": {k: vars(v) for k, v in report.figures.items()},
+        "verdicts": [vars(v) for v in report.verdicts],
+        "plan": report.plan,
+        "plan_variant": report.plan_variant,
+    }
     publish("sync", text, payload, report.verdicts, report.notes)
     return 0
 

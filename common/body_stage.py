@@ -107,8 +107,10 @@ def _refusal(error: AppError, environ: dict[str, Any]) -> tuple[int, list[tuple[
     """The contract's error answer for a request refused before the application saw it; the
     connection is closed after it (the rest of the body is never read)."""
     request_id = request_id_for(Request(environ))
-    log.warning("request refused before the application",
-                extra={"request_id": request_id, "error": type(error).__name__, "path": environ["PATH_INFO"]})  # fmt: skip
+    log.warning(
+        "request refused before the application",
+        extra={"request_id": request_id, "error": type(error).__name__, "path": environ["PATH_INFO"]},
+    )
     response = error_response(error, request_id)
     response.headers.update({"X-Request-ID": request_id, "X-Content-Type-Options": "nosniff", "Connection": "close"})
     return response.status_code, list(response.headers.items()), response.get_data()
@@ -139,9 +141,11 @@ class BodyFirst:
             environ["CONTENT_LENGTH"] = str(len(body))
             answer = await asyncio.get_running_loop().run_in_executor(self.pool, _run_wsgi, self.app, environ)
         status, headers, payload = answer
-        await send({
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers],
-        })  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})

@@ -1,4 +1,4 @@
-"""HTTP edge shared by every function: request parsing, JSON answers, and the one place errors take the contract's shape.
+"""HTTP edge shared by every function: request parsing, JSON answers, and where errors take the contract's shape.
 
 `http_function(name, *routes)` builds a function's entry point from the routes declared in its
 module; the local runner serves every function's routes through the same `handle`. It matches
@@ -25,7 +25,8 @@ from werkzeug.wrappers import Request, Response
 
 from common import metrics
 from common.config import ConfigError, Settings, get_settings
-from common.db import is_schema_missing, is_unavailable, root_cause, time_limit
+from common.db.engine import time_limit
+from common.db.errors import is_schema_missing, is_unavailable, root_cause
 from common.errors import (
     AppError,
     BadRequest,
@@ -181,8 +182,9 @@ def _unstorable(values: dict[str, str | None]) -> bool:
 
 def _parse_form(body: bytes) -> dict[str, list[str]]:
     """A URL-encoded UTF-8 form: each field's values (ValueError when the body is not one)."""
-    return parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body),
-                    encoding="utf-8", errors="strict")  # fmt: skip
+    return parse_qs(
+        body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body), encoding="utf-8", errors="strict"
+    )
 
 
 def _form_field(body: bytes, name: str) -> str:
@@ -218,15 +220,22 @@ def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | Non
 
 def html_response(body: str, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     """An HTML page that no cache keeps (operators' pages show live, private data)."""
-    return Response(body, status=status, headers={"Cache-Control": NO_STORE, **(headers or {})},
-                    content_type="text/html; charset=utf-8")  # fmt: skip
+    return Response(
+        body,
+        status=status,
+        headers={"Cache-Control": NO_STORE, **(headers or {})},
+        content_type="text/html; charset=utf-8",
+    )
 
 
 def redirect(location: str, headers: Mapping[str, str] | None = None) -> Response:
     """303 See Other: after a form post the browser GETs `location` (a path on this host)."""
-    return Response(f'<a href="{escape(location)}">Continue</a>', status=303,
-                    headers={"Location": location, "Cache-Control": NO_STORE, **(headers or {})},
-                    content_type="text/html; charset=utf-8")  # fmt: skip
+    return Response(
+        f'<a href="{escape(location)}">Continue</a>',
+        status=303,
+        headers={"Location": location, "Cache-Control": NO_STORE, **(headers or {})},
+        content_type="text/html; charset=utf-8",
+    )
 
 
 def cached_json_response(request: ApiRequest, body: Any, cache_control: str) -> Response:
@@ -254,8 +263,9 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return any(candidate.strip().removeprefix("W/") == etag for candidate in if_none_match.split(","))
 
 
-def _error_body(status: int, code: str, message: str, errors: list | None = None,
-                headers: Mapping[str, str] | None = None) -> Response:  # fmt: skip
+def _error_body(
+    status: int, code: str, message: str, errors: list | None = None, headers: Mapping[str, str] | None = None
+) -> Response:
     return json_response(ErrorBody(message=message, code=code, errors=errors or []), status, headers)
 
 
@@ -321,8 +331,12 @@ def handle(raw: Request, table: RouteTable, serve: bool = True) -> Response:
     # No browser guesses a type other than the declared one (a JSON body read as HTML, say).
     response.headers["X-Content-Type-Options"] = "nosniff"
     duration_ms = (time.perf_counter() - started) * 1000
-    metrics.record(route.function if route else "unmatched", route.operation if route else "unmatched",
-                   response.status_code, duration_ms)  # fmt: skip
+    metrics.record(
+        route.function if route else "unmatched",
+        route.operation if route else "unmatched",
+        response.status_code,
+        duration_ms,
+    )
     log.info(
         "request",
         extra={

@@ -14,7 +14,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, delete, insert, select
@@ -24,8 +24,30 @@ from common.logs import get_logger
 
 # Upper bounds (ms) of the latency buckets; one more bucket holds everything slower.
 LATENCY_BUCKETS_MS: tuple[float, ...] = (
-    1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000,
-)  # fmt: skip
+    1,
+    2,
+    3,
+    5,
+    7,
+    10,
+    15,
+    20,
+    30,
+    50,
+    75,
+    100,
+    150,
+    200,
+    300,
+    500,
+    750,
+    1000,
+    1500,
+    2000,
+    3000,
+    5000,
+    10000,
+)
 # Kept at least a day (the page's longest window), otherwise as long as the queue's history
 # (common.retention purges them).
 MIN_RETENTION_HOURS = 24
@@ -99,7 +121,7 @@ class Recorder:
     def flush(self, engine: Engine | None = None) -> int:
         """Write what was recorded since the last flush; the rows written. Never raises: when the
         database is away the aggregates are kept for the next flush."""
-        from common.db import write
+        from common.db.transactions import write
         from common.models import tds_request_metrics
 
         with self._flush_lock:
@@ -109,7 +131,7 @@ class Recorder:
                 return 0
             rows = [
                 {
-                    "minute": datetime.fromtimestamp(minute * 60, timezone.utc),
+                    "minute": datetime.fromtimestamp(minute * 60, UTC),
                     "function": function,
                     "route": route,
                     "requests": aggregate.requests,
@@ -250,13 +272,22 @@ def function_stats(connection: Connection, now: datetime) -> list[FunctionStats]
     hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(hours=24)
     windows: dict[str, tuple[_Aggregate, _Aggregate]] = {}
     rows = connection.execute(
-        select(m.c.function, m.c.minute, m.c.requests, m.c.client_errors, m.c.server_errors, m.c.total_ms,
-               m.c.max_ms, m.c.histogram).where(m.c.minute >= day_ago)
-    )  # fmt: skip
+        select(
+            m.c.function,
+            m.c.minute,
+            m.c.requests,
+            m.c.client_errors,
+            m.c.server_errors,
+            m.c.total_ms,
+            m.c.max_ms,
+            m.c.histogram,
+        ).where(m.c.minute >= day_ago)
+    )
     for row in rows:
         hour, day = windows.setdefault(row.function, (_Aggregate(), _Aggregate()))
-        aggregate = _Aggregate(row.requests, row.client_errors, row.server_errors, row.total_ms, row.max_ms,
-                               list(row.histogram))  # fmt: skip
+        aggregate = _Aggregate(
+            row.requests, row.client_errors, row.server_errors, row.total_ms, row.max_ms, list(row.histogram)
+        )
         day.merge(aggregate)
         if row.minute >= hour_ago:
             hour.merge(aggregate)

@@ -2,13 +2,16 @@
 
 `python -m common.migrate` upgrades the configured database;
 `python -m common.migrate --sql` prints the PostgreSQL script kept in
-migrations/create_bff_models.sql, and `--sql-downgrade` the script that undoes the newest
-migration, kept in migrations/downgrade_latest.sql (tests prove both files match the migrations).
+migrations/create_bff_models.sql, `--sql-downgrade` the script that undoes the newest
+migration, kept in migrations/downgrade_latest.sql, and `--revisions` the revisions and heads
+kept in migrations/revisions.json, which the health check reads instead of importing Alembic
+(tests prove all three files match the migrations).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import sys
 
 from alembic import command
@@ -21,6 +24,7 @@ from common.config import PROJECT_ROOT
 
 OFFLINE_SQL_PATH = PROJECT_ROOT / "migrations" / "create_bff_models.sql"
 DOWNGRADE_SQL_PATH = PROJECT_ROOT / "migrations" / "downgrade_latest.sql"
+REVISIONS_PATH = PROJECT_ROOT / "migrations" / "revisions.json"
 _OFFLINE_SQL_HEADER = (
     "-- Generated from the Alembic migrations by `python -m common.migrate --sql`; do not edit.\n"
     "-- Apply to an empty PostgreSQL database: psql -v ON_ERROR_STOP=1 -f migrations/create_bff_models.sql\n"
@@ -88,6 +92,13 @@ def offline_downgrade_sql() -> str:
     )
 
 
+def revisions_record() -> str:
+    """Every revision of the migrations and their heads, as Alembic sees them (JSON)."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    revisions = sorted(script.revision for script in scripts.walk_revisions())
+    return json.dumps({"revisions": revisions, "heads": sorted(scripts.get_heads())}, indent=2) + "\n"
+
+
 def main(argv: list[str]) -> int:
     if argv == ["--sql"]:
         sys.stdout.write(offline_sql())
@@ -95,13 +106,16 @@ def main(argv: list[str]) -> int:
     if argv == ["--sql-downgrade"]:
         sys.stdout.write(offline_downgrade_sql())
         return 0
+    if argv == ["--revisions"]:
+        sys.stdout.write(revisions_record())
+        return 0
     if argv:
-        print("usage: python -m common.migrate [--sql | --sql-downgrade]", file=sys.stderr)
+        print("usage: python -m common.migrate [--sql | --sql-downgrade | --revisions]", file=sys.stderr)
         return 2
     from sqlalchemy.exc import DBAPIError
 
     from common.config import get_settings
-    from common.db import get_engine
+    from common.db.engine import get_engine
     from common.startup import database_problem
 
     try:

@@ -106,9 +106,11 @@ def _operation(route: Route, models: dict, refs: dict, definitions: dict) -> dic
             content = {"application/json": {"schema": refs[(models[reference], "serialization")]}}
         else:
             content = {route.media_type: {"schema": {"type": "string"}}}
-        responses[str(status)] = {"description": "Success" if status < 300 else "See body",
-                                  "headers": {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}},
-                                  "content": content}  # fmt: skip
+        responses[str(status)] = {
+            "description": "Success" if status < 300 else "See body",
+            "headers": {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}},
+            "content": content,
+        }
     for status in sorted(_error_statuses(route)):
         responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
     parameters = [

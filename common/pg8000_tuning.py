@@ -158,8 +158,9 @@ def install() -> None:
     if not ACTIVE:
         _log.warning(
             "pg8000 %s is installed; its round-trip tuning was written for %s and is off",
-            pg8000.__version__, WRITTEN_FOR,
-        )  # fmt: skip
+            pg8000.__version__,
+            WRITTEN_FOR,
+        )
         return
     scan = pg8000.legacy.convert_paramstyle
 

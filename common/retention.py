@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine
 
+from common.clock import utcnow
 from common.config import Settings
-from common.db import delete_in_chunks, utcnow
+from common.db.transactions import delete_in_chunks
 from common.events import outbox
 from common.logs import get_logger
 from common.metrics import MIN_RETENTION_HOURS, purge_request_metrics
@@ -79,6 +80,6 @@ class RetentionTimer:
         while not self._stop.is_set():
             try:
                 purge_history(self.settings)
-            except Exception:  # noqa: BLE001 - the timer outlives a database outage
+            except Exception:
                 log.exception("history purge failed; trying again at the next interval")
             self._stop.wait(self.interval_seconds)

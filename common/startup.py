@@ -10,7 +10,7 @@ import errno
 
 from sqlalchemy.engine import make_url
 
-from common.db import root_cause, short_reason, sqlstate
+from common.db.errors import root_cause, short_reason, sqlstate
 
 # invalid_password, invalid_authorization_specification (an unknown role, or no pg_hba.conf entry)
 _AUTHENTICATION_SQLSTATES = {"28P01", "28000"}

@@ -13,11 +13,10 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -133,7 +132,8 @@ class Verifier:
             "GET", "/api/zoho/dashboard/stats?hours=24", headers=self._admin(), repeat=self.options.repeat
         ).json()
         rate = "n/a" if body["success_rate"] is None else f"{body['success_rate']}%"
-        return f"24 h: {body['received']['total']} received, success rate {rate}, {len(body['functions'])} functions measured"
+        measured = len(body["functions"])
+        return f"24 h: {body['received']['total']} received, success rate {rate}, {measured} functions measured"
 
     def home(self) -> str:
         body = self.call("GET", "/api/mobile/home", repeat=self.options.repeat).json()
@@ -177,7 +177,7 @@ class Verifier:
         if body is None or body.get("queue") is None:
             raise CheckFailed("no sync health to read (see the check above)")
         last = body["workers"]["last_drain_at"]
-        age = None if last is None else (datetime.now(timezone.utc) - datetime.fromisoformat(last)).total_seconds()
+        age = None if last is None else (datetime.now(UTC) - datetime.fromisoformat(last)).total_seconds()
         if age is not None and age <= DRAIN_STALE_SECONDS:
             return f"last drain {age:.0f} s ago"
         waiting = body["queue"]["oldest_pending_age_seconds"]
@@ -222,8 +222,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m common.verify", description="Post-deployment checks of a TSH ERP deployment."
     )
     parser.add_argument("base_url", help="the deployment's base URL, e.g. https://api.example.com")
-    parser.add_argument("--customer-token", help="a customer's bearer token for the checkout check "
-                        "(default: VERIFY_CUSTOMER_TOKEN)")  # fmt: skip
+    parser.add_argument(
+        "--customer-token", help="a customer's bearer token for the checkout check (default: VERIFY_CUSTOMER_TOKEN)"
+    )
     parser.add_argument("--repeat", type=int, default=REPEAT, help=f"tries of each read for its p95 (default {REPEAT})")
     parser.add_argument(
         "--p95-ms", type=float, default=P95_LIMIT_MS, help=f"latency limit (default {P95_LIMIT_MS:.0f})"
@@ -241,8 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = Verifier(options).run()
     print(table(outcomes))
     failed = [outcome.name for outcome in outcomes if outcome.status == FAIL]
-    print(f"\n{len(failed)} of {len(outcomes)} checks failed: {', '.join(failed)}" if failed else
-          f"\nall {len(outcomes)} checks passed")  # fmt: skip
+    print(
+        f"\n{len(failed)} of {len(outcomes)} checks failed: {', '.join(failed)}"
+        if failed
+        else f"\nall {len(outcomes)} checks passed"
+    )
     return 1 if failed else 0
 
 

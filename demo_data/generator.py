@@ -24,8 +24,11 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, Table, func, insert, literal, select, text
 
+from common.clock import utcnow
 from common.config import ConfigError, get_settings
-from common.db import get_engine, insert_rows, is_postgresql, utcnow, write
+from common.db.engine import get_engine, is_postgresql
+from common.db.statements import insert_rows
+from common.db.transactions import write
 from common.models import (
     cart_items,
     carts,
@@ -43,7 +46,7 @@ from common.models import (
     search_terms,
 )
 from common.products.sales import recompute_sales_counts
-from common.products.search_index import search_columns, vocabulary, vocabulary_rows
+from common.products.search_index import product_search, vocabulary_rows
 from demo_data import catalogue
 from demo_data.catalogue import Line, Option
 
@@ -119,6 +122,7 @@ class _Builder:
         self.now = now
         self.source = catalogue.load()  # the fixed words every row is drawn from
         self.catalog: list[_Product] = []
+        self.terms: set[str] = set()  # the typo vocabulary of the products generated so far
         self.zoho_contacts: list[tuple[int, str]] = []
         self.sold_out_id = 0  # an active product out of stock, set with the products
         self.rank: dict[int, int] = {}  # product id -> popularity rank (1 sells best)
@@ -236,6 +240,17 @@ class _Builder:
         zoho_item_id = _zoho_id(_ZOHO_ITEM, number) if zoho else None
         stock = rng.randint(1, 200) if in_stock else 0
         self.catalog.append(_Product(number, name, name_ar, line.brand, price, active, featured, zoho_item_id, created))
+        search = product_search(
+            dict(
+                name=name,
+                name_ar=name_ar,
+                sku=sku,
+                brand=line.brand,
+                description=description,
+                description_ar=description_ar,
+            )
+        )
+        self.terms |= search.terms
         return {
             "id": number,
             "zoho_item_id": zoho_item_id,
@@ -259,19 +274,11 @@ class _Builder:
             "zoho_last_modified": updated if zoho else None,
             "created_at": created,
             "updated_at": updated,
-            **search_columns(
-                name=name,
-                name_ar=name_ar,
-                sku=sku,
-                brand=line.brand,
-                description=description,
-                description_ar=description_ar,
-            ),
+            **search.columns,
         }
 
     def _search_terms(self) -> list[dict]:
-        texts = chain.from_iterable((p.name, p.name_ar, p.brand) for p in self.catalog)
-        return vocabulary_rows(sorted(vocabulary(texts)))
+        return vocabulary_rows(sorted(self.terms))
 
     def _customers(self) -> Iterator[dict]:
         rng, source = self.rng, self.source
@@ -476,33 +483,113 @@ class _Builder:
         phones, headphones = category_id("Smartphones"), category_id("Headphones")
         laptops, watches = category_id("Laptops"), category_id("Smart Watches")
         rows = [
-            _promotion("phone-week", "Phone Week: 10% off smartphones", "عروض الهواتف",
-                       "10% off every smartphone for two weeks.", "percentage", 10,
-                       now - 3 * day, now + 11 * day, category_id=phones),
-            _promotion("deal-of-the-week", f"25,000 IQD off {on_sale.name}", f"خصم 25,000 دينار على {on_sale.name_ar}",
-                       "This week's featured deal.", "fixed", 25_000, now - day, now + 6 * day, product_id=on_sale.id),
-            _promotion("headphones-15", "15% off headphones", "خصم 15% على السماعات",
-                       "Wireless headphones and earbuds at 15% off.", "percentage", 15,
-                       now - 5 * day, now + 20 * day, category_id=headphones),
-            _promotion("ramadan-sale", "Ramadan Sale: 20% off everything", "تخفيضات رمضان: خصم 20% على كل المنتجات",
-                       "Our Ramadan sale has ended.", "percentage", 20, now - 40 * day, now - 10 * day),
-            _promotion("back-to-school", "Back to School: 12% off laptops", "العودة إلى المدارس: خصم 12% على الحواسيب",
-                       "Laptops for students, starting next week.", "percentage", 12,
-                       now + 7 * day, now + 21 * day, category_id=laptops),
-            _promotion("watch-clearance", "Smart watch clearance: 30% off", "تصفية الساعات الذكية: خصم 30%",
-                       "Paused by the marketing team.", "percentage", 30, now - 2 * day, now + 12 * day,
-                       category_id=watches, is_active=False),
-            _promotion("big-basket", "5% off orders over 500,000 IQD", "خصم 5% على الطلبات فوق 500,000 دينار",
-                       "Applied at checkout.", "percentage", 5, now - 10 * day, now + 50 * day,
-                       applies_to="checkout", min_purchase=500_000),
-            _promotion("welcome-10k", "10,000 IQD off orders over 250,000 IQD",
-                       "خصم 10,000 دينار على الطلبات فوق 250,000 دينار", "For the first 1,000 orders.", "fixed",
-                       10_000, now - 10 * day, now + 30 * day, applies_to="checkout", min_purchase=250_000,
-                       max_uses=1000, used_count=10),
-            _promotion("launch-voucher", "Launch voucher: 15,000 IQD off", "قسيمة الافتتاح: خصم 15,000 دينار",
-                       "All vouchers have been used.", "fixed", 15_000, now - 20 * day, now + 10 * day,
-                       applies_to="checkout", min_purchase=100_000, max_uses=5, used_count=5),
-        ]  # fmt: skip
+            _promotion(
+                "phone-week",
+                "Phone Week: 10% off smartphones",
+                "عروض الهواتف",
+                "10% off every smartphone for two weeks.",
+                "percentage",
+                10,
+                now - 3 * day,
+                now + 11 * day,
+                category_id=phones,
+            ),
+            _promotion(
+                "deal-of-the-week",
+                f"25,000 IQD off {on_sale.name}",
+                f"خصم 25,000 دينار على {on_sale.name_ar}",
+                "This week's featured deal.",
+                "fixed",
+                25_000,
+                now - day,
+                now + 6 * day,
+                product_id=on_sale.id,
+            ),
+            _promotion(
+                "headphones-15",
+                "15% off headphones",
+                "خصم 15% على السماعات",
+                "Wireless headphones and earbuds at 15% off.",
+                "percentage",
+                15,
+                now - 5 * day,
+                now + 20 * day,
+                category_id=headphones,
+            ),
+            _promotion(
+                "ramadan-sale",
+                "Ramadan Sale: 20% off everything",
+                "تخفيضات رمضان: خصم 20% على كل المنتجات",
+                "Our Ramadan sale has ended.",
+                "percentage",
+                20,
+                now - 40 * day,
+                now - 10 * day,
+            ),
+            _promotion(
+                "back-to-school",
+                "Back to School: 12% off laptops",
+                "العودة إلى المدارس: خصم 12% على الحواسيب",
+                "Laptops for students, starting next week.",
+                "percentage",
+                12,
+                now + 7 * day,
+                now + 21 * day,
+                category_id=laptops,
+            ),
+            _promotion(
+                "watch-clearance",
+                "Smart watch clearance: 30% off",
+                "تصفية الساعات الذكية: خصم 30%",
+                "Paused by the marketing team.",
+                "percentage",
+                30,
+                now - 2 * day,
+                now + 12 * day,
+                category_id=watches,
+                is_active=False,
+            ),
+            _promotion(
+                "big-basket",
+                "5% off orders over 500,000 IQD",
+                "خصم 5% على الطلبات فوق 500,000 دينار",
+                "Applied at checkout.",
+                "percentage",
+                5,
+                now - 10 * day,
+                now + 50 * day,
+                applies_to="checkout",
+                min_purchase=500_000,
+            ),
+            _promotion(
+                "welcome-10k",
+                "10,000 IQD off orders over 250,000 IQD",
+                "خصم 10,000 دينار على الطلبات فوق 250,000 دينار",
+                "For the first 1,000 orders.",
+                "fixed",
+                10_000,
+                now - 10 * day,
+                now + 30 * day,
+                applies_to="checkout",
+                min_purchase=250_000,
+                max_uses=1000,
+                used_count=10,
+            ),
+            _promotion(
+                "launch-voucher",
+                "Launch voucher: 15,000 IQD off",
+                "قسيمة الافتتاح: خصم 15,000 دينار",
+                "All vouchers have been used.",
+                "fixed",
+                15_000,
+                now - 20 * day,
+                now + 10 * day,
+                applies_to="checkout",
+                min_purchase=100_000,
+                max_uses=5,
+                used_count=5,
+            ),
+        ]
         created = now - 45 * day
         return [
             {"id": number, **row, "created_at": created, "updated_at": created} for number, row in enumerate(rows, 1)

@@ -4,7 +4,7 @@ inside the VPC, invoked once per deploy (`npx serverless invoke -f migrate --sta
 Idempotent: a database already at the newest revision is left as it is.
 """
 
-from common.db import get_engine
+from common.db.engine import get_engine
 from common.migrate import current_revision, upgrade
 
 

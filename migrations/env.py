@@ -7,7 +7,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from common.config import get_settings
-from common.db import sqlalchemy_url
+from common.db.engine import sqlalchemy_url
 from common.models import metadata
 
 config = context.config

@@ -11,7 +11,7 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
 fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 stamp=".venv/.installed-$(basename "$requirements" .txt)"
-digest=$(cat "$requirements" requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+digest=$(cat "$requirements" requirements.txt requirements-lambda.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
     echo "Installing $requirements into .venv ..." >&2
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"

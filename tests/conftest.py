@@ -21,10 +21,10 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from common import db as common_db
 from common import migrate
 from common.config import Settings, get_settings
-from common.db import sqlalchemy_url
+from common.db import engine as common_db
+from common.db.engine import sqlalchemy_url
 from common.logs import LOGGER_NAME
 from common.models import metadata
 from common.shop.catalog import CATEGORY_TILES
@@ -63,7 +63,7 @@ def _create_postgres_database() -> str:
             connection.execute(
                 text(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
             )
-    except Exception as exc:  # noqa: BLE001 - turned into one loud, actionable failure
+    except Exception as exc:
         raise RuntimeError(
             f"PostgreSQL is required by the test suite and is unreachable at {make_url(PG_ADMIN_URL)!r}: "
             f"{type(exc).__name__}. Start it, set TEST_DATABASE_URL, or run with TSH_TEST_BACKENDS=sqlite."

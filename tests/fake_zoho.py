@@ -24,6 +24,7 @@ credentials in its error texts (which the client must not repeat).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import threading
@@ -138,7 +139,7 @@ class FakeZoho:
         self._thread.join(timeout=5)
 
     def environment(self) -> dict[str, str]:
-        """Settings that point our client at this fake."""
+        """Settings that point the service's client at this fake."""
         return {
             "ZOHO_CLIENT_ID": self.CLIENT_ID,
             "ZOHO_CLIENT_SECRET": self.CLIENT_SECRET,
@@ -210,11 +211,13 @@ class FakeZoho:
                 "date": self.clock.astimezone(BAGHDAD).date().isoformat(),
                 "reason": reason,
                 "adjustment_type": "quantity",
-                "line_items": [{"item_id": item_id, "line_item_id": self.new_id(), "quantity_adjusted": quantity}
-                               for item_id, quantity in changes],
+                "line_items": [
+                    {"item_id": item_id, "line_item_id": self.new_id(), "quantity_adjusted": quantity}
+                    for item_id, quantity in changes
+                ],
                 "created_time": stamp,
                 "last_modified_time": stamp,
-            }  # fmt: skip
+            }
             self.records[ADJUSTMENTS].append(adjustment)
             return copy.deepcopy(adjustment)
 
@@ -232,9 +235,15 @@ class FakeZoho:
         return {LISTS[path].document: copy.deepcopy(record)}
 
     def fail(
-        self, path: str, status: int, body: dict | None = None, headers: dict | None = None, *, times: int = 1,
+        self,
+        path: str,
+        status: int,
+        body: dict | None = None,
+        headers: dict | None = None,
+        *,
+        times: int = 1,
         after: int = 0,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """After `after` normal answers, the next `times` requests to `path` get this answer instead."""
         with self._lock:
             failures = self._failures[path]
@@ -307,8 +316,11 @@ class FakeZoho:
         token = f"1000.fake-access-{uuid.uuid4().hex}"
         with self._lock:
             self._tokens.add(token)
-        return 200, {"access_token": token, "expires_in": self.expires_in, "api_domain": self.url,
-                     "token_type": "Bearer"}, {}  # fmt: skip
+        return (
+            200,
+            {"access_token": token, "expires_in": self.expires_in, "api_domain": self.url, "token_type": "Bearer"},
+            {},
+        )
 
     def _refusal(self, call: Call) -> tuple[int, dict[str, Any], dict[str, str]] | None:
         """401, 400 or the minute limit's 429 (no Retry-After: Zoho sends none), else None."""
@@ -421,10 +433,8 @@ def _handler(fake: FakeZoho) -> type[BaseHTTPRequestHandler]:
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up waiting
                 self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up waiting (a timeout test)
 
         def log_message(self, *_args: object) -> None:
             pass  # quiet test output

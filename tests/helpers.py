@@ -99,7 +99,7 @@ def next_budget_minute(engine) -> None:
     """As if the minute of the shared Zoho call budget (filled by a 429, or spent) were over."""
     from datetime import timedelta
 
-    from common.db import utcnow
+    from common.clock import utcnow
     from common.models import zoho_call_budget
 
     with engine.begin() as connection:
@@ -112,7 +112,7 @@ def next_budget_minute(engine) -> None:
 
 def early_in_a_minute() -> None:
     """Wait out a minute about to end, so that a test's calls to Zoho share one minute's budget."""
-    from common.db import utcnow
+    from common.clock import utcnow
 
     if utcnow().second >= 45:
         time.sleep(61 - utcnow().second)

@@ -3,12 +3,14 @@ stop it, kill it, freeze it (SIGSTOP), or cap its connections. Used by the fault
 cluster per session) and by bench/faults.py.
 
 Tiny and fast: fsync off (a kill -9 of the server keeps what the OS holds; only a power cut
-would lose it; synchronous_commit stays on, so a commit has left the server when it returns), small buffers, trust authentication on loopback only. As root the
+would lose it; synchronous_commit stays on, so a commit has left the server when it returns),
+small buffers, trust authentication on loopback only. As root the
 server runs as the `postgres` OS user (PostgreSQL refuses to run as root).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -75,8 +77,22 @@ class PgCluster:
 
     def connect_error(self, database: str = "postgres") -> str:
         """What a connection attempt hears now: "" when it is accepted, else the server's error."""
-        result = self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
-                           "-Atqc", r"\set VERBOSITY verbose", "-c", "SELECT 1", check=False)  # fmt: skip
+        result = self._run(
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-Atqc",
+            r"\set VERBOSITY verbose",
+            "-c",
+            "SELECT 1",
+            check=False,
+        )
         return "" if result.returncode == 0 else result.stderr
 
     def stop(self, mode: str = "fast") -> None:
@@ -116,14 +132,13 @@ class PgCluster:
 
     def _signal_all(self, signum: int) -> None:
         for pid in self._server_pids():
-            try:
+            with contextlib.suppress(ProcessLookupError):  # a backend that ended after the listing
                 os.kill(pid, signum)
-            except ProcessLookupError:
-                pass  # a backend that ended between the listing and the signal
 
     def sql(self, statement: str, database: str = "postgres") -> str:
-        result = self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
-                           "-Atqc", statement)  # fmt: skip
+        result = self._run(
+            "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database, "-Atqc", statement
+        )
         return result.stdout.strip()
 
     def _accepting(self) -> bool:

@@ -12,8 +12,9 @@ from itertools import count
 
 from sqlalchemy import Connection, func, select
 
+from common.clock import utcnow
 from common.config import get_settings
-from common.db import insert, utcnow
+from common.db.statements import insert
 from common.models import (
     cart_items,
     carts,
@@ -26,8 +27,8 @@ from common.models import (
     reviews,
     search_terms,
 )
+from common.products.search_index import product_search, vocabulary_rows
 from common.shop.auth import issue_token
-from common.products.search_index import search_columns, vocabulary, vocabulary_rows
 
 DAY = timedelta(days=1)
 _sku_numbers = count(1)
@@ -64,9 +65,10 @@ def product(
     columns = dict(
         name=name, name_ar=name_ar, sku=sku, brand=brand, description=description, description_ar=description_ar
     )
-    searchable = {**columns, **search_columns(**columns)}
+    search = product_search(columns)
+    searchable = {**columns, **search.columns}
     product_id = _add(connection, products, price=price, stock_quantity=stock_quantity, **searchable, **values)
-    rows = vocabulary_rows(vocabulary((name, name_ar, brand)))
+    rows = vocabulary_rows(search.terms)
     if rows:
         connection.execute(insert(connection, search_terms).values(rows).on_conflict_do_nothing())
     return product_id
@@ -102,9 +104,14 @@ def customer(connection: Connection, name: str = "Zainab Al-Saadi", **values) ->
 
 def address(connection: Connection, customer_id: int, label: str, city: str = "Baghdad", **values) -> int:
     return _add(
-        connection, customer_addresses, customer_id=customer_id, label=label, address=f"{label} street 1", city=city,
+        connection,
+        customer_addresses,
+        customer_id=customer_id,
+        label=label,
+        address=f"{label} street 1",
+        city=city,
         **values,
-    )  # fmt: skip
+    )
 
 
 def review(connection: Connection, product_id: int, rating: int, *, is_approved: bool = True, **values) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, select
 
-from common.db import utcnow
+from common.clock import utcnow
 from common.models import bills, customers, invoices, products
 from common.products.search_index import search_columns
 from common.sync.entities import BY_ROUTE
@@ -85,8 +85,9 @@ def build(size: int = 5000, seed: int = 11) -> Workload:
         work.events.append(("stock", zoho.stock(f"22{n:013d}", item_id, quantity_adjusted=delta)))
     rng.shuffle(work.events)
     # Half the events arrive as Zoho's default payload, the rest as envelopes.
-    work.events = [(route, zoho.default_payload(route, body) if rng.random() < 0.5 else body)
-                   for route, body in work.events]  # fmt: skip
+    work.events = [
+        (route, zoho.default_payload(route, body) if rng.random() < 0.5 else body) for route, body in work.events
+    ]
     return work
 
 
@@ -96,11 +97,18 @@ def seed_stock_products(connection: Connection, work: Workload) -> None:
     connection.execute(
         products.insert(),
         [
-            {"zoho_item_id": item_id, "name": f"Cable {item_id}", "price": 1000, "stock_quantity": STOCK_START,
-             "created_at": now, "updated_at": now, **search_columns(name=f"Cable {item_id}")}
+            {
+                "zoho_item_id": item_id,
+                "name": f"Cable {item_id}",
+                "price": 1000,
+                "stock_quantity": STOCK_START,
+                "created_at": now,
+                "updated_at": now,
+                **search_columns(name=f"Cable {item_id}"),
+            }
             for item_id in work.stock_deltas
         ],
-    )  # fmt: skip
+    )
 
 
 def enqueue_all(connection: Connection, events: list[tuple[str, dict]]) -> int:

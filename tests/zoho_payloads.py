@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
-BASE_TIME = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+BASE_TIME = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
 
 def stamp(version: int) -> str:
@@ -77,14 +77,27 @@ def customer(contact_id: str = "880000000000001", version: int = 1, **fields) ->
 
 
 def bill(bill_id: str = "990000000000001", version: int = 1, **fields) -> dict:
-    data = {"bill_id": bill_id, "bill_number": f"BILL-{bill_id[-4:]}", "vendor_id": "550000000000001",
-            "vendor_name": "Anker Iraq", "total": 1500000 + version, "status": "open", **fields}  # fmt: skip
+    data = {
+        "bill_id": bill_id,
+        "bill_number": f"BILL-{bill_id[-4:]}",
+        "vendor_id": "550000000000001",
+        "vendor_name": "Anker Iraq",
+        "total": 1500000 + version,
+        "status": "open",
+        **fields,
+    }
     return envelope("bill", bill_id, data, version=version)
 
 
 def credit_note(creditnote_id: str = "330000000000001", version: int = 1, **fields) -> dict:
-    data = {"creditnote_id": creditnote_id, "creditnote_number": f"CN-{creditnote_id[-4:]}",
-            "customer_id": "880000000000001", "total": 25000 + version, "status": "open", **fields}  # fmt: skip
+    data = {
+        "creditnote_id": creditnote_id,
+        "creditnote_number": f"CN-{creditnote_id[-4:]}",
+        "customer_id": "880000000000001",
+        "total": 25000 + version,
+        "status": "open",
+        **fields,
+    }
     return envelope("credit_note", creditnote_id, data, version=version)
 
 
@@ -94,8 +107,13 @@ def stock(adjustment_id: str = "220000000000001", item_id: str = "46000000001234
 
 
 def price_list(pricelist_id: str = "110000000000001", version: int = 1, **fields) -> dict:
-    data = {"pricelist_id": pricelist_id, "name": f"Wholesale v{version}", "currency_code": "IQD",
-            "pricebook_items": [{"item_id": "460000000012345", "pricebook_rate": 430000 + version}], **fields}  # fmt: skip
+    data = {
+        "pricelist_id": pricelist_id,
+        "name": f"Wholesale v{version}",
+        "currency_code": "IQD",
+        "pricebook_items": [{"item_id": "460000000012345", "pricebook_rate": 430000 + version}],
+        **fields,
+    }
     return envelope("price_list", pricelist_id, data, version=version)
 
 

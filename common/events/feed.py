@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from common.db import read
+from common.db.transactions import read
 from common.events import outbox
 from common.events.schemas import EventDelivery, EventPage, EventQuery, OutboxEvent
 

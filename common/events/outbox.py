@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, exists, or_, select, tuple_, update
 
-from common.db import insert_rows
+from common.db.statements import insert_rows
 from common.models import event_deliveries, event_outbox
 
 EVENT_TYPES = (
@@ -91,8 +91,17 @@ def write(connection: Connection, events: Iterable[Event], occurred_at: dt.datet
             "aggregate": {"type": event.aggregate_type, "id": aggregate_id},
             "data": _jsonable(event.data),
         }
-        rows.append({"event_id": event_id, "event_type": event.type, "aggregate_type": event.aggregate_type,
-                     "aggregate_id": aggregate_id, "payload": payload, "occurred_at": occurred_at, "attempts": 0})  # fmt: skip
+        rows.append(
+            {
+                "event_id": event_id,
+                "event_type": event.type,
+                "aggregate_type": event.aggregate_type,
+                "aggregate_id": aggregate_id,
+                "payload": payload,
+                "occurred_at": occurred_at,
+                "attempts": 0,
+            }
+        )
     if rows:
         connection.execute(_INSERT, rows)
 
@@ -138,10 +147,18 @@ def claim(connection: Connection, limit: int, now: dt.datetime) -> list[OutboxRo
         .limit(limit)
     ).all()
     return [
-        OutboxRow(row.id, row.event_id, row.event_type, row.aggregate_type, row.aggregate_id, row.payload,
-                  row.occurred_at, row.attempts)
+        OutboxRow(
+            row.id,
+            row.event_id,
+            row.event_type,
+            row.aggregate_type,
+            row.aggregate_id,
+            row.payload,
+            row.occurred_at,
+            row.attempts,
+        )
         for row in rows
-    ]  # fmt: skip
+    ]
 
 
 def add_deliveries(connection: Connection, rows: Sequence[OutboxRow], subscribers_of) -> None:
@@ -149,11 +166,20 @@ def add_deliveries(connection: Connection, rows: Sequence[OutboxRow], subscriber
     insert_rows(
         connection,
         event_deliveries,
-        [{"outbox_id": row.id, "subscriber": name, "aggregate_type": row.aggregate_type,
-          "aggregate_id": row.aggregate_id, "attempts": 0, "next_attempt_at": row.occurred_at}
-         for row in rows for name in subscribers_of(row.event_type)],
+        [
+            {
+                "outbox_id": row.id,
+                "subscriber": name,
+                "aggregate_type": row.aggregate_type,
+                "aggregate_id": row.aggregate_id,
+                "attempts": 0,
+                "next_attempt_at": row.occurred_at,
+            }
+            for row in rows
+            for name in subscribers_of(row.event_type)
+        ],
         skip_duplicates=True,
-    )  # fmt: skip
+    )
 
 
 def mark_published(connection: Connection, ids: Sequence[int], now: dt.datetime) -> None:

@@ -46,10 +46,11 @@ class EventBridgePublisher:
         if len(results) != len(rows):  # the bus must answer for every entry; anything else is a failed call
             raise RuntimeError(f"PutEvents answered {len(results)} entries for {len(rows)}")
         return [
-            None if result.get("EventId") and not result.get("ErrorCode")
+            None
+            if result.get("EventId") and not result.get("ErrorCode")
             else f"{result.get('ErrorCode', 'Unknown')}: {result.get('ErrorMessage', '')}".strip()
             for result in results
-        ]  # fmt: skip
+        ]
 
 
 def _client() -> Any:

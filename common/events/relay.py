@@ -20,8 +20,9 @@ from datetime import timedelta
 from sqlalchemy import Connection, Engine
 
 from common.cache import Cache
+from common.clock import utcnow
 from common.config import Settings
-from common.db import utcnow, writer
+from common.db.transactions import writer
 from common.events import outbox
 from common.events.outbox import OutboxRow
 from common.events.publisher import MAX_ENTRIES, EventBridgePublisher, Publisher
@@ -112,8 +113,10 @@ def _hand_on(
             )
             summary.publish_failures += 1
             waiting.pop(key, None)  # its later events wait for it
-            log.warning("event not accepted by the bus",
-                        extra={"outbox_id": row.id, "event_type": row.event_type, "attempt": row.attempts + 1, "error": error})  # fmt: skip
+            log.warning(
+                "event not accepted by the bus",
+                extra={"outbox_id": row.id, "event_type": row.event_type, "attempt": row.attempts + 1, "error": error},
+            )
         for key in [key for key, events in waiting.items() if not events]:
             del waiting[key]
     outbox.mark_published(connection, accepted, utcnow())
@@ -131,16 +134,22 @@ def _deliver_one(connection: Connection, summary: RelaySummary) -> bool:
                 return False
             subscriber(delivery.subscriber)(connection, delivery.payload)
             outbox.mark_delivered(connection, delivery.id, utcnow())
-    except Exception as exc:  # noqa: BLE001 - recorded on the delivery, retried later
+    except Exception as exc:
         if delivery is None:
             raise
         retry_at = utcnow() + timedelta(seconds=DELIVERY_BACKOFF.delay(delivery.attempts + 1))
         with connection.begin():
             outbox.mark_delivery_failed(connection, delivery.id, _error(exc), retry_at)
         summary.delivery_failures += 1
-        log.warning("subscriber failed; retried later",
-                    extra={"subscriber": delivery.subscriber, "event_id": delivery.payload.get("event_id"),
-                           "attempt": delivery.attempts + 1, "error": _error(exc)})  # fmt: skip
+        log.warning(
+            "subscriber failed; retried later",
+            extra={
+                "subscriber": delivery.subscriber,
+                "event_id": delivery.payload.get("event_id"),
+                "attempt": delivery.attempts + 1,
+                "error": _error(exc),
+            },
+        )
         return True
     summary.delivered += 1
     return True

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from common.db import insert
+from common.db.statements import insert
 from common.models import cart_items, carts, product_price_history, products
 
 Subscriber = Callable[[Connection, dict[str, Any]], None]

@@ -8,8 +8,11 @@ from common.ops.queries import HourBar
 
 WIDTH, HEIGHT = 720, 220
 _LEFT, _RIGHT, _TOP, _BOTTOM = 40, 8, 12, 28
-SERIES = (("received", "Received", "#3b6fd8"), ("completed", "Completed", "#2f9e5b"),
-          ("dead_lettered", "Dead-lettered", "#d64545"))  # fmt: skip
+SERIES = (
+    ("received", "Received", "#3b6fd8"),
+    ("completed", "Completed", "#2f9e5b"),
+    ("dead_lettered", "Dead-lettered", "#d64545"),
+)
 
 
 def _nice_ceiling(value: int) -> int:
@@ -49,7 +52,9 @@ def hourly_chart(bars: list[HourBar]) -> Markup:
                 f"<title>{escape(label)} UTC: {value} {title.lower()}</title></rect>"
             )
         if index % 3 == 0:
-            parts.append(f'<text x="{x0 + slot / 2 - bar_w / 2:.1f}" y="{HEIGHT - 10}" text-anchor="middle" '
-                         f'class="tick">{escape(label)}</text>')  # fmt: skip
+            parts.append(
+                f'<text x="{x0 + slot / 2 - bar_w / 2:.1f}" y="{HEIGHT - 10}" text-anchor="middle" '
+                f'class="tick">{escape(label)}</text>'
+            )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -22,7 +22,8 @@ from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import Row
 from werkzeug.wrappers import Response
 
-from common.db import read, utcnow
+from common.clock import utcnow
+from common.db.transactions import read
 from common.errors import Conflict, NotFound
 from common.http import NO_STORE, ApiRequest, cached_response, dump_json, html_response, redirect
 from common.ops import queries, session
@@ -124,9 +125,11 @@ def _pages(query: PageQuery, field: str, total: int) -> Pages:
 @lru_cache(maxsize=1)
 def _templates() -> Environment:
     environment = Environment(
-        loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(default=True),
-        trim_blocks=True, lstrip_blocks=True,
-    )  # fmt: skip
+        loader=FileSystemLoader(_HERE / "templates"),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     environment.filters["when"] = lambda value: value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "never"
     return environment
 
@@ -175,8 +178,12 @@ def operator(request: ApiRequest, handler: Handler) -> Any:
     if found is None:
         return redirect(LOGIN_PATH)
     if request.route.method == "POST" and not session.csrf_matches(request.form().get("csrf"), found.csrf):
-        return render("message.html", 403, title="Refused",
-                      message="This form is missing its security token or it has expired. Reload the page and try again.")  # fmt: skip
+        return render(
+            "message.html",
+            403,
+            title="Refused",
+            message="This form is missing its security token or it has expired. Reload the page and try again.",
+        )
     request.ops_session = found
     return handler(request)
 
@@ -189,8 +196,10 @@ def login_form(request: ApiRequest, status: int = 200, error: str | None = None,
         return _not_configured()
     token = session.new_login_token()
     response = render("login.html", status, headers, title="Sign in", csrf=token, error=error)
-    response.headers.add("Set-Cookie", session.cookie_header(session.LOGIN_COOKIE, token, session.LOGIN_FORM_SECONDS,
-                                                             request.settings, LOGIN_PATH))  # fmt: skip
+    response.headers.add(
+        "Set-Cookie",
+        session.cookie_header(session.LOGIN_COOKIE, token, session.LOGIN_FORM_SECONDS, request.settings, LOGIN_PATH),
+    )
     return response
 
 
@@ -213,8 +222,9 @@ def log_in(request: ApiRequest) -> Response:
         return login_form(request, 401, "That is not the admin key.")
     _, cookie = session.start(signed_in_with)
     response = redirect(PAGE_PATH)
-    response.headers.add("Set-Cookie", session.cookie_header(session.SESSION_COOKIE, cookie, session.SESSION_SECONDS,
-                                                             request.settings))  # fmt: skip
+    response.headers.add(
+        "Set-Cookie", session.cookie_header(session.SESSION_COOKIE, cookie, session.SESSION_SECONDS, request.settings)
+    )
     response.headers.add("Set-Cookie", session.cookie_header(session.LOGIN_COOKIE, "", 0, request.settings, LOGIN_PATH))
     return response
 
@@ -248,11 +258,15 @@ def _overview(query: PageQuery) -> dict[str, Any]:
             last_reconcile=queries.last_reconcile(connection),
         )
         total, letters = queue_reads.dead_letter_page(
-            connection, include_resolved=False, entity_type=None, limit=LIST_PAGE_SIZE,
+            connection,
+            include_resolved=False,
+            entity_type=None,
+            limit=LIST_PAGE_SIZE,
             offset=(query.letters_page - 1) * LIST_PAGE_SIZE,
-        )  # fmt: skip
-        view.update(dead_letters=_with_payloads(letters, "dead-letters"),
-                    letters_pages=_pages(query, "letters_page", total))  # fmt: skip
+        )
+        view.update(
+            dead_letters=_with_payloads(letters, "dead-letters"), letters_pages=_pages(query, "letters_page", total)
+        )
         if query.record:
             total, events = queue_reads.record_history(
                 connection, query.record, LIST_PAGE_SIZE, (query.history_page - 1) * LIST_PAGE_SIZE

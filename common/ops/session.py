@@ -24,8 +24,9 @@ from datetime import datetime, timedelta
 from pydantic import SecretStr
 from sqlalchemy import delete, func, insert, or_, select, update
 
+from common.clock import utcnow
 from common.config import Settings, key_set
-from common.db import read, utcnow, write
+from common.db.transactions import read, write
 from common.models import ops_login_failures, ops_sessions
 
 SESSION_COOKIE = "tsh_ops_session"
@@ -83,16 +84,23 @@ def start(signed_in_with: str, now: datetime | None = None) -> tuple[Session, st
         connection.execute(delete(ops_sessions).where(_ended(now)))
         session_id = connection.execute(
             insert(ops_sessions).returning(ops_sessions.c.id),
-            {"token_hash": _token_hash(token), "key_fingerprint": _fingerprint(signed_in_with), "csrf": csrf,
-             "created_at": now, "last_seen_at": now},
-        ).scalar_one()  # fmt: skip
+            {
+                "token_hash": _token_hash(token),
+                "key_fingerprint": _fingerprint(signed_in_with),
+                "csrf": csrf,
+                "created_at": now,
+                "last_seen_at": now,
+            },
+        ).scalar_one()
     return Session(session_id, csrf), f"{token}.{_signature(token, signed_in_with)}"
 
 
 def _ended(now: datetime):
     columns = ops_sessions.c
-    return or_(columns.created_at <= now - timedelta(seconds=SESSION_SECONDS),
-               columns.last_seen_at <= now - timedelta(seconds=IDLE_SECONDS))  # fmt: skip
+    return or_(
+        columns.created_at <= now - timedelta(seconds=SESSION_SECONDS),
+        columns.last_seen_at <= now - timedelta(seconds=IDLE_SECONDS),
+    )
 
 
 def find(cookie: str | None, admin_key: SecretStr, now: datetime | None = None) -> Session | None:
@@ -153,9 +161,10 @@ def retry_after(client: str, now: datetime | None = None) -> int:
     failures = ops_login_failures.c
     with read() as connection:
         count, oldest = connection.execute(
-            select(func.count(), func.min(failures.failed_at))
-            .where(failures.client == _client(client), failures.failed_at > now - THROTTLE_WINDOW)
-        ).one()  # fmt: skip
+            select(func.count(), func.min(failures.failed_at)).where(
+                failures.client == _client(client), failures.failed_at > now - THROTTLE_WINDOW
+            )
+        ).one()
     if count < LOGIN_ATTEMPTS_PER_MINUTE:
         return 0
     return max(1, int((oldest + THROTTLE_WINDOW - now).total_seconds()) + 1)

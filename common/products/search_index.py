@@ -1,11 +1,14 @@
 """What the catalog stores so that search can find a product: folded columns and the typo vocabulary.
 
-Every writer of products (the Zoho sync handler, the data generator) goes through here.
+Every writer of products (the Zoho sync handler, the data generator, the tests' fixtures, the
+plain-SQL benchmark) asks `product_search` what a product row needs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from common.products.text import MIN_TYPO_WORD, fold, index_key, typo_variants, words
 
@@ -44,4 +47,28 @@ def vocabulary(texts: Iterable[str | None]) -> set[str]:
 
 
 def vocabulary_rows(terms: Iterable[str]) -> list[dict[str, str]]:
+    """The search_terms rows that let a query with a typo find each term."""
     return [{"variant": variant, "term": term} for term in terms for variant in typo_variants(term)]
+
+
+# The product's text fields search reads; the first three are its names, whose words go to the vocabulary.
+PRODUCT_TEXT = ("name", "name_ar", "brand", "sku", "description", "description_ar")
+
+
+@dataclass(frozen=True)
+class ProductSearch:
+    """What a product row needs so that search finds it."""
+
+    columns: dict[str, str]  # search_name and search_text, stored on the row
+    terms: set[str]  # words of its names the typo vocabulary must hold (rows: vocabulary_rows)
+
+
+def product_search(text: Mapping[str, str | None], indexed: Mapping[str, Any] | None = None) -> ProductSearch:
+    """The search columns and vocabulary of a product whose text fields (PRODUCT_TEXT; a missing
+    one is None) are `text`. For a product already stored, `indexed` is its stored row: the words
+    of its names went into the vocabulary when it was stored, so only new words are returned."""
+    fields = {field: text.get(field) for field in PRODUCT_TEXT}
+    terms = vocabulary(fields[field] for field in PRODUCT_TEXT[:3])
+    if indexed is not None:
+        terms -= vocabulary(indexed[field] for field in PRODUCT_TEXT[:3])
+    return ProductSearch(search_columns(**fields), terms)

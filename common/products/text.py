@@ -30,13 +30,37 @@ _NON_WORD = re.compile(r"[^0-9a-z\u0621-\u064a]+")
 # Each folded Arabic letter as ASCII: 25 single letters, and "x" + letter for 4 more.
 _ARABIC_TO_ASCII = str.maketrans(
     {
-        "ا": "a", "ب": "b", "ش": "c", "د": "d", "ع": "e", "ف": "f", "غ": "g",
-        "ح": "h", "ي": "i", "ج": "j", "ك": "k", "ل": "l", "م": "m", "ن": "n",
-        "ء": "o", "ص": "p", "ق": "q", "ر": "r", "س": "s", "ت": "t", "و": "u",
-        "ث": "v", "ه": "w", "خ": "y", "ز": "z",
-        "ذ": "xd", "ض": "xp", "ط": "xt", "ظ": "xz",
+        "ا": "a",
+        "ب": "b",
+        "ش": "c",
+        "د": "d",
+        "ع": "e",
+        "ف": "f",
+        "غ": "g",
+        "ح": "h",
+        "ي": "i",
+        "ج": "j",
+        "ك": "k",
+        "ل": "l",
+        "م": "m",
+        "ن": "n",
+        "ء": "o",
+        "ص": "p",
+        "ق": "q",
+        "ر": "r",
+        "س": "s",
+        "ت": "t",
+        "و": "u",
+        "ث": "v",
+        "ه": "w",
+        "خ": "y",
+        "ز": "z",
+        "ذ": "xd",
+        "ض": "xp",
+        "ط": "xt",
+        "ظ": "xz",
     }
-)  # fmt: skip
+)
 
 # The combining marks of the Basic Multilingual Plane (accents, tashkeel, the hamza and madda
 # NFKD splits off), deleted by str.translate in C rather than one character at a time.

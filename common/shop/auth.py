@@ -19,8 +19,9 @@ from typing import Any
 import jwt
 from sqlalchemy import select
 
+from common.clock import utcnow
 from common.config import Settings, local_token_secret
-from common.db import read, request_transaction, utcnow
+from common.db.transactions import read, request_transaction
 from common.errors import Forbidden, Unauthorized
 from common.http import ApiRequest
 from common.models import customers
@@ -70,8 +71,9 @@ def _too_long_lived(claims: dict[str, Any]) -> bool:
 def customer_id_from_token(token: str, settings: Settings) -> int:
     """The token's customer id; Unauthorized for a bad signature, an expired token or a bad `sub`."""
     try:
-        claims = jwt.decode(token, _signing_key(settings), algorithms=[ALGORITHM],
-                            options={"require": ["exp", "iat", "sub"]})  # fmt: skip
+        claims = jwt.decode(
+            token, _signing_key(settings), algorithms=[ALGORITHM], options={"require": ["exp", "iat", "sub"]}
+        )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("Token has expired") from None
     except jwt.InvalidTokenError:

@@ -13,7 +13,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, text, update
 
-from common.db import insert, utcnow, write
+from common.clock import utcnow
+from common.db.statements import insert
+from common.db.transactions import write
 from common.errors import Conflict, NotFound
 from common.events import outbox
 from common.events.outbox import Event
@@ -48,11 +50,22 @@ def _changed_cart(
     cart, priced = current_cart(connection, customer_id, now)
     outbox.write(
         connection,
-        [Event("cart.changed", "cart", cart_id,
-               {"customer_id": customer_id, "product_id": product_id, "quantity": quantity,
-                "items_count": priced.items_count, "subtotal": priced.subtotal})],
+        [
+            Event(
+                "cart.changed",
+                "cart",
+                cart_id,
+                {
+                    "customer_id": customer_id,
+                    "product_id": product_id,
+                    "quantity": quantity,
+                    "items_count": priced.items_count,
+                    "subtotal": priced.subtotal,
+                },
+            )
+        ],
         now,
-    )  # fmt: skip
+    )
     return cart
 
 

@@ -12,7 +12,8 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import Connection, Row, func, select
 
 from common.cache import Cache
-from common.db import read, utcnow
+from common.clock import utcnow
+from common.db.transactions import read
 from common.errors import NotFound
 from common.models import categories, customers, product_ratings, products, reviews
 from common.shop import checkout

@@ -17,7 +17,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Row, select
 
-from common.db import read, utcnow
+from common.clock import utcnow
+from common.db.transactions import read
 from common.models import cart_items, carts, customer_addresses, products
 from common.shop.pricing import Promotion, card_price, load_active_promotions, order_discount
 from common.shop.schemas import (

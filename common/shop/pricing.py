@@ -22,7 +22,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, case, func, literal, select
 
-from common.db import is_postgresql
+from common.db.engine import is_postgresql
 from common.models import promotions
 from common.money import percent_of
 

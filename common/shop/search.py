@@ -33,14 +33,16 @@ from functools import reduce
 from sqlalchemy import ColumnElement, Connection, Integer, Row, Table, case, func, or_, select, text, true
 
 from common.cache import Cache
-from common.db import is_postgresql, read, utcnow
+from common.clock import utcnow
+from common.db.engine import is_postgresql
+from common.db.transactions import read
 from common.errors import BadRequest
 from common.models import product_search, products, search_terms
+from common.products.search_index import FIELD_SEPARATOR
+from common.products.text import MIN_TYPO_WORD, fold, index_key, typo_variants, words
 from common.shop.catalog import CARD_COLUMNS, cards
 from common.shop.pricing import effective_price_sql, load_active_promotions
 from common.shop.schemas import SearchPage, SearchQuery
-from common.products.search_index import FIELD_SEPARATOR
-from common.products.text import MIN_TYPO_WORD, fold, index_key, typo_variants, words
 
 MAX_WORDS = 8
 TRIGRAM = 3
@@ -207,9 +209,19 @@ def search(query: SearchQuery) -> SearchPage:
     phrase = index_key(fold(query.q or ""))
     with read() as connection:
         active = load_active_promotions(connection, utcnow())
-        key = (connection.engine.url.render_as_string(hide_password=True), phrase, tuple(folded), query.category_id,
-               query.min_price, query.max_price, query.in_stock, query.sort, query.page, query.page_size,
-               tuple(promotion.id for promotion in active))  # fmt: skip
+        key = (
+            connection.engine.url.render_as_string(hide_password=True),
+            phrase,
+            tuple(folded),
+            query.category_id,
+            query.min_price,
+            query.max_price,
+            query.in_stock,
+            query.sort,
+            query.page,
+            query.page_size,
+            tuple(promotion.id for promotion in active),
+        )
         kept = BROAD_RESULTS.lookup(key)
         if kept is not None:
             ids, total = kept
@@ -242,9 +254,10 @@ def _current_rows(connection: Connection, ids: tuple[int, ...]) -> list[Row]:
     deactivated since is left out)."""
     if not ids:
         return []
-    rows = {row.id: row for row in connection.execute(
-        select(*CARD_COLUMNS).where(products.c.id.in_(ids), products.c.is_active)
-    )}  # fmt: skip
+    rows = {
+        row.id: row
+        for row in connection.execute(select(*CARD_COLUMNS).where(products.c.id.in_(ids), products.c.is_active))
+    }
     return [rows[product_id] for product_id in ids if product_id in rows]
 
 

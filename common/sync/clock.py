@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from common.errors import ValidationFailed
-from common.sync.payloads import ZohoEvent
+from common.sync.payloads.bodies import ZohoEvent
 
 FUTURE_TOLERANCE = timedelta(hours=24)
 

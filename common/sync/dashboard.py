@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
+from common.clock import utcnow
 from common.config import get_settings
-from common.db import check_database, get_engine, read, utcnow
+from common.db.engine import check_database, get_engine
+from common.db.transactions import read
 from common.health import DatabaseStatus
 from common.metrics import function_stats
 from common.sync import mirror, queue_reads
@@ -38,9 +40,13 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
     database = DatabaseStatus(**check_database(engine))
     if database.status != "ok":
         return SyncHealth(
-            status="unhealthy", timestamp=now, database=database, queue=None, workers=None,
+            status="unhealthy",
+            timestamp=now,
+            database=database,
+            queue=None,
+            workers=None,
             issues=["database unavailable"],
-        )  # fmt: skip
+        )
     with read(engine) as connection:
         depth = queue_reads.counts_by_status(connection)
         oldest = queue_reads.oldest_pending_since(connection)

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row
 
-from common.db import read, utcnow, write
+from common.clock import utcnow
+from common.db.transactions import read, write
 from common.errors import Conflict, NotFound
 from common.sync import queue, queue_reads
 from common.sync.entities import BY_NAME

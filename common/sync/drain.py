@@ -17,8 +17,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
+from common.clock import utcnow
 from common.config import Settings
-from common.db import read, time_limit, utcnow, write, writer
+from common.db.engine import time_limit
+from common.db.transactions import read, write, writer
 from common.events import outbox
 from common.events.outbox import Event
 from common.logs import get_logger
@@ -36,6 +38,9 @@ _IO_GRACE_SECONDS = 5.0
 # What became of one claimed item; all but LOST are counted in the drain's summary.
 COMPLETED, STALE, RETRIED, DEAD_LETTERED, LOST = "completed", "stale", "retried", "dead_lettered", "lost"
 
+# Retries of a failed item: 10 s, 20 s, ... up to an hour apart, with jitter (common.retry).
+RETRY_BACKOFF = Backoff()
+
 
 def new_worker_id() -> str:
     """Unique per drain run: the lease fence tells one run from another, even in one thread."""
@@ -48,7 +53,7 @@ def drain(
     trigger: str,
     budget_seconds: float,
     engine: Engine | None = None,
-    backoff: Backoff = Backoff(),
+    backoff: Backoff = RETRY_BACKOFF,
     keep_going: Callable[[], bool] = lambda: True,
 ) -> DrainSummary:
     # The drain's budget is its own: an HTTP request's database limit gives way to it.
@@ -96,9 +101,13 @@ def _drain(
         _record_run(engine, worker_id, trigger, started_at, summary)
         log.info(
             "drain finished",
-            extra={"trigger": trigger, "lost_leases": outcomes[LOST], "stock_checked": stock_checked,
-                   **summary.model_dump()},
-        )  # fmt: skip
+            extra={
+                "trigger": trigger,
+                "lost_leases": outcomes[LOST],
+                "stock_checked": stock_checked,
+                **summary.model_dump(),
+            },
+        )
     return summary
 
 
@@ -137,9 +146,14 @@ def _record_failure(
                 outbox.write(connection, [_dead_lettered(lease.item, reason, error)], now)
     log.warning(
         "item failed",
-        extra={"queue_id": lease.item.id, "entity_type": lease.item.entity_type, "attempt": attempts,
-               "transient": transient, "error": error},
-    )  # fmt: skip
+        extra={
+            "queue_id": lease.item.id,
+            "entity_type": lease.item.entity_type,
+            "attempt": attempts,
+            "transient": transient,
+            "error": error,
+        },
+    )
     return outcome
 
 
@@ -148,10 +162,16 @@ def _dead_lettered(item: queue.QueueItem, reason: str, error: str) -> Event:
         "sync.dead_lettered",
         "sync_item",
         item.id,
-        {"queue_id": item.id, "entity_type": item.entity_type, "source_entity_id": item.source_entity_id,
-         "operation": item.operation_type, "failure_reason": reason, "attempts": item.attempt_count,
-         "error": error[:500]},
-    )  # fmt: skip
+        {
+            "queue_id": item.id,
+            "entity_type": item.entity_type,
+            "source_entity_id": item.source_entity_id,
+            "operation": item.operation_type,
+            "failure_reason": reason,
+            "attempts": item.attempt_count,
+            "error": error[:500],
+        },
+    )
 
 
 def _record_run(
@@ -159,6 +179,10 @@ def _record_run(
 ) -> None:
     with write(engine) as connection:
         queue.record_drain_run(
-            connection, worker_id=worker_id, trigger=trigger, started_at=started_at, finished_at=utcnow(),
+            connection,
+            worker_id=worker_id,
+            trigger=trigger,
+            started_at=started_at,
+            finished_at=utcnow(),
             **summary.model_dump(),
-        )  # fmt: skip
+        )

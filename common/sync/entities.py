@@ -13,8 +13,9 @@ from typing import Any
 
 from pydantic import RootModel
 
-from common.sync import payloads
-from common.sync.payloads import BodyModels, ZohoEvent, ZohoRecord
+from common.sync.payloads import records
+from common.sync.payloads.bodies import BodyModels, ZohoEvent, parse_event
+from common.sync.payloads.records import ZohoRecord
 
 # Lower runs first (contract: invoices and orders 2; products, customers, bills 5; the rest 8).
 URGENT, NORMAL, LOW = 2, 5, 8
@@ -36,8 +37,9 @@ class Entity:
         return BodyModels(self.document, self.record)
 
     def parse(self, payload: Any, operation: str | None = None) -> ZohoEvent:
-        """Validate a webhook body of any accepted shape as an event on this entity (ValidationFailed when it does not fit)."""
-        return payloads.parse_event(self.models, payload, operation)
+        """Validate a webhook body of any accepted shape as an event on this entity (ValidationFailed
+        when it does not fit)."""
+        return parse_event(self.models, payload, operation)
 
     def body_schema(self) -> type[RootModel]:
         """The webhook route's body for the API document: any of the three shapes, built when
@@ -46,20 +48,51 @@ class Entity:
 
 
 ENTITIES: tuple[Entity, ...] = (
-    Entity("products", "products", NORMAL, "item", payloads.ZohoItem, "ProductWebhook",
-           "/inventory/v1/items", "items"),
-    Entity("customers", "customers", NORMAL, "contact", payloads.ZohoContact, "CustomerWebhook",
-           "/books/v3/contacts", "contacts"),
-    Entity("invoices", "invoices", URGENT, "invoice", payloads.ZohoInvoice, "InvoiceWebhook",
-           "/books/v3/invoices", "invoices"),
-    Entity("bills", "bills", NORMAL, "bill", payloads.ZohoBill, "BillWebhook", "/books/v3/bills", "bills"),
-    Entity("credit-notes", "credit_notes", LOW, "creditnote", payloads.ZohoCreditNote, "CreditNoteWebhook",
-           "/books/v3/creditnotes", "creditnotes"),
+    Entity("products", "products", NORMAL, "item", records.ZohoItem, "ProductWebhook", "/inventory/v1/items", "items"),
+    Entity(
+        "customers",
+        "customers",
+        NORMAL,
+        "contact",
+        records.ZohoContact,
+        "CustomerWebhook",
+        "/books/v3/contacts",
+        "contacts",
+    ),
+    Entity(
+        "invoices",
+        "invoices",
+        URGENT,
+        "invoice",
+        records.ZohoInvoice,
+        "InvoiceWebhook",
+        "/books/v3/invoices",
+        "invoices",
+    ),
+    Entity("bills", "bills", NORMAL, "bill", records.ZohoBill, "BillWebhook", "/books/v3/bills", "bills"),
+    Entity(
+        "credit-notes",
+        "credit_notes",
+        LOW,
+        "creditnote",
+        records.ZohoCreditNote,
+        "CreditNoteWebhook",
+        "/books/v3/creditnotes",
+        "creditnotes",
+    ),
     # Not reconciled: items carry their stock, so the products pass brings stock levels back in line.
-    Entity("stock", "stock", LOW, "inventory_adjustment", payloads.ZohoStockAdjustment, "StockWebhook"),
-    Entity("prices", "prices", LOW, "pricebook", payloads.ZohoPriceBook, "PriceListWebhook",
-           "/inventory/v1/pricebooks", "pricebooks"),
-)  # fmt: skip
+    Entity("stock", "stock", LOW, "inventory_adjustment", records.ZohoStockAdjustment, "StockWebhook"),
+    Entity(
+        "prices",
+        "prices",
+        LOW,
+        "pricebook",
+        records.ZohoPriceBook,
+        "PriceListWebhook",
+        "/inventory/v1/pricebooks",
+        "pricebooks",
+    ),
+)
 
 BY_ROUTE = {entity.route: entity for entity in ENTITIES}
 BY_NAME = {entity.name: entity for entity in ENTITIES}

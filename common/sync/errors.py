@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import exc as sa_exc
 
-from common.db import is_unavailable, sqlstate
+from common.db.errors import is_unavailable, sqlstate
 from common.errors import AppError
 
 
@@ -29,7 +29,7 @@ class LeaseLost(SyncError):
     """Another drain took the item after this drain's lease expired; this drain must let go."""
 
 
-# Besides an unavailable database (common.db.is_unavailable), contention is worth retrying:
+# Besides an unavailable database (common.db.errors.is_unavailable), contention is worth retrying:
 # serialization failure, deadlock, lock timeout.
 _CONTENTION_SQLSTATES = {"40001", "40P01", "55P03"}
 
@@ -42,11 +42,10 @@ def is_transient(exc: BaseException) -> bool:
         return False
     if is_unavailable(exc) or sqlstate(exc) in _CONTENTION_SQLSTATES:
         return True
-    if isinstance(exc, sa_exc.DBAPIError):
-        return False
-    # Sockets, timeouts and requests' errors (OSError), and failures we do not know, are
-    # retried with backoff and dead-lettered after the last attempt.
-    return True
+    # A statement the database refused is not retried. Sockets, timeouts and requests' errors
+    # (OSError), and failures not known here, are retried with backoff and dead-lettered after
+    # the last attempt.
+    return not isinstance(exc, sa_exc.DBAPIError)
 
 
 def describe(exc: BaseException, limit: int = 500) -> str:

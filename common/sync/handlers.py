@@ -7,7 +7,7 @@ its history. Documents are written with one upsert whose stale check runs under 
 row lock; products read the stored row first, since their search columns merge both.
 
 A change writes its domain events (common.events) in the same transaction, comparing the
-stored values with the new ones, so a redelivery or an update that changes nothing we keep
+stored values with the new ones, so a redelivery or an update that changes nothing kept here
 emits none. Products, customers, invoices and stock emit; bills, credit notes and price
 lists have no events yet.
 """
@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from sqlalchemy import Column, Connection, Row, Table, and_, bindparam, not_, select, update
 from sqlalchemy.sql.expression import ClauseElement
 
-from common.db import dialect_insert, insert, insert_rows
+from common.db.statements import dialect_insert, insert, insert_rows
 from common.errors import ValidationFailed
 from common.events import outbox
 from common.events.outbox import Event
@@ -44,12 +44,13 @@ from common.models import (
 )
 from common.money import to_iqd
 from common.products.sales import recompute_sales_counts
-from common.products.search_index import search_columns, vocabulary, vocabulary_rows
-from common.sync import payloads, stock
+from common.products.search_index import product_search, vocabulary_rows
+from common.sync import stock
 from common.sync.clock import trusted_until
 from common.sync.entities import BY_NAME
 from common.sync.errors import PermanentSyncError, TransientSyncError
-from common.sync.payloads import ZohoEvent
+from common.sync.payloads import records
+from common.sync.payloads.bodies import ZohoEvent
 from common.sync.queue import APPLIED, NOOP, STALE, QueueItem
 
 _INACTIVE_STATUSES = {"inactive", "void", "deleted"}
@@ -116,16 +117,21 @@ def _excluded(table: Table):
 
 
 # The drain's statements are built once per shape and take their values as parameters:
-# building and cache-keying a statement cost more CPU than sending it (issue 16).
+# building and cache-keying a statement cost more CPU than sending it (bench/README.md).
 _EVENT_VERSION = "event_modified_at"  # the bound parameters of the upserts' stale check
 _TRUSTED_UNTIL = "trusted_until"
 
 
 @lru_cache(maxsize=256)
 def _upsert_statement(
-    dialect: str, table: Table, key: Column, columns: tuple[str, ...], insert_only: bool, versioned: bool,
+    dialect: str,
+    table: Table,
+    key: Column,
+    columns: tuple[str, ...],
+    insert_only: bool,
+    versioned: bool,
     returning: tuple[Column, ...],
-):  # fmt: skip
+):
     """INSERT ... ON CONFLICT of a record whose values come as parameters, for one set of
     `columns`; `versioned` adds the stale check against the bound event version."""
     statement = dialect_insert(dialect)(table)
@@ -147,15 +153,23 @@ def _upsert_statement(
 
 
 def _upsert_document(
-    connection: Connection, table: Table, key: Column, key_value: str, modified_at: datetime | None,
-    values: Values, now: datetime, returning: tuple[Column, ...] = (), insert_only: bool = False,
-) -> tuple[str, Row | None]:  # fmt: skip
+    connection: Connection,
+    table: Table,
+    key: Column,
+    key_value: str,
+    modified_at: datetime | None,
+    values: Values,
+    now: datetime,
+    returning: tuple[Column, ...] = (),
+    insert_only: bool = False,
+) -> tuple[str, Row | None]:
     """Insert the record, or update the given columns unless the stored version is newer;
     returns the written row's id and `returning` columns. `insert_only` writes nothing when the
     record exists (result NOOP): the caller read no stored row, and must read it first."""
     values = _versioned(values, modified_at, now)
-    statement = _upsert_statement(connection.dialect.name, table, key, tuple(values), insert_only,
-                                  modified_at is not None, returning)  # fmt: skip
+    statement = _upsert_statement(
+        connection.dialect.name, table, key, tuple(values), insert_only, modified_at is not None, returning
+    )
     # A value that is SQL (a looked-up id: an invoice's customer) goes into the statement; the rest are parameters.
     expressions = {column: value for column, value in values.items() if isinstance(value, ClauseElement)}
     if expressions:
@@ -171,9 +185,14 @@ def _upsert_document(
 
 
 def _deactivate(
-    connection: Connection, table: Table, key: Column, key_value: str, modified_at: datetime | None, now: datetime,
+    connection: Connection,
+    table: Table,
+    key: Column,
+    key_value: str,
+    modified_at: datetime | None,
+    now: datetime,
     returning: tuple[Column, ...] = (),
-) -> tuple[str, Row | None]:  # fmt: skip
+) -> tuple[str, Row | None]:
     row = connection.execute(
         update(table)
         .where(key == key_value, not_(_newer_than(table, modified_at, now)))
@@ -254,8 +273,17 @@ def _document_handler(
             values["zoho_data"] = record.model_dump(mode="json", exclude_none=True)
             # Emitting events needs the stored values: with none read, only an insert is written,
             # and a record another drain inserted meanwhile is read (and locked) before the update.
-            result, row = _upsert_document(connection, table, key, key_value, modified_at, values, now, returning,
-                                           insert_only=events is not None and stored is None)  # fmt: skip
+            result, row = _upsert_document(
+                connection,
+                table,
+                key,
+                key_value,
+                modified_at,
+                values,
+                now,
+                returning,
+                insert_only=events is not None and stored is None,
+            )
             if events is not None and stored is None and row is None:
                 stored = events.stored(connection, table, key, key_value)
                 result, row = _upsert_document(connection, table, key, key_value, modified_at, values, now, returning)
@@ -275,7 +303,7 @@ def _customer_by_zoho_id(zoho_contact_id: str | None):
 
 
 def _replace_invoice_lines(
-    connection: Connection, invoice: payloads.ZohoInvoice, invoice_id: int, deleting: bool, now: datetime
+    connection: Connection, invoice: records.ZohoInvoice, invoice_id: int, deleting: bool, now: datetime
 ) -> None:
     """Swap the invoice's lines for the event's, and recount the sales of every item touched."""
     touched = set(
@@ -300,7 +328,7 @@ def _replace_invoice_lines(
 
 
 def _replace_prices(
-    connection: Connection, pricebook: payloads.ZohoPriceBook, pricelist_id: int, deleting: bool, now: datetime
+    connection: Connection, pricebook: records.ZohoPriceBook, pricelist_id: int, deleting: bool, now: datetime
 ) -> None:
     """The price book's items become its product prices; an item not synced yet keeps its price
     here, keyed by its Zoho id, and has it from the moment it arrives."""
@@ -311,12 +339,14 @@ def _replace_prices(
     insert_rows(
         connection,
         product_prices,
-        [{"pricelist_id": pricelist_id, "zoho_item_id": item, "price": price, "updated_at": now}
-         for item, price in rates.items()],
-    )  # fmt: skip
+        [
+            {"pricelist_id": pricelist_id, "zoho_item_id": item, "price": price, "updated_at": now}
+            for item, price in rates.items()
+        ],
+    )
 
 
-def _contact_details(contact: payloads.ZohoContact) -> Values:
+def _contact_details(contact: records.ZohoContact) -> Values:
     """Email and phone, from wherever the event carries them (see ZohoContact); absent, the stored ones stay."""
     values: Values = {}
     if any(_given(contact, field) for field in ("email", "contact_persons")):
@@ -334,15 +364,26 @@ apply_customer = _document_handler(
     extra_values=_contact_details,
     # Zoho's contacts include suppliers; bills keep their vendor id, the shop has no use for them.
     ignore=lambda contact: contact.is_vendor,
-    events=_DocumentEvents("customer", "customer.created", "customer.updated", "zoho_contact_id",
-                           ("name", "company_name", "email", "phone", "is_active")),
-)  # fmt: skip
+    events=_DocumentEvents(
+        "customer",
+        "customer.created",
+        "customer.updated",
+        "zoho_contact_id",
+        ("name", "company_name", "email", "phone", "is_active"),
+    ),
+)
 apply_bill = _document_handler(
     bills,
     bills.c.zoho_bill_id,
-    {"bill_number": "bill_number", "zoho_vendor_id": "vendor_id", "vendor_name": "vendor_name",
-     "date": "date", "due_date": "due_date", "status": "status"},
-)  # fmt: skip
+    {
+        "bill_number": "bill_number",
+        "zoho_vendor_id": "vendor_id",
+        "vendor_name": "vendor_name",
+        "date": "date",
+        "due_date": "due_date",
+        "status": "status",
+    },
+)
 apply_credit_note = _document_handler(
     credit_notes,
     credit_notes.c.zoho_creditnote_id,
@@ -352,14 +393,35 @@ apply_credit_note = _document_handler(
 apply_invoice = _document_handler(
     invoices,
     invoices.c.zoho_invoice_id,
-    {"invoice_number": "invoice_number", "zoho_customer_id": "customer_id", "date": "date",
-     "due_date": "due_date", "status": "status", "currency_code": "currency_code"},
+    {
+        "invoice_number": "invoice_number",
+        "zoho_customer_id": "customer_id",
+        "date": "date",
+        "due_date": "due_date",
+        "status": "status",
+        "currency_code": "currency_code",
+    },
     customer_field="customer_id",
     after=_replace_invoice_lines,
-    events=_DocumentEvents("invoice", "invoice.recorded", "invoice.recorded", "zoho_invoice_id",
-                           ("invoice_number", "zoho_customer_id", "customer_id", "date", "due_date", "status",
-                            "total", "balance", "currency_code", "is_active")),
-)  # fmt: skip
+    events=_DocumentEvents(
+        "invoice",
+        "invoice.recorded",
+        "invoice.recorded",
+        "zoho_invoice_id",
+        (
+            "invoice_number",
+            "zoho_customer_id",
+            "customer_id",
+            "date",
+            "due_date",
+            "status",
+            "total",
+            "balance",
+            "currency_code",
+            "is_active",
+        ),
+    ),
+)
 apply_prices = _document_handler(
     pricelists,
     pricelists.c.zoho_pricelist_id,
@@ -374,15 +436,18 @@ apply_prices = _document_handler(
 )
 
 
+# A product's columns taken as Zoho's item gives them: {column: Zoho's field}.
+PRODUCT_FIELDS = {field: field for field in ("name", "name_ar", "sku", "description", "unit", "brand")}
+
+
 def _product_values(
-    connection: Connection, item: payloads.ZohoItem, stored: Row | None, modified_at: datetime | None, now: datetime
-) -> Values:  # fmt: skip
-    values = _given_values(
-        item, {"name": "name", "name_ar": "name_ar", "sku": "sku", "description": "description", "unit": "unit",
-               "brand": "brand"},
-    )  # fmt: skip
-    text = {field: values.get(field, getattr(stored, field) if stored else None) for field in
-            ("name", "name_ar", "sku", "brand", "description")}  # fmt: skip
+    connection: Connection, item: records.ZohoItem, stored: Row | None, modified_at: datetime | None, now: datetime
+) -> Values:
+    values = _given_values(item, PRODUCT_FIELDS)
+    text = {
+        field: values.get(field, getattr(stored, field) if stored else None)
+        for field in ("name", "name_ar", "sku", "brand", "description")
+    }
     if not text["name"]:
         raise PermanentSyncError(f"item {item.item_id} has no name")
     if item.rate is not None:
@@ -396,23 +461,27 @@ def _product_values(
         values["is_active"] = item.status == "active"
     if item.category_id and (stored is None or (stored.zoho_data or {}).get("category_id") != item.category_id):
         values["category_id"] = _category_id(connection, item, now)
-    values.update(search_columns(**text, description_ar=stored.description_ar if stored else None))
-    terms = vocabulary([text["name"], text["name_ar"], text["brand"]])
-    if stored is not None:
-        terms -= vocabulary([stored.name, stored.name_ar, stored.brand])  # indexed when it was stored
-    _add_vocabulary(connection, terms)
+    search = product_search(
+        {**text, "description_ar": stored.description_ar if stored else None}, stored._mapping if stored else None
+    )
+    values.update(search.columns)
+    _add_vocabulary(connection, search.terms)
     values["zoho_data"] = item.model_dump(mode="json", exclude_none=True)
     return values
 
 
-def _category_id(connection: Connection, item: payloads.ZohoItem, now: datetime) -> int:
+def _category_id(connection: Connection, item: records.ZohoItem, now: datetime) -> int:
     return connection.execute(
         insert(connection, categories)
-        .values(zoho_category_id=item.category_id, name=item.category_name or "Uncategorised",
-                created_at=now, updated_at=now)
+        .values(
+            zoho_category_id=item.category_id,
+            name=item.category_name or "Uncategorised",
+            created_at=now,
+            updated_at=now,
+        )
         .on_conflict_do_update(index_elements=[categories.c.zoho_category_id], set_={"updated_at": now})
         .returning(categories.c.id)
-    ).scalar_one()  # fmt: skip
+    ).scalar_one()
 
 
 def _add_vocabulary(connection: Connection, terms: set[str]) -> None:
@@ -420,8 +489,19 @@ def _add_vocabulary(connection: Connection, terms: set[str]) -> None:
 
 
 # Product columns whose change is a product.updated event (search columns and Zoho's record follow them).
-_PRODUCT_TRACKED = ("name", "name_ar", "sku", "description", "unit", "brand", "category_id", "price", "cost",
-                    "stock_quantity", "is_active")  # fmt: skip
+_PRODUCT_TRACKED = (
+    "name",
+    "name_ar",
+    "sku",
+    "description",
+    "unit",
+    "brand",
+    "category_id",
+    "price",
+    "cost",
+    "stock_quantity",
+    "is_active",
+)
 
 
 def _stock_crossing(product_id: int, zoho_item_id: str, before: int, after: int) -> list[Event]:
@@ -444,8 +524,14 @@ def _product_events(stored: Row | None, product_id: int, zoho_item_id: str, valu
         return []
     events = [Event("product.updated", "product", product_id, {**data, "changes": changes})]
     if "price" in changes:
-        events.append(Event("product.price_changed", "product", product_id,
-                            {"zoho_item_id": zoho_item_id, "old_price": stored.price, "new_price": new["price"]}))  # fmt: skip
+        events.append(
+            Event(
+                "product.price_changed",
+                "product",
+                product_id,
+                {"zoho_item_id": zoho_item_id, "old_price": stored.price, "new_price": new["price"]},
+            )
+        )
     events += _stock_crossing(product_id, zoho_item_id, stored.stock_quantity, new["stock_quantity"])
     if stored.is_active and not new["is_active"]:
         events.append(Event("product.deactivated", "product", product_id, {"zoho_item_id": zoho_item_id}))
@@ -468,7 +554,7 @@ def _locked_product(connection: Connection, zoho_item_id: str) -> Row | None:
 
 
 def apply_product(connection: Connection, event: ZohoEvent, now: datetime) -> str:
-    item: payloads.ZohoItem = event.record
+    item: records.ZohoItem = event.record
     modified_at = event.modified_at
     if event.deleting:
         stored = _locked_product(connection, item.item_id)
@@ -505,7 +591,7 @@ def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
     (a new line, an edited one, or Zoho deleting the adjustment) gets its stock check due. An
     item not synced yet is no error: the record stays, and the item's stock arrives with it. A
     copy arriving after Zoho deleted the adjustment changes nothing."""
-    adjustment: payloads.ZohoStockAdjustment = event.record
+    adjustment: records.ZohoStockAdjustment = event.record
     adjustment_id = adjustment.inventory_adjustment_id
     wanted: dict[str, Decimal] = {}
     if not event.deleting:
@@ -527,12 +613,19 @@ def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
         if row is None:
             recorded_id = connection.execute(
                 insert(connection, stock_adjustments)
-                .values(zoho_adjustment_id=adjustment_id, zoho_item_id=item_id, quantity_adjusted=after,
-                        reason=adjustment.reason, adjusted_at=event.modified_at, applied_at=now)
-                .on_conflict_do_nothing(index_elements=[stock_adjustments.c.zoho_adjustment_id,
-                                                        stock_adjustments.c.zoho_item_id])
+                .values(
+                    zoho_adjustment_id=adjustment_id,
+                    zoho_item_id=item_id,
+                    quantity_adjusted=after,
+                    reason=adjustment.reason,
+                    adjusted_at=event.modified_at,
+                    applied_at=now,
+                )
+                .on_conflict_do_nothing(
+                    index_elements=[stock_adjustments.c.zoho_adjustment_id, stock_adjustments.c.zoho_item_id]
+                )
                 .returning(stock_adjustments.c.id)
-            ).scalar()  # fmt: skip
+            ).scalar()
             if recorded_id is None:
                 raise TransientSyncError(f"adjustment {adjustment_id}: concurrent writes, try again")
         elif item_id not in wanted:
@@ -550,12 +643,23 @@ def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
     held = stock.mark_due(connection, moved, now)
     outbox.write(
         connection,
-        [Event("stock.adjusted", "product", held[item_id],
-               {"zoho_item_id": item_id, "adjustment_id": adjustment_id, "quantity_adjusted": quantity,
-                "reason": adjustment.reason})
-         for item_id, quantity in moved.items() if item_id in held],
+        [
+            Event(
+                "stock.adjusted",
+                "product",
+                held[item_id],
+                {
+                    "zoho_item_id": item_id,
+                    "adjustment_id": adjustment_id,
+                    "quantity_adjusted": quantity,
+                    "reason": adjustment.reason,
+                },
+            )
+            for item_id, quantity in moved.items()
+            if item_id in held
+        ],
         now,
-    )  # fmt: skip
+    )
     if moved or (event.deleting and recorded):
         return APPLIED
     return STALE if recorded else NOOP

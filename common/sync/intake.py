@@ -13,12 +13,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from common.db import read, remaining_seconds, utcnow, write
+from common.clock import utcnow
+from common.db.engine import remaining_seconds
+from common.db.transactions import read, write
 from common.sync import queue
 from common.sync.clock import refuse_future_versions
 from common.sync.entities import Entity
 from common.sync.group_commit import DEFAULT_WAIT_SECONDS, GroupCommit
-from common.sync.payloads import DELIVERY_FIELDS
+from common.sync.payloads.bodies import DELIVERY_FIELDS
 from common.sync.schemas import WebhookAccepted, WebhookDryRun
 
 # Zoho's form option posts the JSON body in this x-www-form-urlencoded field.
@@ -103,6 +105,8 @@ def dry_run(entity: Entity, payload: Any, operation: str | None = None) -> Webho
     return WebhookDryRun(
         message="Valid event; dry run, nothing queued",
         duplicate=duplicate,
-        **{name: row[name] for name in ("entity_type", "source_entity_id", "operation_type", "priority",
-                                        "idempotency_key")},
-    )  # fmt: skip
+        **{
+            name: row[name]
+            for name in ("entity_type", "source_entity_id", "operation_type", "priority", "idempotency_key")
+        },
+    )

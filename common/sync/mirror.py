@@ -42,8 +42,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Connection, Engine, Row, Table, and_, func, not_, or_, select, update
 
+from common.clock import utcnow
 from common.config import Settings
-from common.db import insert, insert_rows, read, utcnow, write
+from common.db.statements import insert, insert_rows
+from common.db.transactions import read, write
 from common.errors import ValidationFailed
 from common.logs import get_logger
 from common.models import (
@@ -149,17 +151,18 @@ def full_pass_running(settings: Settings, engine: Engine | None = None) -> bool:
 
 
 def step(
-    settings: Settings, engine: Engine | None, client: ZohoClient, mode: str, deadline: float | None,
+    settings: Settings,
+    engine: Engine | None,
+    client: ZohoClient,
+    mode: str,
+    deadline: float | None,
     counts: StepCounts,
-) -> bool:  # fmt: skip
+) -> bool:
     """Advance the import or the full pass (starting it when none is under way) until it is complete
     or `deadline` passes; True when complete. Zoho's errors (ZohoPaused among them) propagate,
     with everything committed before them kept."""
     _start_unless_running(settings, engine, mode)
-    for entity in RECONCILED:
-        if not _advance(settings, engine, client, mode, entity, deadline, counts):
-            return False
-    return True
+    return all(_advance(settings, engine, client, mode, entity, deadline, counts) for entity in RECONCILED)
 
 
 def entity_progress(settings: Settings, mode: str, engine: Engine | None = None) -> dict[str, EntityProgress]:
@@ -181,20 +184,32 @@ def _start_unless_running(settings: Settings, engine: Engine | None, mode: str) 
         since = (now - timedelta(days=settings.zoho_import_days)).date()
         for entity in RECONCILED:
             fresh = {
-                "pass_started_at": now, "since_date": since if HELD[entity.name].dated else None, "next_page": 1,
-                "listed": 0, "queued": 0, "duplicates": 0, "deactivated": 0, "listed_all": False, "done": False,
-                "rail_tripped": False, "finished_at": None, "updated_at": now,
-            }  # fmt: skip
+                "pass_started_at": now,
+                "since_date": since if HELD[entity.name].dated else None,
+                "next_page": 1,
+                "listed": 0,
+                "queued": 0,
+                "duplicates": 0,
+                "deactivated": 0,
+                "listed_all": False,
+                "done": False,
+                "rail_tripped": False,
+                "finished_at": None,
+                "updated_at": now,
+            }
             statement = insert(connection, zoho_sync_progress).values(
                 organization_id=settings.zoho_organization_id, entity_type=entity.name, mode=mode, **fresh
             )
             connection.execute(
                 statement.on_conflict_do_update(
-                    index_elements=[zoho_sync_progress.c.organization_id, zoho_sync_progress.c.entity_type,
-                                    zoho_sync_progress.c.mode],
+                    index_elements=[
+                        zoho_sync_progress.c.organization_id,
+                        zoho_sync_progress.c.entity_type,
+                        zoho_sync_progress.c.mode,
+                    ],
                     set_=fresh,
                 )
-            )  # fmt: skip
+            )
             if mode == FULL:
                 connection.execute(zoho_pass_seen.delete().where(zoho_pass_seen.c.entity_type == entity.name))
     log.info("Zoho pass started", extra={"mode": mode})
@@ -206,9 +221,14 @@ def _current(settings: Settings, engine: Engine | None, mode: str, entity: Entit
 
 
 def _advance(
-    settings: Settings, engine: Engine | None, client: ZohoClient, mode: str, entity: Entity,
-    deadline: float | None, counts: StepCounts,
-) -> bool:  # fmt: skip
+    settings: Settings,
+    engine: Engine | None,
+    client: ZohoClient,
+    mode: str,
+    entity: Entity,
+    deadline: float | None,
+    counts: StepCounts,
+) -> bool:
     while True:
         progress = _current(settings, engine, mode, entity)
         if progress.done:
@@ -246,9 +266,14 @@ def _list_query(progress: Row, page: int) -> dict[str, Any]:
 
 
 def _read_page(
-    settings: Settings, engine: Engine | None, client: ZohoClient, mode: str, entity: Entity, progress: Row,
+    settings: Settings,
+    engine: Engine | None,
+    client: ZohoClient,
+    mode: str,
+    entity: Entity,
+    progress: Row,
     counts: StepCounts,
-) -> None:  # fmt: skip
+) -> None:
     page = progress.next_page
     records, more = client.list_page(entity.list_path, entity.list_key, _list_query(progress, page))
     with write(engine) as connection:
@@ -282,7 +307,7 @@ def _read_page(
 
 def _listing_finished(
     connection: Connection, mode: str, entity: Entity, progress: Row, values_queued: Any
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """The last page is read: the import is done (and the cursor starts where it began); a full
     pass checks its safety rail before sweeping."""
     now = utcnow()
@@ -310,8 +335,13 @@ def _listing_finished(
 
 def _finished(now: datetime, *, queued: Any, deactivated: int) -> dict[str, Any]:
     """The entity's pass is complete; what it repaired stays shown until the next one completes."""
-    return {"done": True, "finished_at": now, "last_complete_at": now, "last_queued": queued,
-            "last_deactivated": deactivated}  # fmt: skip
+    return {
+        "done": True,
+        "finished_at": now,
+        "last_complete_at": now,
+        "last_queued": queued,
+        "last_deactivated": deactivated,
+    }
 
 
 def _active(entity: Entity, progress: Row):
@@ -341,9 +371,13 @@ def _unseen(entity: Entity, progress: Row):
 
 
 def _sweep_one(
-    settings: Settings, engine: Engine | None, client: ZohoClient, entity: Entity, progress: Row,
+    settings: Settings,
+    engine: Engine | None,
+    client: ZohoClient,
+    entity: Entity,
+    progress: Row,
     counts: StepCounts,
-) -> None:  # fmt: skip
+) -> None:
     """Ask Zoho for one record we hold and the pass did not list: queue its deletion when Zoho no
     longer holds it, or bring it in line when it does. The entity is done when none is left."""
     held = HELD[entity.name]
@@ -357,11 +391,17 @@ def _sweep_one(
         if zoho_id is None:
             values.update(_finished(utcnow(), queued=progress.queued, deactivated=progress.deactivated))
             _forget_seen(connection, entity, progress.pass_started_at)
-            log.info("Zoho full pass finished an entity", extra={"entity": entity.name,
-                                                                  "deactivated": progress.deactivated})  # fmt: skip
+            log.info(
+                "Zoho full pass finished an entity", extra={"entity": entity.name, "deactivated": progress.deactivated}
+            )
         elif record is None:
-            deletion = {"event_type": "delete", entity.document: {
-                entity.record.id_field: zoho_id, "last_modified_time": progress.pass_started_at.isoformat()}}  # fmt: skip
+            deletion = {
+                "event_type": "delete",
+                entity.document: {
+                    entity.record.id_field: zoho_id,
+                    "last_modified_time": progress.pass_started_at.isoformat(),
+                },
+            }
             enqueue_event(connection, entity, deletion)
             values["deactivated"] = zoho_sync_progress.c.deactivated + 1
         else:
@@ -414,9 +454,11 @@ def _queue_differing(connection: Connection, entity: Entity, records: list[Any])
     columns = [held.key, held.table.c.is_active, held.table.c.zoho_data]
     if entity.name == "products":
         columns.append(products.c.stock_quantity)
-    stored = {
-        row[0]: row for row in connection.execute(select(*columns).where(held.key.in_(sorted(parsed))))
-    } if parsed else {}  # fmt: skip
+    stored = (
+        {row[0]: row for row in connection.execute(select(*columns).where(held.key.in_(sorted(parsed))))}
+        if parsed
+        else {}
+    )
     differing = [
         event_row(entity, {entity.document: raw})
         for source_id, (raw, record) in parsed.items()
@@ -430,8 +472,10 @@ def _queue_differing(connection: Connection, entity: Entity, records: list[Any])
 def log_invalid(entity: Entity, record: Any, failed: ValidationFailed) -> None:
     """A listed record that fails the webhooks' validation is logged and not queued (the rest are)."""
     record_id = record.get(entity.record.id_field) if isinstance(record, dict) else None
-    log.warning("Zoho record failed validation, not queued",
-                extra={"entity": entity.name, "errors": failed.errors, "record_id": record_id})  # fmt: skip
+    log.warning(
+        "Zoho record failed validation, not queued",
+        extra={"entity": entity.name, "errors": failed.errors, "record_id": record_id},
+    )
 
 
 def _differs(entity: Entity, record: Any, stored: Row | None) -> bool:
@@ -513,7 +557,14 @@ def _last_complete(rows: dict[str, Row]) -> datetime | None:
 
 def _pass_progress(row: Row) -> PassProgress:
     return PassProgress(
-        listed=row.listed, queued=row.queued, deactivated=row.deactivated, done=row.done,
-        started_at=row.pass_started_at, finished_at=row.finished_at, rail_tripped=row.rail_tripped,
-        last_complete_at=row.last_complete_at, last_queued=row.last_queued, last_deactivated=row.last_deactivated,
-    )  # fmt: skip
+        listed=row.listed,
+        queued=row.queued,
+        deactivated=row.deactivated,
+        done=row.done,
+        started_at=row.pass_started_at,
+        finished_at=row.finished_at,
+        rail_tripped=row.rail_tripped,
+        last_complete_at=row.last_complete_at,
+        last_queued=row.last_queued,
+        last_deactivated=row.last_deactivated,
+    )

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select, update
 
-from common.db import dialect_insert
+from common.db.statements import dialect_insert
 from common.models import tds_dead_letter_queue, tds_drain_runs, tds_sync_queue
 
 PENDING, PROCESSING, COMPLETED, RETRY, DEAD_LETTER = "pending", "processing", "completed", "retry", "dead_letter"

@@ -7,12 +7,12 @@ Hour buckets come back as aware UTC datetimes on both databases.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, Text, case, cast, func, literal_column, select
 
-from common.db import is_postgresql
+from common.db.engine import is_postgresql
 from common.models import tds_dead_letter_queue, tds_drain_runs, tds_sync_queue
 from common.sync.queue import COMPLETED, DEAD_LETTER, OPEN, PENDING, RETRY, STALE, STATUSES
 
@@ -41,7 +41,7 @@ def _as_utc(value: datetime | str) -> datetime:
     """Hour buckets come back as naive UTC (a string on SQLite)."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _finished_since(since: datetime):
@@ -226,13 +226,22 @@ def record_history(connection: Connection, zoho_id: str, limit: int, offset: int
         select(items.id).where(items.source_entity_id == zoho_id).order_by(*oldest_first).limit(limit).offset(offset)
     )  # the page's ids first, as for the dead letters
     rows = connection.execute(
-        select(items.id, items.entity_type, items.operation_type, items.status, items.attempt_count, items.result,
-               func.substr(items.error_message, 1, SHOWN_ERROR_CHARS).label("error_message"),
-               func.substr(_event_payload_text, 1, SHOWN_PAYLOAD_CHARS).label("payload_text"),
-               func.length(_event_payload_text).label("payload_chars"), items.created_at, items.completed_at)
+        select(
+            items.id,
+            items.entity_type,
+            items.operation_type,
+            items.status,
+            items.attempt_count,
+            items.result,
+            func.substr(items.error_message, 1, SHOWN_ERROR_CHARS).label("error_message"),
+            func.substr(_event_payload_text, 1, SHOWN_PAYLOAD_CHARS).label("payload_text"),
+            func.length(_event_payload_text).label("payload_chars"),
+            items.created_at,
+            items.completed_at,
+        )
         .where(items.id.in_(ids.scalars().all()))
         .order_by(*oldest_first)
-    ).all()  # fmt: skip
+    ).all()
     return total, rows
 
 

@@ -32,13 +32,15 @@ for its next change, its webhook, or the nightly full pass.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from common.clock import utcnow
 from common.config import Settings
-from common.db import insert, read, utcnow, write
+from common.db.statements import insert
+from common.db.transactions import read, write
 from common.errors import ValidationFailed
 from common.logs import get_logger
 from common.models import tds_sync_cursors as cursors
@@ -96,8 +98,10 @@ def reconcile(
         try:
             summary.complete = _step(settings, engine, client, chosen, summary, deadline, max_pages)
         except ZohoPaused as paused:
-            log.info("Zoho reconcile paused by Zoho's limits",
-                     extra={"mode": chosen, "reason": str(paused), "resume_at": paused.resume_at.isoformat()})  # fmt: skip
+            log.info(
+                "Zoho reconcile paused by Zoho's limits",
+                extra={"mode": chosen, "reason": str(paused), "resume_at": paused.resume_at.isoformat()},
+            )
         except ZohoError as exc:
             log.warning("Zoho reconcile stopped", extra={"mode": chosen, "reason": str(exc)})
             raise ReconcileStopped(exc, _described(settings, engine, summary)) from exc
@@ -110,9 +114,14 @@ def reconcile(
 
 
 def _step(
-    settings: Settings, engine: Engine | None, client: ZohoClient, mode: str, summary: ReconcileSummary,
-    deadline: float | None, max_pages: int,
-) -> bool:  # fmt: skip
+    settings: Settings,
+    engine: Engine | None,
+    client: ZohoClient,
+    mode: str,
+    summary: ReconcileSummary,
+    deadline: float | None,
+    max_pages: int,
+) -> bool:
     if mode == INCREMENTAL:
         done = [_reconcile_entity(client, engine, entity, summary, deadline, max_pages) for entity in RECONCILED]
         return all(done)
@@ -206,7 +215,7 @@ def _parse(stamp: Any) -> datetime | None:
         at = datetime.fromisoformat(stamp)
     except ValueError:
         return None
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _store_cursor(connection: Connection, entity_type: str, cursor: str) -> None:

@@ -1,4 +1,4 @@
-"""Pydantic models of the sync endpoints' queries and answers (Zoho's bodies: common.sync.payloads)."""
+"""Pydantic models of the sync endpoints' queries and answers (Zoho's bodies: common.sync.payloads.bodies)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import BaseModel, BeforeValidator, Field, JsonValue, StringConstra
 
 from common.health import DatabaseStatus
 from common.metrics import FunctionStats
-from common.sync.payloads import OPERATIONS, Operation
+from common.sync.payloads.bodies import OPERATIONS, Operation
 
 
 class WebhookQuery(BaseModel):

@@ -29,9 +29,13 @@ CLOCK_MARGIN = timedelta(minutes=2)
 
 
 def snapshot_values(
-    connection: Connection, zoho_item_id: str, stored: Row | None, modified_at: datetime | None, quantity: int,
+    connection: Connection,
+    zoho_item_id: str,
+    stored: Row | None,
+    modified_at: datetime | None,
+    quantity: int,
     now: datetime,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """The stock columns an item snapshot carrying `quantity` writes over the `stored` product row."""
     if stored is not None and stored.stock_quantity == quantity:
         return {}

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, or_, select, update
 
+from common.clock import utcnow
 from common.config import Settings
-from common.db import utcnow, write
+from common.db.transactions import write
 from common.errors import ValidationFailed
 from common.logs import get_logger
 from common.models import products
@@ -78,7 +79,7 @@ def _lease(engine: Engine | None) -> list[str]:
     now = utcnow()
     chosen = (
         select(products.c.id)
-        .where(_DUE.is_not(None), or_(_LEASED.is_(None), _LEASED <= now))
+        .where(_DUE.is_not(None), or_(_LEASED.is_(None), now >= _LEASED))
         .order_by(_DUE)
         .limit(BATCH)
         .with_for_update(skip_locked=True)

@@ -53,7 +53,7 @@ class DrainWorkers:
                 )
                 relayed = relay(self.settings, budget_seconds=_WORKER_BUDGET_SECONDS)
                 idle = summary.claimed == 0 and not relayed.published and not relayed.delivered
-            except Exception:  # noqa: BLE001 - a worker outlives a database outage
+            except Exception:
                 log.exception("drain failed; retrying after the poll interval")
                 idle = True
             if idle:

@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, case, or_, select, update
 
 from common.config import Settings
-from common.db import insert, write
+from common.db.statements import insert
+from common.db.transactions import write
 from common.models import zoho_call_budget as budget
 
 MINUTE, DAY = "minute", "day"

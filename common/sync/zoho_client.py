@@ -2,8 +2,9 @@
 
 The access token lives in `zoho_oauth_tokens`, so one refresh serves every function instance
 until the token nears expiry; so does the `api_domain` Zoho answers with it, the API host of the
-organisation's data centre (`ZOHO_API_URL` only until Zoho has named one). Refreshes are serialised on that row (Zoho rate-limits its token
-endpoint): an instance locks it, looks again, and refreshes only if nobody did meanwhile.
+organisation's data centre (`ZOHO_API_URL` only until Zoho has named one). Refreshes are
+serialised on that row (Zoho rate-limits its token endpoint): an instance locks it, looks again,
+and refreshes only if nobody did meanwhile.
 Every API call spends from the organisation's shared budget first (common.sync.zoho_budget);
 a spent budget or Zoho's 429 raises `ZohoPaused`, which says when calls may resume: callers
 stop where they are and come back then, losing nothing.
@@ -17,15 +18,17 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import Engine, Row, select, update
 
+from common.clock import utcnow
 from common.config import Settings
-from common.db import insert, read, utcnow, write
+from common.db.statements import insert
+from common.db.transactions import read, write
 from common.errors import Unavailable
 from common.logs import get_logger
 from common.models import zoho_oauth_tokens as tokens
@@ -39,7 +42,7 @@ TOKEN_NAME = "zoho"
 # A token this close to expiry is replaced rather than used, so that no call outlives it.
 TOKEN_MARGIN = timedelta(seconds=60)
 _DEFAULT_EXPIRES_IN = 3600
-_EXPIRED = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EXPIRED = datetime(1970, 1, 1, tzinfo=UTC)
 # Zoho's OAuth error codes are short words (invalid_code, invalid_client); anything else is not echoed.
 _ERROR_CODE = re.compile(r"^[A-Za-z0-9_. -]{1,64}$")
 _MAX_MESSAGE = 200
@@ -90,7 +93,8 @@ class ZohoRateLimited(ZohoPaused):
 
 
 class ZohoBudgetSpent(ZohoPaused):
-    """The organisation's calls for this minute or this day are spent (ZOHO_MINUTE_CALL_LIMIT, ZOHO_DAILY_CALL_LIMIT)."""
+    """The organisation's calls for this minute or this day are spent
+    (ZOHO_MINUTE_CALL_LIMIT, ZOHO_DAILY_CALL_LIMIT)."""
 
     def __init__(self, resume_at: datetime) -> None:
         super().__init__(f"Zoho call budget spent until {resume_at:%Y-%m-%d %H:%M:%S} UTC", resume_at)
@@ -210,7 +214,7 @@ class ZohoClient:
         return body
 
     def _scrub(self, text: str) -> str:
-        """Zoho's own text, shortened, with any of our credentials it might echo masked."""
+        """Zoho's own text, shortened, with any of the service's credentials it might echo masked."""
         settings = self._settings
         for secret in (settings.zoho_client_secret, settings.zoho_refresh_token):
             text = text.replace(secret.get_secret_value(), "[REDACTED]")

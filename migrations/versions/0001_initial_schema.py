@@ -20,8 +20,16 @@ def _dialect() -> str:
 
 
 # What search filters and sorts on, copied from products by a trigger on PostgreSQL.
-_SEARCHED = ("search_name", "search_text", "is_active", "category_id", "price", "stock_quantity", "sales_count",
-             "created_at")  # fmt: skip
+_SEARCHED = (
+    "search_name",
+    "search_text",
+    "is_active",
+    "category_id",
+    "price",
+    "stock_quantity",
+    "sales_count",
+    "created_at",
+)
 
 
 def _create_search_index() -> None:

@@ -23,9 +23,14 @@ depends_on = None
 
 _BATCH = 1000
 _products = sa.table(
-    "products", sa.column("id"), sa.column("name"), sa.column("name_ar"), sa.column("sku"), sa.column("brand"),
+    "products",
+    sa.column("id"),
+    sa.column("name"),
+    sa.column("name_ar"),
+    sa.column("sku"),
+    sa.column("brand"),
     sa.column("search_name"),
-)  # fmt: skip
+)
 
 
 def _rewrite(search_name) -> None:
@@ -39,8 +44,10 @@ def _rewrite(search_name) -> None:
     while True:
         rows = connection.execute(
             sa.select(_products.c.id, _products.c.name, _products.c.name_ar, _products.c.sku, _products.c.brand)
-            .where(_products.c.id > last_id).order_by(_products.c.id).limit(_BATCH)
-        ).all()  # fmt: skip
+            .where(_products.c.id > last_id)
+            .order_by(_products.c.id)
+            .limit(_BATCH)
+        ).all()
         if not rows:
             return
         connection.execute(update, [{"row_id": row.id, "value": search_name(row)} for row in rows])

@@ -4,11 +4,15 @@ keys and a customer token; zero server errors and zero answers outside the docum
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from common.config import load_settings
 from common.shop.auth import issue_token
 from demo_data.generator import DEMO_CUSTOMER_ID
 from service import ROUTES
 from tests.helpers import BIN, free_port, running
+
+pytestmark = pytest.mark.slow  # real servers and tools as subprocesses
 
 KEYS = {
     "WEBHOOK_API_KEY": "fuzz-webhook-key-0123456789",
@@ -29,19 +33,42 @@ def test_the_api_survives_schemathesis(db, fake_zoho, tmp_path):
     with running(command, env, f"{base}/health"):
         fuzz = subprocess.run(
             [
-                str(BIN / "st"), "--config-file", str(CONFIG), "run", f"{base}/openapi.json",
-                "--checks", "all",
-                "--header", f"X-Webhook-Key: {KEYS['WEBHOOK_API_KEY']}",
-                "--header", f"X-Admin-Key: {KEYS['ADMIN_API_KEY']}",
-                "--header", f"Authorization: Bearer {token}",
-                "--max-examples", "25", "--seed", "20261129", "--workers", "1",
-                "--request-timeout", "15", "--generation-database", "none", "--no-color",
+                str(BIN / "st"),
+                "--config-file",
+                str(CONFIG),
+                "run",
+                f"{base}/openapi.json",
+                "--checks",
+                "all",
+                "--header",
+                f"X-Webhook-Key: {KEYS['WEBHOOK_API_KEY']}",
+                "--header",
+                f"X-Admin-Key: {KEYS['ADMIN_API_KEY']}",
+                "--header",
+                f"Authorization: Bearer {token}",
+                "--max-examples",
+                "25",
+                "--seed",
+                "20261129",
+                "--workers",
+                "1",
+                "--request-timeout",
+                "15",
+                "--generation-database",
+                "none",
+                "--no-color",
                 # Bodies are UTF-8 JSON: text with NUL or lone surrogates is refused with a 400
                 # (tests/integration/test_webhooks.py), which the schema cannot say.
-                "--generation-codec", "utf-8", "--generation-allow-x00", "false",
+                "--generation-codec",
+                "utf-8",
+                "--generation-allow-x00",
+                "false",
             ],
-            cwd=tmp_path, capture_output=True, text=True, timeout=900,
-        )  # fmt: skip
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     report = fuzz.stdout[-6000:] + fuzz.stderr[-2000:]
     assert fuzz.returncode == 0, report
     # Every operation but GET /openapi.json, which Schemathesis leaves out as the schema's own URL.

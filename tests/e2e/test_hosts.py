@@ -3,9 +3,12 @@
 import signal
 import time
 
+import pytest
 import requests
 
 from tests.helpers import BIN, free_port, running
+
+pytestmark = pytest.mark.slow  # real servers and tools as subprocesses
 
 
 def test_local_runner_serves_every_route_and_stops_cleanly_on_sigterm(db):
@@ -31,9 +34,15 @@ def test_health_runs_alone_under_the_functions_framework_cli(db):
     port = free_port()
     command = [
         str(BIN / "functions-framework"),
-        "--source", "functions/health.py", "--target", "health",
-        "--host", "127.0.0.1", "--port", str(port),
-    ]  # fmt: skip
+        "--source",
+        "functions/health.py",
+        "--target",
+        "health",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     url = f"http://127.0.0.1:{port}/health"
     with running(command, {"DATABASE_URL": db.url}, url):
         response = requests.get(url, timeout=5)

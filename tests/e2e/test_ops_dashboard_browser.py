@@ -12,11 +12,13 @@ from selenium.webdriver.support import expected_conditions as until
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import func, insert, select, update
 
-from common.db import utcnow
+from common.clock import utcnow
 from common.models import tds_dead_letter_queue, tds_sync_queue
 from tests import zoho_payloads as zoho
 from tests.e2e.browser import chromium
 from tests.helpers import ADMIN_KEY, BIN, PROJECT_ROOT, free_port, running
+
+pytestmark = pytest.mark.slow  # real servers and tools as subprocesses
 
 SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
 ADMIN = {"X-Admin-Key": ADMIN_KEY}
@@ -53,15 +55,26 @@ def _dead_letter(db, queue_id: int, error: str) -> int:
     """Mark a queued item dead-lettered, as a since-fixed failure would have left it."""
     with db.engine.begin() as connection:
         row = connection.execute(select(tds_sync_queue).where(tds_sync_queue.c.id == queue_id)).one()
-        connection.execute(update(tds_sync_queue).where(tds_sync_queue.c.id == queue_id)
-                           .values(status="dead_letter", attempt_count=5, error_message=error, completed_at=utcnow()))  # fmt: skip
+        connection.execute(
+            update(tds_sync_queue)
+            .where(tds_sync_queue.c.id == queue_id)
+            .values(status="dead_letter", attempt_count=5, error_message=error, completed_at=utcnow())
+        )
         return connection.execute(
-            insert(tds_dead_letter_queue).values(
-                sync_queue_id=queue_id, entity_type=row.entity_type, source_entity_id=row.source_entity_id,
-                failure_reason="max_retries", total_attempts=5, last_error_message=error, last_payload=row.payload,
-                resolved=False, created_at=utcnow(),
-            ).returning(tds_dead_letter_queue.c.id)
-        ).scalar_one()  # fmt: skip
+            insert(tds_dead_letter_queue)
+            .values(
+                sync_queue_id=queue_id,
+                entity_type=row.entity_type,
+                source_entity_id=row.source_entity_id,
+                failure_reason="max_retries",
+                total_attempts=5,
+                last_error_message=error,
+                last_payload=row.payload,
+                resolved=False,
+                created_at=utcnow(),
+            )
+            .returning(tds_dead_letter_queue.c.id)
+        ).scalar_one()
 
 
 def _depth(db) -> dict[str, int]:
@@ -192,8 +205,11 @@ def test_a_wrong_key_is_refused_and_the_page_fits_a_phone(browser, server, db):
     _queue(server, "customers", zoho.customer("880000000000011", contact_name="مكتب الرافدين"))
     _queue(server, "products", zoho.product("460000000000011"))
     _drain(server)
-    _dead_letter(db, _queue(server, "customers", zoho.customer("880000000000012")),
-                 "ValidationError: contact_name is required / اسم العميل مطلوب")  # fmt: skip
+    _dead_letter(
+        db,
+        _queue(server, "customers", zoho.customer("880000000000012")),
+        "ValidationError: contact_name is required / اسم العميل مطلوب",
+    )
     _queue(server, "invoices", zoho.invoice("770000000000011"))
     browser.set_window_size(390, 844)
     _log_in(browser, server)

@@ -26,6 +26,8 @@ from common.ssm_secrets import SECRET_PARAMETERS
 from service import HTTP_FUNCTIONS, INVOCATIONS, ROUTES, SCHEDULES
 from tests.helpers import PROJECT_ROOT
 
+pytestmark = pytest.mark.slow  # real servers and tools as subprocesses
+
 SERVERLESS_CLI = PROJECT_ROOT / "node_modules" / ".bin" / "serverless"
 PACKAGE_SCRIPT = PROJECT_ROOT / "scripts" / "package-lambda.sh"
 SERVICE = "tsh-erp-functions"
@@ -37,10 +39,29 @@ CANARIES = {field.upper(): f"canary-{field}-must-not-ship-5c1d" for field in SEC
 # Libraries of requirements.txt that only the local hosts use, and boto3, which the Lambda runtime provides.
 NOT_SHIPPED = {"functions-framework", "granian", "boto3"}
 DEVELOPMENT_ONLY = {
-    "functions-framework", "flask", "gunicorn", "uvicorn", "uvicorn-worker", "starlette", "watchdog", "waitress", "granian",
-    "cloudevents", "click", "pytest", "hypothesis", "moto", "schemathesis", "pyyaml", "openapi-spec-validator",
-    "boto3", "botocore", "responses", "setuptools", "pip",
-}  # fmt: skip
+    "functions-framework",
+    "flask",
+    "gunicorn",
+    "uvicorn",
+    "uvicorn-worker",
+    "starlette",
+    "watchdog",
+    "waitress",
+    "granian",
+    "cloudevents",
+    "click",
+    "pytest",
+    "hypothesis",
+    "moto",
+    "schemathesis",
+    "pyyaml",
+    "openapi-spec-validator",
+    "boto3",
+    "botocore",
+    "responses",
+    "setuptools",
+    "pip",
+}
 # Environment the functions get: where the secrets are, never the secrets themselves.
 ALLOWED_ENVIRONMENT = {"APP_ENV", "SECRETS_SSM_PREFIX", "DB_POOL_SIZE", "EVENT_BUS_NAME", "TDS_DRAIN_BUDGET_SECONDS"}
 # The project's own part of the zip (the rest is the libraries).
@@ -101,9 +122,10 @@ def _lambdas(template: dict) -> dict[str, dict]:
 
 def _logical_id(template: dict, name: str) -> str:
     [found] = [
-        logical for logical, resource in _resources(template, "AWS::Lambda::Function").items()
+        logical
+        for logical, resource in _resources(template, "AWS::Lambda::Function").items()
         if resource["Properties"]["FunctionName"] == f"{SERVICE}-{STAGE}-{name}"
-    ]  # fmt: skip
+    ]
     return found
 
 
@@ -252,7 +274,7 @@ def test_lambda_requirements_are_the_whole_runtime_closure_at_the_tested_version
     runtime = [
         Requirement(line).name
         for line in (PROJECT_ROOT / "requirements.txt").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
+        if line.strip() and not line.startswith(("#", "-"))
     ]
     roots = [name for name in runtime if _canonical(name) not in NOT_SHIPPED]
     assert _lambda_requirements() == _closure(roots)
@@ -263,9 +285,10 @@ def test_the_libraries_ship_compiled_for_the_runtime(unpacked):
     # Single-file modules at the top (six.py, typing_extensions.py) stay uncompiled: the requirements
     # plugin never ships a top-level __pycache__.
     sources = [
-        path for path in unpacked.rglob("*.py")
+        path
+        for path in unpacked.rglob("*.py")
         if path.parent != unpacked and path.relative_to(unpacked).parts[0] not in PROJECT
-    ]  # fmt: skip
+    ]
     assert len(sources) > 500
     uncompiled = []
     for source in sources:
@@ -298,7 +321,8 @@ for path in sorted(pathlib.Path(project, "migrations", "versions").glob("*.py"))
     spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
     sys.modules[spec.name] = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(sys.modules[spec.name])
-print(json.dumps({name: getattr(module, "__file__", None) for name, module in sys.modules.items() if name not in before}))
+loaded = {name: getattr(module, "__file__", None) for name, module in sys.modules.items() if name not in before}
+print(json.dumps(loaded))
 """
 
 
@@ -312,8 +336,11 @@ def test_the_zip_holds_every_project_module_the_handlers_and_migrations_import(u
         (project / name).symlink_to(unpacked / name)
     result = subprocess.run(
         [sys.executable, "-I", "-B", "-c", _IMPORT_EVERYTHING, str(project)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     loaded = json.loads(result.stdout)
     assert {"functions.mobile_cart", "common.products.search_index", "migration_0004_search_name_fields"} <= set(loaded)

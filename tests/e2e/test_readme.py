@@ -25,6 +25,8 @@ from sqlalchemy.engine import make_url
 from tests.conftest import PG_ADMIN_URL
 from tests.helpers import PROJECT_ROOT, free_port, running
 
+pytestmark = pytest.mark.slow  # real servers and tools as subprocesses
+
 README = PROJECT_ROOT / "README.md"
 # Expected status of each curl line of the README, by its path (and method when not GET).
 CURL_STATUS = {
@@ -68,8 +70,16 @@ def test_every_readme_command_is_known_to_this_test():
     for command in commands(README.read_text()):
         if command.startswith(tuple(NOT_RUN)):
             continue
-        known = command.startswith(("curl ", "scripts/run.sh", ".venv/bin/python -m common.shop.auth", "psql ",
-                                    "export DATABASE_URL=", ".venv/bin/python -m common.migrate"))  # fmt: skip
+        known = command.startswith(
+            (
+                "curl ",
+                "scripts/run.sh",
+                ".venv/bin/python -m common.shop.auth",
+                "psql ",
+                "export DATABASE_URL=",
+                ".venv/bin/python -m common.migrate",
+            )
+        )
         assert known, f"the README command {command!r} is not run by tests/e2e/test_readme.py: teach it"
         if command.startswith("curl "):
             assert _curl_key(command) in CURL_STATUS, f"add the expected status of {command!r} to CURL_STATUS"
@@ -93,7 +103,7 @@ def test_the_quickstart_runs_as_written(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'readme.sqlite3'}", "TDS_WORKERS": "0"}
     start = next(c for c in commands(markdown) if c.startswith("scripts/run.sh"))
     # Any database but the embedded default needs --demo for the demo customer's checkout.
-    runner = shlex.split(start, comments=True) + ["--port", str(port), "--demo"]
+    runner = [*shlex.split(start, comments=True), "--port", str(port), "--demo"]
     with running(runner, env, f"http://{base}/health", timeout=300) as server:
         printed = _TOKEN.search(server.output())
         assert printed, f"no token printed at start: {server.output()[-2000:]}"
@@ -108,8 +118,9 @@ def test_the_quickstart_runs_as_written(tmp_path):
                 result = _run(command, env)
                 assert result.returncode == 0, (command, result.stderr)
                 token = result.stdout.strip()
-                answer = requests.get(f"http://{base}/api/mobile/checkout",
-                                      headers={"Authorization": f"Bearer {token}"}, timeout=10)  # fmt: skip
+                answer = requests.get(
+                    f"http://{base}/api/mobile/checkout", headers={"Authorization": f"Bearer {token}"}, timeout=10
+                )
                 assert answer.status_code == 200, answer.text
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
@@ -125,8 +136,18 @@ def scratch_role() -> str:
     name = f"tsh_readme_{uuid.uuid4().hex[:8]}"
     yield name
     admin = make_url(PG_ADMIN_URL)
-    psql = ["psql", "-h", admin.host or "127.0.0.1", "-p", str(admin.port or 5432), "-U", admin.username or "postgres",
-            "-d", "postgres", "-c"]  # fmt: skip
+    psql = [
+        "psql",
+        "-h",
+        admin.host or "127.0.0.1",
+        "-p",
+        str(admin.port or 5432),
+        "-U",
+        admin.username or "postgres",
+        "-d",
+        "postgres",
+        "-c",
+    ]
     subprocess.run([*psql, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], capture_output=True, timeout=60)
     subprocess.run([*psql, f"DROP ROLE IF EXISTS {name}"], capture_output=True, timeout=60)
 
@@ -145,7 +166,7 @@ def test_the_postgresql_section_runs_as_written(scratch_role):
     prepared = _run("\n".join(["set -e", *script, 'echo "$DATABASE_URL"']), env)
     assert prepared.returncode == 0, prepared.stderr
     database_url = prepared.stdout.strip().splitlines()[-1]
-    runner = shlex.split(start, comments=True) + ["--port", str(port)]
+    runner = [*shlex.split(start, comments=True), "--port", str(port)]
     with running(runner, {**env, "DATABASE_URL": database_url}, f"http://127.0.0.1:{port}/health", timeout=300):
         health = requests.get(f"http://127.0.0.1:{port}/health", timeout=10)
         assert health.status_code == 200, health.text

@@ -1,12 +1,16 @@
 """What reaches the local runner as raw bytes: UTF-8 in the request target, and requests the
 HTTP server itself refuses (granian answers those in Rust, before any Python: 400, the
-connection closed, and no line in the runner's log; docs/BENCHMARKS.md, "HTTP server")."""
+connection closed, and no line in the runner's log; bench/README.md, "HTTP server of the local runner")."""
 
 import json
 import signal
 import socket
 
+import pytest
+
 from tests.helpers import BIN, free_port, running
+
+pytestmark = pytest.mark.slow  # real servers and tools as subprocesses
 
 
 def _raw(port: int, request: bytes) -> bytes:

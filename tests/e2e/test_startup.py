@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 
+import pytest
 import requests
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -13,15 +14,21 @@ from common.models import products
 from tests.conftest import PG_ADMIN_URL
 from tests.helpers import BIN, PROJECT_ROOT, free_port, running
 
+pytestmark = pytest.mark.slow  # real servers and tools as subprocesses
+
 RUNNER = [str(BIN / "python"), "local_runner.py"]
 
 
 def _start(url: str, *extra: str) -> subprocess.CompletedProcess:
     env = {"DATABASE_URL": url, "TDS_WORKERS": "0", "DB_CONNECT_TIMEOUT_SECONDS": "2"}
     return subprocess.run(
-        [*RUNNER, "--port", str(free_port()), *extra], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+        [*RUNNER, "--port", str(free_port()), *extra],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=60,
-    )  # fmt: skip
+    )
 
 
 def _one_line(result: subprocess.CompletedProcess) -> str:
@@ -61,9 +68,13 @@ def test_port_in_use(db):
         taken.listen(1)
         port = taken.getsockname()[1]
         result = subprocess.run(
-            [*RUNNER, "--port", str(port)], cwd=PROJECT_ROOT, env={"DATABASE_URL": db.url, "TDS_WORKERS": "0"},
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            [*RUNNER, "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            env={"DATABASE_URL": db.url, "TDS_WORKERS": "0"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert _one_line(result) == (
         f"cannot start: port {port} on 127.0.0.1 is already in use: "
         "stop the other server or choose another port with --port"

@@ -3,6 +3,7 @@ dry-run webhook queues nothing; a wrong admin key and a stopped runner fail with
 
 import subprocess
 
+import pytest
 from sqlalchemy import func, select
 
 from common.config import load_settings
@@ -10,6 +11,8 @@ from common.models import tds_sync_queue
 from common.shop.auth import issue_token
 from demo_data.generator import DEMO_CUSTOMER_ID
 from tests.helpers import ADMIN_KEY, BIN, PROJECT_ROOT, free_port, running
+
+pytestmark = pytest.mark.slow  # real servers and tools as subprocesses
 
 WEBHOOK_KEY = "verify-webhook-key-0123456789"
 TOKEN_SECRET = "verify-mobile-token-secret-0123456789abcdef"
@@ -20,15 +23,26 @@ P95_LIMIT = ["--p95-ms", "3000"]
 
 def _verify(base: str, admin_key: str, *extra: str) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "ADMIN_API_KEY": admin_key, "WEBHOOK_API_KEY": WEBHOOK_KEY}
-    return subprocess.run([str(BIN / "python"), "-m", "common.verify", base, *P95_LIMIT, *extra],
-                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [str(BIN / "python"), "-m", "common.verify", base, *P95_LIMIT, *extra],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_verify_passes_against_a_fresh_runner_and_fails_clearly(db):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {"DATABASE_URL": db.url, "ADMIN_API_KEY": ADMIN_KEY, "WEBHOOK_API_KEY": WEBHOOK_KEY,
-           "MOBILE_TOKEN_SECRET": TOKEN_SECRET, "TDS_WORKERS": "1"}  # fmt: skip
+    env = {
+        "DATABASE_URL": db.url,
+        "ADMIN_API_KEY": ADMIN_KEY,
+        "WEBHOOK_API_KEY": WEBHOOK_KEY,
+        "MOBILE_TOKEN_SECRET": TOKEN_SECRET,
+        "TDS_WORKERS": "1",
+    }
     token = issue_token(DEMO_CUSTOMER_ID, load_settings(mobile_token_secret=TOKEN_SECRET, _env_file=None))
     # An empty database other than the embedded default gets the demo data only when asked.
     with running([str(BIN / "python"), "local_runner.py", "--port", str(port), "--demo"], env, f"{base}/health"):
@@ -38,8 +52,19 @@ def test_verify_passes_against_a_fresh_runner_and_fails_clearly(db):
         assert passed.returncode == 0, passed.stdout + passed.stderr
         lines = passed.stdout.splitlines()
         assert lines[0].split()[:3] == ["check", "result", "time"]
-        for check in ("health", "api docs", "sync health", "stats", "home", "product", "search (Arabic)",
-                      "search (English)", "checkout", "webhook dry run", "drain alive"):  # fmt: skip
+        for check in (
+            "health",
+            "api docs",
+            "sync health",
+            "stats",
+            "home",
+            "product",
+            "search (Arabic)",
+            "search (English)",
+            "checkout",
+            "webhook dry run",
+            "drain alive",
+        ):
             [row] = [line for line in lines if line.startswith(check + "  ")]
             assert " PASS " in row, row
         assert "النظام يعمل بشكل طبيعي" in passed.stdout

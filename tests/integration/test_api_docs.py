@@ -12,8 +12,11 @@ def test_the_document_is_valid_openapi_31_with_every_route(client):
     document = response.get_json()
     assert document["openapi"] == "3.1.0"
     validate(document)
-    documented = {(method.upper(), path, operation["operationId"])
-                  for path, operations in document["paths"].items() for method, operation in operations.items()}  # fmt: skip
+    documented = {
+        (method.upper(), path, operation["operationId"])
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+    }
     assert documented == {(route.method, route.path, route.operation) for route in ROUTES}
 
 

@@ -97,13 +97,24 @@ def _a_minute_passes(db, fake: FakeZoho) -> None:
 
 def _item(rng: random.Random, number: int) -> dict:
     stock = rng.randint(0, 30)
-    return {"name": f"Item {number}", "rate": rng.randint(1, 90) * 250, "stock_on_hand": stock,
-            "available_stock": stock, "status": "active", "item_type": "inventory", "unit": "pcs"}  # fmt: skip
+    return {
+        "name": f"Item {number}",
+        "rate": rng.randint(1, 90) * 250,
+        "stock_on_hand": stock,
+        "available_stock": stock,
+        "status": "active",
+        "item_type": "inventory",
+        "unit": "pcs",
+    }
 
 
 def _contact(rng: random.Random, number: int, contact_type: str = "customer") -> dict:
-    return {"contact_name": f"Contact {number}", "contact_type": contact_type, "status": "active",
-            "phone": f"+964 770 {rng.randint(0, 9_999_999):07d}"}  # fmt: skip
+    return {
+        "contact_name": f"Contact {number}",
+        "contact_type": contact_type,
+        "status": "active",
+        "phone": f"+964 770 {rng.randint(0, 9_999_999):07d}",
+    }
 
 
 def _organisation(fake: FakeZoho, rng: random.Random) -> None:
@@ -179,16 +190,23 @@ def _change(fake: FakeZoho, network: Network, rng: random.Random, serial: int) -
         network.send(ITEMS, {"item": {"item_id": gone["item_id"]}}, deleting=True)
     elif roll < 0.85 and contacts:
         contact = rng.choice(contacts)
-        fields = rng.choice([{"contact_name": f"Contact {contact['contact_id']} r{serial}"},
-                             {"phone": f"+964 750 {rng.randint(0, 9_999_999):07d}"}])  # fmt: skip
+        fields = rng.choice(
+            [
+                {"contact_name": f"Contact {contact['contact_id']} r{serial}"},
+                {"phone": f"+964 750 {rng.randint(0, 9_999_999):07d}"},
+            ]
+        )
         network.send(CONTACTS, fake.webhook(CONTACTS, fake.change(CONTACTS, contact["contact_id"], **fields)))
     elif roll < 0.95:
         network.send(CONTACTS, fake.webhook(CONTACTS, fake.put(CONTACTS, _contact(rng, 1000 + serial))))
     elif contacts and network.deletions[CONTACTS] < MAX_DELETIONS:
         network.deletions[CONTACTS] += 1
         gone = fake.delete(CONTACTS, rng.choice(contacts)["contact_id"])
-        network.send(CONTACTS, {"contact": {"contact_id": gone["contact_id"], "contact_name": gone["contact_name"]}},
-                     deleting=True)  # fmt: skip
+        network.send(
+            CONTACTS,
+            {"contact": {"contact_id": gone["contact_id"], "contact_name": gone["contact_name"]}},
+            deleting=True,
+        )
 
 
 def _assert_equal_to_zoho(db, fake: FakeZoho) -> None:

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from werkzeug.test import Client
 
-from common.db import read, utcnow, write
+from common.clock import utcnow
+from common.db.transactions import read, write
 from common.models import tds_dead_letter_queue, tds_sync_queue
 from common.ops import queries
 from common.sync import handlers
@@ -30,8 +31,14 @@ def test_an_idle_sync_is_healthy(client, db):
     body = response.get_json()
     assert body["status"] == "healthy" and body["issues"] == []
     assert body["database"]["status"] == "ok"
-    assert body["queue"] == {"pending": 0, "processing": 0, "retry": 0, "completed": 0, "dead_letter": 0,
-                             "oldest_pending_age_seconds": None}  # fmt: skip
+    assert body["queue"] == {
+        "pending": 0,
+        "processing": 0,
+        "retry": 0,
+        "completed": 0,
+        "dead_letter": 0,
+        "oldest_pending_age_seconds": None,
+    }
     assert body["workers"] == {"last_drain_at": None, "last_drain": None}
 
 
@@ -125,9 +132,10 @@ def test_the_operations_chart_counts_each_hour_by_arrival_and_by_finish(client, 
     with write(db.engine) as connection:  # customer 1 arrived three hours ago and finished two hours ago
         connection.execute(update(tds_sync_queue).values(created_at=this_hour, completed_at=this_hour))
         connection.execute(
-            update(tds_sync_queue).where(items.source_entity_id == "1")
+            update(tds_sync_queue)
+            .where(items.source_entity_id == "1")
             .values(created_at=this_hour - timedelta(hours=3), completed_at=this_hour - timedelta(hours=2))
-        )  # fmt: skip
+        )
     with read(db.engine) as connection:
         bars = queries.hourly(connection, now)
     assert len(bars) == 24 and bars[-1].hour == this_hour

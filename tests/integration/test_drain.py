@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from common.db import utcnow, write
+from common.clock import utcnow
+from common.db.transactions import write
 from common.models import (
     bills,
     categories,

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from common.db import utcnow, write
+from common.clock import utcnow
+from common.db.transactions import write
 from common.events import subscribers
 from common.events.relay import relay
 from common.models import (
@@ -72,10 +73,18 @@ def test_a_new_product_emits_product_created_in_the_contract_shape(client, db):
     data = payload["data"]
     assert data.pop("category_id") == _category_id(db, "Phones")  # the category the item names, created with it
     assert data == {
-        "zoho_item_id": ITEM, "name": "Samsung Galaxy A54 128GB v1", "name_ar": None, "sku": "SM-A546-2345",
-        "description": "Android smartphone", "unit": "pcs", "brand": "Samsung", "price": 450001, "cost": 390000,
-        "stock_quantity": 38, "is_active": True,
-    }  # fmt: skip
+        "zoho_item_id": ITEM,
+        "name": "Samsung Galaxy A54 128GB v1",
+        "name_ar": None,
+        "sku": "SM-A546-2345",
+        "description": "Android smartphone",
+        "unit": "pcs",
+        "brand": "Samsung",
+        "price": 450001,
+        "cost": 390000,
+        "stock_quantity": 38,
+        "is_active": True,
+    }
     assert (row.published_at, row.attempts, row.last_error) == (None, 0, None)
 
 
@@ -86,7 +95,10 @@ def test_a_price_change_emits_updated_and_price_changed_with_old_and_new_price(c
     drain_now()
     created, updated, price_changed = _events(db)
     assert [created.event_type, updated.event_type, price_changed.event_type] == [
-        "product.created", "product.updated", "product.price_changed"]  # fmt: skip
+        "product.created",
+        "product.updated",
+        "product.price_changed",
+    ]
     assert updated.payload["data"]["changes"] == {
         "name": {"old": "Samsung Galaxy A54 128GB v1", "new": "Samsung Galaxy A54 128GB v2"},
         "price": {"old": 450001, "new": 450002},
@@ -100,9 +112,9 @@ def test_a_repeated_stale_or_unchanged_update_emits_nothing(client, db):
     drain_now()
     assert _types(db) == ["product.created"]
     queue_webhook(client, "products", zoho.product(version=1))  # older than the stored row: stale
-    # the same version again with only a field we do not keep changed: applied, nothing we store differs
+    # the same version again with only a field not kept here changed: applied, nothing stored differs
     queue_webhook(client, "products", zoho.product(version=2, cf_warranty="24 months"))
-    # a newer version that changes nothing we keep
+    # a newer version that changes nothing kept here
     queue_webhook(client, "products", zoho.product(version=2, last_modified_time=zoho.stamp(3)))
     summary = drain_now()
     assert (summary.completed, summary.stale) == (3, 1)
@@ -122,13 +134,20 @@ def test_stock_crossing_zero_emits_out_of_stock_then_back_in_stock(client, db, f
     product_id = _product_id(db)
     rows = _events(db)[1:]
     assert [row.event_type for row in rows] == [
-        "stock.adjusted", "product.updated", "product.out_of_stock",
-        "stock.adjusted", "product.updated", "product.back_in_stock"]  # fmt: skip
+        "stock.adjusted",
+        "product.updated",
+        "product.out_of_stock",
+        "stock.adjusted",
+        "product.updated",
+        "product.back_in_stock",
+    ]
     assert {row.aggregate_id for row in rows} == {str(product_id)}
     assert rows[0].payload["data"] == {
-        "zoho_item_id": ITEM, "adjustment_id": adjustment["inventory_adjustment_id"], "quantity_adjusted": -38,
+        "zoho_item_id": ITEM,
+        "adjustment_id": adjustment["inventory_adjustment_id"],
+        "quantity_adjusted": -38,
         "reason": "Damaged",
-    }  # fmt: skip
+    }
     assert rows[1].payload["data"]["changes"] == {"stock_quantity": {"old": 38, "new": 0}}
     assert rows[2].payload["data"] == {"zoho_item_id": ITEM, "stock_quantity": 0}
     assert rows[3].payload["data"]["quantity_adjusted"] == 38
@@ -139,13 +158,18 @@ def test_deactivating_a_product_emits_deactivated(client, db):
     queue_webhook(client, "products", zoho.product(version=1))
     queue_webhook(client, "products", zoho.product("460000000099999", version=1))
     drain_now()
-    queue_webhook(client, "products", zoho.product(version=2, rate=450001, name="Samsung Galaxy A54 128GB v1",
-                                                   status="inactive"))  # fmt: skip
+    queue_webhook(
+        client, "products", zoho.product(version=2, rate=450001, name="Samsung Galaxy A54 128GB v1", status="inactive")
+    )
     queue_webhook(client, "products?event_type=delete", zoho.product("460000000099999", version=2))
     drain_now()
     rows = _events(db)[2:]
     assert [row.event_type for row in rows] == [
-        "product.updated", "product.deactivated", "product.updated", "product.deactivated"]  # fmt: skip
+        "product.updated",
+        "product.deactivated",
+        "product.updated",
+        "product.deactivated",
+    ]
     assert rows[0].payload["data"]["changes"] == {"is_active": {"old": True, "new": False}}
     assert rows[1].payload["data"] == {"zoho_item_id": ITEM}
     queue_webhook(client, "products?event_type=delete", zoho.product("460000000099999", version=3))
@@ -164,18 +188,34 @@ def test_customers_and_invoices_emit_created_updated_and_recorded(client, db):
     drain_now()
     created, updated, invoice = _events(db)
     assert (created.event_type, updated.event_type, invoice.event_type) == (
-        "customer.created", "customer.updated", "invoice.recorded")  # fmt: skip
+        "customer.created",
+        "customer.updated",
+        "invoice.recorded",
+    )
     customer_id = int(created.aggregate_id)
-    assert created.payload["data"] == {"zoho_contact_id": "880000000000001", "name": "Ali Hassan v1",
-                                       "company_name": None, "email": "ali@example.iq", "phone": None,
-                                       "is_active": True}  # fmt: skip
+    assert created.payload["data"] == {
+        "zoho_contact_id": "880000000000001",
+        "name": "Ali Hassan v1",
+        "company_name": None,
+        "email": "ali@example.iq",
+        "phone": None,
+        "is_active": True,
+    }
     assert updated.payload["data"]["changes"] == {"name": {"old": "Ali Hassan v1", "new": "Ali Hassan v2"}}
     assert updated.aggregate_id == created.aggregate_id
     assert invoice.payload["data"] == {
-        "zoho_invoice_id": "770000000000101", "invoice_number": "INV-00101", "zoho_customer_id": "880000000000001",
-        "customer_id": customer_id, "date": "2026-11-01", "due_date": "2026-11-15", "status": "sent",
-        "total": 900001, "balance": None, "currency_code": "IQD", "is_active": True,
-    }  # fmt: skip
+        "zoho_invoice_id": "770000000000101",
+        "invoice_number": "INV-00101",
+        "zoho_customer_id": "880000000000001",
+        "customer_id": customer_id,
+        "date": "2026-11-01",
+        "due_date": "2026-11-15",
+        "status": "sent",
+        "total": 900001,
+        "balance": None,
+        "currency_code": "IQD",
+        "is_active": True,
+    }
 
 
 def test_a_handler_that_fails_after_writing_leaves_no_event(client, db, monkeypatch):
@@ -197,10 +237,14 @@ def test_a_handler_that_fails_after_writing_leaves_no_event(client, db, monkeypa
     assert row.event_type == "sync.dead_lettered"
     assert row.payload["aggregate"] == {"type": "sync_item", "id": str(queue_id)}
     assert row.payload["data"] == {
-        "queue_id": queue_id, "entity_type": "products", "source_entity_id": ITEM, "operation": "upsert",
-        "failure_reason": "permanent_error", "attempts": 1,
+        "queue_id": queue_id,
+        "entity_type": "products",
+        "source_entity_id": ITEM,
+        "operation": "upsert",
+        "failure_reason": "permanent_error",
+        "attempts": 1,
         "error": "PermanentSyncError: the change fails after its event was written",
-    }  # fmt: skip
+    }
 
 
 def _pending_in(connection) -> int:
@@ -247,9 +291,10 @@ def test_price_changes_feed_the_price_history_once_each(client, db):
     product_id = _product_id(db)
     with db.engine.connect() as connection:
         history = connection.execute(
-            select(product_price_history.c.product_id, product_price_history.c.old_price,
-                   product_price_history.c.new_price).order_by(product_price_history.c.id)
-        ).all()  # fmt: skip
+            select(
+                product_price_history.c.product_id, product_price_history.c.old_price, product_price_history.c.new_price
+            ).order_by(product_price_history.c.id)
+        ).all()
     assert [tuple(row) for row in history] == [(product_id, 450001, 450002), (product_id, 450002, 450003)]
     assert all(row.published_at is not None for row in _events(db))  # no bus: handed to the subscribers
 
@@ -278,8 +323,9 @@ def test_cart_lines_are_flagged_when_their_product_goes_out_of_stock_or_is_deact
     drain_now()
     _relay_locally()
     assert _flag(db, product_id) is None
-    queue_webhook(client, "products", zoho.product(version=2, rate=450001, name="Samsung Galaxy A54 128GB v1",
-                                                   status="inactive"))  # fmt: skip
+    queue_webhook(
+        client, "products", zoho.product(version=2, rate=450001, name="Samsung Galaxy A54 128GB v1", status="inactive")
+    )
     drain_now()
     _relay_locally()
     assert _flag(db, product_id) == "unavailable"
@@ -307,13 +353,19 @@ def test_a_failing_subscriber_is_retried_and_reported_without_holding_up_the_oth
     assert [row.delivered_at is not None for row in by_subscriber["price_history"]] == [True, True]
     first, second = by_subscriber["accounting"]
     assert (first.attempts, first.delivered_at, first.last_error) == (
-        1, None, "RuntimeError: the accounting service is down")  # fmt: skip
+        1,
+        None,
+        "RuntimeError: the accounting service is down",
+    )
     assert first.next_attempt_at > utcnow()
     assert second.attempts == 0  # in order per aggregate: it waits for the first
     assert len(calls) == 1
 
-    monkeypatch.setitem(subscribers.SUBSCRIBERS, "accounting", (lambda connection, event: calls.append(event["event_id"]),
-                                                               ("product.price_changed",)))  # fmt: skip
+    monkeypatch.setitem(
+        subscribers.SUBSCRIBERS,
+        "accounting",
+        (lambda connection, event: calls.append(event["event_id"]), ("product.price_changed",)),
+    )
     with write(db.engine) as connection:
         connection.execute(update(event_deliveries).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
     _relay_locally()
@@ -346,7 +398,11 @@ def test_the_feed_pages_through_the_outbox_for_admins(client, db, configure):
     item = page["items"][0]
     assert item["payload"] == _events(db)[0].payload
     assert (item["event_type"], item["published_at"], item["attempts"], item["deliveries"]) == (
-        "customer.created", None, 0, [])  # fmt: skip
+        "customer.created",
+        None,
+        0,
+        [],
+    )
     rest = client.get(f"/api/events?after={ids[1]}&limit=2", headers=headers).get_json()
     assert ([item["id"] for item in rest["items"]], rest["next_after"], rest["has_more"]) == ([ids[2]], ids[2], False)
     empty = client.get(f"/api/events?after={ids[2]}", headers=headers).get_json()

@@ -13,8 +13,9 @@ import pytest
 from moto import mock_aws
 from sqlalchemy import select, update
 
+from common.clock import utcnow
 from common.config import get_settings
-from common.db import utcnow, write
+from common.db.transactions import write
 from common.events import outbox
 from common.events import relay as event_relay
 from common.events.outbox import Event
@@ -32,8 +33,11 @@ BUS = "tsh-erp-events"
 @pytest.fixture
 def aws(monkeypatch):
     """A moto account with the bus, a rule matching every tsh.erp event and an SQS queue as its target."""
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": REGION}.items():  # fmt: skip
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         events = boto3.client("events", region_name=REGION)
@@ -94,10 +98,12 @@ class FlakyBus:
 
             raise EndpointConnectionError(endpoint_url="https://events.me-south-1.amazonaws.com")
         refused = [self.refuse(entry) for entry in Entries]
-        sent = [entry for entry, no in zip(Entries, refused) if not no]
+        sent = [entry for entry, no in zip(Entries, refused, strict=True) if not no]
         accepted = iter(self.client.put_events(Entries=sent)["Entries"] if sent else [])
-        answers = [{"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"} if no else next(accepted)
-                   for no in refused]  # fmt: skip
+        answers = [
+            {"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"} if no else next(accepted)
+            for no in refused
+        ]
         return {"FailedEntryCount": sum(refused), "Entries": answers}
 
 

@@ -31,8 +31,12 @@ def test_the_modified_since_filter_and_sort_follow_the_changes(db, fake_zoho):
     first = fake_zoho.put(CONTACTS, {"contact_name": "Ali", "contact_type": "customer"})
     second = fake_zoho.put(CONTACTS, {"contact_name": "Supplier", "contact_type": "vendor"})
     fake_zoho.change(CONTACTS, first["contact_id"], phone="+964 770 000 0001")
-    query = {"last_modified_time": second["last_modified_time"], "sort_column": "last_modified_time",
-             "sort_order": "A", "page": 1}  # fmt: skip
+    query = {
+        "last_modified_time": second["last_modified_time"],
+        "sort_column": "last_modified_time",
+        "sort_order": "A",
+        "page": 1,
+    }
     with _client() as client:
         records, more = client.list_page(CONTACTS, "contacts", query)
     assert [record["contact_id"] for record in records] == [second["contact_id"], first["contact_id"]]
@@ -79,7 +83,14 @@ def test_past_the_minute_limit_zoho_answers_429_without_retry_after_until_the_ne
 
 def test_the_token_answer_names_the_api_domain():
     with FakeZoho() as fake:
-        answer = requests.post(f"{fake.url}/oauth/v2/token", timeout=5, data={
-            "grant_type": "refresh_token", "client_id": fake.CLIENT_ID, "client_secret": fake.CLIENT_SECRET,
-            "refresh_token": fake.REFRESH_TOKEN}).json()  # fmt: skip
+        answer = requests.post(
+            f"{fake.url}/oauth/v2/token",
+            timeout=5,
+            data={
+                "grant_type": "refresh_token",
+                "client_id": fake.CLIENT_ID,
+                "client_secret": fake.CLIENT_SECRET,
+                "refresh_token": fake.REFRESH_TOKEN,
+            },
+        ).json()
     assert answer["api_domain"] == fake.url and answer["access_token"]

@@ -4,11 +4,12 @@ odd text, NULLs in every nullable column, extreme numbers and dates."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, text
 
-from common.db import utcnow, write
+from common.clock import utcnow
+from common.db.transactions import write
 from common.models import tds_dead_letter_queue, tds_sync_queue
 from common.sync.queue_reads import SHOWN_ERROR_CHARS
 from tests.helpers import ADMIN_KEY
@@ -33,7 +34,7 @@ PAYLOADS = {
 
 def _insert_worst_rows(engine) -> None:
     now = utcnow()
-    far_past, far_future = datetime(1, 1, 1, tzinfo=timezone.utc), datetime(9999, 12, 31, 23, 59, tzinfo=timezone.utc)
+    far_past, far_future = datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
     cast = "CAST(:payload AS JSONB)" if engine.dialect.name == "postgresql" else ":payload"
     # PostgreSQL's jsonb cannot hold NUL or a lone surrogate at all; SQLite's JSON text can.
     payloads = {
@@ -44,34 +45,47 @@ def _insert_worst_rows(engine) -> None:
     with write(engine) as connection:
         queue_rows = [
             {
-                "entity_type": ODD, "source_entity_id": name, "operation_type": "upsert", "status": status,
-                "priority": 10, "attempt_count": 2**31 - 1, "idempotency_key": f"{index:064d}",
-                "payload": {}, "processing_ms": processing_ms, "result": ODD, "created_at": created,
+                "entity_type": ODD,
+                "source_entity_id": name,
+                "operation_type": "upsert",
+                "status": status,
+                "priority": 10,
+                "attempt_count": 2**31 - 1,
+                "idempotency_key": f"{index:064d}",
+                "payload": {},
+                "processing_ms": processing_ms,
+                "result": ODD,
+                "created_at": created,
                 "completed_at": created if status in ("completed", "dead_letter") else None,
             }
-            for index, (name, status, processing_ms, created) in enumerate([
-                ("retrying", "retry", None, now),
-                ("negative-time", "completed", -5, now),
-                ("huge-time", "completed", 2**31 - 1, now),
-                ("far-past", "pending", None, far_past),
-                ("far-future", "dead_letter", None, far_future),
-            ])
-        ]  # fmt: skip
+            for index, (name, status, processing_ms, created) in enumerate(
+                [
+                    ("retrying", "retry", None, now),
+                    ("negative-time", "completed", -5, now),
+                    ("huge-time", "completed", 2**31 - 1, now),
+                    ("far-past", "pending", None, far_past),
+                    ("far-future", "dead_letter", None, far_future),
+                ]
+            )
+        ]
         connection.execute(tds_sync_queue.insert(), queue_rows)
         connection.execute(
             tds_dead_letter_queue.insert(),
             [
                 {
-                    "sync_queue_id": None, "entity_type": "products" if index % 2 else ODD,
-                    "source_entity_id": name, "failure_reason": ODD,
+                    "sync_queue_id": None,
+                    "entity_type": "products" if index % 2 else ODD,
+                    "source_entity_id": name,
+                    "failure_reason": ODD,
                     "total_attempts": -1 if index % 3 else 2**31 - 1,
                     "last_error_message": None if index % 2 else "\u0645" * 2_000_000,
-                    "resolved": bool(index % 4 == 3), "resolved_at": None,
+                    "resolved": bool(index % 4 == 3),
+                    "resolved_at": None,
                     "created_at": (far_past, far_future, now)[index % 3],
                 }
                 for index, name in enumerate(payloads)
             ],
-        )  # fmt: skip
+        )
         for name, payload in payloads.items():
             connection.execute(
                 text(

@@ -18,15 +18,17 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.test import Client
 
-from common import db as common_db
 from common import migrate
 from common.config import Settings
+from common.db import engine as common_db
 from common.models import tds_sync_queue
 from local_runner import create_app
 from service import ROUTES
 from tests import shop_fixtures as shop
 from tests import zoho_payloads as zoho
 from tests.helpers import ADMIN_KEY, drain_now
+
+pytestmark = pytest.mark.slow  # a throwaway PostgreSQL cluster
 
 HEALTH_BOUND, ROUTE_BOUND = 3.0, 5.0
 # Routes that never touch the database (the API document and its viewer).
@@ -128,7 +130,7 @@ def test_killed_database_is_503_until_crash_recovery_ends(service, pg_cluster):
     _assert_recovered(service)
 
 
-def test_starting_up_57P03_is_503(service, pg_cluster):
+def test_starting_up_57p03_is_503(service, pg_cluster):
     # A standby without hot standby refuses every connection with 57P03 for as long as it runs:
     # the "database system is starting up" window, held open.
     pg_cluster.stop("fast")
@@ -178,7 +180,7 @@ def test_database_closed_to_connections_55000_is_503(service, pg_cluster):
     _assert_recovered(service)
 
 
-def test_terminated_sessions_57P01_are_503_or_served(service, pg_cluster):
+def test_terminated_sessions_57p01_are_503_or_served(service, pg_cluster):
     """Sessions ended under the pool (an operator, a failover): answered, never a 500."""
     assert service.get("/health").status_code == 200
     pg_cluster.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'tsh'")

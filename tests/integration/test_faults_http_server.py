@@ -5,6 +5,7 @@ application takes the contract's shape."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -25,8 +26,12 @@ def runner(tmp_path_factory) -> Iterator[int]:
     url = f"sqlite:///{tmp_path_factory.mktemp('runner') / 'db.sqlite3'}"
     command = [str(BIN / "python"), "local_runner.py", "--port", str(port)]
     # With an admin key the login form reads its body (without one it answers before reading).
-    env = {"DATABASE_URL": url, "TDS_WORKERS": "0", "REQUEST_BODY_TIMEOUT_SECONDS": str(BODY_SECONDS),
-           "ADMIN_API_KEY": "slow-clients-admin-key"}  # fmt: skip
+    env = {
+        "DATABASE_URL": url,
+        "TDS_WORKERS": "0",
+        "REQUEST_BODY_TIMEOUT_SECONDS": str(BODY_SECONDS),
+        "ADMIN_API_KEY": "slow-clients-admin-key",
+    }
     with running(command, env, f"http://127.0.0.1:{port}/health"):
         yield port
 
@@ -41,7 +46,7 @@ def _exchange(port: int, raw: bytes, wait: float = 3.0) -> bytes:
                 received += chunk
         except TimeoutError:
             received += b"<still open>"
-        except ConnectionResetError:  # closed with our unread bytes still queued: a close all the same
+        except ConnectionResetError:  # closed with the client's unread bytes still queued: a close all the same
             pass
     return received
 
@@ -90,8 +95,10 @@ def test_slow_bodies_hold_no_request_thread_and_get_408_within_the_bound(runner)
     """100 clients send the head of a 1 MiB login form, then one byte a second: /health keeps
     answering within 1 s the whole time, and each slow client gets the contract's 408 and a
     closed connection within the bound."""
-    head = (b"POST /dashboard/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-            b"X-Request-ID: slow-body\r\nContent-Length: 1048576\r\n\r\n")  # fmt: skip
+    head = (
+        b"POST /dashboard/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"X-Request-ID: slow-body\r\nContent-Length: 1048576\r\n\r\n"
+    )
     slow = [socket.create_connection(("127.0.0.1", runner), timeout=5) for _ in range(SLOW_BODIES)]
     try:
         started = time.monotonic()
@@ -100,10 +107,8 @@ def test_slow_bodies_hold_no_request_thread_and_get_408_within_the_bound(runner)
         health_seconds = []
         while time.monotonic() - started < BODY_SECONDS - 0.5:
             for connection in slow:
-                try:
+                with contextlib.suppress(OSError):  # already refused and closed: checked below
                     connection.sendall(b"a")
-                except OSError:
-                    pass  # already refused and closed: checked below
             health_seconds.append(_health_seconds(runner))
             time.sleep(max(0.0, 1.0 - health_seconds[-1]))
         assert len(health_seconds) >= BODY_SECONDS - 1 and max(health_seconds) <= 1.0, health_seconds
@@ -112,8 +117,12 @@ def test_slow_bodies_hold_no_request_thread_and_get_408_within_the_bound(runner)
             head_part, _, body = answer.partition(b"\r\n\r\n")
             assert head_part.startswith(b"HTTP/1.1 408"), answer[:200]
             assert b"x-request-id: slow-body" in head_part.lower()
-            assert json.loads(body) == {"success": False, "message": json.loads(body)["message"],
-                                        "code": "request_timeout", "errors": []}  # fmt: skip
+            assert json.loads(body) == {
+                "success": False,
+                "message": json.loads(body)["message"],
+                "code": "request_timeout",
+                "errors": [],
+            }
         assert time.monotonic() - started <= BODY_SECONDS + 3
         assert _health_seconds(runner) <= 1.0
     finally:
@@ -146,7 +155,8 @@ def _refused_and_closed(answer: bytes, status: int) -> None:
 def test_chunked_that_is_not_the_last_coding_is_refused_and_closed(runner):
     answer = _exchange(
         runner,
-        b"POST /api/zoho/webhooks/products HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
+        b"POST /api/zoho/webhooks/products HTTP/1.1\r\nHost: x\r\n"
+        b"Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
     )
     _refused_and_closed(answer, 400)
 

@@ -86,9 +86,12 @@ def test_dates_outside_what_both_databases_store_are_422(client, db, route, mome
 
 
 def test_the_year_range_ends_are_accepted(client, db):
-    for moment in ("1900-01-01T00:00:00-14:00", "9000-12-31T23:59:59+14:00"):
-        data = _STAMP.sub(json.dumps(moment).encode(), _body_with("products", b'"fine"'))
-        assert _post(client, "products", data).status_code == 202
+    data = _STAMP.sub(json.dumps("1900-01-01T00:00:00-14:00").encode(), _body_with("products", b'"fine"'))
+    assert _post(client, "products", data).status_code == 202
+    # The far end fits a date that orders nothing (a version that far ahead is refused as such).
+    body = zoho.ENTITY_CASES["products"][0]()
+    _record(body)["created_time"] = "9000-12-31T23:59:59+14:00"
+    assert _post(client, "products", json.dumps(body).encode()).status_code == 202
 
 
 # --- Property: hostile JSON anywhere ---------------------------------------------------------
@@ -106,9 +109,10 @@ any_date = st.builds(
 )
 leaves = st.one_of(st.none(), st.booleans(), st.integers(-(10**30), 10**30), any_float, any_text, any_date)
 values = st.recursive(
-    leaves, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(any_text, inner, max_size=3)),
+    leaves,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(any_text, inner, max_size=3)),
     max_leaves=8,
-)  # fmt: skip
+)
 deep_values = st.builds(lambda value, levels: _nest(value, levels), values, st.integers(0, 2 * MAX_JSON_DEPTH))
 
 
@@ -132,6 +136,7 @@ def _encode(value, raw: bool) -> bytes:
     return json.dumps(value).encode()
 
 
+@pytest.mark.slow  # fuzzing
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     route=st.sampled_from(ROUTES),

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from common.db import utcnow
+from common.clock import utcnow
 from common.models import customers, products, tds_sync_queue
 from tests import zoho_payloads as zoho
 from tests.helpers import drain_now, queue_webhook

@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 from sqlalchemy import create_engine, func, insert, select, update
 
-from common.db import read, utcnow, write
+from common.clock import utcnow
+from common.db.transactions import read, write
 from common.models import (
     cart_items,
     carts,

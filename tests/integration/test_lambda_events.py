@@ -1,5 +1,5 @@
 """Every Lambda entry point (aws_lambda.py) driven by real AWS events: API Gateway HTTP API
-(payload 2.0) and REST API (v1) requests, adapted to our paths, methods, headers, query
+(payload 2.0) and REST API (v1) requests, adapted to the service's paths, methods, headers, query
 strings and bodies and EventBridge's scheduled event for the drain and the reconcile.
 
 The events are the real samples in ../shared/realworld/aws/, read in place."""
@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -53,7 +53,7 @@ def http_api_event(
     base64_body: bool = False,
     sample: str = "apigw_http_v2_event.json",
 ) -> dict:
-    """A real HTTP API (payload 2.0) event, carrying our route, path, query, headers and body."""
+    """A real HTTP API (payload 2.0) event, carrying the service's route, path, query, headers and body."""
     event = copy.deepcopy(_sample(sample))
     event["routeKey"] = f"{method} {route or path}"
     event["rawPath"] = path
@@ -84,7 +84,7 @@ def rest_api_event(
     body: dict | None = None,
     base64_body: bool = False,
 ) -> dict:
-    """A real REST API (v1 proxy) event, carrying our path, query, headers and body."""
+    """A real REST API (v1 proxy) event, carrying the service's path, query, headers and body."""
     event = copy.deepcopy(_sample("apigw_rest_v1_proxy_event_awslambdago.json"))
     event.update(resource=path, path=path, httpMethod=method, pathParameters=None)
     parsed = parse_qs(query)
@@ -222,7 +222,7 @@ def test_the_scheduled_drain_runs_on_the_eventbridge_event(db, keys):
 
 
 def test_the_scheduled_reconcile_runs_on_the_eventbridge_event(db, fake_zoho):
-    changed = datetime.now(timezone.utc) - timedelta(minutes=5)
+    changed = datetime.now(UTC) - timedelta(minutes=5)
     fake_zoho.add(ZOHO_ITEMS, {**zoho.product("460000000077003")["item"], "last_modified_time": zoho_time(changed)})
     summary = aws_lambda.reconcile_zoho(scheduled_event(), None)
     assert summary["enqueued"] == 1

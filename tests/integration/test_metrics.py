@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from common import metrics
-from common.db import utcnow
+from common.clock import utcnow
 from common.models import tds_request_metrics
 from tests.helpers import ADMIN_KEY
 
@@ -52,8 +52,9 @@ def test_server_errors_are_counted_apart_from_client_errors(client, db, recorder
     assert (row.function, row.requests, row.client_errors, row.server_errors) == ("mobile_home", 1, 0, 1)
 
 
-def test_a_flush_while_the_database_is_down_keeps_the_counts_for_the_next(client, db, recorder, configure,
-                                                                          refused_database_url):  # fmt: skip
+def test_a_flush_while_the_database_is_down_keeps_the_counts_for_the_next(
+    client, db, recorder, configure, refused_database_url
+):
     client.get("/health")
     configure(DATABASE_URL=refused_database_url, DB_CONNECT_TIMEOUT_SECONDS="0.5")
     assert recorder.flush() == 0

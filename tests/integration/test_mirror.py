@@ -16,8 +16,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from common.clock import utcnow
 from common.config import get_settings
-from common.db import utcnow
 from common.models import (
     customers,
     invoices,
@@ -50,21 +50,59 @@ from tests.helpers import (
 def _organisation(fake: FakeZoho, items: int = 12, customers_: int = 6, vendors: int = 2) -> None:
     """An organisation whose records were last changed a week ago (the fake's clock)."""
     for number in range(items):
-        fake.put(ITEMS, {"name": f"Item {number}", "sku": f"SKU-{number}", "rate": 1000 + number,
-                         "stock_on_hand": 5 + number, "available_stock": 5 + number, "status": "active"})  # fmt: skip
+        fake.put(
+            ITEMS,
+            {
+                "name": f"Item {number}",
+                "sku": f"SKU-{number}",
+                "rate": 1000 + number,
+                "stock_on_hand": 5 + number,
+                "available_stock": 5 + number,
+                "status": "active",
+            },
+        )
     for number in range(customers_):
-        fake.put(CONTACTS, {"contact_name": f"Customer {number}", "contact_type": "customer",
-                            "phone": f"+96477000000{number:02d}", "status": "active"})  # fmt: skip
+        fake.put(
+            CONTACTS,
+            {
+                "contact_name": f"Customer {number}",
+                "contact_type": "customer",
+                "phone": f"+96477000000{number:02d}",
+                "status": "active",
+            },
+        )
     for number in range(vendors):
         fake.put(CONTACTS, {"contact_name": f"Supplier {number}", "contact_type": "vendor", "status": "active"})
-    fake.put(PRICEBOOKS, {"name": "Wholesale", "currency_code": "IQD", "status": "active",
-                          "pricebook_items": [{"item_id": fake.all(ITEMS)[0]["item_id"], "pricebook_rate": 900}]})  # fmt: skip
+    fake.put(
+        PRICEBOOKS,
+        {
+            "name": "Wholesale",
+            "currency_code": "IQD",
+            "status": "active",
+            "pricebook_items": [{"item_id": fake.all(ITEMS)[0]["item_id"], "pricebook_rate": 900}],
+        },
+    )
     today = date.today()
     for days in (10, 300, 400):  # the last one is older than ZOHO_IMPORT_DAYS
-        fake.put(INVOICES, {"invoice_number": f"INV-{days}", "date": (today - timedelta(days=days)).isoformat(),
-                            "total": 5000, "status": "sent"})  # fmt: skip
-    fake.put(BILLS, {"bill_number": "BILL-1", "vendor_id": "550000000000001", "date": today.isoformat(),
-                     "total": 7000, "status": "open"})  # fmt: skip
+        fake.put(
+            INVOICES,
+            {
+                "invoice_number": f"INV-{days}",
+                "date": (today - timedelta(days=days)).isoformat(),
+                "total": 5000,
+                "status": "sent",
+            },
+        )
+    fake.put(
+        BILLS,
+        {
+            "bill_number": "BILL-1",
+            "vendor_id": "550000000000001",
+            "date": today.isoformat(),
+            "total": 7000,
+            "status": "open",
+        },
+    )
     fake.put(CREDIT_NOTES, {"creditnote_number": "CN-1", "date": today.isoformat(), "total": 100, "status": "open"})
 
 
@@ -82,7 +120,7 @@ def _run_until_complete(mode: str | None = None, *, steps: int = 50, **limits) -
 
 
 def next_budget_minute_of_settings() -> None:
-    from common.db import get_engine
+    from common.db.engine import get_engine
 
     next_budget_minute(get_engine())
 
@@ -90,15 +128,22 @@ def next_budget_minute_of_settings() -> None:
 def _products(db) -> dict[str, tuple]:
     with db.engine.connect() as connection:
         rows = connection.execute(
-            select(products.c.zoho_item_id, products.c.name, products.c.price, products.c.stock_quantity,
-                   products.c.is_active)
-        ).all()  # fmt: skip
+            select(
+                products.c.zoho_item_id,
+                products.c.name,
+                products.c.price,
+                products.c.stock_quantity,
+                products.c.is_active,
+            )
+        ).all()
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def _zoho_products(fake: FakeZoho) -> dict[str, tuple]:
-    return {item["item_id"]: (item["name"], item["rate"], item["available_stock"], item["status"] == "active")
-            for item in fake.all(ITEMS)}  # fmt: skip
+    return {
+        item["item_id"]: (item["name"], item["rate"], item["available_stock"], item["status"] == "active")
+        for item in fake.all(ITEMS)
+    }
 
 
 def _count(db, table, *where) -> int:
@@ -153,8 +198,9 @@ def test_an_error_between_pages_resumes_at_the_next_page(db, fake_zoho):
     assert _count(db, tds_sync_queue, tds_sync_queue.c.entity_type == "products") == 12
 
 
-_IMPORT_IN_A_PROCESS = "from common.config import get_settings; from common.sync.reconcile import reconcile; " \
-                       "reconcile(get_settings())"  # fmt: skip
+_IMPORT_IN_A_PROCESS = (
+    "from common.config import get_settings; from common.sync.reconcile import reconcile; reconcile(get_settings())"
+)
 
 
 @pytest.mark.postgres_only

@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from common.db import write
+from common.db.transactions import write
 from tests import shop_fixtures as shop
 from tests.helpers import BIN, PROJECT_ROOT
 
@@ -88,7 +88,8 @@ def test_the_token_command_prints_a_token_the_screens_accept(client, db):
     token = printed.stdout.strip()
     response = client.get("/api/mobile/checkout", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.get_json()
-    unknown = subprocess.run([*command[:-1], "987654321"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-                             timeout=60)  # fmt: skip
+    unknown = subprocess.run(
+        [*command[:-1], "987654321"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == "no active customer with id 987654321 in the configured database"

@@ -5,7 +5,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from common.db import write
+from common.db.transactions import write
 from common.models import cart_items, carts
 from common.shop.cart import add_item, remove_item
 from tests import shop_fixtures as shop
@@ -51,11 +51,24 @@ def test_adding_creates_the_cart_then_adds_to_the_line(client, db):
     assert first.headers["Cache-Control"] == "private, no-store"
     cart = first.get_json()
     assert cart == {
-        "items": [{"id": cart["items"][0]["id"], "product_id": ids["charger"], "product_name": "Anker Nano 20W",
-                   "product_image": "https://cdn.test/n.jpg", "quantity": 2, "price": 18_000, "subtotal": 36_000,
-                   "is_available": True}],
-        "subtotal": 36_000, "discount": 0, "delivery_fee": 5_000, "total": 41_000, "currency": "IQD",
-    }  # fmt: skip
+        "items": [
+            {
+                "id": cart["items"][0]["id"],
+                "product_id": ids["charger"],
+                "product_name": "Anker Nano 20W",
+                "product_image": "https://cdn.test/n.jpg",
+                "quantity": 2,
+                "price": 18_000,
+                "subtotal": 36_000,
+                "is_available": True,
+            }
+        ],
+        "subtotal": 36_000,
+        "discount": 0,
+        "delivery_fee": 5_000,
+        "total": 41_000,
+        "currency": "IQD",
+    }
     again = client.post(ITEMS, json={"product_id": ids["charger"], "quantity": 3}, headers=auth).get_json()
     assert again["items"][0]["quantity"] == 5 and again["subtotal"] == 90_000
     client.post(ITEMS, json={"product_id": ids["cable"], "quantity": 1}, headers=auth)
@@ -231,7 +244,7 @@ def test_a_double_tap_leaves_one_cart_with_one_summed_line(pg):
             shop.cart(c, with_line, {product: 1})
             rounds.append((with_line, 1))  # ... to add to the line
     for customer, before in rounds:
-        results = _at_once(*(lambda: add_item(customer, product, 2) for _ in range(2)))
+        results = _at_once(*(lambda customer=customer: add_item(customer, product, 2) for _ in range(2)))
         assert all(not isinstance(result, Exception) for result in results), results
         assert _active_carts(pg.engine, customer) == 1
         assert _lines(pg.engine, customer).get(product) == before + 4
@@ -247,7 +260,10 @@ def test_an_add_racing_a_remove_ends_consistent(pg):
         for customer in customers:
             shop.cart(c, customer, {product: 2})
     for customer in customers:
-        added, removed = _at_once(lambda: add_item(customer, product, 3), lambda: remove_item(customer, product))
+        added, removed = _at_once(
+            lambda customer=customer: add_item(customer, product, 3),
+            lambda customer=customer: remove_item(customer, product),
+        )
         assert not isinstance(added, Exception) and not isinstance(removed, Exception), (added, removed)
         assert [line.product_id for line in removed.items] == []
         (quantity,) = [line.quantity for line in added.items if line.product_id == product]
@@ -265,6 +281,9 @@ def test_changes_of_one_customer_take_turns_on_the_cart(pg):
         for customer in customers:
             shop.cart(c, customer, {})
     for customer in customers:
-        results = _at_once(lambda: add_item(customer, first, 1), lambda: add_item(customer, second, 1))
+        results = _at_once(
+            lambda customer=customer: add_item(customer, first, 1),
+            lambda customer=customer: add_item(customer, second, 1),
+        )
         assert sorted(len(result.items) for result in results) == [1, 2], results
         assert _lines(pg.engine, customer) == {first: 1, second: 1}

@@ -2,7 +2,8 @@
 
 import pytest
 
-from common.db import utcnow, write
+from common.clock import utcnow
+from common.db.transactions import write
 from tests import shop_fixtures as shop
 
 CHECKOUT = "/api/mobile/checkout"
@@ -16,23 +17,44 @@ def _shopper(engine, phones: int = 1) -> dict[str, int]:
         ids = {"customer": shop.customer(c, "Ahmed")}
         ids["work"] = shop.address(c, ids["customer"], "Work", city="Erbil")
         ids["home"] = shop.address(c, ids["customer"], "Home", is_default=True)
-        ids["phone"] = shop.product(c, "Galaxy A55", 400_000, category_id=category, stock_quantity=5,
-                                    image_url="https://cdn.test/a55.jpg")  # fmt: skip
+        ids["phone"] = shop.product(
+            c, "Galaxy A55", 400_000, category_id=category, stock_quantity=5, image_url="https://cdn.test/a55.jpg"
+        )
         ids["cable"] = shop.product(c, "USB-C Cable", 7_000, stock_quantity=100)
         ids["sold_out"] = shop.product(c, "AirPods Pro", 380_000, stock_quantity=0)
         ids["scarce"] = shop.product(c, "JBL Flip 6", 150_000, stock_quantity=2)
         ids["retired"] = shop.product(c, "Old Phone", 90_000, is_active=False)
         shop.promotion(c, "percentage", 10, category_id=category)  # the phone costs 360,000
-        ids["big_basket"] = shop.promotion(c, "percentage", 5, title="5% over 500,000", applies_to="checkout",
-                                           min_purchase=500_000)  # fmt: skip
-        ids["welcome"] = shop.promotion(c, "fixed", 10_000, title="Welcome", applies_to="checkout",
-                                        min_purchase=250_000, max_uses=1000, used_count=10)  # fmt: skip
-        ids["voucher"] = shop.promotion(c, "fixed", 15_000, title="Voucher", applies_to="checkout",
-                                        min_purchase=100_000, max_uses=5, used_count=5)  # fmt: skip
-        shop.promotion(c, "fixed", 99_000, title="Over", applies_to="checkout", starts_at=now - 9 * shop.DAY,
-                       ends_at=now - shop.DAY)  # fmt: skip
-        shop.cart(c, ids["customer"], {ids["phone"]: phones, ids["cable"]: 2, ids["sold_out"]: 1,
-                                       ids["scarce"]: 3, ids["retired"]: 1})  # fmt: skip
+        ids["big_basket"] = shop.promotion(
+            c, "percentage", 5, title="5% over 500,000", applies_to="checkout", min_purchase=500_000
+        )
+        ids["welcome"] = shop.promotion(
+            c,
+            "fixed",
+            10_000,
+            title="Welcome",
+            applies_to="checkout",
+            min_purchase=250_000,
+            max_uses=1000,
+            used_count=10,
+        )
+        ids["voucher"] = shop.promotion(
+            c, "fixed", 15_000, title="Voucher", applies_to="checkout", min_purchase=100_000, max_uses=5, used_count=5
+        )
+        shop.promotion(
+            c,
+            "fixed",
+            99_000,
+            title="Over",
+            applies_to="checkout",
+            starts_at=now - 9 * shop.DAY,
+            ends_at=now - shop.DAY,
+        )
+        shop.cart(
+            c,
+            ids["customer"],
+            {ids["phone"]: phones, ids["cable"]: 2, ids["sold_out"]: 1, ids["scarce"]: 3, ids["retired"]: 1},
+        )
     return ids
 
 
@@ -45,10 +67,15 @@ def test_checkout_prices_the_cart_in_the_contracts_order(client, db):
     assert set(body) == {"cart", "addresses", "payment_methods", "delivery_options", "promotions", "summary", "issues"}
     lines = body["cart"]["items"]
     assert lines[0] == {
-        "id": lines[0]["id"], "product_id": ids["phone"], "product_name": "Galaxy A55",
-        "product_image": "https://cdn.test/a55.jpg", "quantity": 1, "price": 360_000, "subtotal": 360_000,
+        "id": lines[0]["id"],
+        "product_id": ids["phone"],
+        "product_name": "Galaxy A55",
+        "product_image": "https://cdn.test/a55.jpg",
+        "quantity": 1,
+        "price": 360_000,
+        "subtotal": 360_000,
         "is_available": True,
-    }  # fmt: skip
+    }
     assert [(line["product_id"], line["subtotal"], line["is_available"]) for line in lines] == [
         (ids["phone"], 360_000, True),
         (ids["cable"], 14_000, True),
@@ -62,15 +89,25 @@ def test_checkout_prices_the_cart_in_the_contracts_order(client, db):
     assert {key: body["cart"][key] for key in totals} == totals
     assert body["summary"] == totals
     assert [(issue["code"], issue["product_id"]) for issue in body["issues"]] == [
-        ("out_of_stock", ids["sold_out"]), ("insufficient_stock", ids["scarce"]), ("unavailable", ids["retired"]),
-    ]  # fmt: skip
+        ("out_of_stock", ids["sold_out"]),
+        ("insufficient_stock", ids["scarce"]),
+        ("unavailable", ids["retired"]),
+    ]
     assert "JBL Flip 6" in body["issues"][1]["message"] and "2" in body["issues"][1]["message"]
     promotions = {p["id"]: (p["applicable"], p["applied"]) for p in body["promotions"]}
-    assert promotions == {ids["big_basket"]: (False, False), ids["welcome"]: (True, True),
-                          ids["voucher"]: (False, False)}  # fmt: skip
+    assert promotions == {
+        ids["big_basket"]: (False, False),
+        ids["welcome"]: (True, True),
+        ids["voucher"]: (False, False),
+    }
     assert [a["id"] for a in body["addresses"]] == [ids["home"], ids["work"]]
-    assert body["addresses"][1] == {"id": ids["work"], "label": "Work", "address": "Work street 1", "city": "Erbil",
-                                    "is_default": False}  # fmt: skip
+    assert body["addresses"][1] == {
+        "id": ids["work"],
+        "label": "Work",
+        "address": "Work street 1",
+        "city": "Erbil",
+        "is_default": False,
+    }
     assert [m["id"] for m in body["payment_methods"]] == ["cash_on_delivery", "zaincash", "card"]
     assert [(o["id"], o["fee"]) for o in body["delivery_options"]] == [
         ("standard", 5_000),
@@ -84,8 +121,13 @@ def test_a_larger_order_gets_the_percentage_promotion(client, db):
     ids = _shopper(db.engine, phones=2)
     body = client.get(CHECKOUT, headers=shop.bearer(ids["customer"])).get_json()
     # 2 × 360,000 + 14,000 = 734,000: 5% is 36,700, more than the fixed 10,000.
-    assert body["summary"] == {"subtotal": 734_000, "discount": 36_700, "delivery_fee": 5_000, "total": 702_300,
-                               "currency": "IQD"}  # fmt: skip
+    assert body["summary"] == {
+        "subtotal": 734_000,
+        "discount": 36_700,
+        "delivery_fee": 5_000,
+        "total": 702_300,
+        "currency": "IQD",
+    }
     applied = [p["id"] for p in body["promotions"] if p["applied"]]
     assert applied == [ids["big_basket"]]
 

@@ -1,6 +1,7 @@
 """GET /api/mobile/home on both databases: shelves, promotions, categories, the signed-in part, caching."""
 
-from common.db import utcnow, write
+from common.clock import utcnow
+from common.db.transactions import write
 from tests import shop_fixtures as shop
 
 HOME = "/api/mobile/home"
@@ -15,36 +16,70 @@ def _catalogue(engine) -> dict[str, int]:
         shop.category(c, "Hidden", sort_order=0, is_active=False)
         ids = {"phones": phones, "audio": audio}
         ids["galaxy"] = shop.product(
-            c, "Samsung Galaxy A55", 480_000, name_ar="سامسونج جالكسي", category_id=phones, is_featured=True,
-            sales_count=50, image_url="https://cdn.test/galaxy.jpg", created_at=now - 30 * shop.DAY,
-        )  # fmt: skip
+            c,
+            "Samsung Galaxy A55",
+            480_000,
+            name_ar="سامسونج جالكسي",
+            category_id=phones,
+            is_featured=True,
+            sales_count=50,
+            image_url="https://cdn.test/galaxy.jpg",
+            created_at=now - 30 * shop.DAY,
+        )
         ids["iphone"] = shop.product(
-            c, "Apple iPhone 15", 1_100_000, category_id=phones, is_featured=True, sales_count=80,
+            c,
+            "Apple iPhone 15",
+            1_100_000,
+            category_id=phones,
+            is_featured=True,
+            sales_count=80,
             created_at=now - 20 * shop.DAY,
-        )  # fmt: skip
+        )
         ids["buds"] = shop.product(
-            c, "Galaxy Buds FE", 120_000, category_id=audio, sales_count=90, stock_quantity=0,
+            c,
+            "Galaxy Buds FE",
+            120_000,
+            category_id=audio,
+            sales_count=90,
+            stock_quantity=0,
             created_at=now - 10 * shop.DAY,
-        )  # fmt: skip
+        )
         ids["cable"] = shop.product(c, "USB-C Cable", 7_000, sales_count=5, created_at=now - 1 * shop.DAY)
         ids["speaker"] = shop.product(
             c, "JBL Flip 6", 150_000, category_id=audio, sales_count=20, created_at=now - 5 * shop.DAY
         )
         ids["retired"] = shop.product(
-            c, "Old Phone", 90_000, category_id=phones, is_featured=True, sales_count=999, is_active=False,
+            c,
+            "Old Phone",
+            90_000,
+            category_id=phones,
+            is_featured=True,
+            sales_count=999,
+            is_active=False,
             created_at=now,
-        )  # fmt: skip
+        )
         ids["phone_week"] = shop.promotion(
-            c, "percentage", 10, title="Phone week", category_id=phones, ends_at=now + 5 * shop.DAY,
-            description="10% off phones", banner_url="https://cdn.test/phones.jpg",
-        )  # fmt: skip
+            c,
+            "percentage",
+            10,
+            title="Phone week",
+            category_id=phones,
+            ends_at=now + 5 * shop.DAY,
+            description="10% off phones",
+            banner_url="https://cdn.test/phones.jpg",
+        )
         ids["deal"] = shop.promotion(
             c, "fixed", 25_000, title="Deal", title_ar="عرض", product_id=ids["galaxy"], ends_at=now + 2 * shop.DAY
         )
         ids["basket"] = shop.promotion(
-            c, "percentage", 5, title="Big basket", applies_to="checkout", min_purchase=500_000,
+            c,
+            "percentage",
+            5,
+            title="Big basket",
+            applies_to="checkout",
+            min_purchase=500_000,
             ends_at=now + 10 * shop.DAY,
-        )  # fmt: skip
+        )
         shop.promotion(c, "percentage", 50, title="Expired", starts_at=now - 9 * shop.DAY, ends_at=now - shop.DAY)
         shop.promotion(c, "percentage", 50, title="Future", starts_at=now + shop.DAY, ends_at=now + 9 * shop.DAY)
         shop.promotion(c, "percentage", 50, title="Paused", is_active=False)
@@ -69,15 +104,29 @@ def test_anonymous_home_shows_shelves_promotions_and_categories(client, db):
     assert [card["id"] for card in body["new_arrivals"]] == [ids[key] for key in new_arrivals]
     # The phones' 10% (48,000) takes more off the galaxy than its own fixed deal (25,000).
     assert _card(body["featured_products"], ids["galaxy"]) == {
-        "id": ids["galaxy"], "name": "Samsung Galaxy A55", "name_ar": "سامسونج جالكسي", "price": 432_000,
-        "original_price": 480_000, "discount": 10, "image": "https://cdn.test/galaxy.jpg", "in_stock": True,
-        "rating": None, "review_count": 0,
-    }  # fmt: skip
+        "id": ids["galaxy"],
+        "name": "Samsung Galaxy A55",
+        "name_ar": "سامسونج جالكسي",
+        "price": 432_000,
+        "original_price": 480_000,
+        "discount": 10,
+        "image": "https://cdn.test/galaxy.jpg",
+        "in_stock": True,
+        "rating": None,
+        "review_count": 0,
+    }
     assert _card(body["featured_products"], ids["iphone"]) == {
-        "id": ids["iphone"], "name": "Apple iPhone 15", "name_ar": None, "price": 990_000,
-        "original_price": 1_100_000, "discount": 10, "image": None, "in_stock": True,
-        "rating": 4.3, "review_count": 3,
-    }  # fmt: skip
+        "id": ids["iphone"],
+        "name": "Apple iPhone 15",
+        "name_ar": None,
+        "price": 990_000,
+        "original_price": 1_100_000,
+        "discount": 10,
+        "image": None,
+        "in_stock": True,
+        "rating": 4.3,
+        "review_count": 3,
+    }
     buds = _card(body["best_sellers"], ids["buds"])
     assert (buds["price"], buds["discount"], buds["in_stock"]) == (120_000, None, False)
     assert [p["id"] for p in body["promotions"]] == [ids["deal"], ids["phone_week"], ids["basket"]]

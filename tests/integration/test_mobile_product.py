@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from common.db import utcnow, write
+from common.clock import utcnow
+from common.db.transactions import write
 from tests import shop_fixtures as shop
 
 
@@ -15,11 +16,20 @@ def _phone_with_reviews(engine) -> dict[str, int]:
         audio = shop.category(c, "Audio")
         ids = {"phones": phones}
         ids["phone"] = shop.product(
-            c, "Samsung Galaxy S24", 1_000_000, name_ar="سامسونج جالكسي", category_id=phones, stock_quantity=7,
-            description="A flagship phone", description_ar="هاتف رائد", branch_name="Baghdad - Karrada",
-            image_url="https://cdn.test/s24.jpg", images=["https://cdn.test/s24.jpg", "https://cdn.test/s24-2.jpg"],
-            specifications={"storage": "256GB", "color": "Black"}, sales_count=10,
-        )  # fmt: skip
+            c,
+            "Samsung Galaxy S24",
+            1_000_000,
+            name_ar="سامسونج جالكسي",
+            category_id=phones,
+            stock_quantity=7,
+            description="A flagship phone",
+            description_ar="هاتف رائد",
+            branch_name="Baghdad - Karrada",
+            image_url="https://cdn.test/s24.jpg",
+            images=["https://cdn.test/s24.jpg", "https://cdn.test/s24-2.jpg"],
+            specifications={"storage": "256GB", "color": "Black"},
+            sales_count=10,
+        )
         ids["related"] = [
             shop.product(c, f"Phone {n}", 100_000 + n, category_id=phones, sales_count=100 - n) for n in range(12)
         ]
@@ -29,9 +39,16 @@ def _phone_with_reviews(engine) -> dict[str, int]:
         ahmed, sara = shop.customer(c, "Ahmed"), shop.customer(c, "Sara")
         reviews = []
         for days_ago, rating, approved, author in [
-            (9, 5, True, ahmed), (8, 4, True, sara), (7, 5, True, None), (6, 2, True, ahmed), (5, 5, True, sara),
-            (4, 3, True, ahmed), (3, 1, False, sara), (2, 5, True, sara), (1, 1, False, ahmed),
-        ]:  # fmt: skip
+            (9, 5, True, ahmed),
+            (8, 4, True, sara),
+            (7, 5, True, None),
+            (6, 2, True, ahmed),
+            (5, 5, True, sara),
+            (4, 3, True, ahmed),
+            (3, 1, False, sara),
+            (2, 5, True, sara),
+            (1, 1, False, ahmed),
+        ]:
             reviews.append(
                 shop.review(
                     c,
@@ -42,7 +59,7 @@ def _phone_with_reviews(engine) -> dict[str, int]:
                     title=f"{rating} stars",
                     comment="ok" if approved else "hidden",
                     created_at=now - timedelta(days=days_ago),
-                )  # fmt: skip
+                )
             )
         shop.review(c, ids["related"][0], 4)
         ids["reviews"] = reviews
@@ -56,13 +73,24 @@ def test_a_product_shows_its_details_reviews_and_related_products(client, db):
     body = response.get_json()
     histogram = {"1": 0, "2": 1, "3": 1, "4": 1, "5": 4}  # the two unapproved 1-star reviews do not count
     assert {key: body[key] for key in body if key not in ("reviews", "related")} == {
-        "id": ids["phone"], "name": "Samsung Galaxy S24", "name_ar": "سامسونج جالكسي", "price": 950_000,
-        "original_price": 1_000_000, "discount": 5, "image": "https://cdn.test/s24.jpg", "in_stock": True,
-        "rating": 4.1, "review_count": 7, "description": "A flagship phone", "description_ar": "هاتف رائد",
-        "images": ["https://cdn.test/s24.jpg", "https://cdn.test/s24-2.jpg"], "stock_quantity": 7,
-        "branch_name": "Baghdad - Karrada", "specifications": {"storage": "256GB", "color": "Black"},
+        "id": ids["phone"],
+        "name": "Samsung Galaxy S24",
+        "name_ar": "سامسونج جالكسي",
+        "price": 950_000,
+        "original_price": 1_000_000,
+        "discount": 5,
+        "image": "https://cdn.test/s24.jpg",
+        "in_stock": True,
+        "rating": 4.1,
+        "review_count": 7,
+        "description": "A flagship phone",
+        "description_ar": "هاتف رائد",
+        "images": ["https://cdn.test/s24.jpg", "https://cdn.test/s24-2.jpg"],
+        "stock_quantity": 7,
+        "branch_name": "Baghdad - Karrada",
+        "specifications": {"storage": "256GB", "color": "Black"},
         "rating_histogram": histogram,
-    }  # fmt: skip
+    }
     latest = body["reviews"]
     assert [r["id"] for r in latest] == [ids["reviews"][i] for i in (7, 5, 4, 3, 2)]
     assert [r["customer_name"] for r in latest] == ["Sara", "Ahmed", "Sara", "Ahmed", None]
@@ -71,9 +99,17 @@ def test_a_product_shows_its_details_reviews_and_related_products(client, db):
     related = body["related"]
     assert [card["id"] for card in related] == ids["related"][:10]
     assert related[0] == {
-        "id": ids["related"][0], "name": "Phone 0", "name_ar": None, "price": 100_000, "original_price": 100_000,
-        "discount": None, "image": None, "in_stock": True, "rating": 4.0, "review_count": 1,
-    }  # fmt: skip
+        "id": ids["related"][0],
+        "name": "Phone 0",
+        "name_ar": None,
+        "price": 100_000,
+        "original_price": 100_000,
+        "discount": None,
+        "image": None,
+        "in_stock": True,
+        "rating": 4.0,
+        "review_count": 1,
+    }
 
 
 def test_missing_images_and_specifications_have_empty_defaults(client, db):

@@ -3,7 +3,8 @@ filters, sorts and pages."""
 
 import pytest
 
-from common.db import utcnow, write
+from common.clock import utcnow
+from common.db.transactions import write
 from common.models import products
 from common.shop import search as search_module
 from common.shop.search import one_edit_apart, query_words
@@ -20,27 +21,58 @@ def catalogue(db) -> dict[str, int]:
         screens = shop.category(c, "TVs", name_ar="شاشات")
         ids = {"phones": phones, "screens": screens}
         ids["galaxy"] = shop.product(
-            c, "Samsung Galaxy A55 5G", 480_000, name_ar="هاتف سامسونج جالكسي", brand="Samsung", sku="SM-A556E",
-            description="Bright display and fast charging", category_id=phones, sales_count=40,
+            c,
+            "Samsung Galaxy A55 5G",
+            480_000,
+            name_ar="هاتف سامسونج جالكسي",
+            brand="Samsung",
+            sku="SM-A556E",
+            description="Bright display and fast charging",
+            category_id=phones,
+            sales_count=40,
             created_at=now - 9 * shop.DAY,
-        )  # fmt: skip
+        )
         ids["iphone"] = shop.product(
-            c, "Apple iPhone 15 Pro", 1_450_000, name_ar="آيفون 15 برو", brand="Apple", sku="AP-IP15P",
-            category_id=phones, sales_count=90, created_at=now - 8 * shop.DAY,
-        )  # fmt: skip
+            c,
+            "Apple iPhone 15 Pro",
+            1_450_000,
+            name_ar="آيفون 15 برو",
+            brand="Apple",
+            sku="AP-IP15P",
+            category_id=phones,
+            sales_count=90,
+            created_at=now - 8 * shop.DAY,
+        )
         ids["tv"] = shop.product(
-            c, "Samsung Crystal UHD TV 55", 650_000, name_ar="شاشة سامسونج 55 بوصة", brand="Samsung",
-            category_id=screens, sales_count=10, stock_quantity=0, created_at=now - 7 * shop.DAY,
-        )  # fmt: skip
+            c,
+            "Samsung Crystal UHD TV 55",
+            650_000,
+            name_ar="شاشة سامسونج 55 بوصة",
+            brand="Samsung",
+            category_id=screens,
+            sales_count=10,
+            stock_quantity=0,
+            created_at=now - 7 * shop.DAY,
+        )
         ids["kit"] = shop.product(
-            c, "Phone accessories kit", 15_000, name_ar="إكسسوارات الهاتف", sales_count=5,
-            description_ar="كفر وواقي شاشة", created_at=now - 6 * shop.DAY,
-        )  # fmt: skip
+            c,
+            "Phone accessories kit",
+            15_000,
+            name_ar="إكسسوارات الهاتف",
+            sales_count=5,
+            description_ar="كفر وواقي شاشة",
+            created_at=now - 6 * shop.DAY,
+        )
         ids["charger"] = shop.product(
-            c, "Anker Nano Charger 20W", 20_000, name_ar="شاحن أنكر", brand="Anker",
-            description="Charges the Samsung Galaxy and the iPhone quickly", sales_count=500,
+            c,
+            "Anker Nano Charger 20W",
+            20_000,
+            name_ar="شاحن أنكر",
+            brand="Anker",
+            description="Charges the Samsung Galaxy and the iPhone quickly",
+            sales_count=500,
             created_at=now - 5 * shop.DAY,
-        )  # fmt: skip
+        )
         ids["retired"] = shop.product(c, "Samsung Galaxy S10", 100_000, sales_count=1000, is_active=False)
         shop.promotion(c, "percentage", 50, product_id=ids["tv"])  # the TV is 325,000 after promotions
     return ids
@@ -119,17 +151,32 @@ def test_no_match_is_an_empty_page(client, catalogue):
     response = client.get(SEARCH, query_string={"q": "playstation"})
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "public, max-age=30"
-    assert response.get_json() == {"query": "playstation", "results": [], "total_count": 0, "page": 1,
-                                   "page_size": 20, "has_more": False}  # fmt: skip
+    assert response.get_json() == {
+        "query": "playstation",
+        "results": [],
+        "total_count": 0,
+        "page": 1,
+        "page_size": 20,
+        "has_more": False,
+    }
 
 
 def test_results_are_cards_with_promotion_prices(client, catalogue):
     body = client.get(SEARCH, query_string={"q": "crystal"}).get_json()
-    assert body["results"] == [{
-        "id": catalogue["tv"], "name": "Samsung Crystal UHD TV 55", "name_ar": "شاشة سامسونج 55 بوصة",
-        "price": 325_000, "original_price": 650_000, "discount": 50, "image": None, "in_stock": False,
-        "rating": None, "review_count": 0,
-    }]  # fmt: skip
+    assert body["results"] == [
+        {
+            "id": catalogue["tv"],
+            "name": "Samsung Crystal UHD TV 55",
+            "name_ar": "شاشة سامسونج 55 بوصة",
+            "price": 325_000,
+            "original_price": 650_000,
+            "discount": 50,
+            "image": None,
+            "in_stock": False,
+            "rating": None,
+            "review_count": 0,
+        }
+    ]
 
 
 def test_filters_use_prices_after_promotions(client, catalogue):

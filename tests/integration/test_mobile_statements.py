@@ -6,7 +6,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
-from common.db import get_engine, write
+from common.db.engine import get_engine
+from common.db.transactions import write
 from common.shop.catalog import CATEGORY_TILES
 from tests import shop_fixtures as shop
 
@@ -30,7 +31,7 @@ def _shop(engine, products: int, cart_lines: int) -> dict:
         ids = [
             shop.product(
                 c, f"Samsung Galaxy {n}", 1000 + n, category_id=categories[n % 2], is_featured=n % 3 == 0, sales_count=n
-            )  # fmt: skip
+            )
             for n in range(products)
         ]
         for product_id in ids:

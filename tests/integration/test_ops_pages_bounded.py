@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert
 
-from common.db import utcnow
+from common.clock import utcnow
 from common.models import tds_dead_letter_queue, tds_sync_queue
 from tests.helpers import ADMIN_KEY
 
@@ -21,8 +21,15 @@ RECORD = "460000000077777"
 
 def _payload(number: int) -> dict:
     """About 0.9 MB of JSON shaped like Zoho's: many small fields, quotes and Arabic included."""
-    lines = [{"line_item_id": f"{number}-{index}", "name": "مولد كهرباء \"ديزل\" <i-payload>", "rate": index, "sku": "GEN-5KVA"}
-             for index in range(7_800)]  # fmt: skip
+    lines = [
+        {
+            "line_item_id": f"{number}-{index}",
+            "name": 'مولد كهرباء "ديزل" <i-payload>',
+            "rate": index,
+            "sku": "GEN-5KVA",
+        }
+        for index in range(7_800)
+    ]
     return {"item": {"item_id": RECORD, "number": number, "line_items": lines}}
 
 
@@ -33,16 +40,31 @@ def heavy(db, configure):
     assert 850_000 < len(json.dumps(_payload(0), ensure_ascii=False).encode()) < 1_000_000
     with db.engine.begin() as connection:
         for number in range(LETTERS):
-            connection.execute(insert(tds_dead_letter_queue), {
-                "entity_type": "products", "source_entity_id": RECORD, "failure_reason": "permanent_error",
-                "total_attempts": 1, "last_error_message": "e" * 100_000, "last_payload": _payload(number),
-                "created_at": now - timedelta(seconds=number),
-            })  # fmt: skip
-            connection.execute(insert(tds_sync_queue), {
-                "entity_type": "products", "source_entity_id": RECORD, "operation_type": "update",
-                "status": "dead_letter", "priority": 5, "idempotency_key": f"heavy-{number}",
-                "payload": _payload(number), "created_at": now - timedelta(seconds=LETTERS - number),
-            })  # fmt: skip
+            connection.execute(
+                insert(tds_dead_letter_queue),
+                {
+                    "entity_type": "products",
+                    "source_entity_id": RECORD,
+                    "failure_reason": "permanent_error",
+                    "total_attempts": 1,
+                    "last_error_message": "e" * 100_000,
+                    "last_payload": _payload(number),
+                    "created_at": now - timedelta(seconds=number),
+                },
+            )
+            connection.execute(
+                insert(tds_sync_queue),
+                {
+                    "entity_type": "products",
+                    "source_entity_id": RECORD,
+                    "operation_type": "update",
+                    "status": "dead_letter",
+                    "priority": 5,
+                    "idempotency_key": f"heavy-{number}",
+                    "payload": _payload(number),
+                    "created_at": now - timedelta(seconds=LETTERS - number),
+                },
+            )
 
 
 def _log_in(client) -> None:

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from common.clock import utcnow
 from common.config import load_settings
-from common.db import utcnow
 from common.models import tds_dead_letter_queue
 from common.ops import session
 from tests import zoho_payloads as zoho
@@ -51,10 +51,17 @@ def test_login_sets_a_strict_http_only_cookie_with_an_expiry(client, admin):
 
 def test_the_cookie_is_secure_outside_local():
     production = load_settings(
-        _env_file=None, app_env="production", database_url="postgresql://u@db/x", webhook_api_key="w" * 16,
-        admin_api_key="a" * 16, mobile_token_secret="m" * 32, zoho_client_id="i", zoho_client_secret="s",
-        zoho_refresh_token="r", zoho_organization_id="o",
-    )  # fmt: skip
+        _env_file=None,
+        app_env="production",
+        database_url="postgresql://u@db/x",
+        webhook_api_key="w" * 16,
+        admin_api_key="a" * 16,
+        mobile_token_secret="m" * 32,
+        zoho_client_id="i",
+        zoho_client_secret="s",
+        zoho_refresh_token="r",
+        zoho_organization_id="o",
+    )
     assert session.cookie_header("name", "value", 60, production).endswith("; Secure")
 
 
@@ -91,7 +98,7 @@ def test_a_logged_out_cookie_is_refused(client, admin):
             data={"csrf": _token(page.get_data(as_text=True)), "entity_type": "products"},
         ),
     ):
-        assert response.status_code == 303 and response.headers["Location"] == "/dashboard/login"  # fmt: skip
+        assert response.status_code == 303 and response.headers["Location"] == "/dashboard/login"
 
 
 def test_a_rotated_admin_key_ends_the_sessions_of_the_old_key_only(client, admin, configure):
@@ -161,18 +168,26 @@ def test_wrong_keys_are_limited_per_client(client, admin):
     limited = _log_in(client)
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     assert not any(value.startswith("tsh_ops_session=") for value in limited.headers.getlist("Set-Cookie"))
-    other = client.post("/dashboard/login", data={"admin_key": ADMIN_KEY},
-                        environ_base={"REMOTE_ADDR": "127.0.0.9"})  # fmt: skip
+    other = client.post("/dashboard/login", data={"admin_key": ADMIN_KEY}, environ_base={"REMOTE_ADDR": "127.0.0.9"})
     assert other.status_code == 403, "another client is not limited; it still needs the form's token"
 
 
 def test_the_login_throttle_holds_across_processes(client, admin, db):
     """Wrong keys counted by another process (another --workers process, another host) close
     the door here too."""
-    script = (f"from common.ops import session\nfor _ in range({session.LOGIN_ATTEMPTS_PER_MINUTE}): "
-              "session.failed('10.1.2.3')")  # fmt: skip
-    other = subprocess.run([str(BIN / "python"), "-c", script], cwd=PROJECT_ROOT, env={"DATABASE_URL": db.url,
-                           "PYTHONPATH": str(PROJECT_ROOT)}, capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    script = (
+        f"from common.ops import session\nfor _ in range({session.LOGIN_ATTEMPTS_PER_MINUTE}): "
+        "session.failed('10.1.2.3')"
+    )
+    other = subprocess.run(
+        [str(BIN / "python"), "-c", script],
+        cwd=PROJECT_ROOT,
+        env={"DATABASE_URL": db.url, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert other.returncode == 0, other.stderr
     here = {"environ_base": {"REMOTE_ADDR": "10.1.2.3"}}
     form = client.get("/dashboard/login", **here).get_data(as_text=True)
@@ -188,8 +203,11 @@ def test_a_login_post_needs_the_forms_token(client, admin):
 
 
 def test_no_admin_key_configured_is_a_page_of_its_own_not_an_open_door(client, db):
-    for response in (client.get("/dashboard"), client.get("/dashboard/login"),
-                     client.post("/dashboard/login", data={"admin_key": ""})):  # fmt: skip
+    for response in (
+        client.get("/dashboard"),
+        client.get("/dashboard/login"),
+        client.post("/dashboard/login", data={"admin_key": ""}),
+    ):
         assert response.status_code == 403
         assert "No admin key is configured" in response.get_data(as_text=True)
     assert client.get("/dashboard/static/ops.css").status_code == 200

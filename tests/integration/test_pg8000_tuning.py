@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from common import pg8000_tuning
 from common.config import get_settings
-from common.db import create_engine_for
+from common.db.engine import create_engine_for
 from tests.helpers import PROJECT_ROOT
 
 PINNED = re.compile(r"^pg8000==(\S+)$", re.MULTILINE)
@@ -64,7 +64,7 @@ import pg8000, pg8000.legacy
 pg8000.__version__ = "9.9.9"  # a newer one (SQLAlchemy refuses older ones)
 from common import pg8000_tuning
 from common.config import Settings
-from common.db import create_engine_for
+from common.db.engine import create_engine_for
 from common.logs import configure_logging
 from sqlalchemy import text
 
@@ -147,7 +147,7 @@ def test_a_transaction_that_sent_nothing_costs_nothing_to_end(engine):
 
 
 def test_values_come_back_as_pg8000_decodes_them(engine):
-    moment = dt.datetime(2026, 11, 1, 5, 0, tzinfo=dt.timezone.utc)
+    moment = dt.datetime(2026, 11, 1, 5, 0, tzinfo=dt.UTC)
     with engine.connect() as connection:
         row = connection.execute(
             text(
@@ -162,13 +162,17 @@ def test_values_come_back_as_pg8000_decodes_them(engine):
 def test_timestamps_python_cannot_hold_come_back_as_pg8000_gives_them(engine):
     with engine.connect() as connection:
         row = connection.execute(
-            text("SELECT 'infinity'::timestamptz, '-infinity'::timestamp, '2026-11-01 08:00:00.5'::timestamp,"
-                 " '2026-11-01 08:00:00+03'::timestamptz")
-        ).one()  # fmt: skip
+            text(
+                "SELECT 'infinity'::timestamptz, '-infinity'::timestamp, '2026-11-01 08:00:00.5'::timestamp,"
+                " '2026-11-01 08:00:00+03'::timestamptz"
+            )
+        ).one()
     assert tuple(row) == (
-        "infinity", "-infinity", dt.datetime(2026, 11, 1, 8, 0, 0, 500000),
-        dt.datetime(2026, 11, 1, 5, 0, tzinfo=dt.timezone.utc),
-    )  # fmt: skip
+        "infinity",
+        "-infinity",
+        dt.datetime(2026, 11, 1, 8, 0, 0, 500000),
+        dt.datetime(2026, 11, 1, 5, 0, tzinfo=dt.UTC),
+    )
 
 
 def test_a_failing_first_statement_fails_its_transaction_and_the_connection_goes_on(engine):
@@ -200,7 +204,7 @@ def test_a_rolled_back_transaction_leaves_nothing(engine):
         connection.commit()
 
 
-# --- The pool's liveness check (common/db.py): no ping for a connection just used -------------
+# --- The pool's liveness check (common/db/engine.py): no ping for a connection just used -------------
 
 
 def test_a_connection_used_moments_ago_is_not_pinged_and_a_long_idle_one_is(engine):

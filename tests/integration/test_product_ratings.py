@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, text, update
 
-from common.db import read, write
+from common.db.transactions import read, write
 from common.models import product_ratings, products, reviews
 from tests import shop_fixtures as shop
 
@@ -77,6 +77,7 @@ _changes = st.one_of(
 )
 
 
+@pytest.mark.slow  # fuzzing
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=st.lists(_changes, max_size=20))
 def test_any_sequence_of_changes_leaves_the_summary_equal_to_a_fresh_aggregate(db, changes):
@@ -117,9 +118,11 @@ def test_cards_show_the_summary_with_and_without_approved_reviews(client, db):
         # The detail page's own product is left out of its related products.
         page = shop.product(c, "Galaxy page", 1000, category_id=phones)
     expected = {
-        named["rated"]: (4.3, 3), named["unreviewed"]: (None, 0), named["unapproved"]: (None, 0),
+        named["rated"]: (4.3, 3),
+        named["unreviewed"]: (None, 0),
+        named["unapproved"]: (None, 0),
         named["withdrawn"]: (None, 0),
-    }  # fmt: skip
+    }
 
     def ratings(cards: list[dict]) -> dict[int, tuple]:
         return {card["id"]: (card["rating"], card["review_count"]) for card in cards if card["id"] in expected}

@@ -18,12 +18,14 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
 
+from common.clock import utcnow
 from common.config import get_settings, load_settings
-from common.db import create_engine_for, utcnow, write
+from common.db.engine import create_engine_for
+from common.db.transactions import write
 from common.models import tds_sync_queue
+from common.retry import Backoff
 from common.sync import stock_checks
 from common.sync.drain import drain
-from common.retry import Backoff
 from tests import sync_workload
 from tests.fake_zoho import ITEMS
 from tests.helpers import PROJECT_ROOT
@@ -103,8 +105,13 @@ def test_every_webhook_delivered_three_times_in_random_order_gives_the_same_stat
     work = sync_workload.build(400, seed=5)
     with write(db.engine) as connection:
         sync_workload.seed_stock_products(connection, work)
-    fake_zoho.add(ITEMS, *({"item_id": item, "stock_on_hand": quantity, "available_stock": quantity}
-                           for item, quantity in work.zoho_stock().items()))  # fmt: skip
+    fake_zoho.add(
+        ITEMS,
+        *(
+            {"item_id": item, "stock_on_hand": quantity, "available_stock": quantity}
+            for item, quantity in work.zoho_stock().items()
+        ),
+    )
     deliveries = [event for event in work.events for _ in range(3)]
     random.Random(8).shuffle(deliveries)
     settings = get_settings()

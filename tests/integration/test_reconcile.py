@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from common.clock import utcnow
 from common.config import get_settings
-from common.db import utcnow
 from common.models import customers, products, tds_sync_cursors, tds_sync_queue
 from common.sync.reconcile import reconcile
 from functions.reconcile_zoho import reconcile_zoho
@@ -45,9 +45,17 @@ def _stock_zoho(fake: FakeZoho) -> dict[str, list[dict]]:
         INVOICES: [{**zoho.invoice()["invoice"], "last_modified_time": _ago(20)}],
         BILLS: [{**zoho.bill()["data"], "last_modified_time": _ago(20)}],
         CREDIT_NOTES: [{**zoho.credit_note()["data"], "last_modified_time": _ago(15)}],
-        PRICEBOOKS: [{"pricebook_id": "110000000000001", "name": "Wholesale", "currency_code": "IQD",
-                      "pricebook_type": "fixed_percentage", "status": "active", "last_modified_time": _ago(25)}],
-    }  # fmt: skip
+        PRICEBOOKS: [
+            {
+                "pricebook_id": "110000000000001",
+                "name": "Wholesale",
+                "currency_code": "IQD",
+                "pricebook_type": "fixed_percentage",
+                "status": "active",
+                "last_modified_time": _ago(25),
+            }
+        ],
+    }
     for path, listed in records.items():
         fake.add(path, *listed)
     return records
@@ -60,9 +68,11 @@ def imported(db):
     with db.engine.begin() as connection:
         connection.execute(
             tds_sync_cursors.insert(),
-            [{"entity_type": name, "cursor": since, "updated_at": utcnow()}
-             for name in ("products", "customers", "invoices", "bills", "credit_notes", "prices")],
-        )  # fmt: skip
+            [
+                {"entity_type": name, "cursor": since, "updated_at": utcnow()}
+                for name in ("products", "customers", "invoices", "bills", "credit_notes", "prices")
+            ],
+        )
     return since
 
 
@@ -265,8 +275,17 @@ def test_the_endpoint_is_for_operators_and_answers_the_summary(client, db, impor
 
     assert answer.status_code == 200
     body = answer.get_json()
-    assert set(body) == {"mode", "complete", "enqueued", "duplicates", "deactivated", "pages", "cursor", "entities",
-                         "zoho_calls"}  # fmt: skip
+    assert set(body) == {
+        "mode",
+        "complete",
+        "enqueued",
+        "duplicates",
+        "deactivated",
+        "pages",
+        "cursor",
+        "entities",
+        "zoho_calls",
+    }
     assert (body["mode"], body["complete"], body["enqueued"], body["pages"]) == ("incremental", True, 11, 6)
     assert body["cursor"] == _cursors(db)
     assert body["zoho_calls"] == {"today": 6, "limit": 1000}
@@ -282,9 +301,17 @@ def test_without_zoho_settings_the_endpoint_is_503_and_the_schedule_skips(client
         "code": "service_unavailable",
         "errors": [],
     }
-    assert reconcile_zoho() == {"mode": "incremental", "complete": True, "enqueued": 0, "duplicates": 0,
-                                "deactivated": 0, "pages": 0, "cursor": {}, "entities": {},
-                                "zoho_calls": {"today": 0, "limit": 0}}  # fmt: skip
+    assert reconcile_zoho() == {
+        "mode": "incremental",
+        "complete": True,
+        "enqueued": 0,
+        "duplicates": 0,
+        "deactivated": 0,
+        "pages": 0,
+        "cursor": {},
+        "entities": {},
+        "zoho_calls": {"today": 0, "limit": 0},
+    }
     assert "Zoho reconcile skipped: Zoho API is not configured" in captured_logs()
 
 

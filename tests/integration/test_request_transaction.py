@@ -1,10 +1,10 @@
-"""A signed-in request's one transaction (common.db.request_transaction): the reads and writes
+"""A signed-in request's one transaction (common.db.transactions.request_transaction): the reads and writes
 inside it join it, an error rolls all of it back, and a write inside a read-only one is refused."""
 
 import pytest
 from sqlalchemy import func, select
 
-from common.db import read, request_transaction, write
+from common.db.transactions import read, request_transaction, write
 from common.models import customers
 from tests import shop_fixtures as shop
 

@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from common import db as common_db
+from common.clock import utcnow
 from common.config import get_settings
-from common.db import utcnow, write
+from common.db import transactions
+from common.db.transactions import write
 from common.events.relay import relay
 from common.metrics import Recorder
 from common.models import event_deliveries, event_outbox, tds_drain_runs, tds_request_metrics, tds_sync_queue
@@ -28,22 +29,42 @@ PAST, WITHIN = timedelta(hours=3), timedelta(hours=1)
 def _queue_item(connection, status: str, age: timedelta) -> int:
     when = utcnow() - age
     return connection.execute(
-        tds_sync_queue.insert().values(
-            entity_type="customers", source_entity_id=uuid.uuid4().hex[:12], operation_type="update", status=status,
-            priority=5, attempt_count=1, idempotency_key=uuid.uuid4().hex, payload={}, created_at=when - age,
+        tds_sync_queue.insert()
+        .values(
+            entity_type="customers",
+            source_entity_id=uuid.uuid4().hex[:12],
+            operation_type="update",
+            status=status,
+            priority=5,
+            attempt_count=1,
+            idempotency_key=uuid.uuid4().hex,
+            payload={},
+            created_at=when - age,
             completed_at=when if status in ("completed", "dead_letter") else None,
-        ).returning(tds_sync_queue.c.id)
-    ).scalar_one()  # fmt: skip
+        )
+        .returning(tds_sync_queue.c.id)
+    ).scalar_one()
 
 
 def _drain_run(connection, age: timedelta) -> int:
     when = utcnow() - age
     return connection.execute(
-        tds_drain_runs.insert().values(
-            worker_id="test", trigger="test", started_at=when, finished_at=when, claimed=0, completed=0, retried=0,
-            dead_lettered=0, stale=0, remaining=0, duration_ms=0,
-        ).returning(tds_drain_runs.c.id)
-    ).scalar_one()  # fmt: skip
+        tds_drain_runs.insert()
+        .values(
+            worker_id="test",
+            trigger="test",
+            started_at=when,
+            finished_at=when,
+            claimed=0,
+            completed=0,
+            retried=0,
+            dead_lettered=0,
+            stale=0,
+            remaining=0,
+            duration_ms=0,
+        )
+        .returning(tds_drain_runs.c.id)
+    ).scalar_one()
 
 
 def _event(connection, published_age: timedelta | None, delivered: bool | None = None) -> int:
@@ -52,29 +73,50 @@ def _event(connection, published_age: timedelta | None, delivered: bool | None =
     now = utcnow()
     event_id = str(uuid.uuid4())
     outbox_id = connection.execute(
-        event_outbox.insert().values(
-            event_id=event_id, event_type="product.updated", aggregate_type="product", aggregate_id=event_id,
-            payload={}, occurred_at=now - PAST - PAST, attempts=0,
+        event_outbox.insert()
+        .values(
+            event_id=event_id,
+            event_type="product.updated",
+            aggregate_type="product",
+            aggregate_id=event_id,
+            payload={},
+            occurred_at=now - PAST - PAST,
+            attempts=0,
             published_at=None if published_age is None else now - published_age,
-        ).returning(event_outbox.c.id)
-    ).scalar_one()  # fmt: skip
+        )
+        .returning(event_outbox.c.id)
+    ).scalar_one()
     if delivered is not None:
         connection.execute(
             event_deliveries.insert().values(
-                outbox_id=outbox_id, subscriber="test", aggregate_type="product", aggregate_id=event_id, attempts=1,
-                next_attempt_at=now, delivered_at=now if delivered else None,
+                outbox_id=outbox_id,
+                subscriber="test",
+                aggregate_type="product",
+                aggregate_id=event_id,
+                attempts=1,
+                next_attempt_at=now,
+                delivered_at=now if delivered else None,
             )
-        )  # fmt: skip
+        )
     return outbox_id
 
 
 def _metrics_row(connection, age: timedelta) -> int:
     return connection.execute(
-        tds_request_metrics.insert().values(
-            minute=utcnow() - age, function="health", route="/health", requests=1, client_errors=0, server_errors=0,
-            total_ms=1.0, max_ms=1.0, histogram=[0],
-        ).returning(tds_request_metrics.c.id)
-    ).scalar_one()  # fmt: skip
+        tds_request_metrics.insert()
+        .values(
+            minute=utcnow() - age,
+            function="health",
+            route="/health",
+            requests=1,
+            client_errors=0,
+            server_errors=0,
+            total_ms=1.0,
+            max_ms=1.0,
+            histogram=[0],
+        )
+        .returning(tds_request_metrics.c.id)
+    ).scalar_one()
 
 
 def _ids(db, table) -> set[int]:
@@ -120,7 +162,7 @@ def test_the_purge_deletes_only_what_is_past_retention(retention):
 
 def test_the_purge_deletes_in_chunks_until_nothing_is_left(retention, monkeypatch):
     db = retention
-    monkeypatch.setattr(common_db, "PURGE_CHUNK_ROWS", 2)
+    monkeypatch.setattr(transactions, "PURGE_CHUNK_ROWS", 2)
     with write(db.engine) as connection:
         for _ in range(5):
             _queue_item(connection, "completed", PAST)

@@ -9,7 +9,7 @@ import time
 import jwt
 import pytest
 
-from common.db import write
+from common.db.transactions import write
 from common.keys import admin_key, webhook_key
 from common.ops import session
 from common.ops.pages import operator
@@ -33,8 +33,13 @@ def callers(db, configure) -> dict:
         signed_in, other = shop.customer(c, "Signed in"), shop.customer(c, "Other")
         inactive = shop.customer(c, "Gone", is_active=False)
     signed_in_operator, cookie = session.start(ADMIN_SECRET)
-    return {"token": shop.bearer(signed_in), "inactive": shop.bearer(inactive), "other": other,
-            "cookie": cookie, "csrf": signed_in_operator.csrf}  # fmt: skip
+    return {
+        "token": shop.bearer(signed_in),
+        "inactive": shop.bearer(inactive),
+        "other": other,
+        "cookie": cookie,
+        "csrf": signed_in_operator.csrf,
+    }
 
 
 def _foreign_token(customer_id: int) -> dict[str, str]:
@@ -112,8 +117,11 @@ def _refusals(route: Route, callers: dict) -> list:
         ]
     if route.auth is customer:
         foreign_scope = {"headers": callers["token"], "query_string": {"customer_id": callers["other"]}}
-        return [("no token", {}, _NOT_SIGNED_IN), *_token_refusals(callers),
-                ("another customer's customer_id", foreign_scope, _SOMEONE_ELSE)]  # fmt: skip
+        return [
+            ("no token", {}, _NOT_SIGNED_IN),
+            *_token_refusals(callers),
+            ("another customer's customer_id", foreign_scope, _SOMEONE_ELSE),
+        ]
     if route.auth is optional_customer:
         return _token_refusals(callers)  # no token at all is an anonymous caller
     if route.auth is operator:

@@ -4,7 +4,7 @@
 import pytest
 from sqlalchemy import select
 
-from common.db import read, write
+from common.db.transactions import read, write
 from common.models import products
 from demo_data import generator
 from tests import shop_fixtures as shop

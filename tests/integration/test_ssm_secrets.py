@@ -9,9 +9,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from common import ssm_secrets
 from common.config import ConfigError, load_settings
 from common.logs import LOGGER_NAME
-from common import ssm_secrets
 from common.ssm_secrets import SECRET_PARAMETERS
 from tests.helpers import PROJECT_ROOT
 
@@ -81,7 +81,7 @@ def test_production_refuses_to_start_naming_the_missing_parameter(ssm, monkeypat
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRETS_SSM_PREFIX", PREFIX)
     monkeypatch.setenv("MOBILE_TOKEN_SECRET", "a-value-in-the-environment-is-not-enough-0123")
-    with pytest.raises(ConfigError, match="missing SSM parameters /tsh-erp/prod/mobile-token-secret$") as raised:
+    with pytest.raises(ConfigError, match=r"missing SSM parameters /tsh-erp/prod/mobile-token-secret$") as raised:
         load_settings()
     assert not any(value in str(raised.value) for value in SECRETS.values())
 

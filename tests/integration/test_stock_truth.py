@@ -11,8 +11,9 @@ from itertools import permutations
 import pytest
 from sqlalchemy import func, select
 
+from common.clock import utcnow
 from common.config import get_settings
-from common.db import utcnow, write
+from common.db.transactions import write
 from common.models import products, tds_dead_letter_queue, tds_sync_queue
 from common.sync import stock, stock_checks
 from tests.fake_zoho import ADJUSTMENTS, ITEMS
@@ -36,12 +37,23 @@ def _stock(db, item_id: str) -> int | None:
 @pytest.mark.parametrize("order", ["".join(order) for order in ORDERS])
 def test_an_adjustment_and_a_snapshot_in_any_order_give_zohos_stock(client, db, fake_zoho, order, taken, held):
     fake_zoho.clock = utcnow() - timedelta(minutes=1)  # Zoho's changes are happening now
-    item = fake_zoho.put(ITEMS, {"name": "Cable", "rate": 5000, "stock_on_hand": 10, "available_stock": 10,
-                                 "status": "active"})  # fmt: skip
+    item = fake_zoho.put(
+        ITEMS, {"name": "Cable", "rate": 5000, "stock_on_hand": 10, "available_stock": 10, "status": "active"}
+    )
     item_id = item["item_id"]
     if held:  # an older snapshot of the item, synced long ago
-        _deliver(client, "products", {"item": {**item, "stock_on_hand": 12, "available_stock": 12,
-                                               "last_modified_time": "2026-11-01T08:00:00+0300"}})  # fmt: skip
+        _deliver(
+            client,
+            "products",
+            {
+                "item": {
+                    **item,
+                    "stock_on_hand": 12,
+                    "available_stock": 12,
+                    "last_modified_time": "2026-11-01T08:00:00+0300",
+                }
+            },
+        )
         drain_now()
     before = fake_zoho.get(ITEMS, item_id)
     adjustment = fake_zoho.webhook(ADJUSTMENTS, fake_zoho.adjust_stock((item_id, -3)))
@@ -70,7 +82,7 @@ def test_an_adjustment_and_a_snapshot_in_any_order_give_zohos_stock(client, db, 
 @pytest.mark.parametrize("first", ["before", "after"])
 def test_two_snapshots_of_one_version_with_different_stock_give_zohos_stock_in_either_order(
     client, db, fake_zoho, first
-):  # fmt: skip
+):
     """The adjustment between them was lost: only Zoho can say which snapshot is the newer."""
     item = fake_zoho.put(ITEMS, {"name": "Cable", "rate": 5000, "stock_on_hand": 10, "available_stock": 10})
     fake_zoho.adjust_stock((item["item_id"], -3))  # its webhook never arrives

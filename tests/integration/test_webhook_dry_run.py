@@ -29,8 +29,9 @@ def test_a_dry_run_validates_and_queues_nothing(client, db, configure):
 
 def test_a_dry_run_of_an_already_queued_event_says_it_would_be_a_duplicate(client, db):
     queue_webhook(client, "customers", zoho.customer("880000000000077"))
-    response = client.post("/api/zoho/webhooks/customers", json=zoho.customer("880000000000077"),
-                           headers={"X-Dry-Run": "true"})  # fmt: skip
+    response = client.post(
+        "/api/zoho/webhooks/customers", json=zoho.customer("880000000000077"), headers={"X-Dry-Run": "true"}
+    )
     assert response.status_code == 200 and response.get_json()["duplicate"] is True
     assert _queued(db) == 1
 
@@ -40,7 +41,8 @@ def test_a_dry_run_needs_the_admin_key_and_still_validates(client, db, configure
     dry = {"X-Webhook-Key": WEBHOOK_KEY, "X-Dry-Run": "true"}
     refused = client.post("/api/zoho/webhooks/products", json=zoho.product(), headers=dry)
     assert refused.status_code == 401 and refused.get_json()["message"] == "Invalid or missing admin API key"
-    invalid = client.post("/api/zoho/webhooks/products", json={"item": {"name": "no id"}},
-                          headers={**dry, "X-Admin-Key": ADMIN_KEY})  # fmt: skip
+    invalid = client.post(
+        "/api/zoho/webhooks/products", json={"item": {"name": "no id"}}, headers={**dry, "X-Admin-Key": ADMIN_KEY}
+    )
     assert invalid.status_code == 422 and invalid.get_json()["code"] == "validation_error"
     assert _queued(db) == 0

@@ -40,8 +40,12 @@ def signed_service(client, configure):
 
 def test_a_json_body_signed_with_the_secret_is_accepted(signed_service, db):
     body = json.dumps(zoho.product(version=1), separators=(",", ":"))
-    response = signed_service.post(URL, data=body, content_type="application/json",
-                                   headers={"X-Webhook-Key": KEY, "X-Zoho-Webhook-Signature": _sign(SECRET, body)})  # fmt: skip
+    response = signed_service.post(
+        URL,
+        data=body,
+        content_type="application/json",
+        headers={"X-Webhook-Key": KEY, "X-Zoho-Webhook-Signature": _sign(SECRET, body)},
+    )
     assert response.status_code == 202, response.get_json()
     assert _queued(db) == 1
 
@@ -49,8 +53,12 @@ def test_a_json_body_signed_with_the_secret_is_accepted(signed_service, db):
 def test_query_parameters_are_signed_sorted_before_the_body(signed_service, db):
     body = json.dumps({"item": {"item_id": "460000000012345"}})
     signature = _sign(SECRET, "event_typedelete" + "source" + "zoho" + body)
-    response = signed_service.post(f"{URL}?source=zoho&event_type=delete", data=body, content_type="application/json",
-                                   headers={"X-Webhook-Key": KEY, "X-Zoho-Webhook-Signature": signature.upper()})  # fmt: skip
+    response = signed_service.post(
+        f"{URL}?source=zoho&event_type=delete",
+        data=body,
+        content_type="application/json",
+        headers={"X-Webhook-Key": KEY, "X-Zoho-Webhook-Signature": signature.upper()},
+    )
     assert response.status_code == 202, response.get_json()
     assert _queued(db) == 1
 
@@ -59,8 +67,12 @@ def test_a_form_body_is_signed_as_its_decoded_fields(signed_service, db):
     json_text = json.dumps(zoho.product(version=2, name="مولد كهرباء"), ensure_ascii=False)
     form = "JSONString=" + quote(json_text)
     signature = _sign(SECRET, "JSONString" + json_text)
-    response = signed_service.post(URL, data=form, content_type="application/x-www-form-urlencoded",
-                                   headers={"X-Webhook-Key": KEY, "X-Zoho-Webhook-Signature": signature})  # fmt: skip
+    response = signed_service.post(
+        URL,
+        data=form,
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Webhook-Key": KEY, "X-Zoho-Webhook-Signature": signature},
+    )
     assert response.status_code == 202, response.get_json()
     assert _queued(db) == 1
 
@@ -79,8 +91,12 @@ def test_a_missing_or_wrong_signature_is_401_and_queues_nothing(signed_service, 
         headers["X-Zoho-Webhook-Signature"] = signatures[case]
     response = signed_service.post(URL, data=body, content_type="application/json", headers=headers)
     assert response.status_code == 401
-    assert response.get_json() == {"success": False, "message": "Invalid webhook signature", "code": "unauthorized",
-                                   "errors": []}  # fmt: skip
+    assert response.get_json() == {
+        "success": False,
+        "message": "Invalid webhook signature",
+        "code": "unauthorized",
+        "errors": [],
+    }
     assert _queued(db) == 0
 
 
@@ -88,13 +104,21 @@ def test_during_a_secret_rotation_both_secrets_sign(client, db, configure):
     configure(WEBHOOK_API_KEY=KEY, ZOHO_WEBHOOK_SECRET=f"{SECRET},{NEXT_SECRET}")
     for version, secret in ((1, SECRET), (2, NEXT_SECRET)):
         body = json.dumps(zoho.product(version=version))
-        response = client.post(URL, data=body, content_type="application/json",
-                               headers={"X-Webhook-Key": KEY, "X-Zoho-Webhook-Signature": _sign(secret, body)})  # fmt: skip
+        response = client.post(
+            URL,
+            data=body,
+            content_type="application/json",
+            headers={"X-Webhook-Key": KEY, "X-Zoho-Webhook-Signature": _sign(secret, body)},
+        )
         assert response.status_code == 202, response.get_json()
     configure(ZOHO_WEBHOOK_SECRET=NEXT_SECRET)  # the rotation is over: the old secret signs nothing
     body = json.dumps(zoho.product(version=3))
-    response = client.post(URL, data=body, content_type="application/json",
-                           headers={"X-Webhook-Key": KEY, "X-Zoho-Webhook-Signature": _sign(SECRET, body)})  # fmt: skip
+    response = client.post(
+        URL,
+        data=body,
+        content_type="application/json",
+        headers={"X-Webhook-Key": KEY, "X-Zoho-Webhook-Signature": _sign(SECRET, body)},
+    )
     assert response.status_code == 401
     assert _queued(db) == 2
 
@@ -113,10 +137,17 @@ def test_during_a_key_rotation_both_webhook_keys_and_both_admin_keys_are_accepte
 
 def _production(**secrets: str) -> dict:
     return {
-        "app_env": "production", "database_url": "postgresql://u@h/d", "mobile_token_secret": "m" * 32,
-        "zoho_client_id": "i", "zoho_client_secret": "s", "zoho_refresh_token": "r", "zoho_organization_id": "o",
-        "webhook_api_key": KEY, "admin_api_key": ADMIN, **secrets,
-    }  # fmt: skip
+        "app_env": "production",
+        "database_url": "postgresql://u@h/d",
+        "mobile_token_secret": "m" * 32,
+        "zoho_client_id": "i",
+        "zoho_client_secret": "s",
+        "zoho_refresh_token": "r",
+        "zoho_organization_id": "o",
+        "webhook_api_key": KEY,
+        "admin_api_key": ADMIN,
+        **secrets,
+    }
 
 
 def test_every_key_of_a_rotation_must_be_long_enough_in_production():

@@ -48,8 +48,11 @@ def test_every_entity_is_queued_with_its_priority(client, db, route):
     if document in sent:  # Zoho's default payload: stored as it came, with the default event type
         assert row.payload == {"event_type": "upsert", document: sent[document]}
     else:  # an envelope: its record under Zoho's name, with the delivery fields
-        assert row.payload == {"event_type": sent["event_type"], document: sent["data"],
-                               **{key: sent[key] for key in ("event_id", "event_time", "organization_id")}}  # fmt: skip
+        assert row.payload == {
+            "event_type": sent["event_type"],
+            document: sent["data"],
+            **{key: sent[key] for key in ("event_id", "event_time", "organization_id")},
+        }
     assert row.source_modified_at == zoho.BASE_TIME + timedelta(minutes=1)  # the record's last_modified_time
 
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from common.clock import utcnow
 from common.config import get_settings
-from common.db import utcnow
 from common.models import zoho_oauth_tokens
 from common.sync.errors import TransientSyncError, is_transient
 from common.sync.zoho_client import (
@@ -77,7 +77,7 @@ def test_a_token_about_to_expire_is_refreshed(db, fake_zoho):
 
 def test_a_rejected_token_is_refreshed_once_and_the_call_retried(db, fake_zoho):
     _get()
-    fake_zoho.expire_tokens()  # Zoho no longer honours it although our row says it is valid
+    fake_zoho.expire_tokens()  # Zoho no longer honours it although the stored row says it is valid
     with ZohoClient(get_settings()) as client:
         client.get(ITEMS)
         client.get(ITEMS)  # the instance keeps the new token

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -72,7 +72,7 @@ def test_a_zoho_item_becomes_a_product(client, db, name):
     assert product.zoho_item_id == "4815000000044208"
     assert (product.name, product.sku, product.description) == ("Bags-small", "SK123", "description")
     assert (product.price, product.cost, product.is_active) == (6, 6, True)
-    assert product.zoho_data["image_id"] == 2077500000000002000  # fields we do not use are kept, exactly
+    assert product.zoho_data["image_id"] == 2077500000000002000  # fields not used here are kept, exactly
     # The legacy example has top-level stock (available 2 of 50 on hand); the current one only
     # per-location stock, all blank: no stock figure at all.
     assert product.stock_quantity == (2 if name == "zoho_item_docs_legacy.json" else 0)
@@ -102,8 +102,9 @@ def test_older_accounts_warehouse_stock_is_summed_too(client, db):
     assert _one(db, products).stock_quantity == 3 + 5
 
 
-@pytest.mark.parametrize("name", ["zoho_webhook_contact_constructed.json", "zoho_webhook_contact_books_pipedream.json",
-                                  "zoho_contact.json"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["zoho_webhook_contact_constructed.json", "zoho_webhook_contact_books_pipedream.json", "zoho_contact.json"]
+)
 def test_a_zoho_contact_becomes_a_customer(client, db, name):
     queue_webhook(client, "customers", sample(name))
     _applied(drain_now())
@@ -147,7 +148,7 @@ def test_a_zoho_bill_is_recorded(client, db):
         "4815000000044080",
     )
     assert (bill.vendor_name, bill.status, str(bill.date), bill.balance) == ("Molly", "paid", "2015-05-29", 0)
-    assert bill.zoho_last_modified == datetime(2015, 5, 29, tzinfo=timezone.utc)
+    assert bill.zoho_last_modified == datetime(2015, 5, 29, tzinfo=UTC)
 
 
 def test_a_zoho_credit_note_is_recorded(client, db):
@@ -157,7 +158,7 @@ def test_a_zoho_credit_note_is_recorded(client, db):
     assert (note.zoho_creditnote_id, note.creditnote_number) == ("90300000072369", "CN-29")
     assert (note.zoho_customer_id, note.total, note.balance, note.status) == ("903000000000099", 450, 10, "draft")
     # Credit notes carry updated_time, with an offset written without a colon.
-    assert note.zoho_last_modified == datetime(2016, 6, 5, 9, 30, 8, tzinfo=timezone.utc)
+    assert note.zoho_last_modified == datetime(2016, 6, 5, 9, 30, 8, tzinfo=UTC)
 
 
 ADJUSTED_ITEM = "4815000000044100"  # the item of Zoho's documented adjustment
@@ -178,7 +179,7 @@ def _zoho_stock(fake_zoho, quantity: int) -> None:
 
 def test_zohos_documented_adjustment_makes_the_stock_zohos_reading_it_once_however_often_it_arrives(
     client, db, fake_zoho
-):  # fmt: skip
+):
     _product_for_adjustment(client)
     _applied(drain_now())
     _zoho_stock(fake_zoho, 40 + 10)
@@ -207,7 +208,7 @@ def test_zohos_documented_adjustment_makes_the_stock_zohos_reading_it_once_howev
 
 def test_zohos_documented_adjustment_for_an_item_not_synced_yet_completes_without_retry_or_dead_letter(
     client, db, fake_zoho
-):  # fmt: skip
+):
     _zoho_stock(fake_zoho, 40 + 10)
     queue_id = queue_webhook(client, "stock", sample("zoho_webhook_inventory_adjustment_constructed.json"))
     _applied(drain_now())
@@ -274,8 +275,9 @@ def test_the_documented_price_list_and_the_api_answer_are_accepted(client, db):
 def test_form_jsonstring_and_json_of_the_same_content_are_one_event(client, db):
     body = sample("zoho_webhook_contact_constructed.json")
     text = json.dumps(body)
-    as_form = _post_raw(client, "customers", urlencode({"JSONString": text}).encode(),
-                        "application/x-www-form-urlencoded;charset=UTF-8")  # fmt: skip
+    as_form = _post_raw(
+        client, "customers", urlencode({"JSONString": text}).encode(), "application/x-www-form-urlencoded;charset=UTF-8"
+    )
     assert as_form.status_code == 202 and as_form.get_json()["queued"] is True
     as_json = _post_raw(client, "customers", text.encode())
     assert as_json.get_json()["duplicate"] is True
@@ -303,8 +305,10 @@ def test_a_form_without_a_valid_jsonstring_and_other_media_types_are_refused(cli
 
 def test_big_numeric_ids_are_kept_exactly_as_text(client, db):
     big = "18446744073709551629"  # above 2^64, let alone 2^53
-    raw = ('{"item": {"item_id": %s, "name": "Anker 737", "rate": 1, "category_id": 2077500000000002001, '
-           '"category_name": "Chargers"}}' % big).encode()  # fmt: skip
+    raw = (
+        '{"item": {"item_id": ' + big + ', "name": "Anker 737", "rate": 1, "category_id": 2077500000000002001, '
+        '"category_name": "Chargers"}}'
+    ).encode()
     assert _post_raw(client, "products", raw).status_code == 202
     assert _one(db, tds_sync_queue).source_entity_id == big
     _applied(drain_now())
@@ -313,14 +317,22 @@ def test_big_numeric_ids_are_kept_exactly_as_text(client, db):
 
 
 def test_numeric_strings_blanks_and_zoho_offsets_are_read_as_zoho_means_them(client, db):
-    body = zoho.product(rate="45000.50", purchase_rate="", stock_on_hand=" ", available_stock="7", sku="",
-                        brand="", category_id="", last_modified_time="2026-11-04T10:15:00+0300")  # fmt: skip
+    body = zoho.product(
+        rate="45000.50",
+        purchase_rate="",
+        stock_on_hand=" ",
+        available_stock="7",
+        sku="",
+        brand="",
+        category_id="",
+        last_modified_time="2026-11-04T10:15:00+0300",
+    )
     queue_webhook(client, "products", body)
     _applied(drain_now())
     product = _one(db, products)
     assert (product.price, product.cost, product.stock_quantity) == (45001, None, 7)
     assert (product.sku, product.brand, product.category_id) == (None, None, None)
-    assert product.zoho_last_modified == datetime(2026, 11, 4, 7, 15, tzinfo=timezone.utc)
+    assert product.zoho_last_modified == datetime(2026, 11, 4, 7, 15, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -374,8 +386,9 @@ def test_the_query_parameter_overrides_the_bodys_event_type_and_the_full_record_
     body = sample("zoho_webhook_item_constructed.json")
     queue_webhook(client, "products", body)
     _applied(drain_now())
-    response = _post_raw(client, "products", json.dumps({**body, "event_type": "update"}).encode(),
-                         query="?event_type=delete")  # fmt: skip
+    response = _post_raw(
+        client, "products", json.dumps({**body, "event_type": "update"}).encode(), query="?event_type=delete"
+    )
     assert response.status_code == 202
     [_, deletion] = _rows(db, tds_sync_queue)
     assert deletion.operation_type == "delete"

@@ -81,12 +81,21 @@ def test_every_production_problem_is_in_one_message(configure):
     """Missing keys, short secrets, a SQLite URL and a bad value: one round of fixes, not four."""
     with pytest.raises(ConfigError) as caught:
         configure(
-            APP_ENV="production", DATABASE_URL="sqlite:///var/x.sqlite3", WEBHOOK_API_KEY="short",
-            ADMIN_API_KEY="a" * 24, MOBILE_TOKEN_SECRET="m" * 40, TDS_BATCH_SIZE="ten",
-        )  # fmt: skip
+            APP_ENV="production",
+            DATABASE_URL="sqlite:///var/x.sqlite3",
+            WEBHOOK_API_KEY="short",
+            ADMIN_API_KEY="a" * 24,
+            MOBILE_TOKEN_SECRET="m" * 40,
+            TDS_BATCH_SIZE="ten",
+        )
     message = str(caught.value)
     assert "\n" not in message
-    for problem in ("TDS_BATCH_SIZE", "ZOHO_CLIENT_ID", "ZOHO_REFRESH_TOKEN", "WEBHOOK_API_KEY (at least 16",
-                    "postgresql:// DATABASE_URL"):  # fmt: skip
+    for problem in (
+        "TDS_BATCH_SIZE",
+        "ZOHO_CLIENT_ID",
+        "ZOHO_REFRESH_TOKEN",
+        "WEBHOOK_API_KEY (at least 16",
+        "postgresql:// DATABASE_URL",
+    ):
         assert problem in message, message
     assert "ADMIN_API_KEY" not in message and "MOBILE_TOKEN_SECRET" not in message

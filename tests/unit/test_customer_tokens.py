@@ -90,7 +90,7 @@ def test_an_expired_token_is_refused():
         "hs512",
         "garbage",
         "empty",
-    ],  # fmt: skip
+    ],
 )
 def test_bad_tokens_are_unauthorized(token):
     with pytest.raises(Unauthorized):

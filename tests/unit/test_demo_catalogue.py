@@ -39,5 +39,5 @@ def test_the_file_is_read_as_written():
     assert loaded.categories[0].features[0] == tuple(first["features"][0])
     assert list(loaded.cities) == list(raw["cities"])
     assert loaded.cities["Baghdad"].districts[0] == tuple(raw["cities"]["Baghdad"]["districts"][0])
-    without_options = [c for c, data in zip(loaded.categories, raw["categories"]) if "options" not in data]
+    without_options = [c for c, data in zip(loaded.categories, raw["categories"], strict=True) if "options" not in data]
     assert without_options and all(category.options == catalogue.STANDARD for category in without_options)

@@ -20,7 +20,7 @@ def test_a_zoho_failure_is_a_dependency_unavailable():
     """Reconcile over HTTP relies on it: Zoho failing is a 503 with Zoho's Retry-After."""
     from datetime import timedelta
 
-    from common.db import utcnow
+    from common.clock import utcnow
     from common.sync.zoho_client import ZohoError, ZohoRateLimited
 
     assert issubclass(ZohoError, errors.Unavailable)

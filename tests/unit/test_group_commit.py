@@ -72,7 +72,7 @@ class Callers:
         for item in items:
             before = _queued(self.group)
             self.start(item)
-            _wait(lambda: _queued(self.group) > before, f"caller {item} never queued")
+            _wait(lambda before=before: _queued(self.group) > before, f"caller {item} never queued")
 
     def join(self, *items: int) -> None:
         for item in items or list(self.threads):

@@ -89,9 +89,15 @@ def test_the_import_walk_sees_every_form_of_import(tmp_path):
         "from . import queue\n"
     )
     assert imported_modules(module, tmp_path) == {
-        "common.shop.search", "common", "common.shop", "common.shop.pricing", "common.shop.pricing.card_price",
-        "common.shop.auth", "common.sync", "common.sync.queue",
-    }  # fmt: skip
+        "common.shop.search",
+        "common",
+        "common.shop",
+        "common.shop.pricing",
+        "common.shop.pricing.card_price",
+        "common.shop.auth",
+        "common.sync",
+        "common.sync.queue",
+    }
 
 
 def test_loading_the_sync_wing_and_the_shared_pieces_loads_no_shop_module():

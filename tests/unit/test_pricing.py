@@ -1,24 +1,45 @@
 """Price arithmetic in whole dinars: catalog promotions on cards, checkout promotions on orders, ratings."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from common.shop.catalog import average_rating
 from common.shop.pricing import Price, Promotion, best_promotion, card_price, order_discount, percent_off
 
-END = datetime(2030, 1, 1, tzinfo=timezone.utc)
+END = datetime(2030, 1, 1, tzinfo=UTC)
 PHONE, CHARGER = 1, 2  # product ids
 PHONES, ACCESSORIES = 10, 20  # category ids
 
 
-def promo(id_: int, kind: str, value: int, *, applies_to="catalog", product_id=None, category_id=None,
-          min_purchase=0, max_uses=None, used_count=0) -> Promotion:  # fmt: skip
+def promo(
+    id_: int,
+    kind: str,
+    value: int,
+    *,
+    applies_to="catalog",
+    product_id=None,
+    category_id=None,
+    min_purchase=0,
+    max_uses=None,
+    used_count=0,
+) -> Promotion:
     return Promotion(
-        id=id_, title=f"promotion {id_}", title_ar=None, description=None, banner_url=None, applies_to=applies_to,
-        discount_type=kind, discount_value=value, product_id=product_id, category_id=category_id,
-        min_purchase=min_purchase, max_uses=max_uses, used_count=used_count, ends_at=END,
-    )  # fmt: skip
+        id=id_,
+        title=f"promotion {id_}",
+        title_ar=None,
+        description=None,
+        banner_url=None,
+        applies_to=applies_to,
+        discount_type=kind,
+        discount_value=value,
+        product_id=product_id,
+        category_id=category_id,
+        min_purchase=min_purchase,
+        max_uses=max_uses,
+        used_count=used_count,
+        ends_at=END,
+    )
 
 
 def test_no_promotion_keeps_the_list_price_and_no_discount():

@@ -8,12 +8,12 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from common.errors import InvalidJson
 from common.money import percent_of, to_iqd
 from common.products.text import fold, index_key, typo_variants, words
+from common.retry import Backoff
 from common.sync.entities import BY_ROUTE
 from common.sync.intake import idempotency_key
-from common.errors import InvalidJson
-from common.retry import Backoff
 from common.validation import MAX_JSON_DEPTH, decode_json, json_value_problem
 
 ARABIC_LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
@@ -118,8 +118,13 @@ _values = st.one_of(st.integers(-(10**9), 10**9), st.text(max_size=20), st.boole
 def test_the_dedupe_key_ignores_delivery_fields_and_key_order(data, event_id, other_event_id):
     entity = BY_ROUTE["customers"]
     body = {"event_type": "update", "entity_id": "1", "data": data, "event_id": event_id}
-    redelivered = {"event_id": other_event_id, "event_time": "2026-01-01T00:00:00Z",
-                   "data": dict(reversed(list(data.items()))), "entity_id": "1", "event_type": "update"}  # fmt: skip
+    redelivered = {
+        "event_id": other_event_id,
+        "event_time": "2026-01-01T00:00:00Z",
+        "data": dict(reversed(list(data.items()))),
+        "entity_id": "1",
+        "event_type": "update",
+    }
     assert idempotency_key(entity, body) == idempotency_key(entity, redelivered)
 
 
@@ -135,14 +140,18 @@ def test_the_dedupe_key_changes_with_the_record(rate, other_rate):
 # JSON values as bodies carry them: any text (NUL and lone surrogates included), any float
 # (infinity included: json.dumps writes it as 1e400 here), and nesting around the depth limit.
 _json_leaves = (
-    st.none() | st.booleans() | st.integers() | st.sampled_from(["\ud800", "a\udfff", "\x00", "\ud83d\ude00"])
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.sampled_from(["\ud800", "a\udfff", "\x00", "\ud83d\ude00"])
     | st.text(st.characters(exclude_categories=()), max_size=8).filter(lambda text: "Infinity" not in text)
     | st.floats(allow_nan=False).map(lambda number: number if math.isfinite(number) else 1e400)
-)  # fmt: skip
+)
 _json_values = st.recursive(
-    _json_leaves, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    _json_leaves,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
     max_leaves=12,
-)  # fmt: skip
+)
 
 
 def _nested(value, depth: int):

@@ -48,7 +48,8 @@ def test_api_doc_lists_every_route_of_the_route_table():
 def test_api_doc_names_the_auth_each_route_declares():
     documented = {(method, path): auth for method, path, auth in _AUTH_COLUMN.findall(API_DOC.read_text())}
     wrong = [
-        f"{route.method} {route.path} says {documented[(route.method, route.path)]!r}, declares {AUTH_LABELS[route.auth]!r}"
+        f"{route.method} {route.path} says {documented[(route.method, route.path)]!r}, "
+        f"declares {AUTH_LABELS[route.auth]!r}"
         for route in ROUTES
         if documented.get((route.method, route.path), AUTH_LABELS[route.auth]) != AUTH_LABELS[route.auth]
     ]

@@ -1,8 +1,9 @@
 """Shared-secret headers for Zoho's webhooks and for operators' admin calls: the guards of the
 WEBHOOK_KEY and ADMIN_KEY routes (common.routes.GUARDS), run by the HTTP edge before the handler.
 
-Keys are compared in constant time. With no key configured the endpoint is open: that is
-only possible in local development, since production refuses to start without the keys.
+Keys are compared in constant time. With no key configured the endpoint is open in local
+development only; in production a function whose parameters lack a key it must check
+(common.ssm_secrets.FUNCTION_PARAMETERS) refuses the request as not configured.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from common.config import ConfigError
 from common.errors import Unauthorized
 from common.http import ApiRequest, Handler
 
@@ -21,6 +23,8 @@ ADMIN_KEY_HEADER = "X-Admin-Key"
 
 def _require(request: ApiRequest, header: str, expected: SecretStr | None, message: str) -> None:
     if expected is None:
+        if request.settings.is_production:
+            raise ConfigError(f"this function does not read the key that {header} is checked against")
         return
     given = request.headers.get(header, "").encode()
     if not hmac.compare_digest(given, expected.get_secret_value().encode()):

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from common import db as common_db
-from common import migrate
+from common import migrate, ssm_secrets
 from common.config import Settings, get_settings
 from common.db import sqlalchemy_url
 from common.logs import LOGGER_NAME
@@ -116,8 +116,9 @@ def _databases(tmp_path_factory) -> Iterator[_Databases]:
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch) -> Iterator[None]:
     """Every test starts from default settings (no keys), whatever the shell exports."""
-    for name in _SETTING_NAMES:
+    for name in (*_SETTING_NAMES, ssm_secrets.LAMBDA_HANDLER_VARIABLE, "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
+    ssm_secrets.forget()
     monkeypatch.setattr(Settings, "model_config", {**Settings.model_config, "env_file": None})
     get_settings.cache_clear()
     yield

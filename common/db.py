@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
 
 from common.config import Settings, get_settings
+from common.logs import get_logger
 
 _WRITE_OPTION = "tsh_write"
 # Outside any time limit (a scheduled drain, a migration) no statement legitimately waits
@@ -70,16 +71,22 @@ def create_engine_for(settings: Settings, *, pool_size: int | None = None) -> En
 def _postgresql_engine(url: URL, size: int, settings: Settings) -> Engine:
     # Imported on use, as the dialect itself is: pg8000 stays out of a function's import (its
     # cold start) and out of a SQLite process.
-    from common import pg8000_tuning
+    from common import db_tls, pg8000_tuning
 
     pg8000_tuning.install()
+    url, ssl_context, tls_line = db_tls.split_tls(url, production=settings.is_production)
+    get_logger("db").info(tls_line)
     engine = create_engine(
         url,
         pool_size=size,
         max_overflow=size,
         pool_timeout=min(_POOL_WAIT_SECONDS, settings.db_connect_timeout_seconds),
         pool_recycle=1800,
-        connect_args={"timeout": settings.db_connect_timeout_seconds, "application_name": "tsh-erp"},
+        connect_args={
+            "timeout": settings.db_connect_timeout_seconds,
+            "application_name": "tsh-erp",
+            "ssl_context": ssl_context,
+        },
     )
     connect_timeout = settings.db_connect_timeout_seconds
 

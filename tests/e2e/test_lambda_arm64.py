@@ -111,6 +111,7 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
             "Lambda-Runtime-Deadline-Ms": str(deadline),
             "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:me-south-1:123456789012:function:emulated",
             "Lambda-Runtime-Trace-Id": "Root=1-00000000-000000000000000000000000",
+            "Content-Type": "application/json",
         })  # fmt: skip
 
     def do_POST(self) -> None:
@@ -128,6 +129,7 @@ class Lambda:
 
     def __init__(self, task: Path, name: str, environment: dict[str, str]) -> None:
         self.api = RuntimeApi()
+        self.output: str | None = None
         threading.Thread(target=self.api.serve_forever, daemon=True).start()
         self.started = time.monotonic()
         self.process = subprocess.Popen(
@@ -149,14 +151,24 @@ class Lambda:
         )
 
     def invoke(self, event: dict) -> tuple[str, dict]:
-        return self.api.invoke(event)
+        """The answer to `event`; an AssertionError with the process's output if it ends first."""
+        answer: list[tuple[str, dict]] = []
+        waiter = threading.Thread(target=lambda: answer.append(self.api.invoke(event)), daemon=True)
+        waiter.start()
+        while waiter.is_alive() and self.process.poll() is None:
+            waiter.join(timeout=0.5)
+        waiter.join(timeout=1)
+        if not answer:
+            raise AssertionError(f"the function ended without answering: {self.api.init_errors}\n{self.stop()[-3000:]}")
+        return answer[0]
 
     def stop(self) -> str:
-        self.process.kill()
-        output = self.process.communicate(timeout=30)[0]
-        self.api.shutdown()
-        self.api.server_close()
-        return output
+        if self.output is None:
+            self.process.kill()
+            self.output = self.process.communicate(timeout=30)[0]
+            self.api.shutdown()
+            self.api.server_close()
+        return self.output
 
 
 @pytest.fixture(scope="module")

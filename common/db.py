@@ -75,7 +75,8 @@ def _postgresql_engine(url: URL, size: int, settings: Settings) -> Engine:
 
     pg8000_tuning.install()
     url, ssl_context, tls_line = db_tls.split_tls(url, production=settings.is_production)
-    get_logger("db").info(tls_line)
+    if settings.is_production or ssl_context is not False:  # a local run without TLS is the default: no news
+        get_logger("db").info(tls_line)
     engine = create_engine(
         url,
         pool_size=size,

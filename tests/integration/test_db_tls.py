@@ -181,3 +181,15 @@ def test_the_tls_parameters_leave_the_url_and_production_defaults_to_verify_full
     assert line == ("PostgreSQL at db.internal: TLS, certificate and host name verified against "
                     "/etc/ssl/certs/ca-certificates.crt (sslmode=verify-full)")  # fmt: skip
     assert Path(db_tls.default_ca_bundle()).is_file()
+
+
+def test_production_says_at_start_how_it_talks_to_the_database(caplog):
+    from common.logs import LOGGER_NAME
+
+    caplog.set_level("INFO", logger=LOGGER_NAME)
+    settings = load_settings(database_url="postgresql://u@db.internal/tsh?sslmode=require")
+    create_engine_for(settings.model_copy(update={"app_env": "production"}), pool_size=1).dispose()
+    assert "PostgreSQL at db.internal: TLS, certificate not checked (sslmode=require)" in caplog.text
+    caplog.clear()
+    create_engine_for(load_settings(database_url="postgresql://u@db.internal/tsh"), pool_size=1).dispose()
+    assert "PostgreSQL at" not in caplog.text  # a local run without TLS, the default, says nothing

@@ -16,6 +16,7 @@ from moto import mock_aws
 import aws_lambda
 from common import aws, metrics, ssm_secrets
 from common.config import get_settings
+from common.db import ENGINES
 from common.http import HTTP_BUDGET_SECONDS
 from tests.integration.test_lambda_events import AWS_EVENTS, http_api_event
 
@@ -41,6 +42,9 @@ def production(monkeypatch):
     # An interval already passed: the handler's finally flushes the metrics on this invocation.
     monkeypatch.setattr(metrics.RECORDER, "last_flush", time.monotonic() - 3600)
     get_settings.cache_clear()
+    yield
+    # An engine made here has production's TLS default; the next test's engines are local ones.
+    ENGINES.clear()
 
 
 def test_a_missing_parameter_answers_503_not_a_crash(production):

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from common.cache import Cache
+from common.errors import AppError
 from common.logs import get_logger
 
 # Parameter name under the prefix -> the Settings field it fills.
@@ -78,7 +79,7 @@ def forget() -> None:
     FAILED_READS.clear()
 
 
-class SecretsUnavailable(Exception):
+class SecretsUnavailable(AppError):
     """SSM could not be read, or lacks parameters a production start needs; names only, no values."""
 
 

@@ -1,23 +1,21 @@
 -- Generated from the Alembic migrations by `python -m common.migrate --sql-downgrade`; do not edit.
--- Undoes the newest migration (0005 -> 0004) on PostgreSQL, after a backup:
+-- Undoes the newest migration (0007 -> 0006) on PostgreSQL, after a backup:
 --   psql -v ON_ERROR_STOP=1 -f migrations/downgrade_latest.sql
 BEGIN;
 
--- Running downgrade 0005 -> 0004
+-- Running downgrade 0007 -> 0006
 
-DROP TRIGGER reviews_ratings_truncate ON reviews;
+DROP INDEX ix_stock_adjustments_item;
 
-DROP TRIGGER reviews_ratings_update ON reviews;
+DROP INDEX ix_products_stock_check_due;
 
-DROP TRIGGER reviews_ratings_sync ON reviews;
+ALTER TABLE products DROP COLUMN stock_check_leased_until;
 
-DROP FUNCTION product_ratings_clear();
+ALTER TABLE products DROP COLUMN stock_checked_at;
 
-DROP FUNCTION product_ratings_sync();
+ALTER TABLE products DROP COLUMN stock_check_due_at;
 
-DROP TABLE product_ratings;
-
-UPDATE alembic_version SET version_num='0004' WHERE alembic_version.version_num = '0005';
+UPDATE alembic_version SET version_num='0006' WHERE alembic_version.version_num = '0007';
 
 COMMIT;
 

@@ -27,7 +27,7 @@ ARCHITECTURE = yaml.safe_load((PROJECT_ROOT / "serverless.yml").read_text())["pa
 # Put into the packaging process's environment: none may reach the template or the zip.
 CANARIES = {field.upper(): f"canary-{field}-must-not-ship-5c1d" for field in SECRET_PARAMETERS.values()}
 # The project's own part of the zip (the rest is the libraries).
-PROJECT = {"aws_lambda.py", "alembic.ini", "common", "functions", "migrations"}
+PROJECT = {"aws_lambda.py", "service.py", "alembic.ini", "common", "functions", "migrations"}
 # A production network (ids, not secrets), an alarm address, and one reserved concurrency of 0.
 NETWORK = {"subnetIds": "subnet-0aaa,subnet-0bbb", "securityGroupIds": "sg-0ccc", "vpcId": "vpc-0ddd"}
 PARAMS = {**NETWORK, "vpcEndpoints": "true", "alarmEmail": "alarms@example.com", "purgeConcurrency": "0"}

@@ -14,8 +14,8 @@ import pytest
 from packaging.requirements import Requirement
 
 import aws_lambda
-from common.routes import ROUTES, SCHEDULES
 from common.ssm_secrets import FUNCTION_PARAMETERS
+from service import HTTP_FUNCTIONS, INVOCATIONS, ROUTES, SCHEDULES
 from tests.e2e.conftest import (
     ARCHITECTURE,
     CANARIES,
@@ -76,7 +76,8 @@ def _logical_id(template: dict, name: str) -> str:
 
 def test_one_lambda_per_entry_point_built_for_its_architecture(template):
     lambdas = _lambdas(template)
-    assert set(lambdas) == set(aws_lambda.entry_points())
+    functions = {entry.__name__ for entry in HTTP_FUNCTIONS} | {job.name for job in (*SCHEDULES, *INVOCATIONS)}
+    assert set(lambdas) == functions | {aws_lambda.FALLBACK}
     for name, properties in lambdas.items():
         assert properties["Handler"] == f"aws_lambda.{name}"
         # Every pinned wheel exists for cp312 on aarch64, but the arm64 run in CI (test_lambda_arm64.py)
@@ -95,7 +96,7 @@ def test_every_route_reaches_its_lambda(template):
     for route in _resources(template, "AWS::ApiGatewayV2::Route").values():
         integration = route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
         deployed[route["Properties"]["RouteKey"]] = integrations[integration]
-    expected = {f"{route.method} {route.path}": _logical_id(template, route.target) for route in ROUTES}
+    expected = {f"{route.method} {route.path}": _logical_id(template, route.function) for route in ROUTES}
     expected["$default"] = _logical_id(template, aws_lambda.FALLBACK)
     assert deployed == expected
 
@@ -105,7 +106,7 @@ def test_every_schedule_triggers_its_lambda(template):
         (rule["Properties"]["ScheduleExpression"], rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0])
         for rule in _resources(template, "AWS::Events::Rule").values()
     }
-    assert rules == {(schedule.rate, _logical_id(template, schedule.target)) for schedule in SCHEDULES}
+    assert rules == {(schedule.rate, _logical_id(template, schedule.name)) for schedule in SCHEDULES}
 
 
 def _statements(template: dict, name: str) -> list[dict]:
@@ -376,7 +377,7 @@ def test_the_zip_ships_compiled_for_the_runtime(unpacked):
         if path.relative_to(unpacked).parts[0] not in PROJECT
     ]  # fmt: skip
     assert library_sources == []
-    project_compiled = {unpacked / "__pycache__" / "aws_lambda.cpython-311.pyc"}
+    project_compiled = {unpacked / "__pycache__" / f"{name}.cpython-311.pyc" for name in ("aws_lambda", "service")}
     library_modules = [
         path for path in unpacked.rglob("*.pyc")
         if path.relative_to(unpacked).parts[0] not in PROJECT and path not in project_compiled
@@ -420,9 +421,8 @@ import importlib.util, json, pathlib, sys
 project = sys.argv[1]
 sys.path.insert(0, project)
 before = set(sys.modules)
-import aws_lambda
-for name in aws_lambda.entry_points():
-    aws_lambda.handler_for(name)
+import apig_wsgi, aws_lambda
+import service  # every function's module
 for path in sorted(pathlib.Path(project, "migrations", "versions").glob("*.py")):
     spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
     sys.modules[spec.name] = importlib.util.module_from_spec(spec)
@@ -446,5 +446,9 @@ def test_the_zip_holds_every_project_module_the_handlers_and_migrations_import(u
     assert result.returncode == 0, result.stderr[-4000:]
     loaded = json.loads(result.stdout)
     assert {"functions.mobile_cart", "common.products.search_index", "migration_0004_search_name_fields"} <= set(loaded)
-    ours = {name: path for name, path in loaded.items() if name.split(".")[0] in {"aws_lambda", "common", "functions"}}
+    ours = {
+        name: path
+        for name, path in loaded.items()
+        if name.split(".")[0] in {"aws_lambda", "service", "common", "functions"}
+    }
     assert {name: path for name, path in ours.items() if not (path or "").startswith(f"{project}/")} == {}

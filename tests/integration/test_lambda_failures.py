@@ -54,7 +54,7 @@ def test_a_missing_parameter_answers_503_not_a_crash(production):
         boto3.client("ssm", region_name="me-south-1").put_parameter(
             Name=PREFIX + "unrelated", Value="x", Type="SecureString"
         )
-        answer = aws_lambda.handler_for("health")(http_api_event("GET", "/health"), None)
+        answer = aws_lambda.health(http_api_event("GET", "/health"), None)
     assert _contract_error(answer) == (503, "service_unavailable")
 
 
@@ -87,7 +87,7 @@ def silent_endpoint(monkeypatch) -> Iterator[str]:
 
 
 def test_an_ssm_endpoint_that_never_answers_gives_503_within_the_request_budget(production, silent_endpoint):
-    handler = aws_lambda.handler_for("health")
+    handler = aws_lambda.health
     started = time.monotonic()
     answer = handler(http_api_event("GET", "/health"), None)
     elapsed = time.monotonic() - started
@@ -113,5 +113,5 @@ def test_a_function_without_the_admin_key_refuses_admin_routes(db, production, m
     (with the key's check skipped, the database configured here would answer 200)."""
     monkeypatch.setenv(ssm_secrets.LAMBDA_HANDLER_VARIABLE, "aws_lambda.zoho_dashboard")
     monkeypatch.setattr(ssm_secrets, "FUNCTION_PARAMETERS", {**ssm_secrets.FUNCTION_PARAMETERS, "zoho_dashboard": ()})
-    answer = aws_lambda.handler_for("zoho_dashboard")(http_api_event("GET", "/api/zoho/dashboard/stats"), None)
+    answer = aws_lambda.zoho_dashboard(http_api_event("GET", "/api/zoho/dashboard/stats"), None)
     assert _contract_error(answer) == (503, "service_unavailable")

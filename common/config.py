@@ -18,14 +18,15 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from common.errors import AppError
-from common.ssm_secrets import SecretsUnavailable, secrets_from_ssm
+from common.ssm_secrets import SecretsUnavailable, fields_needed, secrets_from_ssm
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "tsh_erp.sqlite3"
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_SQLITE_PATH}"
 LOCAL_TOKEN_SECRET_PATH = PROJECT_ROOT / "var" / "mobile_token_secret"
 
-# Keys a production deployment must carry; a missing one stops start-up.
+# Keys a production deployment must carry, those of them its function reads
+# (common.ssm_secrets.FUNCTION_PARAMETERS) on AWS Lambda; a missing one stops start-up.
 _PRODUCTION_SECRETS = (
     "webhook_api_key",
     "admin_api_key",
@@ -174,7 +175,11 @@ class Settings(BaseSettings):
         if self.app_env != "production":
             return self
         problems = []
-        missing = [name.upper() for name in _PRODUCTION_SECRETS if not getattr(self, name)]
+        try:
+            needed = fields_needed()
+        except SecretsUnavailable as exc:
+            raise ValueError(str(exc)) from None
+        missing = [name.upper() for name in _PRODUCTION_SECRETS if name in needed and not getattr(self, name)]
         if missing:
             problems.append(f"requires {', '.join(missing)}")
         short = [
@@ -184,7 +189,7 @@ class Settings(BaseSettings):
         ]
         if short:
             problems.append(f"needs longer secrets: {', '.join(short)}")
-        if not self.is_postgresql:
+        if "database_url" in needed and not self.is_postgresql:
             problems.append("requires a postgresql:// DATABASE_URL")
         if problems:
             raise ValueError(f"APP_ENV=production {'; '.join(problems)}")

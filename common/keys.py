@@ -3,9 +3,9 @@
 
 Keys are compared in constant time. Each secret may hold two comma-separated keys during a
 rotation (common.config.key_set); either is accepted. With no key configured the endpoint is
-open: that is only possible in local development, since production refuses to start without
-the keys. With ZOHO_WEBHOOK_SECRET set, a webhook must also carry Zoho's signature
-(common.sync.signature).
+open in local development only; in production a function whose parameters lack a key it must
+check (common.ssm_secrets.FUNCTION_PARAMETERS) refuses the request as not configured. With
+ZOHO_WEBHOOK_SECRET set, a webhook must also carry Zoho's signature (common.sync.signature).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from common.config import key_set
+from common.config import ConfigError, key_set
 from common.errors import Unauthorized
 from common.http import ApiRequest
 from common.routes import Handler
@@ -36,6 +36,8 @@ def matches_any(given: str, keys: Iterable[str]) -> bool:
 
 def _require(request: ApiRequest, header: str, expected: SecretStr | None, message: str) -> None:
     if expected is None:
+        if request.settings.is_production:
+            raise ConfigError(f"this function does not read the key that {header} is checked against")
         return
     if not matches_any(request.headers.get(header, ""), key_set(expected)):
         raise Unauthorized(message)

@@ -153,8 +153,9 @@ class Recorder:
             return len(rows)
 
     def flush_if_due(self, engine: Engine | None = None) -> int:
-        """Flush when the configured interval has passed since the last flush (AWS Lambda's way)."""
-        if time.monotonic() - self.last_flush < _flush_interval():
+        """Flush when the configured interval has passed since the last flush (AWS Lambda's way).
+        Never raises: a configuration that does not load has recorded nothing."""
+        if not enabled() or time.monotonic() - self.last_flush < _flush_interval():
             return 0
         return self.flush(engine)
 

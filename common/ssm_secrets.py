@@ -2,13 +2,15 @@
 
 In the cloud the Lambda configuration carries only the path (`/tsh-erp/prod/`); the SecureString
 parameters under it are read here, decrypted, at cold start, and override the environment
-(common.config). boto3 is imported only then: the Lambda Python runtime provides it, and a
-process without the prefix never pays for importing it. Values are never logged.
+(common.config). Each Lambda reads only the parameters its function needs (FUNCTION_PARAMETERS,
+which its IAM role in serverless.yml mirrors); a process that is not a Lambda reads them all.
+Values are never logged.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -27,11 +29,54 @@ SECRET_PARAMETERS = {
     "zoho-refresh-token": "zoho_refresh_token",
     "zoho-organization-id": "zoho_organization_id",
 }
+_DATABASE = ("database-url",)
+_ADMIN = (*_DATABASE, "admin-api-key")
+_ZOHO = ("zoho-client-id", "zoho-client-secret", "zoho-refresh-token", "zoho-organization-id")
+_SHOP = (*_DATABASE, "mobile-token-secret")
+# Each deployed function (aws_lambda.entry_points) -> the parameters it reads: what its routes'
+# guards check and what its work calls. serverless.yml grants each function's role exactly these
+# (tests/e2e/test_packaging.py reads the packaged template against this table).
+FUNCTION_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "health": _DATABASE,
+    # A dry run (X-Dry-Run) needs the admin key beside Zoho's (common.keys.webhook_key).
+    "zoho_webhook": (*_DATABASE, "webhook-api-key", "admin-api-key"),
+    "drain_queue": _DATABASE,
+    "drain_queue_http": _ADMIN,
+    "reconcile_zoho": (*_DATABASE, *_ZOHO),
+    "reconcile_zoho_http": (*_ADMIN, *_ZOHO),
+    "publish_events": _DATABASE,
+    "purge_history": _DATABASE,
+    "events_feed": _ADMIN,
+    "zoho_dashboard": _ADMIN,
+    "mobile_home": _SHOP,
+    "mobile_product": _SHOP,
+    "mobile_search": _SHOP,
+    "mobile_checkout": _SHOP,
+    "mobile_cart": _SHOP,
+    "api_docs": (),
+    "ops_dashboard": _ADMIN,
+    "fallback": (),
+    "migrate": _DATABASE,
+}
+# SSM's read, at cold start: two attempts that end inside the request budget (common.aws).
+SSM_ATTEMPTS = 2
+# A failed read is answered from memory this long, so that one request does not wait for SSM
+# once per settings lookup, and a warm Lambda retries it on a later request.
+FAILED_READ_SECONDS = 15.0
+# Lambda's own variable naming the handler it runs: `aws_lambda.<function>`.
+LAMBDA_HANDLER_VARIABLE = "_HANDLER"
 
 log = get_logger("secrets")
 
-# Each SSM path's parameters, read once per process (a test that changes them clears it).
-SECRETS: Cache[str, dict[str, str]] = Cache()
+# The parameters read from each SSM path, once per process; a failed read's message, for a while.
+SECRETS: Cache[tuple[str, tuple[str, ...]], dict[str, str]] = Cache()
+FAILED_READS: Cache[str, str] = Cache(ttl_seconds=FAILED_READ_SECONDS)
+
+
+def forget() -> None:
+    """Read SSM again on the next lookup (a test that changed the parameters)."""
+    SECRETS.clear()
+    FAILED_READS.clear()
 
 
 class SecretsUnavailable(AppError):
@@ -55,31 +100,67 @@ def _botocore_quiet() -> Iterator[None]:
         botocore_log.setLevel(level)
 
 
-def _read_path(path: str) -> dict[str, str]:
-    """Every parameter directly under `path` (name without the path -> decrypted value)."""
-    import boto3
+def lambda_function() -> str | None:
+    """The function this Lambda runs (from `_HANDLER`, set by the Lambda runtime), else None."""
+    handler = os.environ.get(LAMBDA_HANDLER_VARIABLE, "")
+    module, _, name = handler.rpartition(".")
+    return name if module == "aws_lambda" else None
+
+
+def parameters_needed() -> tuple[str, ...]:
+    """The parameters this process reads: its Lambda function's, or all of them elsewhere."""
+    function = lambda_function()
+    if function is None:
+        return tuple(SECRET_PARAMETERS)
+    if function not in FUNCTION_PARAMETERS:
+        raise SecretsUnavailable(f"no SSM parameters are listed for the function {function}")
+    return FUNCTION_PARAMETERS[function]
+
+
+def fields_needed() -> set[str]:
+    """The Settings fields this process's secret parameters fill (production requires them)."""
+    return {SECRET_PARAMETERS[name] for name in parameters_needed()}
+
+
+def _read(path: str, names: tuple[str, ...]) -> dict[str, str]:
+    """The parameters `names` under `path` that exist (name without the path -> decrypted value)."""
+    if not names:
+        return {}
     from botocore.exceptions import BotoCoreError, ClientError
+
+    from common import aws
 
     try:
         with _botocore_quiet():
-            pages = boto3.client("ssm").get_paginator("get_parameters_by_path")
-            values = {
-                parameter["Name"].removeprefix(path + "/"): parameter["Value"]
-                for page in pages.paginate(Path=path, WithDecryption=True, Recursive=False)
-                for parameter in page["Parameters"]
-            }
+            answer = aws.client("ssm", attempts=SSM_ATTEMPTS).get_parameters(
+                Names=[f"{path}/{name}" for name in names], WithDecryption=True
+            )
     except (BotoCoreError, ClientError) as exc:
         # Error codes and messages name the path or the missing permission, never a value.
         raise SecretsUnavailable(f"SECRETS_SSM_PREFIX: cannot read SSM path {path}: {exc}") from None
+    values = {parameter["Name"].removeprefix(path + "/"): parameter["Value"] for parameter in answer["Parameters"]}
     log.info("Read %d SSM parameters under %s: %s", len(values), path, ", ".join(sorted(values)))
     return values
 
 
+def _read_once(path: str, names: tuple[str, ...]) -> dict[str, str]:
+    failure = FAILED_READS.lookup(path)
+    if failure is not None:
+        raise SecretsUnavailable(failure)
+    try:
+        return _read(path, names)
+    except SecretsUnavailable as exc:
+        FAILED_READS.keep(path, str(exc))
+        raise
+
+
 def secrets_from_ssm(prefix: str, *, require_all: bool) -> dict[str, str]:
-    """The secrets under `prefix` as Settings field -> value; with `require_all`, every one must exist."""
+    """This process's secrets under `prefix` as Settings field -> value; with `require_all`, every
+    one it needs must exist."""
     path = ssm_path(prefix)
-    values = SECRETS.get(path, lambda: _read_path(path))
-    missing = [f"{path}/{name}" for name in SECRET_PARAMETERS if name not in values]
+    names = parameters_needed()
+    values = SECRETS.get((path, names), lambda: _read_once(path, names))
+    missing = [f"{path}/{name}" for name in names if name not in values]
     if require_all and missing:
         raise SecretsUnavailable(f"SECRETS_SSM_PREFIX: missing SSM parameters {', '.join(missing)}")
-    return {field: values[name] for name, field in SECRET_PARAMETERS.items() if name in values}
+    return {SECRET_PARAMETERS[name]: values[name] for name in names if name in values}

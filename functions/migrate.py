@@ -1,5 +1,5 @@
 """Apply the database migrations where the database is: in the cloud, the `migrate` Lambda runs
-inside the VPC, invoked once per deploy (`npx serverless invoke -f migrate --stage prod`).
+inside the VPC, invoked by scripts/deploy.sh before the other functions take the new code.
 
 Idempotent: a database already at the newest revision is left as it is.
 """

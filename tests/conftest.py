@@ -21,7 +21,7 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from common import migrate
+from common import migrate, ssm_secrets
 from common.config import Settings, get_settings
 from common.db import engine as common_db
 from common.db.engine import sqlalchemy_url
@@ -116,8 +116,9 @@ def _databases(tmp_path_factory) -> Iterator[_Databases]:
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch) -> Iterator[None]:
     """Every test starts from default settings (no keys), whatever the shell exports."""
-    for name in _SETTING_NAMES:
+    for name in (*_SETTING_NAMES, ssm_secrets.LAMBDA_HANDLER_VARIABLE, "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
+    ssm_secrets.forget()
     monkeypatch.setattr(Settings, "model_config", {**Settings.model_config, "env_file": None})
     get_settings.cache_clear()
     yield

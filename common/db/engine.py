@@ -22,6 +22,7 @@ from sqlalchemy.engine.url import URL
 
 from common.config import Settings, get_settings
 from common.db.errors import short_reason
+from common.logs import get_logger
 
 # The execution option that marks a connection as a writer's (common.db.transactions.writer).
 WRITE_OPTION = "tsh_write"
@@ -65,15 +66,23 @@ def _postgresql_engine(url: URL, size: int, settings: Settings) -> Engine:
     # Imported on use, as the dialect itself is: pg8000 stays out of a function's import (its
     # cold start) and out of a SQLite process.
     from common import pg8000_tuning
+    from common.db import tls
 
     pg8000_tuning.install()
+    url, ssl_context, tls_line = tls.split_tls(url, production=settings.is_production)
+    if settings.is_production or ssl_context is not False:  # a local run without TLS is the default: no news
+        get_logger("db").info(tls_line)
     engine = create_engine(
         url,
         pool_size=size,
         max_overflow=size,
         pool_timeout=min(_POOL_WAIT_SECONDS, settings.db_connect_timeout_seconds),
         pool_recycle=1800,
-        connect_args={"timeout": settings.db_connect_timeout_seconds, "application_name": "tsh-erp"},
+        connect_args={
+            "timeout": settings.db_connect_timeout_seconds,
+            "application_name": "tsh-erp",
+            "ssl_context": ssl_context,
+        },
     )
     connect_timeout = settings.db_connect_timeout_seconds
 

@@ -54,11 +54,8 @@ class EventBridgePublisher:
 
 
 def _client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from common import aws
 
-    # Short timeouts and no SDK retries: the relay retries with its own backoff, and a stuck
-    # call must not hold the outbox rows it claimed for long.
-    return boto3.client(
-        "events", config=Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 1, "mode": "standard"})
-    )
+    # One attempt: the relay retries with its own backoff, and a stuck call must not hold the
+    # outbox rows it claimed for long.
+    return aws.client("events", attempts=1)

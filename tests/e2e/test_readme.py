@@ -40,11 +40,11 @@ NOT_RUN = {
     "scripts/test.sh": "the test suite itself",
     "bench/run.sh": "benchmarks take minutes; run by hand (docs/BENCHMARKS.md)",
     # Deploying to AWS: packaging is run offline by tests/e2e/test_packaging.py; the rest needs an account.
-    "npm ci && npx serverless package": "tests/e2e/test_packaging.py packages the service offline",
-    "npx serverless ": "talks to AWS (deploy, invoke, info, logs)",
+    "npm ci && scripts/package-lambda.sh": "tests/e2e/test_packaging.py packages the service offline",
+    "ADMIN_API_KEY=... WEBHOOK_API_KEY=... scripts/deploy.sh": "deploys to AWS; tests/e2e/test_deploy_script.py "
+    "runs it against a stand-in for the Serverless CLI",
     "stage=": "the AWS deployment's shell variable",
     "put": "writes SSM parameters in an AWS account",
-    "curl https://<api-id>": "a deployed API (docs/OPERATIONS.md's verify covers it)",
 }
 _TOKEN = re.compile(r"Authorization: Bearer (\S+)")
 

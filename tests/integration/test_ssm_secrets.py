@@ -34,7 +34,7 @@ def ssm(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "me-south-1")
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
-    ssm_secrets.SECRETS.clear()
+    ssm_secrets.forget()
     with mock_aws():
         client = boto3.client("ssm", region_name="me-south-1")
         for number in range(10):
@@ -45,7 +45,7 @@ def ssm(monkeypatch):
         for name, value in SECRETS.items():
             client.put_parameter(Name=PREFIX + name, Value=value, Type="SecureString")
         yield client
-    ssm_secrets.SECRETS.clear()
+    ssm_secrets.forget()
 
 
 def test_every_secret_parameter_is_named_by_the_contract():
@@ -72,7 +72,7 @@ def test_ssm_is_read_once_per_process(ssm, monkeypatch):
         Name=PREFIX + "admin-api-key", Value="rotated-admin-key-00000000", Type="SecureString", Overwrite=True
     )
     assert load_settings().admin_api_key == first.admin_api_key
-    ssm_secrets.SECRETS.clear()
+    ssm_secrets.forget()
     assert load_settings().admin_api_key.get_secret_value() == "rotated-admin-key-00000000"
 
 
@@ -111,12 +111,12 @@ def test_no_secret_value_reaches_a_log_line(ssm, monkeypatch, caplog, capfd):
     monkeypatch.setenv("SECRETS_SSM_PREFIX", PREFIX)
     load_settings()
     ssm.delete_parameter(Name=PREFIX + "zoho-refresh-token")
-    ssm_secrets.SECRETS.clear()
+    ssm_secrets.forget()
     with pytest.raises(ConfigError):
         load_settings()
     captured = capfd.readouterr()
     written = caplog.text + captured.out + captured.err
-    assert "Read 18 SSM parameters under /tsh-erp/prod" in written  # the log line exists ...
+    assert "Read 8 SSM parameters under /tsh-erp/prod" in written  # the log line exists ...
     assert not [value for value in SECRETS.values() if value in written]  # ... and carries no value
 
 
@@ -134,3 +134,33 @@ def test_without_a_prefix_boto3_is_never_imported():
         env={"PATH": "/usr/bin:/bin"},
     )
     assert json.loads(result.stdout) is False
+
+
+def test_a_lambda_reads_only_its_function_s_parameters(ssm, monkeypatch):
+    """The screens' Lambda starts in production with the database URL and the token secret alone."""
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRETS_SSM_PREFIX", PREFIX)
+    monkeypatch.setenv(ssm_secrets.LAMBDA_HANDLER_VARIABLE, "aws_lambda.mobile_home")
+    for name in ("admin-api-key", "zoho-refresh-token", "webhook-api-key"):
+        ssm.delete_parameter(Name=PREFIX + name)  # its role could not read them anyway
+    settings = load_settings()
+    assert settings.mobile_token_secret.get_secret_value() == SECRETS["mobile-token-secret"]
+    assert settings.database_url == SECRETS["database-url"]
+    assert settings.admin_api_key is None and settings.zoho_client_secret is None and settings.zoho_client_id is None
+
+
+def test_a_lambda_without_a_parameter_list_refuses_to_start(ssm, monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRETS_SSM_PREFIX", PREFIX)
+    monkeypatch.setenv(ssm_secrets.LAMBDA_HANDLER_VARIABLE, "aws_lambda.not_a_function")
+    with pytest.raises(ConfigError, match="no SSM parameters are listed for the function not_a_function"):
+        load_settings()
+
+
+def test_every_deployed_function_lists_its_parameters():
+    import aws_lambda
+    from service import HTTP_FUNCTIONS, INVOCATIONS, SCHEDULES
+
+    deployed = {entry.__name__ for entry in HTTP_FUNCTIONS} | {job.name for job in (*SCHEDULES, *INVOCATIONS)}
+    assert set(ssm_secrets.FUNCTION_PARAMETERS) == deployed | {aws_lambda.FALLBACK}
+    assert {name for needed in ssm_secrets.FUNCTION_PARAMETERS.values() for name in needed} <= set(SECRET_PARAMETERS)

@@ -25,7 +25,7 @@ import boto3
 import pytest
 from sqlalchemy import create_engine, select
 
-from common.db import sqlalchemy_url
+from common.db.engine import sqlalchemy_url
 from common.migrate import latest_revisions
 from common.models import tds_sync_queue
 from tests import zoho_payloads as zoho

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import text
 
 from common.config import ConfigError, load_settings
-from common.db import create_engine_for, is_unavailable
 from common.db import tls as db_tls
+from common.db.engine import create_engine_for
+from common.db.errors import is_unavailable
 from tests.conftest import BACKENDS
 from tests.pg_cluster import ClusterUnavailable, PgCluster
 

@@ -16,7 +16,7 @@ from moto import mock_aws
 import aws_lambda
 from common import aws, metrics, ssm_secrets
 from common.config import get_settings
-from common.db import ENGINES
+from common.db.engine import ENGINES
 from common.http import HTTP_BUDGET_SECONDS
 from tests.integration.test_lambda_events import AWS_EVENTS, http_api_event
 

@@ -17,10 +17,12 @@ class ApiError(Exception):
         *,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        issues: list[dict] | None = None,
     ) -> None:
         self.message = message or self.default_message
         self.errors = errors or []
         self.headers = headers or {}
+        self.issues = issues  # what the client should show (an order's 409s), answered only when set
         super().__init__(self.message)
 
 
@@ -52,6 +54,22 @@ class Conflict(ApiError):
     status, code, default_message = 409, "conflict", "Conflict"
 
 
+class CartEmpty(Conflict):
+    code, default_message = "cart_empty", "The cart is empty"
+
+
+class OutOfStock(Conflict):
+    code, default_message = "out_of_stock", "Not enough stock for every line of the cart"
+
+
+class CheckoutChanged(Conflict):
+    code, default_message = "checkout_changed", "The cart changed since checkout; review it again"
+
+
+class NotCancellable(Conflict):
+    code, default_message = "not_cancellable", "The order can no longer be cancelled"
+
+
 class PayloadTooLarge(ApiError):
     status, code, default_message = 413, "payload_too_large", "Request body is larger than 1 MiB"
 
@@ -62,6 +80,10 @@ class UnsupportedMediaType(ApiError):
 
 class ValidationFailed(ApiError):
     status, code, default_message = 422, "validation_error", "Request validation failed"
+
+
+class PromoCodeInvalid(ApiError):
+    status, code, default_message = 422, "promo_code_invalid", "The promotion code cannot be used"
 
 
 class ServiceUnavailable(ApiError):

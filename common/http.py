@@ -244,7 +244,9 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 
 def error_response(error: ApiError) -> Response:
-    body = ErrorBody(message=error.message, code=error.code, errors=error.errors)
+    body = ErrorBody(message=error.message, code=error.code, errors=error.errors).model_dump(mode="json")
+    if error.issues is not None:
+        body["issues"] = error.issues
     return json_response(body, error.status, error.headers)
 
 

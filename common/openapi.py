@@ -15,7 +15,7 @@ from pydantic import BaseModel, RootModel
 from pydantic.json_schema import models_json_schema
 
 from common import __version__
-from common.routes import ADMIN_KEY, CUSTOMER, OPTIONAL_CUSTOMER, ROUTES, WEBHOOK_KEY, Route, resolve
+from common.routes import ADMIN_KEY, CUSTOMER, EMPTY, OPTIONAL_CUSTOMER, ROUTES, WEBHOOK_KEY, Route, resolve
 
 ERROR_MODEL = "common.http:ErrorBody"
 
@@ -72,7 +72,8 @@ def _schemas(routes: tuple[Route, ...]) -> tuple[dict, dict]:
             wanted[(reference, "validation")] = resolve(reference)
         if route.media_type == "application/json":
             for reference in route.responses.values():
-                wanted[(reference, "serialization")] = resolve(reference)
+                if reference != EMPTY:
+                    wanted[(reference, "serialization")] = resolve(reference)
     keys = list(wanted)
     mapping, definitions = models_json_schema([(wanted[key], key[1]) for key in keys], ref_template=_REF)
     refs = {key: mapping[(wanted[key], key[1])] for key in keys}
@@ -97,6 +98,10 @@ def _query_parameters(schema: dict, definitions: dict) -> list[dict]:
 def _operation(route: Route, refs: dict, definitions: dict) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, reference in sorted(route.responses.items()):
+        if reference == EMPTY:
+            responses[str(status)] = {"description": "Success, no content",
+                                      "headers": {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}}  # fmt: skip
+            continue
         if route.media_type == "application/json":
             content = {"application/json": {"schema": refs[(reference, "serialization")]}}
         else:
@@ -109,6 +114,10 @@ def _operation(route: Route, refs: dict, definitions: dict) -> dict[str, Any]:
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": route.path_params.get(name, {"type": "string"})}
         for name in re.findall(r"\{(\w+)\}", route.path)
+    ]
+    parameters += [
+        {"name": name, "in": "header", "required": True, "schema": schema}
+        for name, schema in route.header_params.items()
     ]
     if route.query:
         parameters += _query_parameters(refs[(route.query, "validation")], definitions)

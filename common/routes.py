@@ -25,6 +25,7 @@ WEBHOOK_ENTITIES = {
     "credit-notes": "CreditNoteWebhook",
     "stock": "StockWebhook",
     "prices": "PriceListWebhook",
+    "sales-orders": "SalesOrderWebhook",
 }
 
 # Who may call a route. The HTTP edge (common.http.handle) runs the route's guard, named here
@@ -44,6 +45,10 @@ GUARDS = {
     OPTIONAL_CUSTOMER: "common.shop.auth:optional_customer",  # anonymous without a token, 401 for a bad one
     OPS_SESSION: "common.ops.pages:operator",  # the operations page's session cookie (and CSRF on a POST)
 }
+
+
+# A success answer without a body (204), in a route's `responses`.
+EMPTY = "empty"
 
 
 def resolve(reference: str) -> Any:
@@ -70,6 +75,7 @@ class Route:
     # JSON schemas of the {path} parameters (default: a string), and the statuses this route
     # answers beyond those its auth, body and query imply (see common.openapi).
     path_params: dict[str, dict] = field(default_factory=dict)
+    header_params: dict[str, dict] = field(default_factory=dict)  # required request headers and their schemas
     errors: tuple[int, ...] = ()
     media_type: str = "application/json"  # of the success answer
     entity: str | None = None  # the Zoho entity of a webhook route (a route of common.sync.entities)
@@ -344,6 +350,48 @@ _MOBILE_ROUTES: tuple[Route, ...] = (
     ),
 )
 
+_ORDER_ID = {"order_id": {"type": "integer", "minimum": 1}}
+_ADDRESS_ID = {"address_id": {"type": "integer", "minimum": 1}}
+_ORDER_ROUTES: tuple[Route, ...] = (
+    Route("POST", "/api/mobile/orders", "mobile_orders", "mobile_orders", "order_place",
+          "Place an order from the cart (header Idempotency-Key, 8-128 characters): 201, or 200 for a repeated key",
+          "orders", auth=CUSTOMER, query="common.shop.schemas:CustomerScope", body="common.shop.schemas:OrderCreate",
+          responses={201: "common.shop.schemas:Order", 200: "common.shop.schemas:Order"}, errors=(400, 409),
+          header_params={"Idempotency-Key": {"type": "string", "minLength": 8, "maxLength": 128}}),
+    Route("GET", "/api/mobile/orders", "mobile_orders", "mobile_orders", "order_list",
+          "The customer's orders, newest first, a page at a time", "orders", auth=CUSTOMER,
+          query="common.shop.schemas:OrderListQuery", responses={200: "common.shop.schemas:OrderPage"}),
+    Route("GET", "/api/mobile/orders/{order_id}", "mobile_orders", "mobile_orders", "order_detail",
+          "One of the customer's orders: lines, totals, address, status timeline", "orders", auth=CUSTOMER,
+          query="common.shop.schemas:CustomerScope", path_params=_ORDER_ID,
+          responses={200: "common.shop.schemas:Order"}, errors=(404,)),
+    Route("POST", "/api/mobile/orders/{order_id}/cancel", "mobile_orders", "mobile_orders", "order_cancel",
+          "Cancel a placed or confirmed order (its stock is released, its Zoho sales order voided)", "orders",
+          auth=CUSTOMER, query="common.shop.schemas:CustomerScope", path_params=_ORDER_ID,
+          responses={200: "common.shop.schemas:Order"}, errors=(404, 409)),
+    Route("GET", "/api/mobile/addresses", "mobile_addresses", "mobile_addresses", "address_list",
+          "The customer's delivery addresses, the default first", "orders", auth=CUSTOMER,
+          query="common.shop.schemas:CustomerScope", responses={200: "common.shop.schemas:AddressList"}),
+    Route("POST", "/api/mobile/addresses", "mobile_addresses", "mobile_addresses", "address_add",
+          "Add a delivery address (the first one is the default)", "orders", auth=CUSTOMER,
+          query="common.shop.schemas:CustomerScope", body="common.shop.schemas:AddressCreate",
+          responses={201: "common.shop.schemas:Address"}),
+    Route("PATCH", "/api/mobile/addresses/{address_id}", "mobile_addresses", "mobile_addresses", "address_change",
+          "Change an address, or make it the default", "orders", auth=CUSTOMER,
+          query="common.shop.schemas:CustomerScope", body="common.shop.schemas:AddressChange", path_params=_ADDRESS_ID,
+          responses={200: "common.shop.schemas:Address"}, errors=(404,)),
+    Route("DELETE", "/api/mobile/addresses/{address_id}", "mobile_addresses", "mobile_addresses", "address_delete",
+          "Delete an address (orders keep their copy)", "orders", auth=CUSTOMER,
+          query="common.shop.schemas:CustomerScope", path_params=_ADDRESS_ID, responses={204: EMPTY},
+          errors=(404,)),
+    Route("POST", "/api/mobile/cart/promo-code", "mobile_cart", "mobile_cart", "cart_apply_promo_code",
+          "Apply a promotion code to the cart", "mobile", auth=CUSTOMER, query="common.shop.schemas:CustomerScope",
+          body="common.shop.schemas:PromoCodeApply", responses={200: "common.shop.schemas:Cart"}),
+    Route("DELETE", "/api/mobile/cart/promo-code", "mobile_cart", "mobile_cart", "cart_remove_promo_code",
+          "Remove the promotion code from the cart", "mobile", auth=CUSTOMER,
+          query="common.shop.schemas:CustomerScope", responses={200: "common.shop.schemas:Cart"}),
+)  # fmt: skip
+
 # The operations page: HTML for people, behind its own session cookie (common.ops.session);
 # without one every OPS_SESSION route answers 303 to /dashboard/login.
 _PAGE = {200: "html", 303: "html", 403: "html"}
@@ -395,7 +443,9 @@ _EVENT_ROUTES = (
     ),
 )
 
-ROUTES: tuple[Route, ...] = (*_SERVICE_ROUTES, *_ZOHO_ROUTES, *_MOBILE_ROUTES, *_OPS_ROUTES, *_EVENT_ROUTES)
+ROUTES: tuple[Route, ...] = (
+    *_SERVICE_ROUTES, *_ZOHO_ROUTES, *_MOBILE_ROUTES, *_ORDER_ROUTES, *_OPS_ROUTES, *_EVENT_ROUTES
+)  # fmt: skip
 
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("drain_queue", "drain_queue", "rate(1 minute)", "Drain the Zoho sync queue"),

@@ -30,6 +30,7 @@ LISTS = {
     "/books/v3/bills": "bills",
     "/books/v3/creditnotes": "creditnotes",
     "/inventory/v1/pricebooks": "pricebooks",
+    "/inventory/v1/salesorders": "salesorders",
 }
 BAGHDAD = timezone(timedelta(hours=3))
 
@@ -54,6 +55,7 @@ class Call:
     query: dict[str, str]
     headers: dict[str, str]
     form: dict[str, str] = field(default_factory=dict)
+    json: Any = None  # a JSON body (creates), parsed
 
 
 class FakeZoho:
@@ -141,7 +143,7 @@ class FakeZoho:
             return self._token(call.form)
         if call.method == "GET" and call.path in LISTS:
             return self._list(call)
-        return 404, {"code": 5, "message": "Invalid URL Passed"}, {}
+        return self._create_or_change(call)
 
     def _token(self, form: dict[str, str]) -> tuple[int, dict[str, Any], dict[str, str]]:
         if (
@@ -172,6 +174,9 @@ class FakeZoho:
         if since:
             threshold = datetime.fromisoformat(since)
             records = [r for r in records if datetime.fromisoformat(r["last_modified_time"]) >= threshold]
+        for exact in ("reference_number", "contact_name"):  # Zoho's list filters used by the order push
+            if exact in call.query:
+                records = [r for r in records if r.get(exact) == call.query[exact]]
         if call.query.get("sort_column") == "last_modified_time":
             records.sort(key=lambda r: datetime.fromisoformat(r["last_modified_time"]),
                          reverse=call.query.get("sort_order") == "D")  # fmt: skip
@@ -180,6 +185,70 @@ class FakeZoho:
         chunk = records[(page - 1) * per_page : page * per_page]
         context = {"page": page, "per_page": per_page, "has_more_page": page * per_page < len(records)}
         return 200, {"code": 0, "message": "success", LISTS[call.path]: chunk, "page_context": context}, {}
+
+    # Sales orders and contacts (the order push): created by POST, voided by POST .../status/void.
+
+    stall_after_create_seconds = 0.0  # a create stores the record, then answers this late (past a timeout)
+    status_after_create: int | None = None  # a create stores the record, then answers with this status (a 5xx)
+
+    def sales_orders(self, reference_number: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            found = list(self.records["/inventory/v1/salesorders"])
+        return [so for so in found if reference_number in (None, so.get("reference_number"))]
+
+    def contacts(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.records["/books/v3/contacts"])
+
+    def _authorised(self, call: Call) -> bool:
+        scheme, _, token = call.headers.get("authorization", "").partition(" ")
+        with self._lock:
+            return scheme == "Zoho-oauthtoken" and token in self._tokens
+
+    def _create_or_change(self, call: Call) -> tuple[int, dict[str, Any], dict[str, str]]:
+        not_found = 404, {"code": 5, "message": "Invalid URL Passed"}, {}
+        if call.method != "POST":
+            return not_found
+        if not self._authorised(call):
+            return 401, {"code": 57, "message": "You are not authorized to perform this operation"}, {}
+        if call.path == "/inventory/v1/salesorders":
+            return self._stored_then_answered(self._create_sales_order(call.json or {}), "salesorder")
+        if call.path == "/books/v3/contacts":
+            return self._stored_then_answered(self._create_contact(call.json or {}), "contact")
+        parts = call.path.split("/")
+        if call.path.startswith("/inventory/v1/salesorders/") and parts[-2:] == ["status", "void"]:
+            with self._lock:
+                for record in self.records["/inventory/v1/salesorders"]:
+                    if record["salesorder_id"] == parts[-3]:
+                        record.update(status="void", last_modified_time=zoho_time(datetime.now(timezone.utc)))
+                        return 200, {"code": 0, "message": "Sales Order status has been changed to Void."}, {}
+            return 404, {"code": 36004, "message": "This sales order does not exist."}, {}
+        return not_found
+
+    def _stored_then_answered(self, record: dict[str, Any], key: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if self.stall_after_create_seconds:
+            time.sleep(self.stall_after_create_seconds)
+        if self.status_after_create is not None:
+            return self.status_after_create, {"code": 500, "message": "Internal error"}, {}
+        return 201, {"code": 0, "message": "created", key: record}, {}
+
+    def _create_sales_order(self, body: dict[str, Any]) -> dict[str, Any]:
+        now = zoho_time(datetime.now(timezone.utc))
+        with self._lock:
+            stored = self.records["/inventory/v1/salesorders"]
+            record = {**body, "salesorder_id": str(4_000_000 + len(stored) + 1),
+                      "salesorder_number": f"SO-{len(stored) + 1:05d}", "status": "draft",
+                      "shipped_status": "pending", "created_time": now, "last_modified_time": now}  # fmt: skip
+            stored.append(record)
+        return record
+
+    def _create_contact(self, body: dict[str, Any]) -> dict[str, Any]:
+        now = zoho_time(datetime.now(timezone.utc))
+        with self._lock:
+            stored = self.records["/books/v3/contacts"]
+            record = {**body, "contact_id": str(5_000_000 + len(stored) + 1), "last_modified_time": now}
+            stored.append(record)
+        return record
 
 
 def _handler(fake: FakeZoho) -> type[BaseHTTPRequestHandler]:
@@ -200,6 +269,7 @@ def _handler(fake: FakeZoho) -> type[BaseHTTPRequestHandler]:
                 query={key: values[-1] for key, values in parse_qs(url.query).items()},
                 headers={key.lower(): value for key, value in self.headers.items()},
                 form={key: values[-1] for key, values in parse_qs(raw).items()},
+                json=json.loads(raw) if raw and "json" in self.headers.get("Content-Type", "") else None,
             )
             if fake.delay_seconds:
                 time.sleep(fake.delay_seconds)

@@ -55,6 +55,9 @@ ENTITIES: tuple[Entity, ...] = (
     Entity("stock", "stock", LOW, "inventory_adjustment", payloads.ZohoStockAdjustment, "apply_stock"),
     Entity("prices", "prices", LOW, "pricebook", payloads.ZohoPriceBook, "apply_prices",
            "/inventory/v1/pricebooks", "pricebooks"),
+    # Orders are urgent: their status is what the customer sees.
+    Entity("sales-orders", "sales_orders", URGENT, "salesorder", payloads.ZohoSalesOrder, "apply_sales_order",
+           "/inventory/v1/salesorders", "salesorders"),
 )  # fmt: skip
 
 BY_ROUTE = {entity.route: entity for entity in ENTITIES}

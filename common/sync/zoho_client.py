@@ -96,10 +96,21 @@ class ZohoClient:
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """GET {zoho_api_url}{path} for the configured organization; a rejected token is refreshed once."""
+        return self._api("GET", path, params)
+
+    def post(
+        self, path: str, body: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """POST a JSON body to {zoho_api_url}{path} (a create, a status change), as `get` does."""
+        return self._api("POST", path, params, body)
+
+    def _api(
+        self, method: str, path: str, params: Mapping[str, Any] | None, body: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         token = self._access_token()
-        response = self._call(path, params, token)
+        response = self._call(method, path, params, token, body)
         if response.status_code == 401:
-            response = self._call(path, params, self._access_token(rejected=token))
+            response = self._call(method, path, params, self._access_token(rejected=token), body)
             if response.status_code == 401:
                 raise ZohoAuthError("Zoho API rejected a freshly refreshed access token (check the client's scopes)")
         return self._payload(response)
@@ -113,13 +124,16 @@ class ZohoClient:
         context = body.get("page_context")
         return records, bool(isinstance(context, dict) and context.get("has_more_page"))
 
-    def _call(self, path: str, params: Mapping[str, Any] | None, token: str) -> requests.Response:
+    def _call(
+        self, method: str, path: str, params: Mapping[str, Any] | None, token: str, body: Mapping[str, Any] | None
+    ) -> requests.Response:
         return self._send(
-            "GET",
+            method,
             f"{self._settings.zoho_api_url}{path}",
             "Zoho API",
             params={**(params or {}), "organization_id": self._settings.zoho_organization_id},
             headers={"Authorization": f"Zoho-oauthtoken {token}"},
+            **({"json": dict(body)} if body is not None else {}),
         )
 
     def _send(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:

@@ -55,6 +55,7 @@ def test_adding_creates_the_cart_then_adds_to_the_line(client, db):
                    "product_image": "https://cdn.test/n.jpg", "quantity": 2, "price": 18_000, "subtotal": 36_000,
                    "is_available": True}],
         "subtotal": 36_000, "discount": 0, "delivery_fee": 5_000, "total": 41_000, "currency": "IQD",
+        "promo_code": None,
     }  # fmt: skip
     again = client.post(ITEMS, json={"product_id": ids["charger"], "quantity": 3}, headers=auth).get_json()
     assert again["items"][0]["quantity"] == 5 and again["subtotal"] == 90_000

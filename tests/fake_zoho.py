@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -220,7 +220,7 @@ class FakeZoho:
             with self._lock:
                 for record in self.records["/inventory/v1/salesorders"]:
                     if record["salesorder_id"] == parts[-3]:
-                        record.update(status="void", last_modified_time=zoho_time(datetime.now(timezone.utc)))
+                        record.update(status="void", last_modified_time=zoho_time(datetime.now(UTC)))
                         return 200, {"code": 0, "message": "Sales Order status has been changed to Void."}, {}
             return 404, {"code": 36004, "message": "This sales order does not exist."}, {}
         return not_found
@@ -233,7 +233,7 @@ class FakeZoho:
         return 201, {"code": 0, "message": "created", key: record}, {}
 
     def _create_sales_order(self, body: dict[str, Any]) -> dict[str, Any]:
-        now = zoho_time(datetime.now(timezone.utc))
+        now = zoho_time(datetime.now(UTC))
         with self._lock:
             stored = self.records["/inventory/v1/salesorders"]
             record = {**body, "salesorder_id": str(4_000_000 + len(stored) + 1),
@@ -243,7 +243,7 @@ class FakeZoho:
         return record
 
     def _create_contact(self, body: dict[str, Any]) -> dict[str, Any]:
-        now = zoho_time(datetime.now(timezone.utc))
+        now = zoho_time(datetime.now(UTC))
         with self._lock:
             stored = self.records["/books/v3/contacts"]
             record = {**body, "contact_id": str(5_000_000 + len(stored) + 1), "last_modified_time": now}

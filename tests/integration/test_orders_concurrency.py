@@ -61,7 +61,10 @@ def test_a_double_tap_with_one_key_makes_one_order(app, pg):
     ids = setup_shop(pg.engine, customers=5)
     for customer, address in ids["customers"]:
         key = new_key()
-        responses = _at_once(app, [lambda client: place(client, customer, order_body(address), key)] * 2)
+        tap = lambda client, customer=customer, address=address, key=key: place(
+            client, customer, order_body(address), key
+        )
+        responses = _at_once(app, [tap] * 2)
         assert not [r for r in responses if isinstance(r, Exception)], responses
         assert sorted(r.status_code for r in responses) == [200, 201], [r.get_json() for r in responses]
         first, second = (r.get_json() for r in responses)
@@ -72,7 +75,8 @@ def test_a_double_tap_with_one_key_makes_one_order(app, pg):
 def test_two_keys_racing_on_one_cart_make_one_order(app, pg):
     ids = setup_shop(pg.engine, customers=4)
     for customer, address in ids["customers"]:
-        responses = _at_once(app, [lambda client: place(client, customer, order_body(address))] * 2)
+        tap = lambda client, customer=customer, address=address: place(client, customer, order_body(address))
+        responses = _at_once(app, [tap] * 2)
         codes = sorted((r.status_code, r.get_json().get("code")) for r in responses)
         assert codes == [(201, None), (409, "cart_empty")], codes
     assert order_count(pg.engine) == 4

@@ -2,7 +2,7 @@
 fails, rate-limits and times out after creating; cancelled orders voided; sales-order webhooks
 moving the order (a stale one not); reservations ending once, when Zoho's stock counts the order."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -133,7 +133,7 @@ def _salesorder(order: dict, at: datetime, status: str = "confirmed", shipped: s
 def test_sales_order_webhooks_move_the_order_and_a_stale_one_does_not(client, db):
     ids = setup_shop(db.engine)
     order = place(client, ids["customer"], order_body(ids["address"])).get_json()
-    start = datetime.now(timezone.utc).replace(microsecond=0)
+    start = datetime.now(UTC).replace(microsecond=0)
     auth = shop.bearer(ids["customer"])
 
     queue_webhook(client, "sales-orders", _salesorder(order, start, "confirmed"))
@@ -162,7 +162,7 @@ def test_a_void_in_zoho_cancels_the_order_and_releases_its_stock(client, db):
     ids = setup_shop(db.engine, stock=3)
     order = place(client, ids["customer"], order_body(ids["address"])).get_json()
     assert sellable(db.engine, ids["phone"]) == 2
-    queue_webhook(client, "sales-orders", _salesorder(order, datetime.now(timezone.utc), "void"))
+    queue_webhook(client, "sales-orders", _salesorder(order, datetime.now(UTC), "void"))
     drain_now()
     assert _order_row(db.engine, order["id"]).status == "cancelled"
     assert sellable(db.engine, ids["phone"]) == 3
@@ -190,7 +190,7 @@ def test_a_reservation_ends_once_when_zohos_stock_counts_the_order(client, db, s
     ids = setup_shop(db.engine, stock=5)
     order = place(client, ids["customer"], order_body(ids["address"])).get_json()
     assert sellable(db.engine, ids["phone"]) == 4
-    confirmed_at = datetime.now(timezone.utc).replace(microsecond=0)
+    confirmed_at = datetime.now(UTC).replace(microsecond=0)
 
     # A snapshot from before Zoho committed the order does not count it: the reservation stays.
     queue_webhook(client, "products", _item(5, confirmed_at - timedelta(minutes=10)))

@@ -2,7 +2,6 @@
 the relay that hands events on after commit (relay.py) and the EventBridge publisher (publisher.py).
 
 The code that makes a change writes its events with `outbox.write` in the same transaction,
-so a rolled-back change leaves no event. This wing imports neither common.shop nor the
-sync's queue: they call it, never the other way round; the one exception is the push of
-orders to Zoho (sales_orders.py), which calls the sync's Zoho client.
+so a rolled-back change leaves no event. This wing imports neither common.sync nor
+common.shop: they call it, never the other way round.
 """

@@ -78,16 +78,7 @@ def relay(
                 break
         while time_left() and _deliver_one(connection, summary):
             pass
-    if settings.zoho_configured:
-        # Placed orders to Zoho, outside the relay's transactions (Zoho may take seconds to answer).
-        # Imported on use: the HTTP client stays out of the cold start of functions that relay.
-        from common.events import sales_orders
-
-        left = max(0.0, budget_seconds - (time.monotonic() - started))
-        pushed = sales_orders.push_due(settings, budget_seconds=left, engine=engine)
-        summary.orders_pushed += pushed.created + pushed.found + pushed.voided
-        summary.order_push_failures += pushed.failed
-    if any(summary.model_dump().values()):
+    if summary.published or summary.publish_failures or summary.delivered or summary.delivery_failures:
         log.info("events relayed", extra=summary.model_dump())
     return summary
 

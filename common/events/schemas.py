@@ -13,8 +13,6 @@ class RelaySummary(BaseModel):
     publish_failures: int = 0
     delivered: int = 0
     delivery_failures: int = 0
-    orders_pushed: int = 0  # sales orders created, found or voided in Zoho
-    order_push_failures: int = 0
 
 
 class EventQuery(BaseModel):

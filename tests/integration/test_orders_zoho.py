@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from common.config import get_settings
 from common.db import utcnow, write
 from common.events.relay import relay
+from common.sync.order_push import push_due
 from common.models import customers, orders
 from tests import shop_fixtures as shop
 from tests.fake_zoho import zoho_time
@@ -30,6 +31,7 @@ def _push_rounds(engine, rounds: int = 4) -> None:
                 .values(zoho_push_due_at=utcnow() - timedelta(seconds=1), zoho_push_lease_until=None)
             )
         relay(get_settings(), budget_seconds=30)
+        push_due(get_settings(), budget_seconds=30)
 
 
 def _order_row(engine, order_id: int):
@@ -97,6 +99,7 @@ def test_a_failed_push_is_recorded_and_retried_later(client, db, fake_zoho):
     [order, *_] = _three_orders(client, db.engine)
     fake_zoho.fail(SALES_ORDERS, 500, {"code": 500, "message": "Internal error"}, times=10)
     relay(get_settings(), budget_seconds=30)
+    push_due(get_settings(), budget_seconds=30)
     row = _order_row(db.engine, order["id"])
     assert row.zoho_salesorder_id is None and "HTTP 500" in row.zoho_push_error
     assert row.zoho_push_due_at > utcnow()  # backed off, not hammering Zoho

@@ -18,7 +18,7 @@ due order outside any database transaction, since Zoho may take seconds to answe
    lists them and replays one now).
 
 Zoho calls go through common.sync.zoho_client, so they spend the same call budget as the
-sync. This module is the one part of common.events that calls another system.
+sync; the client is imported on use, so functions that never push do not load it at cold start.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Row, case, func, or_, select, update
 
@@ -36,9 +36,12 @@ from common.db import utcnow, write
 from common.logs import get_logger
 from common.models import customers, order_lines, orders
 from common.retry import Backoff
-from common.sync.zoho_client import ZohoClient, ZohoError
+from common.sync.errors import SyncError
 
-log = get_logger("events.sales_orders")
+if TYPE_CHECKING:
+    from common.sync.zoho_client import ZohoClient
+
+log = get_logger("sync.order_push")
 
 SALES_ORDERS_PATH = "/inventory/v1/salesorders"
 CONTACTS_PATH = "/books/v3/contacts"
@@ -48,8 +51,9 @@ PUSH_BACKOFF = Backoff(base_seconds=30.0, cap_seconds=3600.0)
 BAGHDAD = timezone(timedelta(hours=3))
 
 
-class PushRefused(ZohoError):
-    """The order cannot become a sales order as it is (a product Zoho does not know)."""
+class PushRefused(SyncError):
+    """Zoho's answer or the order does not allow the push (a product Zoho does not know, an
+    answer without the created record's id)."""
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,18 @@ class PushSummary:
     voided: int = 0
     failed: int = 0
 
+    @property
+    def worked(self) -> bool:
+        return bool(self.created or self.found or self.voided or self.failed)
+
 
 def push_due(settings: Settings, *, budget_seconds: float, engine: Engine | None = None) -> PushSummary:
     """Push due orders until none is due or the budget is spent (nothing without Zoho configured)."""
     summary = PushSummary()
     if not settings.zoho_configured:
         return summary
+    from common.sync.zoho_client import ZohoClient, ZohoError
+
     started = time.monotonic()
     with ZohoClient(settings, engine) as client:
         while time.monotonic() - started < budget_seconds:
@@ -80,7 +90,7 @@ def push_due(settings: Settings, *, budget_seconds: float, engine: Engine | None
                 break
             try:
                 _push(client, engine, claimed, summary)
-            except ZohoError as exc:
+            except (ZohoError, PushRefused) as exc:
                 _failed(engine, claimed.order, str(exc))
                 summary.failed += 1
     return summary
@@ -139,7 +149,7 @@ def _push(client: ZohoClient, engine: Engine | None, claimed: Claimed, summary: 
     contact_id = _contact_id(client, engine, claimed.customer)
     created = client.post(SALES_ORDERS_PATH, _sales_order(order, claimed.lines, contact_id)).get("salesorder")
     if not isinstance(created, dict) or not created.get("salesorder_id"):
-        raise ZohoError("Zoho answered the sales order's creation without its salesorder_id")
+        raise PushRefused("Zoho answered the sales order's creation without its salesorder_id")
     summary.created += 1
     _done(engine, order, created)
 
@@ -170,7 +180,7 @@ def _contact_id(client: ZohoClient, engine: Engine | None, customer: Row) -> str
         contact = client.post(CONTACTS_PATH, body).get("contact") or {}
     contact_id = str(contact.get("contact_id") or "")
     if not contact_id:
-        raise ZohoError("Zoho answered the contact's creation without its contact_id")
+        raise PushRefused("Zoho answered the contact's creation without its contact_id")
     with write(engine) as connection:
         connection.execute(
             update(customers)

@@ -25,5 +25,6 @@ ops_dashboard = http_function(
     ops_logout=pages.log_out,
     ops_replay_one=pages.replay_one,
     ops_replay_entity=pages.replay_entity,
+    ops_push_order=pages.push_order,
     ops_asset=pages.asset,
 )

@@ -19,13 +19,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field, StringConstraints
 from werkzeug.wrappers import Response
 
-from common.db import read, utcnow
+from common.db import read, utcnow, write
 from common.errors import Conflict, NotFound
 from common.http import ApiRequest, Handler, cached_response, html_response, redirect
 from common.ops import queries, session
 from common.ops.chart import SERIES, hourly_chart
 from common.routes import resolve
-from common.sync import dashboard, dead_letters, queue_reads
+from common.sync import dashboard, dead_letters, order_push, queue_reads
 
 _HERE = Path(__file__).resolve().parent
 ASSETS = {"ops.css": "text/css; charset=utf-8", "ops.js": "text/javascript; charset=utf-8"}
@@ -40,9 +40,11 @@ _SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
-Notice = Literal["replayed", "already-resolved", "not-found"]
+Notice = Literal["replayed", "already-resolved", "not-found", "push-due", "no-push"]
 _NOTICES = {
     "replayed": "{count} dead letter(s) re-queued; they complete at the next drain.",
+    "push-due": "The order's push to Zoho is due now; it runs within a minute.",
+    "no-push": "That order has no push pending.",
     "already-resolved": "That dead letter was already resolved.",
     "not-found": "That dead letter no longer exists.",
 }
@@ -102,6 +104,8 @@ def operator(request: ApiRequest, handler: Handler) -> Any:
         request.query_model(resolve(request.route.query))
     if "dead_letter_id" in request.params:
         request.path_id("dead_letter_id", NO_DEAD_LETTER)
+    if "order_id" in request.params:
+        request.path_id("order_id", "Order not found")
     admin_key = request.settings.admin_api_key
     if admin_key is None:
         return _not_configured()
@@ -204,6 +208,13 @@ def replay_one(request: ApiRequest) -> Response:
     except Conflict:
         return _back("already-resolved")
     return _back("replayed", replayed.requeued)
+
+
+def push_order(request: ApiRequest) -> Response:
+    """Make a failed push of an order to Zoho due now instead of after its backoff."""
+    with write() as connection:
+        due = order_push.replay(connection, request.path_id("order_id", "Order not found"))
+    return _back("push-due" if due else "no-push")
 
 
 def replay_entity(request: ApiRequest) -> Response:

@@ -246,7 +246,7 @@ def _failed(engine: Engine | None, order: Row, error: str) -> None:
 
 
 def replay(connection: Connection, order_id: int) -> bool:
-    """An operator's replay: the failed push is due now (False when the order has none pending)."""
+    """An operator's replay: the pending push is due now (False when the order has none pending)."""
     return (
         connection.execute(
             update(orders)
@@ -257,10 +257,29 @@ def replay(connection: Connection, order_id: int) -> bool:
     )
 
 
-def waiting(connection: Connection) -> Row:
-    """Orders not yet in Zoho (placed, no sales order): how many, and since when the oldest."""
-    return connection.execute(
+FAILED_SHOWN = 20
+
+
+def orders_health(connection: Connection, now: datetime) -> dict[str, Any]:
+    """Today's orders (UTC day), the orders not yet in Zoho with the oldest one's age, and the
+    pushes that failed (newest first, at most FAILED_SHOWN)."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = connection.execute(select(func.count()).where(orders.c.created_at >= midnight)).scalar_one()
+    waiting, oldest = connection.execute(
         select(func.count(), func.min(orders.c.created_at)).where(
             orders.c.zoho_salesorder_id.is_(None), orders.c.status != "cancelled"
         )
     ).one()
+    failed = connection.execute(
+        select(orders.c.id, orders.c.number, orders.c.status, orders.c.created_at, orders.c.zoho_push_attempts,
+               orders.c.zoho_push_error, orders.c.zoho_push_due_at)
+        .where(orders.c.zoho_push_error.is_not(None), orders.c.zoho_push_due_at.is_not(None))
+        .order_by(orders.c.id.desc())
+        .limit(FAILED_SHOWN)
+    ).all()  # fmt: skip
+    return {
+        "today": today,
+        "waiting_for_zoho": waiting,
+        "oldest_waiting_age_seconds": None if oldest is None else round((now - oldest).total_seconds(), 1),
+        "failed_pushes": [dict(row._mapping) for row in failed],
+    }

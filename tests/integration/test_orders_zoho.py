@@ -2,6 +2,7 @@
 fails, rate-limits and times out after creating; cancelled orders voided; sales-order webhooks
 moving the order (a stale one not); reservations ending once, when Zoho's stock counts the order."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from common.sync.order_push import push_due
 from common.models import customers, orders
 from tests import shop_fixtures as shop
 from tests.fake_zoho import zoho_time
-from tests.helpers import drain_now, queue_webhook
+from tests.helpers import ADMIN_KEY, drain_now, queue_webhook
 from tests.order_fixtures import ORDERS, events_of, open_reserved, order_body, place, sellable, setup_shop
 
 SALES_ORDERS = "/inventory/v1/salesorders"
@@ -211,3 +212,39 @@ def test_a_reservation_ends_once_when_zohos_stock_counts_the_order(client, db, s
     auth = shop.bearer(ids["customer"])
     assert client.post(f"{ORDERS}/{order['id']}/cancel", headers=auth).status_code == 200
     assert sellable(db.engine, ids["phone"]) == 4
+
+
+def _operator(client, configure) -> str:
+    """Sign in to the operations page; the page's CSRF token."""
+    configure(ADMIN_API_KEY=ADMIN_KEY)
+    form = client.get("/dashboard/login").get_data(as_text=True)
+    token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    assert client.post("/dashboard/login", data={"csrf": token, "admin_key": ADMIN_KEY}).status_code == 303
+    return re.search(r'name="csrf" value="([^"]+)"', client.get("/dashboard").get_data(as_text=True)).group(1)
+
+
+def test_operators_see_orders_waiting_and_failed_pushes_and_push_one_now(client, db, fake_zoho, configure):
+    [order, *_] = _three_orders(client, db.engine)
+    fake_zoho.fail(SALES_ORDERS, 500, {"code": 500, "message": "Internal error"})
+    _push_rounds(db.engine, rounds=1)  # the first order's create fails; the other two are created
+    health = client.get("/api/zoho/dashboard/health").get_json()
+    assert health["orders"]["today"] == 3 and health["orders"]["waiting_for_zoho"] == 1
+    assert [push["number"] for push in health["orders"]["failed_pushes"]] == [order["number"]]
+    assert health["status"] == "healthy"  # waiting, but not for 15 minutes yet
+
+    with write(db.engine) as c:  # the order has waited 16 minutes
+        c.execute(update(orders).where(orders.c.id == order["id"]).values(created_at=utcnow() - timedelta(minutes=16)))
+    health = client.get("/api/zoho/dashboard/health").get_json()
+    assert health["status"] == "degraded"
+    assert any("waited" in issue and "for Zoho" in issue for issue in health["issues"])
+
+    csrf = _operator(client, configure)
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert order["number"] in page and "HTTP 500" in page
+    pushed = client.post(f"/dashboard/orders/{order['id']}/push", data={"csrf": csrf})
+    assert pushed.status_code == 303
+    assert _order_row(db.engine, order["id"]).zoho_push_due_at <= utcnow()
+    relay(get_settings(), budget_seconds=30)
+    push_due(get_settings(), budget_seconds=30)
+    assert len(fake_zoho.sales_orders(order["number"])) == 1
+    assert client.get("/api/zoho/dashboard/health").get_json()["status"] == "healthy"

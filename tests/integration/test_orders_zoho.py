@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 from common.config import get_settings
 from common.db import utcnow, write
 from common.events.relay import relay
-from common.sync.order_push import push_due
 from common.models import customers, orders
+from common.sync.order_push import push_due
 from tests import shop_fixtures as shop
 from tests.fake_zoho import zoho_time
 from tests.helpers import ADMIN_KEY, drain_now, queue_webhook

@@ -98,6 +98,7 @@ class Schedule:
     target: str
     rate: str  # serverless.yml's schedule expression
     summary: str
+    input: dict[str, str] | None = None  # the event the schedule passes to the function
 
 
 @dataclass(frozen=True)
@@ -252,9 +253,10 @@ _ZOHO_ROUTES = (
         "reconcile_zoho",
         "reconcile_zoho_http",
         "zoho_reconcile",
-        "Queue what changed in Zoho since the stored cursors (through the webhooks' dedupe)",
+        "One step of the reconcile (the import first; incremental or full): repeat while complete is false",
         "zoho",
         auth=ADMIN_KEY,
+        query="common.sync.schemas:ReconcileQuery",
         responses={200: "common.sync.schemas:ReconcileSummary"},
     ),
 )
@@ -454,6 +456,8 @@ ROUTES: tuple[Route, ...] = (
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("drain_queue", "drain_queue", "rate(1 minute)", "Drain the Zoho sync queue"),
     Schedule("reconcile_zoho", "reconcile_zoho", "rate(15 minutes)", "Queue what changed in Zoho since the last run"),
+    Schedule("reconcile_zoho", "reconcile_zoho", "cron(0 0 * * ? *)",
+             "Begin the nightly full pass (03:00 in Baghdad)", input={"mode": "full"}),
     Schedule("publish_events", "publish_events", "rate(1 minute)", "Publish domain events and run their subscribers"),
     Schedule("purge_history", "purge_history", "rate(1 hour)", "Delete the history older than TDS_RETENTION_HOURS"),
 )

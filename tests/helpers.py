@@ -93,3 +93,18 @@ def running(command: list[str], env: dict[str, str], ready_url: str, timeout: fl
             yield server
         finally:
             server.stop()
+
+
+def next_budget_minute(engine) -> None:
+    """As if the minute of the shared Zoho call budget (filled by a 429, or spent) were over."""
+    from datetime import timedelta
+
+    from common.db import utcnow
+    from common.models import zoho_call_budget
+
+    with engine.begin() as connection:
+        connection.execute(
+            zoho_call_budget.update()
+            .where(zoho_call_budget.c.period == "minute")
+            .values(period_start=utcnow().replace(second=0, microsecond=0) - timedelta(minutes=1))
+        )

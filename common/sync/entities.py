@@ -55,9 +55,10 @@ ENTITIES: tuple[Entity, ...] = (
     Entity("stock", "stock", LOW, "inventory_adjustment", payloads.ZohoStockAdjustment, "apply_stock"),
     Entity("prices", "prices", LOW, "pricebook", payloads.ZohoPriceBook, "apply_prices",
            "/inventory/v1/pricebooks", "pricebooks"),
-    # Orders are urgent: their status is what the customer sees.
-    Entity("sales-orders", "sales_orders", URGENT, "salesorder", payloads.ZohoSalesOrder, "apply_sales_order",
-           "/inventory/v1/salesorders", "salesorders"),
+    # Orders are urgent: their status is what the customer sees. Not listed by the reconcile: its
+    # full pass keeps tables that mirror Zoho's records (and deactivates what Zoho lacks), while
+    # orders are ours; a lost status webhook is caught up by the next change of that sales order.
+    Entity("sales-orders", "sales_orders", URGENT, "salesorder", payloads.ZohoSalesOrder, "apply_sales_order"),
 )  # fmt: skip
 
 BY_ROUTE = {entity.route: entity for entity in ENTITIES}

@@ -14,8 +14,9 @@ due order outside any database transaction, since Zoho may take seconds to answe
    first, once, when the customer has none. A cancelled order's sales order (recorded or found
    by reference) is voided.
 3. record: the sales order's id and number, or the failure, with a retry after exponential
-   backoff (a 429 or a spent call budget is a failure like any other; the operations page
-   lists them and replays one now).
+   backoff; a 429 or a spent call budget (the client's ZohoPaused) stops the round, and the
+   order is due again when Zoho may be called again. The operations page lists the failures
+   and pushes one now.
 
 Zoho calls go through common.sync.zoho_client, so they spend the same call budget as the
 sync; the client is imported on use, so functions that never push do not load it at cold start.
@@ -80,7 +81,7 @@ def push_due(settings: Settings, *, budget_seconds: float, engine: Engine | None
     summary = PushSummary()
     if not settings.zoho_configured:
         return summary
-    from common.sync.zoho_client import ZohoClient, ZohoError
+    from common.sync.zoho_client import ZohoClient, ZohoError, ZohoPaused
 
     started = time.monotonic()
     with ZohoClient(settings, engine) as client:
@@ -90,6 +91,10 @@ def push_due(settings: Settings, *, budget_seconds: float, engine: Engine | None
                 break
             try:
                 _push(client, engine, claimed, summary)
+            except ZohoPaused as paused:  # a 429 or the shared budget spent: nobody calls until then
+                _failed(engine, claimed.order, str(paused), retry_at=paused.resume_at)
+                summary.failed += 1
+                break
             except (ZohoError, PushRefused) as exc:
                 _failed(engine, claimed.order, str(exc))
                 summary.failed += 1
@@ -233,8 +238,10 @@ def _done(engine: Engine | None, order: Row, salesorder: dict | None, *, voided:
     log.info("order pushed to Zoho", extra={"order": order.number, "status": order.status, "voided": voided})
 
 
-def _failed(engine: Engine | None, order: Row, error: str) -> None:
-    retry_at = utcnow() + timedelta(seconds=PUSH_BACKOFF.delay(order.zoho_push_attempts))
+def _failed(engine: Engine | None, order: Row, error: str, retry_at: datetime | None = None) -> None:
+    """Record the failure; the push is due again after its backoff (or at `retry_at`, when Zoho
+    may be called again)."""
+    retry_at = retry_at or utcnow() + timedelta(seconds=PUSH_BACKOFF.delay(order.zoho_push_attempts))
     with write(engine) as connection:
         connection.execute(
             update(orders)

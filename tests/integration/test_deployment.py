@@ -26,7 +26,15 @@ def _http_events(function: dict) -> set:
 
 
 def _schedules(function: dict) -> set:
-    return {event["schedule"] for event in function.get("events", []) if "schedule" in event}
+    """(expression, input) of each schedule: `schedule: rate(...)`, or a mapping with its rate and input."""
+    found = set()
+    for event in function.get("events", []):
+        schedule = event.get("schedule")
+        if isinstance(schedule, str):
+            found.add((schedule, None))
+        elif schedule is not None:
+            found.add((schedule["rate"], tuple(sorted(schedule.get("input", {}).items())) or None))
+    return found
 
 
 def test_every_entry_point_is_deployed_and_nothing_else():
@@ -44,7 +52,11 @@ def test_each_function_has_exactly_its_routes_and_schedules(name):
     if name == aws_lambda.FALLBACK:
         expected_routes = {"*"}
     assert _http_events(function) == expected_routes
-    assert _schedules(function) == {schedule.rate for schedule in SCHEDULES if schedule.target == name}
+    assert _schedules(function) == {
+        (schedule.rate, tuple(sorted(schedule.input.items())) if schedule.input else None)
+        for schedule in SCHEDULES
+        if schedule.target == name
+    }
     entry = getattr(importlib.import_module(f"functions.{aws_lambda.entry_points()[name]}"), name)
     assert entry.__name__ == name  # http_function(<target>) takes the routes of the target it names
     handler = aws_lambda.handler_for(name)
@@ -92,10 +104,14 @@ def test_the_wiring_is_accepted_by_aws_apis():
             for event in _http_events(function):
                 key = "$default" if event == "*" else f"{event[0]} {event[1]}"
                 gateway.create_route(ApiId=api["ApiId"], RouteKey=key)
-            for number, rate in enumerate(_schedules(function)):
-                amount, unit = rate.removeprefix("rate(").removesuffix(")").split()
-                assert unit.removesuffix("s") in ("minute", "hour", "day"), rate
-                assert unit.endswith("s") == (amount != "1"), rate  # AWS rejects "1 minutes" and "5 minute"
+            for number, (rate, _) in enumerate(_schedules(function)):
+                if rate.startswith("cron("):  # AWS's six fields, one of day-of-month and day-of-week a "?"
+                    fields = rate.removeprefix("cron(").removesuffix(")").split()
+                    assert len(fields) == 6 and "?" in (fields[2], fields[4]), rate
+                else:
+                    amount, unit = rate.removeprefix("rate(").removesuffix(")").split()
+                    assert unit.removesuffix("s") in ("minute", "hour", "day"), rate
+                    assert unit.endswith("s") == (amount != "1"), rate  # AWS rejects "1 minutes" and "5 minute"
                 events.put_rule(Name=f"{name}-{number}", ScheduleExpression=rate)
         keys = {route["RouteKey"] for route in gateway.get_routes(ApiId=api["ApiId"])["Items"]}
     assert keys == {f"{route.method} {route.path}" for route in ROUTES} | {"$default"}

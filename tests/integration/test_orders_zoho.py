@@ -15,7 +15,7 @@ from common.models import customers, orders
 from common.sync.order_push import push_due
 from tests import shop_fixtures as shop
 from tests.fake_zoho import zoho_time
-from tests.helpers import ADMIN_KEY, drain_now, queue_webhook
+from tests.helpers import ADMIN_KEY, drain_now, next_budget_minute, queue_webhook
 from tests.order_fixtures import ORDERS, events_of, open_reserved, order_body, place, sellable, setup_shop
 
 SALES_ORDERS = "/inventory/v1/salesorders"
@@ -31,6 +31,7 @@ def _push_rounds(engine, rounds: int = 4) -> None:
                 .where(orders.c.zoho_push_due_at.is_not(None))
                 .values(zoho_push_due_at=utcnow() - timedelta(seconds=1), zoho_push_lease_until=None)
             )
+        next_budget_minute(engine)  # a 429 fills the shared minute; the next round is a minute later
         relay(get_settings(), budget_seconds=30)
         push_due(get_settings(), budget_seconds=30)
 
@@ -214,6 +215,10 @@ def test_a_reservation_ends_once_when_zohos_stock_counts_the_order(client, db, s
     assert sellable(db.engine, ids["phone"]) == 4
 
 
+def _order_issues(health: dict) -> list[str]:
+    return [issue for issue in health["issues"] if "for Zoho" in issue]
+
+
 def _operator(client, configure) -> str:
     """Sign in to the operations page; the page's CSRF token."""
     configure(ADMIN_API_KEY=ADMIN_KEY)
@@ -230,13 +235,13 @@ def test_operators_see_orders_waiting_and_failed_pushes_and_push_one_now(client,
     health = client.get("/api/zoho/dashboard/health").get_json()
     assert health["orders"]["today"] == 3 and health["orders"]["waiting_for_zoho"] == 1
     assert [push["number"] for push in health["orders"]["failed_pushes"]] == [order["number"]]
-    assert health["status"] == "healthy"  # waiting, but not for 15 minutes yet
+    assert not _order_issues(health)  # waiting, but not for 15 minutes yet
 
     with write(db.engine) as c:  # the order has waited 16 minutes
         c.execute(update(orders).where(orders.c.id == order["id"]).values(created_at=utcnow() - timedelta(minutes=16)))
     health = client.get("/api/zoho/dashboard/health").get_json()
     assert health["status"] == "degraded"
-    assert any("waited" in issue and "for Zoho" in issue for issue in health["issues"])
+    assert len(_order_issues(health)) == 1
 
     csrf = _operator(client, configure)
     page = client.get("/dashboard").get_data(as_text=True)
@@ -247,4 +252,4 @@ def test_operators_see_orders_waiting_and_failed_pushes_and_push_one_now(client,
     relay(get_settings(), budget_seconds=30)
     push_due(get_settings(), budget_seconds=30)
     assert len(fake_zoho.sales_orders(order["number"])) == 1
-    assert client.get("/api/zoho/dashboard/health").get_json()["status"] == "healthy"
+    assert not _order_issues(client.get("/api/zoho/dashboard/health").get_json())

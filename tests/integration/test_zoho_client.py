@@ -2,6 +2,7 @@
 (once, even under concurrency), a rejected token, rate limits, failures, and no credential in any text."""
 
 import threading
+import time
 import traceback
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from common.sync.zoho_client import (
     TOKEN_NAME,
     ZohoApiError,
     ZohoAuthError,
+    ZohoBudgetSpent,
     ZohoClient,
     ZohoNotConfigured,
     ZohoRateLimited,
@@ -129,13 +131,33 @@ def test_a_refused_refresh_token_is_a_clear_error_that_reveals_no_secret(db, fak
     assert fake_zoho.api_calls() == []
 
 
-def test_a_rate_limit_is_a_transient_error_carrying_retry_after(db, fake_zoho):
-    fake_zoho.fail(ITEMS, 429, {"code": 44, "message": "API call limit exceeded"}, {"Retry-After": "30"})
+def _early_in_a_minute() -> None:
+    """Wait out a minute about to end, so that a test's calls share one."""
+    if utcnow().second >= 50:
+        time.sleep(61 - utcnow().second)
+
+
+def test_a_429_is_transient_and_pauses_every_caller_until_the_next_minute(db, fake_zoho):
+    _early_in_a_minute()
+    fake_zoho.fail(ITEMS, 429, {"code": 44, "message": "API call limit exceeded"})  # no Retry-After, as Zoho
     with pytest.raises(ZohoRateLimited) as raised:
         _get()
-    assert raised.value.retry_after == 30
+    assert raised.value.resume_at == utcnow().replace(second=0, microsecond=0) + timedelta(minutes=1)
+    assert 0 < raised.value.retry_after <= 60
     assert "rate limit" in str(raised.value)
     assert isinstance(raised.value, TransientSyncError) and is_transient(raised.value)
+
+    with pytest.raises(ZohoBudgetSpent) as other:  # another instance: no call to Zoho this minute
+        _get()
+    assert other.value.resume_at == raised.value.resume_at
+    assert len(fake_zoho.api_calls()) == 1
+
+
+def test_a_retry_after_zoho_sends_is_respected(db, fake_zoho):
+    fake_zoho.fail(ITEMS, 429, {"code": 44, "message": "API call limit exceeded"}, {"Retry-After": "300"})
+    with pytest.raises(ZohoRateLimited) as raised:
+        _get()
+    assert 298 <= raised.value.retry_after <= 300
 
 
 def test_a_rate_limited_token_endpoint_is_transient_too(db, fake_zoho):

@@ -8,7 +8,7 @@ all read it (the route table names each route's entity by its `route`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cache, cached_property
 from typing import Any
 
 from pydantic import RootModel
@@ -65,7 +65,7 @@ BY_ROUTE = {entity.route: entity for entity in ENTITIES}
 BY_NAME = {entity.name: entity for entity in ENTITIES}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _body_schema(name: str) -> type[RootModel]:
     route = next(route for route, body in WEBHOOK_ENTITIES.items() if body == name)
     return BY_ROUTE[route].models.documentation(name)

@@ -186,8 +186,8 @@ def _machine() -> dict:
 
 
 def _report(args, products_count: int, data_info: dict, results: dict) -> str:
-    lines = [f"Orders benchmark: {products_count:,} products, {args.workers} runner process(es) x {SERVER_THREADS} "
-             f"threads, {args.duration:.0f} s per block; data built in {data_info.get('built_seconds', 0):.0f} s",
+    lines = [(f"Orders benchmark: {products_count:,} products, {args.workers} runner process(es) x {SERVER_THREADS} "
+              f"threads, {args.duration:.0f} s per block; data built in {data_info.get('built_seconds', 0):.0f} s"),
              "", "| clients | request | count | p50 ms | p99 ms | per second |", "|---|---|---|---|---|---|"]  # fmt: skip
     for count, result in results.items():
         for name, values in result["block"]["timings"].items():

@@ -317,7 +317,7 @@ def get_order(customer_id: int, order_id: int) -> Order:
 def list_orders(customer_id: int, cursor: str | None, limit: int) -> OrderPage:
     """Newest first; the cursor is the id of the last order of the previous page."""
     before = None
-    if cursor is not None:
+    if cursor:  # blank: the first page
         if not cursor.isdigit():
             raise ValidationFailed(errors=[{"field": "cursor", "message": "not a cursor this API issued"}])
         before = int(cursor)

@@ -154,7 +154,7 @@ def test_orders_are_listed_newest_first_a_page_at_a_time_and_only_ones_own(clien
             shop.cart(c, mine, {ids["cable"]: 1})
     theirs = place(client, other, order_body(other_address)).get_json()["id"]
     auth = shop.bearer(mine)
-    first = client.get(f"{ORDERS}?limit=2", headers=auth).get_json()
+    first = client.get(f"{ORDERS}?cursor=&limit=2", headers=auth).get_json()
     assert [o["id"] for o in first["orders"]] == placed[::-1][:2] and first["next_cursor"]
     rest = client.get(f"{ORDERS}?limit=2&cursor={first['next_cursor']}", headers=auth).get_json()
     assert [o["id"] for o in rest["orders"]] == [placed[0]] and rest["next_cursor"] is None

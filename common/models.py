@@ -681,7 +681,8 @@ orders = Table(
     "orders",
     metadata,
     _id(),
-    Column("number", String(32), nullable=False, unique=True),
+    # Set at the end of the placing transaction (common.shop.orders), never seen empty outside it.
+    Column("number", String(32), unique=True),
     Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
     Column("status", String(16), nullable=False),
     Column("subtotal", Money, nullable=False),

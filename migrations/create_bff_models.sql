@@ -610,7 +610,7 @@ CREATE TABLE order_number_counters (
 
 CREATE TABLE orders (
     id BIGSERIAL NOT NULL, 
-    number VARCHAR(32) NOT NULL, 
+    number VARCHAR(32), 
     customer_id BIGINT NOT NULL, 
     status VARCHAR(16) NOT NULL, 
     subtotal BIGINT NOT NULL, 

@@ -10,9 +10,12 @@ take turns instead of deadlocking:
 3. its products are locked FOR UPDATE in id order, and what each may still sell is read:
    Zoho's available stock less the open reservations (common.products.reservations);
 4. prices, promotions and the code are re-read and compared with what checkout showed (the
-   `checkout_token`), the order number is taken from the year's counter row, and the order,
-   its lines, its reservations, the code's redemption and `order.placed` are written; the
-   cart is closed (status `ordered`).
+   `checkout_token`); the order, its lines, its reservations and the code's redemption are
+   written and the cart is closed (status `ordered`);
+5. last, the rows every order shares: the promotion's use count and the year's counter row,
+   which numbers the order; `order.placed` is written. Their row locks are held only from
+   there to the commit, so concurrent orders queue on them for a moment, not for the whole
+   transaction.
 
 On SQLite the write transaction (BEGIN IMMEDIATE) is the lock for all of it.
 """
@@ -89,13 +92,7 @@ def place_order(customer_id: int, key: str, body: OrderCreate) -> tuple[Order, b
                     errors=[{"field": "Idempotency-Key", "message": "already used for a different order request"}],
                 )
             return _order(connection, stored.order_id), False
-        order_id = _place(connection, customer_id, body, now)
-        connection.execute(
-            update(order_idempotency_keys)
-            .where(order_idempotency_keys.c.customer_id == customer_id, order_idempotency_keys.c.key == key)
-            .values(order_id=order_id)
-        )
-        return _order(connection, order_id), True
+        return _place(connection, customer_id, key, body, now), True
 
 
 def _locked_lines(connection: Connection, cart_id: int) -> list[Row]:
@@ -157,7 +154,7 @@ def _changes_since_checkout(token: str, priced: PricedCart, discount: int, code:
     return issues
 
 
-def _place(connection: Connection, customer_id: int, body: OrderCreate, now: datetime) -> int:
+def _place(connection: Connection, customer_id: int, key: str, body: OrderCreate, now: datetime) -> Order:
     cart = connection.execute(
         update(carts)
         .where(carts.c.customer_id == customer_id, carts.c.status == "active")
@@ -189,18 +186,15 @@ def _place(connection: Connection, customer_id: int, body: OrderCreate, now: dat
         raise CheckoutChanged(f"Promotion code {code}: {problem}",
                               issues=[{"code": "promo_code_invalid", "product_id": None, "message": problem}])  # fmt: skip
     totals, promotion = totals_of(priced, active, body.delivery_option, code)
+    promo_code = code if promotion is not None and promotion.code else None
     if body.checkout_token is not None:
         issues = _changes_since_checkout(body.checkout_token, priced, totals.discount, code)
         if issues:
             raise CheckoutChanged(issues=issues)
-    if promotion is not None and not _use_promotion(connection, promotion.id):
-        raise CheckoutChanged(issues=[{"code": "promotion_changed", "product_id": None,
-                                       "message": f"{promotion.title} has no uses left"}])  # fmt: skip
-    number = _next_number(connection, now.year)
     order_id = connection.execute(
         orders.insert()
-        .values(number=number, customer_id=customer_id, status="placed", **totals.model_dump(),
-                promotion_id=promotion.id if promotion else None, promo_code=code if promotion and promotion.code else None,
+        .values(customer_id=customer_id, status="placed", **totals.model_dump(),
+                promotion_id=promotion.id if promotion else None, promo_code=promo_code,
                 address_id=address.id, address_label=address.label, address_text=address.address,
                 address_city=address.city, address_phone=address.phone, delivery_option=body.delivery_option,
                 payment_method=body.payment_method, note=body.note, created_at=now, updated_at=now)
@@ -214,7 +208,7 @@ def _place(connection: Connection, customer_id: int, body: OrderCreate, now: dat
           "subtotal": line.subtotal} for line in priced.lines],
     )  # fmt: skip
     reservations.reserve(connection, order_id, {line.product_id: line.quantity for line in priced.lines}, now)
-    if promotion is not None and promotion.code:
+    if promo_code:
         connection.execute(
             promotion_redemptions.insert().values(
                 promotion_id=promotion.id, customer_id=customer_id, order_id=order_id, created_at=now
@@ -223,15 +217,34 @@ def _place(connection: Connection, customer_id: int, body: OrderCreate, now: dat
     order_states.record_status(connection, order_id, "placed", now, "app")
     connection.execute(cart_items.delete().where(cart_items.c.cart_id == cart.id))
     connection.execute(update(carts).where(carts.c.id == cart.id).values(status="ordered", updated_at=now))
+    connection.execute(
+        update(order_idempotency_keys)
+        .where(order_idempotency_keys.c.customer_id == customer_id, order_idempotency_keys.c.key == key)
+        .values(order_id=order_id)
+    )
+    # The rows every order shares (its promotion's use count, the year's counter) come last: their
+    # row locks are held only from here to the commit, so concurrent orders queue on them briefly.
+    if promotion is not None and not _use_promotion(connection, promotion.id):
+        raise CheckoutChanged(issues=[{"code": "promotion_changed", "product_id": None,
+                                       "message": f"{promotion.title} has no uses left"}])  # fmt: skip
+    number = _next_number(connection, now.year)
+    connection.execute(update(orders).where(orders.c.id == order_id).values(number=number))
+    items = [{"product_id": line.product_id, "product_name": line.product_name, "quantity": line.quantity,
+              "price": line.price, "subtotal": line.subtotal} for line in priced.lines]  # fmt: skip
     outbox.write(
         connection,
         [Event("order.placed", "order", order_id,
                {"number": number, "customer_id": customer_id, "total": totals.total, "currency": "IQD",
-                "items": [{"product_id": line.product_id, "quantity": line.quantity, "price": line.price}
-                          for line in priced.lines]})],
+                "items": [{key: item[key] for key in ("product_id", "quantity", "price")} for item in items]})],
         now,
     )  # fmt: skip
-    return order_id
+    return Order(
+        id=order_id, number=number, status="placed", created_at=now, items=items, **totals.model_dump(),
+        promo_code=promo_code,
+        address={"label": address.label, "address": address.address, "city": address.city, "phone": address.phone},
+        delivery_option=body.delivery_option, payment_method=body.payment_method, note=body.note, zoho=None,
+        timeline=[{"status": "placed", "at": now}],
+    )  # fmt: skip
 
 
 def _use_promotion(connection: Connection, promotion_id: int) -> bool:

@@ -31,7 +31,7 @@ def upgrade() -> None:
     op.create_table(
         "orders",
         sa.Column("id", _ID, autoincrement=True, nullable=False),
-        sa.Column("number", sa.String(length=32), nullable=False),
+        sa.Column("number", sa.String(length=32), nullable=True),
         sa.Column("customer_id", _ID, nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("subtotal", sa.BigInteger(), nullable=False),

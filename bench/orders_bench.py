@@ -1,6 +1,6 @@
 """Placing orders: p50 and p99 of POST /api/mobile/orders beside the checkout screen, at 1 and 8 clients.
 
-    PYTHONPATH=. .venv/bin/python -m bench.orders_bench [--size bench] [--duration 20] [--workers 2]
+    PYTHONPATH=. .venv/bin/python -m bench.orders_bench [--size bench] [--duration 20] [--workers 2] [--keep-data]
 
 On a scratch PostgreSQL database holding the benchmark catalogue (demo_data.generator; `bench`
 is 100,000 products), the local runner (`--workers` processes, 8 threads each, TDS_WORKERS=0)
@@ -139,9 +139,10 @@ def main() -> int:
     parser.add_argument("--size", default="bench", help="demo_data.generator size: bench (100,000 products) or a count")
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per block")
     parser.add_argument("--workers", type=int, default=2, help="runner processes")
+    parser.add_argument("--keep-data", action="store_true", help="build the data set once and reuse it (as mobile)")
     args = parser.parse_args()
 
-    database, data_info = prepare_data(args.size, keep=False)
+    database, data_info = prepare_data(args.size, keep=args.keep_data)
     products_count = sql(database, "SELECT count(*) FROM products")[0][0]
     plenty = [row[0] for row in sql(database, "SELECT id FROM products WHERE is_active AND stock_quantity > 100 "
                                               "AND zoho_item_id IS NOT NULL ORDER BY id LIMIT 2000")]  # fmt: skip

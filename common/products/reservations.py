@@ -22,12 +22,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, exists, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, select, update
 
 from common.models import orders, products, stock_reservations
 
 CANCELLED, COUNTED_BY_ZOHO = "cancelled", "counted_by_zoho"
 _OPEN = stock_reservations.c.released_at.is_(None)
+
+
+def held_units(product_id: ColumnElement[int]) -> ColumnElement[int]:
+    """SQL: the units of the product (an id column of the caller's query) held by open reservations."""
+    return (
+        select(func.coalesce(func.sum(stock_reservations.c.quantity), 0))
+        .where(stock_reservations.c.product_id == product_id, _OPEN)
+        .scalar_subquery()
+    )
 
 
 def reserved(connection: Connection, product_ids: Iterable[int]) -> dict[int, int]:

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Row, select
 
 from common.db import read, utcnow
 from common.models import cart_items, carts, customer_addresses, products
-from common.products.reservations import reserved
+from common.products.reservations import held_units
 from common.shop.pricing import Promotion, card_price, load_active_promotions, order_discount
 from common.shop.schemas import (
     Address,
@@ -64,9 +64,12 @@ class PricedCart:
 
 
 def _line_rows(connection: Connection, customer_id: int) -> list[Row]:
-    """The lines of the customer's active cart with what pricing needs of each product."""
+    """The lines of the customer's active cart with what pricing needs of each product, the units
+    held of it for placed orders (`held`) and the cart's promotion code, in one statement."""
     return connection.execute(
         select(
+            carts.c.promo_code,
+            held_units(products.c.id).label("held"),
             cart_items.c.id,
             cart_items.c.product_id,
             cart_items.c.quantity,
@@ -100,7 +103,7 @@ def _issue(row: Row, available: int) -> CheckoutIssue | None:
 def line_rows(connection: Connection, customer_id: int) -> tuple[list[Row], dict[int, int]]:
     """The cart's lines, and the units of their products held for placed orders."""
     rows = _line_rows(connection, customer_id)
-    return rows, reserved(connection, (row.product_id for row in rows))
+    return rows, {row.product_id: row.held for row in rows}
 
 
 def price_cart(rows: Sequence[Row], active: Sequence[Promotion], held: Mapping[int, int]) -> PricedCart:
@@ -160,8 +163,11 @@ def read_checkout_token(token: str) -> dict | None:
     return seen if valid else None
 
 
-def cart_code(connection: Connection, customer_id: int) -> str | None:
-    """The promotion code applied to the customer's active cart."""
+def cart_code(connection: Connection, customer_id: int, rows: Sequence[Row]) -> str | None:
+    """The promotion code applied to the customer's active cart (its lines carry it; an empty
+    cart is asked)."""
+    if rows:
+        return rows[0].promo_code
     return connection.execute(
         select(carts.c.promo_code).where(carts.c.customer_id == customer_id, carts.c.status == "active")
     ).scalar()
@@ -183,7 +189,7 @@ def current_cart(connection: Connection, customer_id: int, now: datetime) -> tup
     active = load_active_promotions(connection, now)
     rows, held = line_rows(connection, customer_id)
     priced = price_cart(rows, active, held)
-    code = cart_code(connection, customer_id)
+    code = cart_code(connection, customer_id, rows)
     return _cart(priced, totals_of(priced, active, DEFAULT_DELIVERY, code)[0], code), priced
 
 
@@ -192,7 +198,7 @@ def checkout(customer_id: int, delivery: DeliveryOptionId = DEFAULT_DELIVERY) ->
         active = load_active_promotions(connection, utcnow())
         rows, held = line_rows(connection, customer_id)
         priced = price_cart(rows, active, held)
-        code = cart_code(connection, customer_id)
+        code = cart_code(connection, customer_id, rows)
         addresses = connection.execute(
             select(customer_addresses)
             .where(customer_addresses.c.customer_id == customer_id)

@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from common.errors import AppError
 from common.ssm_secrets import SecretsUnavailable, secrets_from_ssm
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ _PRODUCTION_SECRETS = (
 _MIN_SECRET_LENGTH = {"mobile_token_secret": 32, "webhook_api_key": 16, "admin_api_key": 16}
 
 
-class ConfigError(Exception):
+class ConfigError(AppError):
     """The configuration cannot be used; the message is one line naming the variable(s)."""
 
 

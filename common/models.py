@@ -132,6 +132,12 @@ products = Table(
     # Folded text for search (see common.products.text): names and SKU, and everything.
     Column("search_name", Text, nullable=False, server_default=text("''")),
     Column("search_text", Text, nullable=False, server_default=text("''")),
+    # Zoho's stock is the truth (common.sync.stock): when it must be read again (an adjustment,
+    # or a snapshot that may be older than what we hold), until when a drain is reading it, and
+    # when it last was.
+    Column("stock_check_due_at", UtcDateTime),
+    Column("stock_check_leased_until", UtcDateTime),
+    Column("stock_checked_at", UtcDateTime),
     *_zoho_sync_columns(),
     *_timestamps(),
     CheckConstraint("price >= 0", name="price_not_negative"),
@@ -142,6 +148,7 @@ products = Table(
     Index("ix_products_active_price", "is_active", "price"),
     Index("ix_products_sku", "sku"),
     Index("ix_products_category", "category_id"),
+    Index("ix_products_stock_check_due", "stock_check_due_at", **_only_where("stock_check_due_at IS NOT NULL")),
 )
 
 # PostgreSQL only: a narrow copy of what search filters and sorts on, written by a trigger on
@@ -283,6 +290,7 @@ stock_adjustments = Table(
     Column("reversed_at", UtcDateTime),
     # An adjustment changes an item's stock once, however often it is delivered.
     UniqueConstraint("zoho_adjustment_id", "zoho_item_id"),
+    Index("ix_stock_adjustments_item", "zoho_item_id"),
 )
 
 pricelists = Table(

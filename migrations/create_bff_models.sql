@@ -600,7 +600,21 @@ CREATE TABLE zoho_pass_seen (
 
 UPDATE alembic_version SET version_num='0006' WHERE alembic_version.version_num = '0005';
 
--- Running upgrade 0006 -> 0009
+-- Running upgrade 0006 -> 0007
+
+ALTER TABLE products ADD COLUMN stock_check_due_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE products ADD COLUMN stock_checked_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE products ADD COLUMN stock_check_leased_until TIMESTAMP WITH TIME ZONE;
+
+CREATE INDEX ix_products_stock_check_due ON products (stock_check_due_at) WHERE stock_check_due_at IS NOT NULL;
+
+CREATE INDEX ix_stock_adjustments_item ON stock_adjustments (zoho_item_id);
+
+UPDATE alembic_version SET version_num='0007' WHERE alembic_version.version_num = '0006';
+
+-- Running upgrade 0007 -> 0009
 
 CREATE TABLE order_number_counters (
     year INTEGER NOT NULL, 
@@ -733,7 +747,7 @@ ALTER TABLE promotions ADD COLUMN code VARCHAR(32);
 
 CREATE UNIQUE INDEX uq_promotions_code ON promotions (code);
 
-UPDATE alembic_version SET version_num='0009' WHERE alembic_version.version_num = '0006';
+UPDATE alembic_version SET version_num='0009' WHERE alembic_version.version_num = '0007';
 
 COMMIT;
 

@@ -1,9 +1,9 @@
 -- Generated from the Alembic migrations by `python -m common.migrate --sql-downgrade`; do not edit.
--- Undoes the newest migration (0009 -> 0006) on PostgreSQL, after a backup:
+-- Undoes the newest migration (0009 -> 0007) on PostgreSQL, after a backup:
 --   psql -v ON_ERROR_STOP=1 -f migrations/downgrade_latest.sql
 BEGIN;
 
--- Running downgrade 0009 -> 0006
+-- Running downgrade 0009 -> 0007
 
 DROP INDEX uq_promotions_code;
 
@@ -37,7 +37,7 @@ DROP TABLE orders;
 
 DROP TABLE order_number_counters;
 
-UPDATE alembic_version SET version_num='0006' WHERE alembic_version.version_num = '0009';
+UPDATE alembic_version SET version_num='0007' WHERE alembic_version.version_num = '0009';
 
 COMMIT;
 

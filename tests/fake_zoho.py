@@ -16,9 +16,10 @@ fake's clock (one second per change, strictly increasing), while `adjust_stock` 
 item's stock through a new inventory adjustment WITHOUT touching the item's
 `last_modified_time` (Zoho does not promise that it does).
 
-It records what it was asked (`calls`, `page_requests` per (list, page), `reads` per record),
-and can be told to misbehave: expire the tokens it issued, fail the next calls of a path with
-any status, answer slowly, or echo credentials in its error texts (which the client must not repeat).
+It records what it was asked (`calls`, `page_requests` per (list, page), `reads` per record)
+and every stock each item has had (`stock_history`), and can be told to misbehave: expire the
+tokens it issued, fail the next calls of a path with any status, answer slowly, or echo
+credentials in its error texts (which the client must not repeat).
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class FakeZoho:
         self.page_requests: Counter[tuple[str, int]] = Counter()  # (list key, page) answered with records
         self.reads: Counter[tuple[str, str]] = Counter()  # (document, id) answered by GET one
         self.rate_limited = 0  # calls answered 429 by the minute limit
+        self.stock_history: defaultdict[str, set[int]] = defaultdict(set)  # every stock each item has had
         # The clock of last_modified_time: a week ago by default, one second further per change.
         self.clock = clock_start or datetime.now(UTC).replace(microsecond=0) - timedelta(days=7)
         self._minute_started = time.monotonic()
@@ -155,6 +157,9 @@ class FakeZoho:
         """Records as given (their own last_modified_time, if any), appended to the list."""
         with self._lock:
             self.records[path].extend(records)
+            if path == ITEMS:
+                for record in records:
+                    self._remember_stock(record)
 
     def new_id(self) -> str:
         with self._lock:
@@ -179,6 +184,8 @@ class FakeZoho:
                 self.records[path].append(stored)
             else:
                 self.records[path][index] = stored
+            if path == ITEMS:
+                self._remember_stock(stored)
             return copy.deepcopy(stored)
 
     def change(self, path: str, record_id: str, **fields: Any) -> dict[str, Any]:
@@ -187,21 +194,19 @@ class FakeZoho:
             return self.put(path, {**self.get(path, record_id), **fields})
 
     def delete(self, path: str, record_id: str) -> dict[str, Any]:
-        """Remove a record, as Zoho's delete does (it is no longer listed); returns it."""
+        """Remove a record, as Zoho's delete does (it is no longer listed); returns it. Deleting
+        an inventory adjustment takes its quantities back from the items' stock."""
         with self._lock:
-            index = self._index(path, record_id)
-            if index is None:
-                raise KeyError(record_id)
-            return self.records[path].pop(index)
+            removed = self.records[path].pop(self._require(path, record_id))
+            if path == ADJUSTMENTS:
+                self._move_stock([(line["item_id"], -line["quantity_adjusted"]) for line in removed["line_items"]])
+            return removed
 
     def adjust_stock(self, *changes: tuple[str, int], reason: str = "Stocktaking") -> dict[str, Any]:
         """An inventory adjustment of (item id, quantity adjusted) lines: each item's stock on
         hand and available stock move by it, its last_modified_time stays. Returns the adjustment."""
         with self._lock:
-            for item_id, quantity in changes:
-                item = self.records[ITEMS][self._require(ITEMS, item_id)]
-                for field_name in ("stock_on_hand", "available_stock"):
-                    item[field_name] = (item.get(field_name) or 0) + quantity
+            self._move_stock(changes)
             stamp = self.tick()
             adjustment = {
                 "inventory_adjustment_id": self.new_id(),
@@ -348,6 +353,18 @@ class FakeZoho:
             self.reads[(listed.document, record_id)] += 1
             record = copy.deepcopy(self.records[path][index])
         return 200, {"code": 0, "message": "success", listed.document: record}, {}
+
+    def _move_stock(self, changes: list[tuple[str, int]] | tuple[tuple[str, int], ...]) -> None:
+        for item_id, quantity in changes:
+            item = self.records[ITEMS][self._require(ITEMS, item_id)]
+            for field_name in ("stock_on_hand", "available_stock"):
+                item[field_name] = (item.get(field_name) or 0) + quantity
+            self._remember_stock(item)
+
+    def _remember_stock(self, item: dict[str, Any]) -> None:
+        stock = item.get("available_stock", item.get("stock_on_hand"))
+        if stock is not None:
+            self.stock_history[str(item["item_id"])].add(stock)
 
     def _index(self, path: str, record_id: str) -> int | None:
         id_field = LISTS[path].id_field

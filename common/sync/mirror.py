@@ -60,7 +60,7 @@ from common.models import (
 )
 from common.sync import queue, queue_reads, zoho_budget
 from common.sync.entities import ENTITIES, Entity
-from common.sync.intake import enqueue_event
+from common.sync.intake import enqueue_event, event_row
 from common.sync.schemas import EntityProgress, MirrorStatus, PassProgress, ZohoCallsUsed
 
 if TYPE_CHECKING:  # the dashboard reads the progress without importing the HTTP client (cold start)
@@ -76,6 +76,7 @@ RAIL_SHARE = 0.10
 # listing never runs more than about two pages ahead of applying.
 BACKLOG_LIMIT = PER_PAGE
 _BACKLOG_WAIT_SECONDS = 0.05
+BACKLOG_MAX_WAIT_SECONDS = 60.0
 ZOHO_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 _INACTIVE_STATUSES = {"inactive", "void", "deleted"}
 
@@ -224,9 +225,12 @@ def _advance(
 
 
 def _wait_for_drain(engine: Engine | None, deadline: float | None) -> bool:
-    """False when the deadline passes first: no page starts after it, nor while the queue is full."""
+    """False when the deadline passes first: no page starts after it, nor while the queue is full
+    (a step without a deadline waits at most BACKLOG_MAX_WAIT_SECONDS for a drain)."""
+    if deadline is None:
+        deadline = time.monotonic() + BACKLOG_MAX_WAIT_SECONDS
     while True:
-        if deadline is not None and time.monotonic() >= deadline:
+        if time.monotonic() >= deadline:
             return False
         with read(engine) as connection:
             if queue_reads.count_open(connection) <= BACKLOG_LIMIT:
@@ -299,6 +303,7 @@ def _listing_finished(
             "Zoho full pass deactivates nothing: too many of our records are missing from Zoho's list",
             extra={"entity": entity.name, "missing": unseen, "active": active, "rail_share": RAIL_SHARE},
         )
+        _forget_seen(connection, entity, progress.pass_started_at)
         return {**_finished(now, queued=values_queued, deactivated=0), "listed_all": True, "rail_tripped": True}
     return {"listed_all": True}
 
@@ -351,6 +356,7 @@ def _sweep_one(
         values: dict[str, Any] = {"updated_at": utcnow()}
         if zoho_id is None:
             values.update(_finished(utcnow(), queued=progress.queued, deactivated=progress.deactivated))
+            _forget_seen(connection, entity, progress.pass_started_at)
             log.info("Zoho full pass finished an entity", extra={"entity": entity.name,
                                                                   "deactivated": progress.deactivated})  # fmt: skip
         elif record is None:
@@ -380,6 +386,15 @@ def _sweep_one(
         counts.deactivated += 1
 
 
+def _forget_seen(connection: Connection, entity: Entity, started: datetime) -> None:
+    """The pass is over for this entity: what it listed is no longer needed."""
+    connection.execute(
+        zoho_pass_seen.delete().where(
+            zoho_pass_seen.c.entity_type == entity.name, zoho_pass_seen.c.pass_started_at == started
+        )
+    )
+
+
 def _mark_seen(connection: Connection, entity: Entity, started: datetime, zoho_ids: list[str]) -> None:
     rows = [{"entity_type": entity.name, "pass_started_at": started, "zoho_id": zoho_id} for zoho_id in set(zoho_ids)]
     insert_rows(connection, zoho_pass_seen, rows, skip_duplicates=True)
@@ -392,11 +407,7 @@ def _queue_differing(connection: Connection, entity: Entity, records: list[Any])
         try:
             event = entity.parse({entity.document: record})
         except ValidationFailed as failed:
-            log.warning(
-                "Zoho record failed validation, not queued",
-                extra={"entity": entity.name, "errors": failed.errors,
-                       "record_id": record.get(entity.record.id_field) if isinstance(record, dict) else None},
-            )  # fmt: skip
+            log_invalid(entity, record, failed)
             continue
         parsed[event.source_id] = (record, event.record)
     held = HELD[entity.name]
@@ -406,16 +417,21 @@ def _queue_differing(connection: Connection, entity: Entity, records: list[Any])
     stored = {
         row[0]: row for row in connection.execute(select(*columns).where(held.key.in_(sorted(parsed))))
     } if parsed else {}  # fmt: skip
-    queued = duplicates = 0
-    for source_id, (raw, record) in parsed.items():
-        if not _differs(entity, record, stored.get(source_id)):
-            continue
-        queue_id, _, new = enqueue_event(connection, entity, {entity.document: raw})
-        if new or _run_again(connection, queue_id):
-            queued += 1
-        else:
-            duplicates += 1
-    return queued, duplicates, list(parsed)
+    differing = [
+        event_row(entity, {entity.document: raw})
+        for source_id, (raw, record) in parsed.items()
+        if _differs(entity, record, stored.get(source_id))
+    ]
+    results = queue.enqueue(connection, differing) if differing else []
+    queued = sum(1 for queue_id, new in results if new or _run_again(connection, queue_id))
+    return queued, len(results) - queued, list(parsed)
+
+
+def log_invalid(entity: Entity, record: Any, failed: ValidationFailed) -> None:
+    """A listed record that fails the webhooks' validation is logged and not queued (the rest are)."""
+    record_id = record.get(entity.record.id_field) if isinstance(record, dict) else None
+    log.warning("Zoho record failed validation, not queued",
+                extra={"entity": entity.name, "errors": failed.errors, "record_id": record_id})  # fmt: skip
 
 
 def _differs(entity: Entity, record: Any, stored: Row | None) -> bool:
@@ -433,9 +449,10 @@ def _differs(entity: Entity, record: Any, stored: Row | None) -> bool:
         active = (status or "").lower() not in _INACTIVE_STATUSES
     if stored.is_active != active:
         return True
+    # Only the fields the list carries: a list entry lacks some the webhook has (invoices' lines).
     ours = stored.zoho_data or {}
     listed = record.model_dump(mode="json", exclude_none=True)
-    return any(ours.get(field) != value for field, value in listed.items())
+    return any(ours.get(field) != value for field, value in listed.items() if field in record.model_fields_set)
 
 
 def _run_again(connection: Connection, queue_id: int) -> bool:

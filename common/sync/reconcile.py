@@ -62,9 +62,8 @@ class ReconcileStopped(ZohoError):
     """Zoho failed mid-run. The pages committed before stay committed; `summary` counts them."""
 
     def __init__(self, cause: ZohoError, summary: ReconcileSummary) -> None:
-        super().__init__(f"Zoho reconcile stopped: {cause}")
+        super().__init__(f"Zoho reconcile stopped: {cause}", retry_after=cause.retry_after)
         self.summary = summary
-        self.retry_after = cause.retry_after
 
 
 def reconcile(
@@ -184,14 +183,7 @@ def _enqueue(connection: Connection, entity: Entity, record: Any) -> str:
         # Zoho's webhook default payload, so that it hashes the same as the webhook for this record.
         _, _, queued = enqueue_event(connection, entity, {entity.document: record})
     except ValidationFailed as failed:
-        log.warning(
-            "Zoho record failed validation, not queued",
-            extra={
-                "entity": entity.name,
-                "errors": failed.errors,
-                "record_id": record.get(entity.record.id_field) if isinstance(record, dict) else None,
-            },
-        )
+        mirror.log_invalid(entity, record, failed)
         return "invalid"
     return "enqueued" if queued else "duplicates"
 

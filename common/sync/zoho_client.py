@@ -26,6 +26,7 @@ from sqlalchemy import Engine, Row, select, update
 
 from common.config import Settings
 from common.db import insert, read, utcnow, write
+from common.errors import Unavailable
 from common.logs import get_logger
 from common.models import zoho_oauth_tokens as tokens
 from common.sync import zoho_budget
@@ -43,12 +44,12 @@ _EXPIRED = datetime(1970, 1, 1, tzinfo=UTC)
 _ERROR_CODE = re.compile(r"^[A-Za-z0-9_. -]{1,64}$")
 _MAX_MESSAGE = 200
 ITEMS_PATH = "/inventory/v1/items"
+RECORD_DOES_NOT_EXIST = 1002  # Zoho's code for a record id it does not hold (deleted)
 
 
-class ZohoError(SyncError):
-    """Root of the client's errors; the message is safe to log and to show."""
-
-    retry_after: int | None = None
+class ZohoError(SyncError, Unavailable):
+    """Root of the client's errors; the message is safe to log and to show. To this service's
+    own callers Zoho failing is a dependency unavailable (`retry_after`: Zoho's, when it said)."""
 
 
 class ZohoNotConfigured(ZohoError, PermanentSyncError):
@@ -77,9 +78,8 @@ class ZohoPaused(ZohoUnavailable):
     """No call may go to Zoho before `resume_at`: Zoho's limits, ours or its own, are reached."""
 
     def __init__(self, message: str, resume_at: datetime) -> None:
-        super().__init__(message)
+        super().__init__(message, retry_after=max(1, math.ceil((resume_at - utcnow()).total_seconds())))
         self.resume_at = resume_at
-        self.retry_after = max(1, math.ceil((resume_at - utcnow()).total_seconds()))
 
 
 class ZohoRateLimited(ZohoPaused):
@@ -157,11 +157,13 @@ class ZohoClient:
         return records, bool(isinstance(context, dict) and context.get("has_more_page"))
 
     def get_record(self, path: str, key: str, record_id: str) -> dict[str, Any] | None:
-        """One record, GET {path}/{record_id}: Zoho's record under `key`, or None when Zoho does not hold it (404)."""
+        """One record, GET {path}/{record_id}: Zoho's record under `key`, or None when Zoho says it
+        does not exist (its code 1002). Any other error, a wrong URL's 404 (code 5) among them, is raised:
+        only Zoho's word that the record is gone may deactivate ours."""
         try:
             body = self.get(f"{path}/{record_id}")
         except ZohoApiError as exc:
-            if exc.status == 404:
+            if exc.code == RECORD_DOES_NOT_EXIST:
                 return None
             raise
         record = body.get(key)

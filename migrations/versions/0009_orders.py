@@ -5,7 +5,7 @@ The order number comes from a counter row per year (INSERT ... ON CONFLICT DO UP
 RETURNING), which both databases run the same way; no sequence object is needed.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-06 21:54:47
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

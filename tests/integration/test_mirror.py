@@ -28,6 +28,7 @@ from common.models import (
     tds_sync_queue,
     zoho_call_budget,
     zoho_oauth_tokens,
+    zoho_pass_seen,
     zoho_sync_progress,
 )
 from common.sync.dashboard import sync_health
@@ -35,7 +36,15 @@ from common.sync.mirror import FULL, IMPORT
 from common.sync.reconcile import ReconcileStopped, reconcile
 from common.sync.zoho_client import ZohoBudgetSpent, ZohoClient, ZohoPaused
 from tests.fake_zoho import BILLS, CONTACTS, CREDIT_NOTES, INVOICES, ITEMS, PRICEBOOKS, FakeZoho
-from tests.helpers import PROJECT_ROOT, drain_now, free_port, next_budget_minute, queue_webhook
+from tests.helpers import (
+    ADMIN_KEY,
+    PROJECT_ROOT,
+    drain_now,
+    early_in_a_minute,
+    free_port,
+    next_budget_minute,
+    queue_webhook,
+)
 
 
 def _organisation(fake: FakeZoho, items: int = 12, customers_: int = 6, vendors: int = 2) -> None:
@@ -201,15 +210,10 @@ def test_a_429_mid_import_pauses_it_and_nothing_is_lost_or_dead_lettered(db, fak
     assert '"levelname": "ERROR"' not in logs and "Zoho reconcile stopped" not in logs
 
 
-def _early_in_a_minute() -> None:
-    if utcnow().second >= 45:
-        time.sleep(61 - utcnow().second)
-
-
 @pytest.mark.postgres_only
 def test_two_callers_together_never_exceed_the_minute_budget(pg, fake_zoho, configure):
     configure(ZOHO_MINUTE_CALL_LIMIT=10)
-    _early_in_a_minute()
+    early_in_a_minute()
     refused = []
 
     def caller() -> None:
@@ -298,6 +302,7 @@ def test_a_full_pass_over_unchanged_records_queues_nothing_and_writes_nothing(db
 
     assert (answers[-1].mode, answers[-1].enqueued, answers[-1].deactivated) == ("full", 0, 0)
     assert _count(db, tds_sync_queue) == queued
+    assert _count(db, zoho_pass_seen) == 0  # the pass's bookkeeping goes with it
     with db.engine.connect() as connection:
         assert connection.execute(select(products.c.id, products.c.updated_at).order_by(products.c.id)).all() == before
 
@@ -367,3 +372,123 @@ def test_the_health_is_degraded_while_no_full_pass_completed_in_36_hours(db, fak
 def test_without_zoho_the_health_says_nothing_of_the_mirror(db):
     health = sync_health(db.engine)
     assert health.status == "healthy" and health.mirror is None
+
+
+def test_a_record_shifted_onto_a_read_page_by_a_deletion_during_the_pass_stays_active(db, fake_zoho, configure):
+    fake_zoho.max_per_page = 5
+    _imported(db, fake_zoho, items=30)
+    items = [item["item_id"] for item in fake_zoho.all(ITEMS)]
+    configure(ZOHO_MINUTE_CALL_LIMIT=1)
+    next_budget_minute(db.engine)
+    assert reconcile(get_settings(), mode=FULL).complete is False  # page 1 read: items 0-4
+    fake_zoho.delete(ITEMS, items[0])  # item 5 moves onto page 1, which this pass has read
+
+    configure(ZOHO_MINUTE_CALL_LIMIT=100)
+    next_budget_minute(db.engine)
+    _run_until_complete(FULL)
+
+    assert all(active for _, _, _, active in _products(db).values())  # item 0 was listed before it went
+    assert fake_zoho.reads[("item", items[5])] == 1  # asked for by id, found, kept
+    _run_until_complete(FULL)  # the next pass no longer lists item 0
+    ours = _products(db)
+    assert ours[items[0]][3] is False
+    assert all(ours[item_id][3] for item_id in items[1:])
+
+
+def test_a_record_created_after_the_pass_began_is_not_swept(client, db, fake_zoho, configure):
+    _imported(db, fake_zoho, items=12)
+    gone = fake_zoho.all(ITEMS)[0]["item_id"]
+    fake_zoho.delete(ITEMS, gone)
+    configure(ZOHO_MINUTE_CALL_LIMIT=1)
+    next_budget_minute(db.engine)
+    assert reconcile(get_settings(), mode=FULL).complete is False  # the list read; the sweep waits
+    created = fake_zoho.put(ITEMS, {"name": "New", "rate": 10, "stock_on_hand": 1, "status": "active"})
+    queue_webhook(client, "products", fake_zoho.webhook(ITEMS, created))
+    drain_now()
+
+    configure(ZOHO_MINUTE_CALL_LIMIT=100)
+    next_budget_minute(db.engine)
+    _run_until_complete(FULL)
+
+    ours = _products(db)
+    assert ours[gone][3] is False and ours[created["item_id"]][3] is True
+    assert fake_zoho.reads[("item", created["item_id"])] == 0  # not a candidate: no call spent on it
+
+
+def test_the_stats_and_the_operations_page_show_the_passes_and_the_calls(client, db, fake_zoho, configure):
+    from tests.integration.test_ops_session import _log_in
+
+    configure(ADMIN_API_KEY=ADMIN_KEY)
+    _imported(db, fake_zoho, items=3)
+    _run_until_complete(FULL)
+
+    stats = client.get("/api/zoho/dashboard/stats", headers={"X-Admin-Key": ADMIN_KEY}).get_json()
+    assert stats["mirror"]["import_progress"]["products"]["listed"] == 3
+    assert stats["mirror"]["full_pass"]["products"]["last_queued"] == 0
+    assert stats["mirror"]["zoho_calls"]["today"] == len(fake_zoho.api_calls())
+    _log_in(client)
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'id="zoho-mirror"' in page
+    assert f'<b id="zoho-calls">{len(fake_zoho.api_calls())}</b> of 1000' in page
+    assert '<tr data-entity="products">' in page and "0 queued, 0 deactivated" in page
+
+
+@pytest.mark.postgres_only
+def test_two_steps_at_once_count_each_page_and_each_deletion_once(pg, fake_zoho):
+    fake_zoho.max_per_page = 5
+    _imported(pg, fake_zoho, items=40)
+    for item in fake_zoho.all(ITEMS)[:3]:
+        fake_zoho.delete(ITEMS, item["item_id"])
+    settings = get_settings()
+    failures = []
+
+    def step() -> None:
+        try:
+            while not reconcile(settings, mode=FULL).complete:
+                pass
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=step) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    products_pass = _progress(pg, FULL)["products"]
+    assert (products_pass.listed, products_pass.deactivated, products_pass.done) == (37, 3, True)
+    drain_now()
+    assert _count(pg, products, products.c.is_active.is_(True)) == 37
+
+
+def test_the_nightly_schedule_begins_a_full_pass_and_the_15_minute_runs_carry_it_on(db, fake_zoho, configure):
+    from functions.reconcile_zoho import reconcile_zoho
+
+    fake_zoho.max_per_page = 5
+    _imported(db, fake_zoho, items=12)
+    configure(ZOHO_MINUTE_CALL_LIMIT=1)
+    next_budget_minute(db.engine)
+
+    nightly = reconcile_zoho({"mode": "full"})  # the 00:00 UTC schedule's input
+
+    assert (nightly["mode"], nightly["complete"], nightly["pages"]) == ("full", False, 1)
+    next_budget_minute(db.engine)
+    assert reconcile_zoho({})["mode"] == "full"  # a 15-minute run goes on with the pass
+    configure(ZOHO_MINUTE_CALL_LIMIT=100)
+    next_budget_minute(db.engine)
+    assert reconcile_zoho({})["complete"] is True
+    assert reconcile_zoho({})["mode"] == "incremental"  # the pass is done
+
+
+def test_a_list_entry_without_the_webhooks_invoice_lines_is_not_a_difference(client, db, fake_zoho):
+    _imported(db, fake_zoho, items=2)
+    invoice = fake_zoho.all(INVOICES)[0]
+    lines = [{"item_id": fake_zoho.all(ITEMS)[0]["item_id"], "name": "Item 0", "quantity": 2, "rate": 1000}]
+    queue_webhook(client, "invoices", {"invoice": {**invoice, "line_items": lines}})  # Zoho's list has no lines
+    drain_now()
+    queued = _count(db, tds_sync_queue)
+
+    answer = _run_until_complete(FULL)[-1]
+
+    assert answer.entities["invoices"].queued == 0 and _count(db, tds_sync_queue) == queued

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from common.config import get_settings
 from common.db import utcnow
 from common.models import customers, products, tds_sync_cursors, tds_sync_queue
-from common.routes import ROUTES, SCHEDULES
-from common.sync.reconcile import ReconcileStopped, reconcile
+from common.sync.reconcile import reconcile
 from functions.reconcile_zoho import reconcile_zoho
+from service import ROUTES, SCHEDULES
 from tests import zoho_payloads as zoho
 from tests.fake_zoho import FakeZoho, zoho_time
 from tests.helpers import ADMIN_KEY, PROJECT_ROOT, drain_now, free_port, next_budget_minute
@@ -336,10 +336,11 @@ def test_the_drain_applies_what_was_reconciled(db, imported, fake_zoho):
 
 def test_only_the_reconcile_function_pays_for_requests_at_import():
     """Cold start: importing any other function must not import the HTTP client library."""
-    probe = "import importlib, sys; [importlib.import_module(f'functions.{m}') for m in sys.argv[1:]]; " \
-            "print('requests' in sys.modules)"  # fmt: skip
-    others = sorted({route.module for route in ROUTES} | {schedule.module for schedule in SCHEDULES})
-    others.remove("reconcile_zoho")
+    probe = (
+        "import importlib, sys; [importlib.import_module(m) for m in sys.argv[1:]]; print('requests' in sys.modules)"
+    )
+    others = sorted({route.handler.__module__ for route in ROUTES} | {job.job.__module__ for job in SCHEDULES})
+    others.remove("functions.reconcile_zoho")
 
     def imports_requests(*modules: str) -> str:
         run = subprocess.run([sys.executable, "-c", probe, *modules], cwd=PROJECT_ROOT, capture_output=True, text=True)
@@ -347,4 +348,4 @@ def test_only_the_reconcile_function_pays_for_requests_at_import():
         return run.stdout.strip()
 
     assert imports_requests(*others) == "False"
-    assert imports_requests("reconcile_zoho") == "True"
+    assert imports_requests("functions.reconcile_zoho") == "True"

@@ -2,7 +2,6 @@
 (once, even under concurrency), a rejected token, rate limits, failures, and no credential in any text."""
 
 import threading
-import time
 import traceback
 from datetime import timedelta
 
@@ -24,7 +23,7 @@ from common.sync.zoho_client import (
     ZohoUnavailable,
 )
 from tests.fake_zoho import FakeZoho
-from tests.helpers import free_port
+from tests.helpers import early_in_a_minute, free_port
 
 ITEMS = "/inventory/v1/items"
 
@@ -131,14 +130,8 @@ def test_a_refused_refresh_token_is_a_clear_error_that_reveals_no_secret(db, fak
     assert fake_zoho.api_calls() == []
 
 
-def _early_in_a_minute() -> None:
-    """Wait out a minute about to end, so that a test's calls share one."""
-    if utcnow().second >= 50:
-        time.sleep(61 - utcnow().second)
-
-
 def test_a_429_is_transient_and_pauses_every_caller_until_the_next_minute(db, fake_zoho):
-    _early_in_a_minute()
+    early_in_a_minute()
     fake_zoho.fail(ITEMS, 429, {"code": 44, "message": "API call limit exceeded"})  # no Retry-After, as Zoho
     with pytest.raises(ZohoRateLimited) as raised:
         _get()
@@ -206,3 +199,14 @@ def test_a_zoho_error_code_carries_zohos_message(db, fake_zoho):
 def test_a_client_needs_the_zoho_settings():
     with pytest.raises(ZohoNotConfigured, match="Zoho API is not configured"):
         ZohoClient(get_settings())
+
+
+def test_only_zohos_does_not_exist_says_a_record_is_gone(db, fake_zoho):
+    item = fake_zoho.put(ITEMS, {"name": "Cable", "rate": 5000, "stock_on_hand": 3})
+    with ZohoClient(get_settings()) as client:
+        assert client.get_item(item["item_id"])["stock_on_hand"] == 3
+        fake_zoho.delete(ITEMS, item["item_id"])
+        assert client.get_item(item["item_id"]) is None  # Zoho's code 1002
+        with pytest.raises(ZohoApiError) as wrong_url:  # 404 "Invalid URL Passed" (code 5) is not a deletion
+            client.get_record("/inventory/v1/no-such-list", "item", item["item_id"])
+    assert (wrong_url.value.status, wrong_url.value.code) == (404, 5)

@@ -6,11 +6,13 @@ reservation ends exactly once, at the first of:
 
 - the order is cancelled (ours or Zoho's void): the units are back for sale;
 - Zoho counts the order: its sales order is confirmed (Zoho commits the stock at
-  `orders.zoho_committed_at`, Zoho's clock) AND a stock snapshot of the item versioned at or
-  after that moment has been applied. From then the synced figure already holds the order, so
+  `orders.zoho_committed_at`, Zoho's clock) AND a stock figure of the item as of that moment or
+  later has been taken: an item snapshot versioned at or after it, or a stock check (a read of
+  Zoho's item, common.sync.stock_checks) that began after it by more than the clocks'
+  allowance. From then the synced figure already holds the order, so
   keeping the reservation would subtract it twice. Whichever of the two arrives second ends it:
-  the confirmation webhook (`release_counted_by_zoho` for the order) or the item's snapshot
-  (`release_counted_in_snapshot` for the product).
+  the confirmation webhook (`release_counted_by_zoho` for the order) or the item's snapshot or
+  check (`release_counted_in_snapshot` for the product).
 
 An inventory adjustment is a difference, not a snapshot, so it never ends a reservation.
 Both the shop (placing, cancelling) and the sync (confirmations, snapshots) call this module;
@@ -20,9 +22,9 @@ it imports neither.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, select, update
 
 from common.models import orders, products, stock_reservations
 
@@ -71,12 +73,23 @@ def release_order(connection: Connection, order_id: int, reason: str, now: datet
     ).rowcount
 
 
-def release_counted_by_zoho(connection: Connection, order_id: int, committed_at: datetime, now: datetime) -> int:
-    """The order was just confirmed in Zoho at `committed_at`: end its reservations of the
-    products whose applied snapshot is already that recent."""
+def release_counted_by_zoho(
+    connection: Connection, order_id: int, committed_at: datetime, now: datetime, clock_margin: timedelta
+) -> int:
+    """The order was just confirmed in Zoho at `committed_at` (Zoho's clock): end its reservations
+    of the products whose stock figure is already that recent. That is, no stock check is pending
+    (a snapshot whose figure was not taken makes one due), and either the applied snapshot is
+    versioned at or after it, or the last check ended more than `clock_margin` (the allowance
+    between the two clocks, far longer than a check's read) after it."""
     counted = (
         select(products.c.id)
-        .where(products.c.zoho_last_modified.is_not(None), products.c.zoho_last_modified >= committed_at)
+        .where(
+            products.c.stock_check_due_at.is_(None),
+            or_(
+                products.c.zoho_last_modified >= committed_at,
+                products.c.stock_checked_at >= committed_at + clock_margin,
+            ),
+        )
         .scalar_subquery()
     )
     return connection.execute(

@@ -569,6 +569,8 @@ def apply_checked_stock(
     if "stock_quantity" in values:
         changed = {"stock_quantity": values["stock_quantity"]}
         outbox.write(connection, _product_events(stored, stored.id, zoho_item_id, changed), now)
+        # Zoho's figure counts the orders it committed before the read (less the clocks' allowance).
+        reservations.release_counted_in_snapshot(connection, stored.id, read_started - stock.CLOCK_MARGIN, now)
 
 
 # Each entity's handler, by tds_sync_queue.entity_type (common.sync.entities.ENTITIES).

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, or_, select, update
 from common import order_states
 from common.models import orders
 from common.products import reservations
+from common.sync import stock
 from common.sync.payloads import ZohoEvent, ZohoSalesOrder
 from common.sync.queue import APPLIED, NOOP, STALE
 
@@ -71,5 +72,5 @@ def apply_sales_order(connection: Connection, event: ZohoEvent, now: datetime) -
     if status is not None:
         order_states.move(connection, row, status, now, "zoho")
     if committed_at is not None:
-        reservations.release_counted_by_zoho(connection, row.id, committed_at, now)
+        reservations.release_counted_by_zoho(connection, row.id, committed_at, now, stock.CLOCK_MARGIN)
     return APPLIED

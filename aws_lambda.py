@@ -114,6 +114,18 @@ def mobile_cart(event: dict[str, Any], context: Any) -> Any:
     return _serve(entry, event, context)
 
 
+def mobile_orders(event: dict[str, Any], context: Any) -> Any:
+    from functions.mobile_orders import mobile_orders as entry
+
+    return _serve(entry, event, context)
+
+
+def mobile_addresses(event: dict[str, Any], context: Any) -> Any:
+    from functions.mobile_addresses import mobile_addresses as entry
+
+    return _serve(entry, event, context)
+
+
 def ops_dashboard(event: dict[str, Any], context: Any) -> Any:
     from functions.ops_dashboard import ops_dashboard as entry
 

@@ -50,7 +50,36 @@ class NotFound(AppError):
 
 
 class Conflict(AppError):
+    """The current state forbids it; `issues` lists what the client should show (an order's refusals)."""
+
     default_message = "Conflict"
+
+    def __init__(self, message: str | None = None, *, issues: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.issues = issues  # answered only when set
+
+
+# ---- an order cannot be placed, or changed -------------------------------------------------
+
+
+class CartEmpty(Conflict):
+    default_message = "The cart is empty"
+
+
+class OutOfStock(Conflict):
+    default_message = "Not enough stock for every line of the cart"
+
+
+class CheckoutChanged(Conflict):
+    default_message = "The cart changed since checkout; review it again"
+
+
+class NotCancellable(Conflict):
+    default_message = "The order can no longer be cancelled"
+
+
+class PromoCodeInvalid(AppError):
+    default_message = "The promotion code cannot be used"
 
 
 class Unavailable(AppError):

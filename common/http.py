@@ -30,12 +30,17 @@ from common.db.errors import is_schema_missing, is_unavailable, root_cause
 from common.errors import (
     AppError,
     BadRequest,
+    CartEmpty,
+    CheckoutChanged,
     Conflict,
     Forbidden,
     InvalidJson,
     MethodNotAllowed,
+    NotCancellable,
     NotFound,
+    OutOfStock,
     PayloadTooLarge,
+    PromoCodeInvalid,
     RequestTimeout,
     Unauthorized,
     Unavailable,
@@ -76,9 +81,14 @@ ANSWERS: dict[type[AppError], tuple[int, str]] = {
     MethodNotAllowed: (405, "method_not_allowed"),
     Conflict: (409, "conflict"),
     RequestTimeout: (408, "request_timeout"),
+    CartEmpty: (409, "cart_empty"),
+    OutOfStock: (409, "out_of_stock"),
+    CheckoutChanged: (409, "checkout_changed"),
+    NotCancellable: (409, "not_cancellable"),
     PayloadTooLarge: (413, "payload_too_large"),
     UnsupportedMediaType: (415, "unsupported_media_type"),
     ValidationFailed: (422, "validation_error"),
+    PromoCodeInvalid: (422, "promo_code_invalid"),
     Unavailable: (503, "service_unavailable"),
 }
 INTERNAL_ERROR = (500, "internal_error", "Internal server error")
@@ -264,9 +274,17 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 
 def _error_body(
-    status: int, code: str, message: str, errors: list | None = None, headers: Mapping[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    errors: list | None = None,
+    headers: Mapping[str, str] | None = None,
+    issues: list[dict] | None = None,
 ) -> Response:
-    return json_response(ErrorBody(message=message, code=code, errors=errors or []), status, headers)
+    body = ErrorBody(message=message, code=code, errors=errors or []).model_dump(mode="json")
+    if issues is not None:
+        body["issues"] = issues
+    return json_response(body, status, headers)
 
 
 def _answer_of(error: AppError) -> tuple[int, str] | None:
@@ -286,7 +304,8 @@ def error_response(exc: Exception, request_id: str) -> Response:
     answer = _answer_of(exc) if isinstance(exc, AppError) else None
     if answer is not None:
         status, code = answer
-        return _error_body(status, code, exc.message, exc.errors, _headers_of(exc))
+        issues = exc.issues if isinstance(exc, Conflict) else None
+        return _error_body(status, code, exc.message, exc.errors, _headers_of(exc), issues)
     if is_schema_missing(exc):
         cause = str(root_cause(exc))[:200]
         log.error("database schema is not migrated", extra={"request_id": request_id, "error": cause})

@@ -340,6 +340,8 @@ promotions = Table(
     Column("ends_at", UtcDateTime, nullable=False),
     Column("is_active", Boolean, nullable=False, server_default=true()),
     *_timestamps(),
+    # A checkout promotion with a code applies only to carts that carry the code (stored upper case).
+    Column("code", String(32)),
     CheckConstraint("applies_to IN ('catalog', 'checkout')", name="applies_to_known"),
     CheckConstraint("discount_type IN ('percentage', 'fixed')", name="discount_type_known"),
     CheckConstraint(
@@ -350,6 +352,7 @@ promotions = Table(
     Index("ix_promotions_active_ends", "is_active", "ends_at"),
     Index("ix_promotions_product", "product_id"),
     Index("ix_promotions_category", "category_id"),
+    Index("uq_promotions_code", "code", unique=True),
 )
 
 carts = Table(
@@ -359,6 +362,7 @@ carts = Table(
     Column("customer_id", Id, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
     Column("status", String(16), nullable=False, server_default=text("'active'")),
     *_timestamps(),
+    Column("promo_code", String(32)),  # the code the customer applied; checked again when ordering
     CheckConstraint("status IN ('active', 'ordered', 'abandoned')", name="status_known"),
     Index("ix_carts_customer", "customer_id"),
     # One active cart per customer: a double tap cannot create a second one.
@@ -700,4 +704,122 @@ ops_login_failures = Table(
     Column("client", String(64), nullable=False),
     Column("failed_at", UtcDateTime, nullable=False),
     Index("ix_ops_login_failures_client", "client", "failed_at"),
+)
+
+# Orders (common.shop.orders). An order copies what it was placed with (prices, names, the
+# address), so later changes to products or a deleted address never rewrite it.
+ORDER_STATUSES = ("placed", "confirmed", "shipped", "delivered", "cancelled")
+
+orders = Table(
+    "orders",
+    metadata,
+    _id(),
+    # Set at the end of the placing transaction (common.shop.orders), never seen empty outside it.
+    Column("number", String(32), unique=True),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("subtotal", Money, nullable=False),
+    Column("discount", Money, nullable=False),
+    Column("delivery_fee", Money, nullable=False),
+    Column("total", Money, nullable=False),
+    Column("currency", String(3), nullable=False, server_default=text("'IQD'")),
+    Column("promotion_id", Id, ForeignKey("promotions.id", ondelete="SET NULL")),
+    Column("promo_code", String(32)),
+    Column("address_id", Id, ForeignKey("customer_addresses.id", ondelete="SET NULL")),
+    Column("address_label", String(100), nullable=False),
+    Column("address_text", String(1000), nullable=False),
+    Column("address_city", String(100), nullable=False),
+    Column("address_phone", String(64)),
+    Column("delivery_option", String(16), nullable=False),
+    Column("payment_method", String(32), nullable=False),
+    Column("note", String(500)),
+    # The Zoho sales order, once created; its status and version come back by webhook.
+    Column("zoho_salesorder_id", String(64), unique=True),
+    Column("zoho_salesorder_number", String(64)),
+    Column("zoho_synced_at", UtcDateTime),
+    Column("zoho_status", String(32)),
+    Column("zoho_last_modified", UtcDateTime),
+    # When Zoho confirmed the sales order (Zoho's clock): its stock counts the order from then.
+    Column("zoho_committed_at", UtcDateTime),
+    Column("zoho_voided_at", UtcDateTime),
+    # The push to Zoho (common.events.sales_orders): due while set, retried with backoff.
+    Column("zoho_push_due_at", UtcDateTime),
+    Column("zoho_push_attempts", Integer, nullable=False, server_default=text("0")),
+    Column("zoho_push_error", Text),
+    Column("zoho_push_lease_until", UtcDateTime),
+    *_timestamps(),
+    CheckConstraint("status IN ('placed', 'confirmed', 'shipped', 'delivered', 'cancelled')", name="status_known"),
+    CheckConstraint("subtotal >= 0 AND discount >= 0 AND delivery_fee >= 0 AND total >= 0", name="amounts_positive"),
+    Index("ix_orders_customer", "customer_id", "id"),
+    Index("ix_orders_created", "created_at"),
+    Index("ix_orders_push_due", "zoho_push_due_at", **_only_where("zoho_push_due_at IS NOT NULL")),
+)
+order_lines = Table(
+    "order_lines",
+    metadata,
+    _id(),
+    Column("order_id", Id, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("product_id", Id, ForeignKey("products.id"), nullable=False),
+    Column("zoho_item_id", String(64)),
+    Column("product_name", String(500), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("price", Money, nullable=False),
+    Column("subtotal", Money, nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    Index("ix_order_lines_order", "order_id"),
+)
+order_status_history = Table(
+    "order_status_history",
+    metadata,
+    _id(),
+    Column("order_id", Id, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("source", String(16), nullable=False),  # "app" or "zoho"
+    Index("ix_order_status_history_order", "order_id", "id"),
+)
+# One counter row per year: TSH-<year>-<6 digits>, gapless within a year's committed orders.
+order_number_counters = Table(
+    "order_number_counters",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("last_value", Integer, nullable=False),
+)
+# A POST /api/mobile/orders's Idempotency-Key: the same key answers the same order.
+order_idempotency_keys = Table(
+    "order_idempotency_keys",
+    metadata,
+    Column("customer_id", Id, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("body_hash", String(64), nullable=False),
+    # Set in the transaction that claimed the key, so no one else ever sees it empty.
+    Column("order_id", Id, ForeignKey("orders.id", ondelete="CASCADE")),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+# Units held for placed orders that Zoho's stock figure does not count yet (see
+# common.products.reservations for when a reservation ends).
+stock_reservations = Table(
+    "stock_reservations",
+    metadata,
+    _id(),
+    Column("order_id", Id, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("product_id", Id, ForeignKey("products.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("released_at", UtcDateTime),
+    Column("release_reason", String(32)),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    UniqueConstraint("order_id", "product_id"),
+    Index("ix_stock_reservations_open", "product_id", **_only_where("released_at IS NULL")),
+)
+# A coded promotion's use by a customer: once per customer, taken back when the order is cancelled.
+promotion_redemptions = Table(
+    "promotion_redemptions",
+    metadata,
+    _id(),
+    Column("promotion_id", Id, ForeignKey("promotions.id", ondelete="CASCADE"), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("order_id", Id, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("promotion_id", "customer_id"),
 )

@@ -17,7 +17,7 @@ from pydantic.json_schema import models_json_schema
 from common import __version__
 from common.http import ErrorBody
 from common.keys import admin_key, webhook_key
-from common.routes import Route, model_of
+from common.routes import EMPTY, Route, model_of
 from common.shop.auth import customer, optional_customer
 
 
@@ -78,6 +78,8 @@ def _schemas(routes: tuple[Route, ...]) -> tuple[dict, dict, dict]:
             wanted[(models[reference], "validation")] = None
         if route.media_type == "application/json":
             for reference in route.responses.values():
+                if reference == EMPTY:
+                    continue
                 models[reference] = model_of(reference)
                 wanted[(models[reference], "serialization")] = None
     mapping, definitions = models_json_schema(list(wanted), ref_template=_REF)
@@ -102,6 +104,12 @@ def _query_parameters(schema: dict, definitions: dict) -> list[dict]:
 def _operation(route: Route, models: dict, refs: dict, definitions: dict) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, reference in sorted(route.responses.items()):
+        if reference == EMPTY:
+            responses[str(status)] = {
+                "description": "Success, no content",
+                "headers": {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}},
+            }
+            continue
         if route.media_type == "application/json":
             content = {"application/json": {"schema": refs[(models[reference], "serialization")]}}
         else:
@@ -116,6 +124,10 @@ def _operation(route: Route, models: dict, refs: dict, definitions: dict) -> dic
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": route.path_params.get(name, {"type": "string"})}
         for name in re.findall(r"\{(\w+)\}", route.path)
+    ]
+    parameters += [
+        {"name": name, "in": "header", "required": True, "schema": schema}
+        for name, schema in route.header_params.items()
     ]
     if route.query:
         parameters += _query_parameters(refs[(models[route.query], "validation")], definitions)

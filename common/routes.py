@@ -38,6 +38,10 @@ Guard = Callable[["ApiRequest", Handler], Any]
 ModelRef = type[BaseModel] | Callable[[], type[BaseModel]]
 
 
+# A success answer without a body (204), in a route's `responses`.
+EMPTY = "empty"
+
+
 def model_of(reference: ModelRef) -> type[BaseModel]:
     """The model a route names, built now when the route names it by a function."""
     return reference if isinstance(reference, type) else reference()
@@ -59,6 +63,7 @@ class Route:
     # JSON schemas of the {path} parameters (default: a string), and the statuses this route
     # answers beyond those its auth, body and query imply (see common.openapi).
     path_params: Mapping[str, dict] = field(default_factory=dict)
+    header_params: Mapping[str, dict] = field(default_factory=dict)  # required request headers and their schemas
     errors: tuple[int, ...] = ()
     media_type: str = "application/json"  # of the success answer
     entity: str | None = None  # the {entity} of a webhook route (common.sync.entities.BY_ROUTE)

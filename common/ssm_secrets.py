@@ -44,7 +44,8 @@ FUNCTION_PARAMETERS: dict[str, tuple[str, ...]] = {
     "drain_queue_http": _ADMIN,
     "reconcile_zoho": (*_DATABASE, *_ZOHO),
     "reconcile_zoho_http": (*_ADMIN, *_ZOHO),
-    "publish_events": _DATABASE,
+    # After the relay it pushes placed and cancelled orders to Zoho (common.sync.order_push).
+    "publish_events": (*_DATABASE, *_ZOHO),
     "purge_history": _DATABASE,
     "events_feed": _ADMIN,
     "zoho_dashboard": _ADMIN,
@@ -53,6 +54,8 @@ FUNCTION_PARAMETERS: dict[str, tuple[str, ...]] = {
     "mobile_search": _SHOP,
     "mobile_checkout": _SHOP,
     "mobile_cart": _SHOP,
+    "mobile_orders": _SHOP,
+    "mobile_addresses": _SHOP,
     "api_docs": (),
     "ops_dashboard": _ADMIN,
     "fallback": (),

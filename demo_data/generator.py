@@ -38,12 +38,17 @@ from common.models import (
     invoice_lines,
     invoices,
     metadata,
+    order_lines,
+    order_number_counters,
+    order_status_history,
+    orders,
     postgresql_metadata,
     product_ratings,
     products,
     promotions,
     reviews,
     search_terms,
+    stock_reservations,
 )
 from common.products.sales import recompute_sales_counts
 from common.products.search_index import product_search, vocabulary_rows
@@ -74,7 +79,15 @@ _RATING_CUMULATIVE = (45, 75, 87, 94, 100)  # 45% five stars, 30% four, 12% thre
 _REVIEW_TONES = {5: "positive", 4: "positive", 3: "mixed", 2: "negative", 1: "negative"}
 
 # Zoho-style numeric ids, distinct per kind.
-_ZOHO_ITEM, _ZOHO_CONTACT, _ZOHO_INVOICE, _ZOHO_CATEGORY = 1, 2, 3, 4
+_ZOHO_ITEM, _ZOHO_CONTACT, _ZOHO_INVOICE, _ZOHO_CATEGORY, _ZOHO_SALES_ORDER = 1, 2, 3, 4, 5
+# The demo customer's past orders: (status, days ago, the statuses it went through).
+_DEMO_ORDERS = (
+    ("delivered", 30, ("placed", "confirmed", "shipped", "delivered")),
+    ("cancelled", 12, ("placed", "cancelled")),
+    ("shipped", 3, ("placed", "confirmed", "shipped")),
+    ("confirmed", 1, ("placed", "confirmed")),
+    ("placed", 0, ("placed",)),
+)
 
 
 def _zoho_id(kind: int, number: int) -> str:
@@ -146,6 +159,12 @@ class _Builder:
         yield invoices, invoice_rows
         yield invoice_lines, line_rows
         yield promotions, self._promotions()
+        order_rows, line_rows, history_rows, reservation_rows = self._orders()
+        yield orders, order_rows
+        yield order_lines, line_rows
+        yield order_status_history, history_rows
+        yield stock_reservations, reservation_rows
+        yield order_number_counters, [{"year": self.now.year, "last_value": len(order_rows)}]
 
     def _ago(self, days: int) -> datetime:
         return self.now - timedelta(seconds=self.rng.randrange(days * 86_400))
@@ -391,6 +410,79 @@ class _Builder:
             )
         return cart_rows, item_rows
 
+    def _orders(self) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+        """The demo customer's orders, one in each status, all already in Zoho (so the sync's
+        health stays clean); the placed one still holds its stock."""
+        rng = self.rng
+        sellable = [p for p in self.catalog if p.is_active and p.zoho_item_id and p.id != self.sold_out_id]
+        order_rows, line_rows, history_rows, reservation_rows = [], [], [], []
+        for number, (status, days, steps) in enumerate(_DEMO_ORDERS, 1):
+            placed_at = self.now - timedelta(days=days, hours=rng.randint(1, 12))
+            lines = [(p, rng.randint(1, 2)) for p in rng.sample(sellable, rng.randint(1, 3))]
+            subtotal = sum(p.price * quantity for p, quantity in lines)
+            order_rows.append(
+                {
+                    "id": number,
+                    "number": f"TSH-{self.now.year}-{number:06d}",
+                    "customer_id": DEMO_CUSTOMER_ID,
+                    "status": status,
+                    "subtotal": subtotal,
+                    "discount": 0,
+                    "delivery_fee": 5_000,
+                    "total": subtotal + 5_000,
+                    "currency": "IQD",
+                    "address_id": 1,
+                    "address_label": "Home",
+                    "address_text": "Karrada, Street 12, House 40",
+                    "address_city": "Baghdad",
+                    "address_phone": None,
+                    "delivery_option": "standard",
+                    "payment_method": "cash_on_delivery",
+                    "note": None,
+                    "zoho_salesorder_id": _zoho_id(_ZOHO_SALES_ORDER, number),
+                    "zoho_salesorder_number": f"SO-{number:05d}",
+                    "zoho_synced_at": placed_at + timedelta(minutes=1),
+                    "zoho_push_attempts": 1,
+                    "zoho_voided_at": placed_at + timedelta(hours=2) if status == "cancelled" else None,
+                    "created_at": placed_at,
+                    "updated_at": placed_at + timedelta(hours=len(steps)),
+                }
+            )
+            for p, quantity in lines:
+                line_rows.append(
+                    {
+                        "id": len(line_rows) + 1,
+                        "order_id": number,
+                        "product_id": p.id,
+                        "zoho_item_id": p.zoho_item_id,
+                        "product_name": p.name,
+                        "quantity": quantity,
+                        "price": p.price,
+                        "subtotal": p.price * quantity,
+                    }
+                )
+                if status == "placed":
+                    reservation_rows.append(
+                        {
+                            "id": len(reservation_rows) + 1,
+                            "order_id": number,
+                            "product_id": p.id,
+                            "quantity": quantity,
+                            "created_at": placed_at,
+                        }
+                    )
+            for step, name in enumerate(steps):
+                history_rows.append(
+                    {
+                        "id": len(history_rows) + 1,
+                        "order_id": number,
+                        "status": name,
+                        "at": placed_at + timedelta(hours=step),
+                        "source": "app" if step == 0 else "zoho",
+                    }
+                )
+        return order_rows, line_rows, history_rows, reservation_rows
+
     def _rank_popularity(self) -> None:
         """Featured products sell best, then the rest in a random order."""
         rest = [p.id for p in self.catalog if not p.is_featured]
@@ -589,6 +681,19 @@ class _Builder:
                 max_uses=5,
                 used_count=5,
             ),
+            _promotion(
+                "welcome-code",
+                "WELCOME10: 10,000 IQD off orders over 25,000 IQD",
+                "WELCOME10: خصم 10,000 دينار على الطلبات فوق 25,000 دينار",
+                "Enter the code at checkout; once per customer.",
+                "fixed",
+                10_000,
+                now - 5 * day,
+                now + 60 * day,
+                applies_to="checkout",
+                min_purchase=25_000,
+                code="WELCOME10",
+            ),
         ]
         created = now - 45 * day
         return [
@@ -613,6 +718,7 @@ def _promotion(
     max_uses: int | None = None,
     used_count: int = 0,
     is_active: bool = True,
+    code: str | None = None,
 ) -> dict:
     return {
         "title": title,
@@ -630,6 +736,7 @@ def _promotion(
         "starts_at": starts_at,
         "ends_at": ends_at,
         "is_active": is_active,
+        "code": code,
     }
 
 

@@ -1,4 +1,5 @@
-"""Cart changes of the signed-in customer: add, set the quantity of, and remove a product's line.
+"""Cart changes of the signed-in customer: add, set the quantity of, and remove a product's line;
+apply and remove a promotion code.
 
 A `?customer_id=` other than the token's is 403, as on checkout.
 
@@ -9,7 +10,8 @@ from common.http import NO_STORE, ApiRequest, http_function, json_response
 from common.routes import route
 from common.shop.auth import customer
 from common.shop.cart import add_item, remove_item, set_quantity
-from common.shop.schemas import Cart, CartItemAdd, CartItemQuantity, CustomerScope
+from common.shop.promo_codes import apply_code, remove_code
+from common.shop.schemas import Cart, CartItemAdd, CartItemQuantity, CustomerScope, PromoCodeApply
 
 _PRODUCT_ID = {"product_id": {"type": "integer", "minimum": 1}}
 
@@ -69,4 +71,35 @@ def remove_cart_item(request: ApiRequest):
     return _answer(remove_item(request.customer.id, request.path_id("product_id", "Product not found")))
 
 
-mobile_cart = http_function("mobile_cart", add_to_cart, update_cart_item, remove_cart_item)
+@route(
+    method="POST",
+    path="/api/mobile/cart/promo-code",
+    operation="cart_apply_promo_code",
+    summary="Apply a promotion code to the cart",
+    tag="mobile",
+    auth=customer,
+    query=CustomerScope,
+    body=PromoCodeApply,
+    responses={200: Cart},
+)
+def apply_promo_code(request: ApiRequest):
+    return _answer(apply_code(request.customer.id, request.json_model(PromoCodeApply).code))
+
+
+@route(
+    method="DELETE",
+    path="/api/mobile/cart/promo-code",
+    operation="cart_remove_promo_code",
+    summary="Remove the promotion code from the cart",
+    tag="mobile",
+    auth=customer,
+    query=CustomerScope,
+    responses={200: Cart},
+)
+def remove_promo_code(request: ApiRequest):
+    return _answer(remove_code(request.customer.id))
+
+
+mobile_cart = http_function(
+    "mobile_cart", add_to_cart, update_cart_item, remove_cart_item, apply_promo_code, remove_promo_code
+)

@@ -12,6 +12,7 @@ from common.routes import route
 _PAGE = {200: "html", 303: "html", 403: "html"}
 _FORM_POST = {303: "html", 403: "html"}
 _DEAD_LETTER_ID = {"dead_letter_id": {"type": "integer", "minimum": 1}}
+_ORDER_ID = {"order_id": {"type": "integer", "minimum": 1}}
 _TAG = "operations"
 _HTML = "text/html"
 
@@ -106,6 +107,22 @@ def replay_one(request: ApiRequest):
 
 @route(
     method="POST",
+    path="/dashboard/orders/{order_id}/push",
+    operation="ops_push_order",
+    summary="Push a failed order to Zoho now instead of after its backoff (form: csrf)",
+    tag=_TAG,
+    auth=operator,
+    path_params=_ORDER_ID,
+    responses=_FORM_POST,
+    errors=(400, 413, 415),
+    media_type=_HTML,
+)
+def push_order(request: ApiRequest):
+    return pages.push_order(request)
+
+
+@route(
+    method="POST",
     path="/dashboard/dead-letters/replay",
     operation="ops_replay_entity",
     summary="Replay every unresolved dead letter of one entity type from the page (form: csrf, entity_type)",
@@ -172,6 +189,7 @@ ops_dashboard = http_function(
     log_in,
     log_out,
     replay_one,
+    push_order,
     replay_entity,
     dead_letter_payload,
     event_payload,

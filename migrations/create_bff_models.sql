@@ -638,5 +638,140 @@ CREATE INDEX ix_ops_login_failures_client ON ops_login_failures (client, failed_
 
 UPDATE alembic_version SET version_num='0008' WHERE alembic_version.version_num = '0007';
 
+-- Running upgrade 0008 -> 0009
+
+CREATE TABLE order_number_counters (
+    year INTEGER NOT NULL, 
+    last_value INTEGER NOT NULL, 
+    CONSTRAINT pk_order_number_counters PRIMARY KEY (year)
+);
+
+CREATE TABLE orders (
+    id BIGSERIAL NOT NULL, 
+    number VARCHAR(32), 
+    customer_id BIGINT NOT NULL, 
+    status VARCHAR(16) NOT NULL, 
+    subtotal BIGINT NOT NULL, 
+    discount BIGINT NOT NULL, 
+    delivery_fee BIGINT NOT NULL, 
+    total BIGINT NOT NULL, 
+    currency VARCHAR(3) DEFAULT 'IQD' NOT NULL, 
+    promotion_id BIGINT, 
+    promo_code VARCHAR(32), 
+    address_id BIGINT, 
+    address_label VARCHAR(100) NOT NULL, 
+    address_text VARCHAR(1000) NOT NULL, 
+    address_city VARCHAR(100) NOT NULL, 
+    address_phone VARCHAR(64), 
+    delivery_option VARCHAR(16) NOT NULL, 
+    payment_method VARCHAR(32) NOT NULL, 
+    note VARCHAR(500), 
+    zoho_salesorder_id VARCHAR(64), 
+    zoho_salesorder_number VARCHAR(64), 
+    zoho_synced_at TIMESTAMP WITH TIME ZONE, 
+    zoho_status VARCHAR(32), 
+    zoho_last_modified TIMESTAMP WITH TIME ZONE, 
+    zoho_committed_at TIMESTAMP WITH TIME ZONE, 
+    zoho_voided_at TIMESTAMP WITH TIME ZONE, 
+    zoho_push_due_at TIMESTAMP WITH TIME ZONE, 
+    zoho_push_attempts INTEGER DEFAULT 0 NOT NULL, 
+    zoho_push_error TEXT, 
+    zoho_push_lease_until TIMESTAMP WITH TIME ZONE, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_orders PRIMARY KEY (id), 
+    CONSTRAINT ck_orders_status_known CHECK (status IN ('placed', 'confirmed', 'shipped', 'delivered', 'cancelled')), 
+    CONSTRAINT ck_orders_amounts_positive CHECK (subtotal >= 0 AND discount >= 0 AND delivery_fee >= 0 AND total >= 0), 
+    CONSTRAINT fk_orders_address_id_customer_addresses FOREIGN KEY(address_id) REFERENCES customer_addresses (id) ON DELETE SET NULL, 
+    CONSTRAINT fk_orders_customer_id_customers FOREIGN KEY(customer_id) REFERENCES customers (id), 
+    CONSTRAINT fk_orders_promotion_id_promotions FOREIGN KEY(promotion_id) REFERENCES promotions (id) ON DELETE SET NULL, 
+    CONSTRAINT uq_orders_number UNIQUE (number), 
+    CONSTRAINT uq_orders_zoho_salesorder_id UNIQUE (zoho_salesorder_id)
+);
+
+CREATE INDEX ix_orders_created ON orders (created_at);
+
+CREATE INDEX ix_orders_customer ON orders (customer_id, id);
+
+CREATE INDEX ix_orders_push_due ON orders (zoho_push_due_at) WHERE zoho_push_due_at IS NOT NULL;
+
+CREATE TABLE order_idempotency_keys (
+    customer_id BIGINT NOT NULL, 
+    key VARCHAR(128) NOT NULL, 
+    body_hash VARCHAR(64) NOT NULL, 
+    order_id BIGINT, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_order_idempotency_keys PRIMARY KEY (customer_id, key), 
+    CONSTRAINT fk_order_idempotency_keys_customer_id_customers FOREIGN KEY(customer_id) REFERENCES customers (id) ON DELETE CASCADE, 
+    CONSTRAINT fk_order_idempotency_keys_order_id_orders FOREIGN KEY(order_id) REFERENCES orders (id) ON DELETE CASCADE
+);
+
+CREATE TABLE order_lines (
+    id BIGSERIAL NOT NULL, 
+    order_id BIGINT NOT NULL, 
+    product_id BIGINT NOT NULL, 
+    zoho_item_id VARCHAR(64), 
+    product_name VARCHAR(500) NOT NULL, 
+    quantity INTEGER NOT NULL, 
+    price BIGINT NOT NULL, 
+    subtotal BIGINT NOT NULL, 
+    CONSTRAINT pk_order_lines PRIMARY KEY (id), 
+    CONSTRAINT ck_order_lines_quantity_positive CHECK (quantity > 0), 
+    CONSTRAINT fk_order_lines_order_id_orders FOREIGN KEY(order_id) REFERENCES orders (id) ON DELETE CASCADE, 
+    CONSTRAINT fk_order_lines_product_id_products FOREIGN KEY(product_id) REFERENCES products (id)
+);
+
+CREATE INDEX ix_order_lines_order ON order_lines (order_id);
+
+CREATE TABLE order_status_history (
+    id BIGSERIAL NOT NULL, 
+    order_id BIGINT NOT NULL, 
+    status VARCHAR(16) NOT NULL, 
+    at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    source VARCHAR(16) NOT NULL, 
+    CONSTRAINT pk_order_status_history PRIMARY KEY (id), 
+    CONSTRAINT fk_order_status_history_order_id_orders FOREIGN KEY(order_id) REFERENCES orders (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_order_status_history_order ON order_status_history (order_id, id);
+
+CREATE TABLE promotion_redemptions (
+    id BIGSERIAL NOT NULL, 
+    promotion_id BIGINT NOT NULL, 
+    customer_id BIGINT NOT NULL, 
+    order_id BIGINT NOT NULL, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_promotion_redemptions PRIMARY KEY (id), 
+    CONSTRAINT fk_promotion_redemptions_customer_id_customers FOREIGN KEY(customer_id) REFERENCES customers (id) ON DELETE CASCADE, 
+    CONSTRAINT fk_promotion_redemptions_order_id_orders FOREIGN KEY(order_id) REFERENCES orders (id) ON DELETE CASCADE, 
+    CONSTRAINT fk_promotion_redemptions_promotion_id_promotions FOREIGN KEY(promotion_id) REFERENCES promotions (id) ON DELETE CASCADE, 
+    CONSTRAINT uq_promotion_redemptions_promotion_id_customer_id UNIQUE (promotion_id, customer_id)
+);
+
+CREATE TABLE stock_reservations (
+    id BIGSERIAL NOT NULL, 
+    order_id BIGINT NOT NULL, 
+    product_id BIGINT NOT NULL, 
+    quantity INTEGER NOT NULL, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    released_at TIMESTAMP WITH TIME ZONE, 
+    release_reason VARCHAR(32), 
+    CONSTRAINT pk_stock_reservations PRIMARY KEY (id), 
+    CONSTRAINT ck_stock_reservations_quantity_positive CHECK (quantity > 0), 
+    CONSTRAINT fk_stock_reservations_order_id_orders FOREIGN KEY(order_id) REFERENCES orders (id) ON DELETE CASCADE, 
+    CONSTRAINT fk_stock_reservations_product_id_products FOREIGN KEY(product_id) REFERENCES products (id), 
+    CONSTRAINT uq_stock_reservations_order_id_product_id UNIQUE (order_id, product_id)
+);
+
+CREATE INDEX ix_stock_reservations_open ON stock_reservations (product_id) WHERE released_at IS NULL;
+
+ALTER TABLE carts ADD COLUMN promo_code VARCHAR(32);
+
+ALTER TABLE promotions ADD COLUMN code VARCHAR(32);
+
+CREATE UNIQUE INDEX uq_promotions_code ON promotions (code);
+
+UPDATE alembic_version SET version_num='0009' WHERE alembic_version.version_num = '0008';
+
 COMMIT;
 

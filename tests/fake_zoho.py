@@ -45,6 +45,7 @@ BILLS = "/books/v3/bills"
 CREDIT_NOTES = "/books/v3/creditnotes"
 PRICEBOOKS = "/inventory/v1/pricebooks"
 ADJUSTMENTS = "/inventory/v1/inventoryadjustments"
+SALES_ORDERS = "/inventory/v1/salesorders"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ LISTS = {
     CREDIT_NOTES: ZohoList("creditnotes", "creditnote", "creditnote_id"),
     PRICEBOOKS: ZohoList("pricebooks", "pricebook", "pricebook_id"),
     ADJUSTMENTS: ZohoList("inventory_adjustments", "inventory_adjustment", "inventory_adjustment_id"),
+    SALES_ORDERS: ZohoList("salesorders", "salesorder", "salesorder_id"),
 }
 MAX_PER_PAGE = 200  # Zoho's own bound
 BAGHDAD = timezone(timedelta(hours=3))
@@ -96,6 +98,7 @@ class Call:
     query: dict[str, str]
     headers: dict[str, str]
     form: dict[str, str] = field(default_factory=dict)
+    json: Any = None  # a JSON body (creates), parsed
 
 
 class FakeZoho:
@@ -293,6 +296,8 @@ class FakeZoho:
                 return failure.status, failure.body, failure.headers
         if call.method == "POST" and call.path == TOKEN_PATH:
             return self._token(call.form)
+        if call.method == "POST":
+            return self._create_or_change(call)
         path, _, record_id = call.path.rpartition("/")
         if call.method != "GET" or (call.path not in LISTS and path not in LISTS):
             return 404, {"code": 5, "message": "Invalid URL Passed"}, {}
@@ -383,6 +388,70 @@ class FakeZoho:
             raise KeyError(record_id)
         return index
 
+    # Sales orders and contacts (the order push): created by POST, voided by POST .../status/void.
+
+    stall_after_create_seconds = 0.0  # a create stores the record, then answers this late (past a timeout)
+    status_after_create: int | None = None  # a create stores the record, then answers with this status (a 5xx)
+
+    def sales_orders(self, reference_number: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            found = list(self.records[SALES_ORDERS])
+        return [so for so in found if reference_number in (None, so.get("reference_number"))]
+
+    def contacts(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.records[CONTACTS])
+
+    def _create_or_change(self, call: Call) -> tuple[int, dict[str, Any], dict[str, str]]:
+        not_found = 404, {"code": 5, "message": "Invalid URL Passed"}, {}
+        refused = self._refusal(call)
+        if refused:
+            return refused
+        if call.path == SALES_ORDERS:
+            return self._stored_then_answered(self._create_sales_order(call.json or {}), "salesorder")
+        if call.path == CONTACTS:
+            return self._stored_then_answered(self._create_contact(call.json or {}), "contact")
+        parts = call.path.split("/")
+        if call.path.startswith(f"{SALES_ORDERS}/") and parts[-2:] == ["status", "void"]:
+            with self._lock:
+                for record in self.records[SALES_ORDERS]:
+                    if record["salesorder_id"] == parts[-3]:
+                        record.update(status="void", last_modified_time=zoho_time(datetime.now(UTC)))
+                        return 200, {"code": 0, "message": "Sales Order status has been changed to Void."}, {}
+            return 404, {"code": 36004, "message": "This sales order does not exist."}, {}
+        return not_found
+
+    def _stored_then_answered(self, record: dict[str, Any], key: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if self.stall_after_create_seconds:
+            time.sleep(self.stall_after_create_seconds)
+        if self.status_after_create is not None:
+            return self.status_after_create, {"code": 500, "message": "Internal error"}, {}
+        return 201, {"code": 0, "message": "created", key: record}, {}
+
+    def _create_sales_order(self, body: dict[str, Any]) -> dict[str, Any]:
+        now = zoho_time(datetime.now(UTC))
+        with self._lock:
+            stored = self.records[SALES_ORDERS]
+            record = {
+                **body,
+                "salesorder_id": str(4_000_000 + len(stored) + 1),
+                "salesorder_number": f"SO-{len(stored) + 1:05d}",
+                "status": "draft",
+                "shipped_status": "pending",
+                "created_time": now,
+                "last_modified_time": now,
+            }
+            stored.append(record)
+        return record
+
+    def _create_contact(self, body: dict[str, Any]) -> dict[str, Any]:
+        now = zoho_time(datetime.now(UTC))
+        with self._lock:
+            stored = self.records[CONTACTS]
+            record = {**body, "contact_id": str(5_000_000 + len(stored) + 1), "last_modified_time": now}
+            stored.append(record)
+        return record
+
 
 def _selected(records: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]]:
     """The records a list query selects, in its order (Zoho's filters and sort)."""
@@ -390,6 +459,9 @@ def _selected(records: list[dict[str, Any]], query: dict[str, str]) -> list[dict
     if since:
         threshold = datetime.fromisoformat(since)
         records = [r for r in records if _stamp(r) >= threshold]
+    for exact in ("reference_number", "contact_name"):  # the order push's look-ups
+        if exact in query:
+            records = [r for r in records if r.get(exact) == query[exact]]
     status = _STATUS_FILTERS.get(query.get("filter_by", ""))
     if status:
         records = [r for r in records if r.get("status", "active") == status]
@@ -422,6 +494,7 @@ def _handler(fake: FakeZoho) -> type[BaseHTTPRequestHandler]:
                 query={key: values[-1] for key, values in parse_qs(url.query).items()},
                 headers={key.lower(): value for key, value in self.headers.items()},
                 form={key: values[-1] for key, values in parse_qs(raw).items()},
+                json=json.loads(raw) if raw and "json" in self.headers.get("Content-Type", "") else None,
             )
             if fake.delay_seconds:
                 time.sleep(fake.delay_seconds)

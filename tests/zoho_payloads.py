@@ -117,6 +117,20 @@ def price_list(pricelist_id: str = "110000000000001", version: int = 1, **fields
     return envelope("price_list", pricelist_id, data, version=version)
 
 
+def sales_order(salesorder_id: str = "440000000000001", version: int = 1, **fields) -> dict:
+    return {
+        "salesorder": {
+            "salesorder_id": salesorder_id,
+            "salesorder_number": "SO-00001",
+            "reference_number": "TSH-2026-000001",
+            "status": "confirmed",
+            "shipped_status": "pending",
+            "last_modified_time": stamp(version),
+            **fields,
+        }
+    }
+
+
 # Zoho's name for each route's record in its webhook default payload, {"item": {...}}.
 DOCUMENTS = {
     "products": "item",
@@ -126,6 +140,7 @@ DOCUMENTS = {
     "credit-notes": "creditnote",
     "stock": "inventory_adjustment",
     "prices": "pricebook",
+    "sales-orders": "salesorder",
 }
 
 
@@ -144,4 +159,5 @@ ENTITY_CASES = {
     "credit-notes": (credit_note, "credit_notes", 8),
     "stock": (stock, "stock", 8),
     "prices": (price_list, "prices", 8),
+    "sales-orders": (sales_order, "sales_orders", 2),
 }

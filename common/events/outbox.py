@@ -33,6 +33,9 @@ EVENT_TYPES = (
     "stock.adjusted",
     "sync.dead_lettered",
     "cart.changed",
+    "order.placed",
+    "order.status_changed",
+    "order.cancelled",
 )
 _MAX_ERROR_LENGTH = 2000
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from common.db.statements import insert
-from common.models import cart_items, carts, product_price_history, products
+from common.models import cart_items, carts, orders, product_price_history, products
 
 Subscriber = Callable[[Connection, dict[str, Any]], None]
 
@@ -59,6 +59,20 @@ def flag_cart_lines(connection: Connection, event: dict[str, Any]) -> None:
     )
 
 
+def mark_order_due_for_zoho(connection: Connection, event: dict[str, Any]) -> None:
+    """order.placed → the order is due for its push to Zoho (common.events.sales_orders), once:
+    a redelivery changes nothing."""
+    connection.execute(
+        update(orders)
+        .where(
+            orders.c.id == int(event["aggregate"]["id"]),
+            orders.c.zoho_salesorder_id.is_(None),
+            orders.c.zoho_push_due_at.is_(None),
+        )
+        .values(zoho_push_due_at=dt.datetime.fromisoformat(event["occurred_at"]))
+    )
+
+
 # name (stored with each delivery: never rename one that has deliveries) → (function, event types)
 SUBSCRIBERS: dict[str, tuple[Subscriber, tuple[str, ...]]] = {
     "price_history": (record_price_change, ("product.price_changed",)),
@@ -66,6 +80,7 @@ SUBSCRIBERS: dict[str, tuple[Subscriber, tuple[str, ...]]] = {
         flag_cart_lines,
         ("product.out_of_stock", "product.back_in_stock", "product.deactivated", "product.updated"),
     ),
+    "zoho_sales_orders": (mark_order_due_for_zoho, ("order.placed",)),
 }
 
 

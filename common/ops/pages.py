@@ -23,13 +23,13 @@ from sqlalchemy import Row
 from werkzeug.wrappers import Response
 
 from common.clock import utcnow
-from common.db.transactions import read
+from common.db.transactions import read, write
 from common.errors import Conflict, NotFound
 from common.http import NO_STORE, ApiRequest, cached_response, dump_json, html_response, redirect
 from common.ops import queries, session
 from common.ops.chart import SERIES, hourly_chart
 from common.routes import Handler
-from common.sync import dashboard, dead_letters, queue_reads
+from common.sync import dashboard, dead_letters, order_push, queue_reads
 from common.sync.queue_reads import SHOWN_PAYLOAD_CHARS
 
 _HERE = Path(__file__).resolve().parent
@@ -45,9 +45,11 @@ _SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
-Notice = Literal["replayed", "already-resolved", "not-found"]
+Notice = Literal["replayed", "already-resolved", "not-found", "push-due", "no-push"]
 _NOTICES = {
     "replayed": "{count} dead letter(s) re-queued; they complete at the next drain.",
+    "push-due": "The order's push to Zoho is due now; it runs within a minute.",
+    "no-push": "That order has no push pending.",
     "already-resolved": "That dead letter was already resolved.",
     "not-found": "That dead letter no longer exists.",
 }
@@ -171,6 +173,8 @@ def operator(request: ApiRequest, handler: Handler) -> Any:
         request.path_id("dead_letter_id", NO_DEAD_LETTER)
     if "event_id" in request.params:
         request.path_id("event_id", NO_PAYLOAD)
+    if "order_id" in request.params:
+        request.path_id("order_id", "Order not found")
     admin_key = request.settings.admin_api_key
     if admin_key is None:
         return _not_configured()
@@ -307,6 +311,13 @@ def replay_one(request: ApiRequest) -> Response:
     except Conflict:
         return _back("already-resolved")
     return _back("replayed", replayed.requeued)
+
+
+def push_order(request: ApiRequest) -> Response:
+    """Make a failed push of an order to Zoho due now instead of after its backoff."""
+    with write() as connection:
+        due = order_push.replay(connection, request.path_id("order_id", "Order not found"))
+    return _back("push-due" if due else "no-push")
 
 
 def replay_entity(request: ApiRequest) -> Response:

@@ -5,7 +5,7 @@ One rounding rule everywhere: `common.money.percent_of` (half up, integer arithm
 - A catalog promotion (`applies_to='catalog'`) lowers card prices of its scope: a product,
   a category (both when both are set), or everything when neither is set.
 - A checkout promotion discounts an order's subtotal when the minimum purchase is met
-  and it has uses left.
+  and it has uses left; one with a `code` only when the cart carries that code.
 - A promotion's amount on a price: percentage → percent_of(price, value); fixed →
   min(value, price). The best promotion is the one with the largest amount; a tie goes
   to the lower promotion id. An amount of 0 is no discount.
@@ -43,6 +43,7 @@ class Promotion:
     max_uses: int | None
     used_count: int
     ends_at: datetime
+    code: str | None = None  # a coded checkout promotion applies only to a cart that carries the code
 
     @property
     def percentage(self) -> int | None:
@@ -109,10 +110,16 @@ def card_price(price: int, product_id: int, category_id: int | None, active: Seq
     return Price(price - amount, price, percent)
 
 
-def order_discount(subtotal: int, active: Sequence[Promotion]) -> tuple[Promotion | None, int]:
-    """The best checkout promotion for an order of `subtotal` dinars, and its amount (≤ subtotal)."""
+def order_discount(subtotal: int, active: Sequence[Promotion], code: str | None = None) -> tuple[Promotion | None, int]:
+    """The best checkout promotion for an order of `subtotal` dinars, and its amount (≤ subtotal):
+    the uncoded ones, and the one whose code the cart carries."""
     return best_promotion(
-        (p for p in active if p.applies_to == "checkout" and p.applicable_to_order(subtotal)), subtotal
+        (
+            p
+            for p in active
+            if p.applies_to == "checkout" and p.code in (None, code) and p.applicable_to_order(subtotal)
+        ),
+        subtotal,
     )
 
 

@@ -167,6 +167,7 @@ class Totals(BaseModel):
 
 class Cart(Totals):
     items: list[CartLine]
+    promo_code: str | None = Field(None, description="The promotion code applied to the cart, if any")
 
 
 class Address(BaseModel):
@@ -176,6 +177,7 @@ class Address(BaseModel):
     label: str
     address: str
     city: str
+    phone: str | None = None
     is_default: bool
 
 
@@ -201,6 +203,7 @@ class CheckoutPromotion(BaseModel):
     discount_type: Literal["percentage", "fixed"]
     discount_value: int = Field(description="Percent, or IQD for a fixed promotion")
     min_purchase: Iqd
+    code: str | None = Field(None, description="Set on the promotion of the cart's code")
     applicable: bool = Field(description="Minimum purchase met and uses left")
     applied: bool = Field(description="The one promotion whose discount the totals include")
 
@@ -219,6 +222,10 @@ class Checkout(BaseModel):
     promotions: list[CheckoutPromotion]
     summary: Totals
     issues: list[CheckoutIssue]
+    checkout_token: str = Field(
+        description="What this answer showed (lines, prices, discount, code); send it with POST /api/mobile/orders "
+        "to be told (409 checkout_changed) when any of it changed before the order"
+    )
 
 
 class CartItemAdd(BaseModel):
@@ -228,3 +235,110 @@ class CartItemAdd(BaseModel):
 
 class CartItemQuantity(BaseModel):
     quantity: Quantity
+
+
+# --- Orders, addresses, promotion codes ------------------------------------------------------
+
+OrderStatus = Literal["placed", "confirmed", "shipped", "delivered", "cancelled"]
+PaymentMethodId = Literal["cash_on_delivery"]
+ShortText = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class OrderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address_id: json_integer(1, MAX_ID)
+    delivery_option: DeliveryOptionId
+    payment_method: PaymentMethodId = Field(description="cash_on_delivery (other methods when configured)")
+    note: str | None = Field(None, max_length=500)
+    checkout_token: str | None = Field(
+        None,
+        max_length=20_000,
+        description="The checkout answer's checkout_token: the order is refused (409 "
+        "checkout_changed) when prices, quantities, the discount or the code differ from what it showed",
+    )
+
+
+class OrderLine(BaseModel):
+    product_id: int
+    product_name: str
+    quantity: int
+    price: Iqd
+    subtotal: Iqd
+
+
+class OrderAddress(BaseModel):
+    label: str
+    address: str
+    city: str
+    phone: str | None
+
+
+class OrderZoho(BaseModel):
+    salesorder_id: str
+    salesorder_number: str | None
+    synced_at: dt.datetime | None
+
+
+class OrderStatusChange(BaseModel):
+    status: OrderStatus
+    at: dt.datetime
+
+
+class Order(Totals):
+    id: int
+    number: str = Field(examples=["TSH-2026-000123"])
+    status: OrderStatus
+    created_at: dt.datetime
+    items: list[OrderLine]
+    promo_code: str | None
+    address: OrderAddress = Field(description="As it was when the order was placed")
+    delivery_option: DeliveryOptionId
+    payment_method: str
+    note: str | None
+    zoho: OrderZoho | None = Field(description="The Zoho sales order, once created")
+    timeline: list[OrderStatusChange]
+
+
+class OrderListQuery(BaseModel):
+    cursor: str | None = Field(None, max_length=32, description="next_cursor of the previous page")
+    limit: int = Field(20, ge=1, le=100)
+
+
+class OrderPage(BaseModel):
+    orders: list[Order]
+    next_cursor: str | None
+
+
+class OrderProblem(BaseModel):
+    code: str = Field(examples=["price_changed", "insufficient_stock", "promo_code_invalid"])
+    product_id: int | None = None
+    message: str
+
+
+class AddressList(BaseModel):
+    addresses: list[Address]
+
+
+class AddressCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: ShortText
+    address: Annotated[str, Field(min_length=1, max_length=1000)]
+    city: ShortText
+    phone: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    is_default: bool = False
+
+
+class AddressChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: ShortText | None = None
+    address: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    city: ShortText | None = None
+    phone: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    is_default: Literal[True] | None = Field(None, description="true makes it the default; set another to move it")
+
+
+class PromoCodeApply(BaseModel):
+    code: Annotated[str, Field(min_length=1, max_length=32)]

@@ -13,12 +13,13 @@ from common.db.engine import check_database, get_engine
 from common.db.transactions import read
 from common.health import DatabaseStatus
 from common.metrics import function_stats
-from common.sync import mirror, queue_reads
+from common.sync import mirror, order_push, queue_reads
 from common.sync.schemas import (
     DrainSummary,
     EntityStats,
     HourCount,
     MirrorStatus,
+    OrdersHealth,
     ProcessingTime,
     QueueDepth,
     QueueHealth,
@@ -29,12 +30,14 @@ from common.sync.schemas import (
 )
 
 PENDING_AGE_LIMIT_SECONDS = 300
+ORDER_WAIT_LIMIT_SECONDS = 900  # an order not in Zoho after 15 minutes degrades the health
 SUCCESS_RATE_FLOOR = 95.0
 
 
 def sync_health(engine: Engine | None = None) -> SyncHealth:
     """Unhealthy when the database is down; degraded by the contract's rules (the queue's three, and
-    the mirror's: a stale full pass, a full pass stopped by its safety rail, a spent Zoho budget)."""
+    the mirror's: a stale full pass, a full pass stopped by its safety rail, a spent Zoho budget),
+    and when an order has waited for Zoho over ORDER_WAIT_LIMIT_SECONDS."""
     engine = engine or get_engine()
     now = utcnow()
     database = DatabaseStatus(**check_database(engine))
@@ -53,6 +56,7 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
         unresolved = queue_reads.unresolved_dead_letter_count(connection)
         rate = _success_rate(*queue_reads.finished_since(connection, now - timedelta(hours=1)))
         last_run = queue_reads.last_drain_run(connection)
+        orders = OrdersHealth(**order_push.orders_health(connection, now))
         status = _mirror_status(connection, now)
     age = (now - oldest).total_seconds() if oldest else None
     issues = []
@@ -62,6 +66,9 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
         issues.append(f"{unresolved} unresolved dead letters")
     if rate is not None and rate < SUCCESS_RATE_FLOOR:
         issues.append(f"success rate over the last hour is {rate}% (floor {SUCCESS_RATE_FLOOR}%)")
+    waited = orders.oldest_waiting_age_seconds
+    if waited is not None and waited > ORDER_WAIT_LIMIT_SECONDS:
+        issues.append(f"an order has waited {round(waited)} s for Zoho (limit {ORDER_WAIT_LIMIT_SECONDS} s)")
     if status is not None:
         issues += mirror.mirror_issues(status, now)
     return SyncHealth(
@@ -73,6 +80,7 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
             last_drain_at=last_run.finished_at if last_run else None,
             last_drain=DrainSummary.model_validate(last_run._mapping) if last_run else None,
         ),
+        orders=orders,
         mirror=status,
         issues=issues,
     )

@@ -92,6 +92,10 @@ ENTITIES: tuple[Entity, ...] = (
         "/inventory/v1/pricebooks",
         "pricebooks",
     ),
+    # Orders are urgent: their status is what the customer sees. Not listed by the reconcile: its
+    # full pass keeps tables that mirror Zoho's records (and deactivates what Zoho lacks), while
+    # orders are ours; a lost status webhook is caught up by the next change of that sales order.
+    Entity("sales-orders", "sales_orders", URGENT, "salesorder", records.ZohoSalesOrder, "SalesOrderWebhook"),
 )
 
 BY_ROUTE = {entity.route: entity for entity in ENTITIES}

@@ -43,6 +43,7 @@ from common.models import (
     stock_adjustments,
 )
 from common.money import to_iqd
+from common.products import reservations
 from common.products.sales import recompute_sales_counts
 from common.products.search_index import product_search, vocabulary_rows
 from common.sync import stock
@@ -52,6 +53,7 @@ from common.sync.errors import PermanentSyncError, TransientSyncError
 from common.sync.payloads import records
 from common.sync.payloads.bodies import ZohoEvent
 from common.sync.queue import APPLIED, NOOP, STALE, QueueItem
+from common.sync.sales_orders import apply_sales_order
 
 _INACTIVE_STATUSES = {"inactive", "void", "deleted"}
 
@@ -570,6 +572,8 @@ def apply_product(connection: Connection, event: ZohoEvent, now: datetime) -> st
         if stored is not None:
             connection.execute(_UPDATE_PRODUCT, {**values, "product_row_id": stored.id})
             outbox.write(connection, _product_events(stored, stored.id, item.item_id, values), now)
+            if "stock_quantity" in values:  # a snapshot: Zoho's figure now counts the orders it committed
+                reservations.release_counted_in_snapshot(connection, stored.id, modified_at or now, now)
             return APPLIED
         created = connection.execute(
             insert(connection, products)
@@ -683,6 +687,8 @@ def apply_checked_stock(
     if "stock_quantity" in values:
         changed = {"stock_quantity": values["stock_quantity"]}
         outbox.write(connection, _product_events(stored, stored.id, zoho_item_id, changed), now)
+        # Zoho's figure counts the orders it committed before the read (less the clocks' allowance).
+        reservations.release_counted_in_snapshot(connection, stored.id, read_started - stock.CLOCK_MARGIN, now)
 
 
 # Each entity's handler, by tds_sync_queue.entity_type (common.sync.entities.ENTITIES).
@@ -694,4 +700,5 @@ HANDLERS: dict[str, Callable[[Connection, ZohoEvent, datetime], str]] = {
     "credit_notes": apply_credit_note,
     "stock": apply_stock,
     "prices": apply_prices,
+    "sales_orders": apply_sales_order,
 }

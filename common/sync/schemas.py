@@ -77,6 +77,23 @@ class WorkersHealth(BaseModel):
     last_drain: DrainSummary | None
 
 
+class FailedPush(BaseModel):
+    id: int
+    number: str
+    status: str
+    created_at: dt.datetime
+    zoho_push_attempts: int
+    zoho_push_error: str
+    zoho_push_due_at: dt.datetime = Field(description="When it is tried again")
+
+
+class OrdersHealth(BaseModel):
+    today: int = Field(description="Orders placed since midnight UTC")
+    waiting_for_zoho: int = Field(description="Orders not cancelled whose sales order is not in Zoho yet")
+    oldest_waiting_age_seconds: float | None
+    failed_pushes: list[FailedPush] = Field(description="Pushes to Zoho that failed and wait for their retry")
+
+
 class PassProgress(BaseModel):
     """One entity of the import or of the latest full pass."""
 
@@ -114,6 +131,7 @@ class SyncHealth(BaseModel):
     database: DatabaseStatus
     queue: QueueHealth | None
     workers: WorkersHealth | None
+    orders: OrdersHealth | None = None
     mirror: MirrorStatus | None = None
     issues: list[str]
 

@@ -1,5 +1,6 @@
 """Background drain workers for the local runner: TDS_WORKERS threads polling the queue, each
-relaying domain events (common.events.relay) after every drain."""
+relaying domain events (common.events.relay) and pushing due orders to Zoho
+(common.sync.order_push) after every drain."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from common.config import Settings
 from common.events.relay import relay
 from common.logs import get_logger
 from common.sync.drain import drain
+from common.sync.order_push import push_due
 
 log = get_logger("sync.workers")
 
@@ -52,7 +54,8 @@ class DrainWorkers:
                     keep_going=lambda: not self._stop.is_set(),
                 )
                 relayed = relay(self.settings, budget_seconds=_WORKER_BUDGET_SECONDS)
-                idle = summary.claimed == 0 and not relayed.published and not relayed.delivered
+                pushed = push_due(self.settings, budget_seconds=_WORKER_BUDGET_SECONDS)
+                idle = summary.claimed == 0 and not relayed.published and not relayed.delivered and not pushed.worked
             except Exception:
                 log.exception("drain failed; retrying after the poll interval")
                 idle = True

@@ -132,10 +132,21 @@ class ZohoClient:
         """GET {api_domain}{path} for the configured organization; a rejected token is refreshed once.
 
         Each attempt spends one call of the shared budget; ZohoPaused when none is left."""
+        return self._api("GET", path, params)
+
+    def post(
+        self, path: str, body: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """POST a JSON body to {api_domain}{path} (a create, a status change), as `get` does."""
+        return self._api("POST", path, params, body)
+
+    def _api(
+        self, method: str, path: str, params: Mapping[str, Any] | None, body: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         token = self._access_token()
-        response = self._call(path, params, token)
+        response = self._call(method, path, params, token, body)
         if response.status_code == 401:
-            response = self._call(path, params, self._access_token(rejected=token.value))
+            response = self._call(method, path, params, self._access_token(rejected=token.value), body)
             if response.status_code == 401:
                 raise ZohoAuthError("Zoho API rejected a freshly refreshed access token (check the client's scopes)")
         return self._payload(response)
@@ -168,18 +179,26 @@ class ZohoClient:
         """Zoho's current item (its stock included), or None when Zoho no longer holds it."""
         return self.get_record(ITEMS_PATH, "item", item_id)
 
-    def _call(self, path: str, params: Mapping[str, Any] | None, token: _Token) -> requests.Response:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        token: _Token,
+        body: Mapping[str, Any] | None = None,
+    ) -> requests.Response:
         now = utcnow()
         resume_at = zoho_budget.spend(self._settings, now, self._engine)
         if resume_at is not None:
             raise ZohoBudgetSpent(resume_at)
         try:
             return self._send(
-                "GET",
+                method,
                 f"{token.api_domain or self._settings.zoho_api_url}{path}",
                 "Zoho API",
                 params={**(params or {}), "organization_id": self._settings.zoho_organization_id},
                 headers={"Authorization": f"Zoho-oauthtoken {token.value}"},
+                **({"json": dict(body)} if body is not None else {}),
             )
         except ZohoRateLimited as limited:
             # Everyone waits for the next minute, or longer when Zoho asked for longer.

@@ -68,6 +68,7 @@ def test_adding_creates_the_cart_then_adds_to_the_line(client, db):
         "delivery_fee": 5_000,
         "total": 41_000,
         "currency": "IQD",
+        "promo_code": None,
     }
     again = client.post(ITEMS, json={"product_id": ids["charger"], "quantity": 3}, headers=auth).get_json()
     assert again["items"][0]["quantity"] == 5 and again["subtotal"] == 90_000

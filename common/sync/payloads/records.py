@@ -243,3 +243,20 @@ class ZohoPriceBook(ZohoRecord):
     pricebook_items: list[ZohoPriceBookItem] | None = Field(
         None, validation_alias=AliasChoices("pricebook_items", "items"), max_length=50_000
     )
+
+
+class ZohoSalesOrder(ZohoRecord):
+    """A sales order: ours carry our order number as `reference_number`. Its `status` (draft,
+    confirmed/open, closed, void, onhold) and `shipped_status` (pending, partially_shipped,
+    shipped, fulfilled) move the order (common.sync.sales_orders)."""
+
+    id_field: ClassVar[str] = "salesorder_id"
+
+    salesorder_id: ZohoId
+    salesorder_number: Text(64) = None
+    reference_number: Text(64) = None
+    customer_id: OptionalId = None
+    status: Text(32) = None
+    order_status: Text(32) = None
+    shipped_status: Text(32) = None
+    total: Amount = None

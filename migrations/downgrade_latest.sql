@@ -1,23 +1,25 @@
 -- Generated from the Alembic migrations by `python -m common.migrate --sql-downgrade`; do not edit.
--- Undoes the newest migration (0005 -> 0004) on PostgreSQL, after a backup:
+-- Undoes the newest migration (0010 -> 0005) on PostgreSQL, after a backup:
 --   psql -v ON_ERROR_STOP=1 -f migrations/downgrade_latest.sql
 BEGIN;
 
--- Running downgrade 0005 -> 0004
+-- Running downgrade 0010 -> 0005
 
-DROP TRIGGER reviews_ratings_truncate ON reviews;
+DROP INDEX ix_tds_sync_queue_payload;
 
-DROP TRIGGER reviews_ratings_update ON reviews;
+DROP TABLE ops_audit_log;
 
-DROP TRIGGER reviews_ratings_sync ON reviews;
+DROP TABLE ops_queue_pauses;
 
-DROP FUNCTION product_ratings_clear();
+DROP TABLE ops_alert_notifications;
 
-DROP FUNCTION product_ratings_sync();
+DROP TABLE ops_incidents;
 
-DROP TABLE product_ratings;
+DROP TABLE ops_alert_clock;
 
-UPDATE alembic_version SET version_num='0004' WHERE alembic_version.version_num = '0005';
+DROP TABLE ops_job_runs;
+
+UPDATE alembic_version SET version_num='0005' WHERE alembic_version.version_num = '0010';
 
 COMMIT;
 

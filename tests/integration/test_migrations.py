@@ -17,7 +17,7 @@ from tests.conftest import PG_ADMIN_URL
 
 # Search helpers that only one database has; the models describe them for PostgreSQL only.
 _BACKEND_SPECIFIC = {"products_fts", "products_fts_data", "products_fts_idx", "products_fts_docsize",
-                     "products_fts_config", "product_search"}  # fmt: skip
+                     "products_fts_config", "product_search", "ix_tds_sync_queue_payload"}  # fmt: skip
 _CONTRACT_TABLES = {"promotions", "carts", "cart_items", "reviews", "customer_addresses", "tds_sync_queue",
                     "tds_dead_letter_queue", "products", "customers"}  # fmt: skip
 

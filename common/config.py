@@ -23,6 +23,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "tsh_erp.sqlite3"
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_SQLITE_PATH}"
 LOCAL_TOKEN_SECRET_PATH = PROJECT_ROOT / "var" / "mobile_token_secret"
+LOCAL_ADMIN_KEY_PATH = PROJECT_ROOT / "var" / "admin_api_key"
 
 # Keys a production deployment must carry; a missing one stops start-up.
 _PRODUCTION_SECRETS = (
@@ -35,7 +36,7 @@ _PRODUCTION_SECRETS = (
     "zoho_organization_id",
 )
 # HS256 wants a key at least as long as its hash; API keys shorter than this are guessable.
-_MIN_SECRET_LENGTH = {"mobile_token_secret": 32, "webhook_api_key": 16, "admin_api_key": 16}
+_MIN_SECRET_LENGTH = {"mobile_token_secret": 32, "webhook_api_key": 16, "admin_api_key": 16, "ops_viewer_key": 16}
 
 
 class ConfigError(Exception):
@@ -82,6 +83,10 @@ class Settings(BaseSettings):
     webhook_api_key: SecretStr | None = None
     admin_api_key: SecretStr | None = None
     mobile_token_secret: SecretStr | None = None
+    # Signs in to the operations page and reads the admin GET endpoints; every change is refused to it.
+    ops_viewer_key: SecretStr | None = None
+    # Where alert incidents are POSTed (a Slack or Teams incoming webhook, or any JSON receiver).
+    alert_webhook_url: str | None = None
 
     zoho_client_id: str | None = None
     zoho_client_secret: SecretStr | None = None
@@ -139,6 +144,20 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return url.rstrip("/")
 
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _alert_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url
+
+    @model_validator(mode="after")
+    def _distinct_operator_keys(self) -> Settings:
+        viewer, admin = self.ops_viewer_key, self.admin_api_key
+        if viewer and admin and viewer.get_secret_value() == admin.get_secret_value():
+            raise ValueError("OPS_VIEWER_KEY must differ from ADMIN_API_KEY (the viewer may not change anything)")
+        return self
+
     @model_validator(mode="after")
     def _production_requirements(self) -> Settings:
         """Every production problem at once, so that an operator fixes them in one round."""
@@ -189,6 +208,18 @@ def local_token_secret(path: Path = LOCAL_TOKEN_SECRET_PATH) -> str:
     except OSError as exc:
         reason = f"cannot keep the local token secret in {path} ({exc.strerror}): set MOBILE_TOKEN_SECRET"
         raise ConfigError(reason) from None
+
+
+def local_admin_key(path: Path = LOCAL_ADMIN_KEY_PATH) -> tuple[str, bool]:
+    """The admin key of local development (no ADMIN_API_KEY), made once and kept in var/ (0600)
+    like the token secret; also says whether this call made it."""
+    try:
+        created = not path.exists()
+        if created:
+            _create_secret_file(path)
+        return path.read_text().strip(), created
+    except OSError as exc:
+        raise ConfigError(f"cannot keep the local admin key in {path} ({exc.strerror}): set ADMIN_API_KEY") from None
 
 
 def _create_secret_file(path: Path) -> None:

@@ -3,6 +3,7 @@ WEBHOOK_KEY and ADMIN_KEY routes (common.routes.GUARDS), run by the HTTP edge be
 
 Keys are compared in constant time. With no key configured the endpoint is open: that is
 only possible in local development, since production refuses to start without the keys.
+OPS_VIEWER_KEY is accepted where the admin key is, for reading only: anything else is 403.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from common.errors import Unauthorized
+from common.errors import Forbidden, Unauthorized
 from common.http import ApiRequest, Handler
 
 WEBHOOK_KEY_HEADER = "X-Webhook-Key"
@@ -44,6 +45,24 @@ def webhook_key(request: ApiRequest, handler: Handler) -> Any:
     return handler(request)
 
 
+ADMIN, VIEWER = "admin", "viewer"
+_READS = ("GET", "HEAD")
+
+
+def _matches(given: bytes, expected: SecretStr | None) -> bool:
+    return expected is not None and hmac.compare_digest(given, expected.get_secret_value().encode())
+
+
 def admin_key(request: ApiRequest, handler: Handler) -> Any:
-    _require_admin_key(request)
+    """The admin key, or the viewer key on a read; the caller's role goes on `request.operator_role`."""
+    settings = request.settings
+    given = request.headers.get(ADMIN_KEY_HEADER, "").encode()
+    if settings.admin_api_key is None or _matches(given, settings.admin_api_key):
+        request.operator_role = ADMIN
+    elif _matches(given, settings.ops_viewer_key):
+        if request.raw.method not in _READS:
+            raise Forbidden("The viewer key may only read")
+        request.operator_role = VIEWER
+    else:
+        raise Unauthorized("Invalid or missing admin API key")
     return handler(request)

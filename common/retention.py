@@ -1,8 +1,9 @@
 """Retention: one job deletes the history older than TDS_RETENTION_HOURS, in chunks.
 
 What goes: completed queue items (their dedupe keys with them; open and dead-lettered items
-stay), drain runs, published events whose every delivery is done, and request metrics (kept at
-least MIN_RETENTION_HOURS, the operations page's longest window). The job runs every hour as the
+stay), drain runs, published events whose every delivery is done, request metrics (kept at
+least MIN_RETENTION_HOURS, the operations page's longest window), scheduled jobs' outcomes,
+resolved alert incidents, and the operators' audit trail (kept at least 90 days). The job runs every hour as the
 scheduled function `purge_history` and, in the local runner, on a timer in the coordinating
 process (`RetentionTimer`); no drain, relay or request purges.
 """
@@ -21,6 +22,7 @@ from common.db import delete_in_chunks, utcnow
 from common.events import outbox
 from common.logs import get_logger
 from common.metrics import MIN_RETENTION_HOURS, purge_request_metrics
+from common.ops import alerts, audit, jobs
 from common.sync import queue
 
 log = get_logger("retention")
@@ -36,6 +38,9 @@ class PurgeSummary(BaseModel):
     drain_runs: int
     events: int
     request_metrics: int
+    job_runs: int
+    incidents: int
+    audit_entries: int
 
 
 def purge_history(settings: Settings, engine: Engine | None = None) -> PurgeSummary:
@@ -43,6 +48,7 @@ def purge_history(settings: Settings, engine: Engine | None = None) -> PurgeSumm
     now = utcnow()
     before = now - timedelta(hours=settings.tds_retention_hours)
     metrics_before = now - timedelta(hours=max(MIN_RETENTION_HOURS, settings.tds_retention_hours))
+    audit_before = now - timedelta(hours=max(audit.MIN_RETENTION_HOURS, settings.tds_retention_hours))
 
     def purge(delete_chunk: Callable[[Connection, datetime, int], int], cutoff: datetime) -> int:
         return delete_in_chunks(engine, lambda connection, limit: delete_chunk(connection, cutoff, limit))
@@ -52,6 +58,9 @@ def purge_history(settings: Settings, engine: Engine | None = None) -> PurgeSumm
         drain_runs=purge(queue.purge_drain_runs, before),
         events=purge(outbox.purge_published, before),
         request_metrics=purge(purge_request_metrics, metrics_before),
+        job_runs=purge(jobs.purge, before),
+        incidents=purge(alerts.purge_resolved, before),
+        audit_entries=purge(audit.purge, audit_before),
     )
     log.info("history purged", extra=summary.model_dump())
     return summary

@@ -240,6 +240,32 @@ _ZOHO_ROUTES = (
         query="common.sync.schemas:RetryAllQuery",
         responses={200: "common.sync.schemas:Replayed"},
     ),
+    *(
+        Route("POST", f"/api/zoho/queue/{verb}", "zoho_dashboard", "zoho_dashboard", f"queue_{verb}",
+              f"{verb.capitalize()} the drain for one entity type (`{{\"entity_type\": ...}}`) or all (`{{}}`)",
+              "zoho dashboard", auth=ADMIN_KEY, body="common.ops.schemas:PauseBody", errors=(403,),
+              responses={200: "common.ops.schemas:Paused"})
+        for verb in ("pause", "resume")
+    ),
+    Route("POST", "/api/zoho/dashboard/dead-letter/replay", "zoho_dashboard", "zoho_dashboard",
+          "dead_letter_replay_matching", "Re-queue the unresolved dead letters a filter matches (dry_run: count only)",
+          "zoho dashboard", auth=ADMIN_KEY, body="common.ops.schemas:DeadLetterFilter", errors=(403,),
+          responses={200: "common.ops.schemas:BulkReplayed"}),
+    Route("POST", "/api/zoho/dashboard/dead-letter/discard", "zoho_dashboard", "zoho_dashboard",
+          "dead_letter_discard_matching",
+          "Resolve, without re-queueing, the unresolved dead letters a filter matches (dry_run: count only)",
+          "zoho dashboard", auth=ADMIN_KEY, body="common.ops.schemas:DeadLetterFilter", errors=(403,),
+          responses={200: "common.ops.schemas:BulkDiscarded"}),
+    Route("GET", "/api/zoho/dashboard/incidents", "zoho_dashboard", "zoho_dashboard", "dashboard_incidents",
+          "Alert incidents, newest first, with their notifications", "zoho dashboard", auth=ADMIN_KEY,
+          responses={200: "common.ops.schemas:IncidentList"}),
+    Route("GET", "/api/zoho/dashboard/events", "zoho_dashboard", "zoho_dashboard", "dashboard_event_search",
+          "Queue items (dead letters included) whose payload holds a value anywhere, newest first",
+          "zoho dashboard", auth=ADMIN_KEY, query="common.ops.schemas:EventSearchQuery",
+          responses={200: "common.ops.schemas:EventSearchPage"}),
+    Route("GET", "/api/zoho/dashboard/audit", "zoho_dashboard", "zoho_dashboard", "dashboard_audit",
+          "The operators' audit trail, newest first", "zoho dashboard", auth=ADMIN_KEY,
+          query="common.ops.schemas:AuditQuery", responses={200: "common.ops.schemas:AuditPage"}),
     Route(
         "POST",
         "/api/zoho/reconcile",
@@ -374,6 +400,17 @@ _OPS_ROUTES: tuple[Route, ...] = (
     Route("POST", "/dashboard/dead-letters/replay", "ops_dashboard", "ops_dashboard", "ops_replay_entity",
           "Replay every unresolved dead letter of one entity type from the page (form: csrf, entity_type)",
           "operations", auth=OPS_SESSION, responses={**_FORM_POST, 400: "html"}, errors=(413, 415),
+          media_type="text/html"),
+    *(
+        Route("POST", f"/dashboard/queue/{verb}", "ops_dashboard", "ops_dashboard", f"ops_queue_{verb}",
+              f"{verb.capitalize()} the drain from the page (form: csrf, entity_type blank for all)", "operations",
+              auth=OPS_SESSION, responses=_FORM_POST, errors=(400, 413, 415), media_type="text/html")
+        for verb in ("pause", "resume")
+    ),
+    Route("POST", "/dashboard/dead-letters/bulk", "ops_dashboard", "ops_dashboard", "ops_bulk_dead_letters",
+          "Replay or discard the dead letters a filter matches: first the count, then (with confirmed) the action "
+          "(form: csrf, action, entity_type, error_contains, since, until, confirmed)", "operations",
+          auth=OPS_SESSION, responses={200: "html", **_FORM_POST, 400: "html", 409: "html"}, errors=(413, 415),
           media_type="text/html"),
     Route("GET", "/dashboard/static/{asset}", "ops_dashboard", "ops_dashboard", "ops_asset",
           "The operations page's stylesheet and script", "operations", responses={200: "asset"},

@@ -1,4 +1,4 @@
-"""The operations page (GET /dashboard), its login and logout, its replay buttons and its assets."""
+"""The operations page (GET /dashboard), its login and logout, its replay, pause and bulk forms and its assets."""
 
 from common.http import ApiRequest, http_function
 from common.ops import pages
@@ -25,5 +25,8 @@ ops_dashboard = http_function(
     ops_logout=pages.log_out,
     ops_replay_one=pages.replay_one,
     ops_replay_entity=pages.replay_entity,
+    ops_queue_pause=pages.pause,
+    ops_queue_resume=pages.resume,
+    ops_bulk_dead_letters=pages.bulk_dead_letters,
     ops_asset=pages.asset,
 )

@@ -8,6 +8,7 @@ from common.config import get_settings
 from common.errors import ServiceUnavailable
 from common.http import HTTP_BUDGET_SECONDS, ApiRequest, http_function
 from common.logs import get_logger
+from common.ops import jobs
 from common.sync.reconcile import ReconcileStopped, reconcile
 from common.sync.schemas import ReconcileSummary
 from common.sync.zoho_client import ZohoError, ZohoNotConfigured
@@ -19,14 +20,21 @@ log = get_logger("reconcile")
 
 
 def reconcile_zoho(event=None, context=None) -> dict:
-    """Scheduled entry point: a run Zoho cuts short returns what it managed (the job logged why)."""
+    """Scheduled entry point: a run Zoho cuts short returns what it managed (the job logged why).
+    Its outcome is recorded for the job_failing alert rule: a run cut short counts as failed."""
     try:
-        return reconcile(get_settings(), budget_seconds=SCHEDULE_BUDGET_SECONDS).model_dump()
+        summary = reconcile(get_settings(), budget_seconds=SCHEDULE_BUDGET_SECONDS)
     except ZohoNotConfigured:
         log.info("Zoho reconcile skipped: Zoho API is not configured")
         return ReconcileSummary().model_dump()
     except ReconcileStopped as stopped:
+        jobs.record(jobs.RECONCILE, stopped)
         return stopped.summary.model_dump()
+    except Exception as exc:
+        jobs.record(jobs.RECONCILE, exc)
+        raise
+    jobs.record(jobs.RECONCILE)
+    return summary.model_dump()
 
 
 def _reconcile_now(request: ApiRequest) -> ReconcileSummary:

@@ -1,6 +1,8 @@
-"""The Zoho sync dashboard: health (public), statistics and dead letters (admin)."""
+"""The Zoho sync dashboard: health (public); statistics, dead letters, incidents, payload search,
+the audit trail, pause and resume, and bulk dead-letter actions (admin; the viewer key reads)."""
 
 from common.http import NO_STORE, ApiRequest, http_function, json_response
+from common.ops import api
 from common.sync import dashboard, dead_letters
 from common.sync.schemas import DeadLetterQuery, RetryAllQuery, StatsQuery
 
@@ -19,11 +21,11 @@ def _dead_letter_list(request: ApiRequest):
 
 
 def _dead_letter_retry(request: ApiRequest):
-    return dead_letters.replay_one(request.path_id("dead_letter_id", "Dead letter not found"))
+    return dead_letters.replay_one(request.path_id("dead_letter_id", "Dead letter not found"), request.operator_role)
 
 
 def _dead_letter_retry_all(request: ApiRequest):
-    return dead_letters.replay_all(request.query_model(RetryAllQuery).entity_type)
+    return dead_letters.replay_all(request.query_model(RetryAllQuery).entity_type, request.operator_role)
 
 
 zoho_dashboard = http_function(
@@ -33,4 +35,11 @@ zoho_dashboard = http_function(
     dead_letter_list=_dead_letter_list,
     dead_letter_retry=_dead_letter_retry,
     dead_letter_retry_all=_dead_letter_retry_all,
+    dead_letter_replay_matching=api.replay_matching,
+    dead_letter_discard_matching=api.discard_matching,
+    queue_pause=api.pause,
+    queue_resume=api.resume,
+    dashboard_incidents=api.incidents,
+    dashboard_event_search=api.search_events,
+    dashboard_audit=api.audit_trail,
 )

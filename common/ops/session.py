@@ -1,7 +1,8 @@
 """The operations page's login: a signed session cookie, CSRF tokens, and a per-client throttle.
 
-The cookie holds `{"exp", "csrf"}` signed with HMAC-SHA256 under a key derived from
-ADMIN_API_KEY, so changing the key ends every session. Its CSRF token is echoed by every form
+The cookie holds `{"exp", "csrf", "role"}` signed with HMAC-SHA256 under a key derived from
+the key its role signed in with (ADMIN_API_KEY, or OPS_VIEWER_KEY for the read-only viewer), so
+changing a key ends every session of its role. Its CSRF token is echoed by every form
 and compared on each POST. Before login the form's token is checked against a short-lived
 cookie of its own (double submit); SameSite=Strict keeps both away from other sites' requests.
 """
@@ -31,10 +32,18 @@ LOGIN_ATTEMPTS_PER_MINUTE = 5
 _KEY_CONTEXT = b"tsh-erp operations page session v1"
 
 
+ADMIN, VIEWER = "admin", "viewer"
+
+
 @dataclass(frozen=True)
 class Session:
     csrf: str
     expires_at: int
+    role: str = ADMIN
+
+    @property
+    def may_change(self) -> bool:
+        return self.role == ADMIN
 
 
 def _signing_key(admin_key: SecretStr) -> bytes:
@@ -49,30 +58,36 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def key_matches(given: str, admin_key: SecretStr) -> bool:
-    return hmac.compare_digest(given.encode(), admin_key.get_secret_value().encode())
+def key_matches(given: str, key: SecretStr | None) -> bool:
+    return key is not None and hmac.compare_digest(given.encode(), key.get_secret_value().encode())
 
 
-def new_session(admin_key: SecretStr, now: float | None = None) -> tuple[Session, str]:
-    """A fresh session and its signed cookie value."""
-    session = Session(csrf=secrets.token_urlsafe(32), expires_at=int(now or time.time()) + SESSION_SECONDS)
-    payload = _b64(json.dumps({"exp": session.expires_at, "csrf": session.csrf}).encode())
-    signature = _b64(hmac.new(_signing_key(admin_key), payload.encode(), hashlib.sha256).digest())
+def new_session(key: SecretStr, now: float | None = None, role: str = ADMIN) -> tuple[Session, str]:
+    """A fresh session for `role`, and its cookie value signed under that role's key."""
+    session = Session(csrf=secrets.token_urlsafe(32), expires_at=int(now or time.time()) + SESSION_SECONDS, role=role)
+    payload = _b64(json.dumps({"exp": session.expires_at, "csrf": session.csrf, "role": role}).encode())
+    signature = _b64(hmac.new(_signing_key(key), payload.encode(), hashlib.sha256).digest())
     return session, f"{payload}.{signature}"
 
 
-def read_session(cookie: str | None, admin_key: SecretStr, now: float | None = None) -> Session | None:
-    """The session a cookie proves, or None when it is missing, forged, tampered with or expired."""
+def read_session(
+    cookie: str | None, admin_key: SecretStr, now: float | None = None, viewer_key: SecretStr | None = None
+) -> Session | None:
+    """The session a cookie proves, or None when it is missing, forged, tampered with, expired, or
+    of a role whose key is no longer configured."""
     if not cookie or cookie.count(".") != 1:
         return None
     payload, signature = cookie.split(".")
-    expected = _b64(hmac.new(_signing_key(admin_key), payload.encode(), hashlib.sha256).digest())
-    if not hmac.compare_digest(signature.encode(), expected.encode()):
-        return None
     try:
         data = json.loads(_unb64(payload))
-        session = Session(csrf=str(data["csrf"]), expires_at=int(data["exp"]))
-    except (ValueError, KeyError, TypeError):
+        session = Session(csrf=str(data["csrf"]), expires_at=int(data["exp"]), role=str(data.get("role", ADMIN)))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    key = {ADMIN: admin_key, VIEWER: viewer_key}.get(session.role)
+    if key is None:
+        return None
+    expected = _b64(hmac.new(_signing_key(key), payload.encode(), hashlib.sha256).digest())
+    if not hmac.compare_digest(signature.encode(), expected.encode()):
         return None
     return session if session.expires_at > (now or time.time()) else None
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from common.db import check_database, get_engine, read, utcnow
 from common.health import DatabaseStatus
 from common.metrics import function_stats
-from common.sync import queue_reads
+from common.sync import queue, queue_reads
 from common.sync.schemas import (
     DrainSummary,
     EntityStats,
@@ -17,6 +17,7 @@ from common.sync.schemas import (
     ProcessingTime,
     QueueDepth,
     QueueHealth,
+    QueuePause,
     Received,
     SyncHealth,
     SyncStats,
@@ -43,6 +44,7 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
         unresolved = queue_reads.unresolved_dead_letter_count(connection)
         rate = _success_rate(*queue_reads.finished_since(connection, now - timedelta(hours=1)))
         last_run = queue_reads.last_drain_run(connection)
+        paused = queue_paused(connection)
     age = (now - oldest).total_seconds() if oldest else None
     issues = []
     if age is not None and age > PENDING_AGE_LIMIT_SECONDS:
@@ -51,6 +53,7 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
         issues.append(f"{unresolved} unresolved dead letters")
     if rate is not None and rate < SUCCESS_RATE_FLOOR:
         issues.append(f"success rate over the last hour is {rate}% (floor {SUCCESS_RATE_FLOOR}%)")
+    issues.extend(pause_line(pause) for pause in paused)
     return SyncHealth(
         status="degraded" if issues else "healthy",
         timestamp=now,
@@ -60,8 +63,20 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
             last_drain_at=last_run.finished_at if last_run else None,
             last_drain=DrainSummary.model_validate(last_run._mapping) if last_run else None,
         ),
+        paused=paused,
         issues=issues,
     )
+
+
+def queue_paused(connection) -> list[QueuePause]:
+    return [QueuePause(entity_type=row.entity_type, since=row.paused_at, by=row.paused_by)
+            for row in queue.pauses(connection)]  # fmt: skip
+
+
+def pause_line(pause: QueuePause) -> str:
+    """"drain of products paused since 2026-12-06 22:00 UTC by admin": the page's banner and health's issue."""
+    what = "drain of every entity type" if pause.entity_type == queue.ALL_ENTITIES else f"drain of {pause.entity_type}"
+    return f"{what} paused since {pause.since.strftime('%Y-%m-%d %H:%M UTC')} by {pause.by}"
 
 
 def _success_rate(completed: int, dead_lettered: int) -> float | None:

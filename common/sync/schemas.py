@@ -77,12 +77,21 @@ class WorkersHealth(BaseModel):
     last_drain: DrainSummary | None
 
 
+class QueuePause(BaseModel):
+    """An entity type whose items are queued but not drained, until an operator resumes it."""
+
+    entity_type: str = Field(description='"*" for every entity type')
+    since: dt.datetime
+    by: str = Field(description="The role that paused it")
+
+
 class SyncHealth(BaseModel):
     status: Literal["healthy", "degraded", "unhealthy"]
     timestamp: dt.datetime
     database: DatabaseStatus
     queue: QueueHealth | None
     workers: WorkersHealth | None
+    paused: list[QueuePause] = []
     issues: list[str]
 
 

@@ -1,0 +1,52 @@
+"""Who runs the alert rules and sends their messages: the scheduled drain function after each
+run (`watch_once`), and in the local runner a thread of the coordinating process (`AlertTimer`).
+Neither is a request or the drain itself, so a slow alert endpoint delays no one."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import Engine
+
+from common.config import Settings
+from common.logs import get_logger
+from common.ops import notify
+from common.ops.alerts import AlertClock
+
+log = get_logger("ops.watch")
+
+CLOCK = AlertClock()
+# How often the runner's thread looks for due rules and messages.
+WATCH_INTERVAL_SECONDS = 15.0
+
+
+def watch_once(settings: Settings, engine: Engine | None = None, budget_seconds: float = 20.0) -> None:
+    """Evaluate the rules if a minute has passed, then send the due messages; never raises."""
+    try:
+        CLOCK.evaluate_if_due(settings, engine)
+        notify.deliver_due(settings, engine, budget_seconds)
+    except Exception:  # noqa: BLE001 - alerting must not break the job that hosts it
+        log.exception("alert evaluation or delivery failed; trying again at the next run")
+
+
+class AlertTimer:
+    """The local runner's alert watcher: one thread of the coordinating process."""
+
+    def __init__(self, settings: Settings, interval_seconds: float = WATCH_INTERVAL_SECONDS) -> None:
+        self.settings = settings
+        self.interval_seconds = interval_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            watch_once(self.settings)
+            self._stop.wait(self.interval_seconds)

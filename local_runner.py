@@ -35,7 +35,14 @@ from sqlalchemy.engine import make_url
 from werkzeug.wrappers import Request, Response
 
 from common import http
-from common.config import DEFAULT_DATABASE_URL, LOCAL_ADMIN_KEY_PATH, ConfigError, Settings, get_settings, local_admin_key
+from common.config import (
+    DEFAULT_DATABASE_URL,
+    LOCAL_ADMIN_KEY_PATH,
+    ConfigError,
+    Settings,
+    get_settings,
+    local_admin_key,
+)
 from common.db import ENGINES, get_engine
 from common.logs import configure_logging, get_logger
 from common.routes import ROUTES, Route, RouteTable

@@ -210,9 +210,10 @@ def local_token_secret(path: Path = LOCAL_TOKEN_SECRET_PATH) -> str:
         raise ConfigError(reason) from None
 
 
-def local_admin_key(path: Path = LOCAL_ADMIN_KEY_PATH) -> tuple[str, bool]:
+def local_admin_key(path: Path | None = None) -> tuple[str, bool]:
     """The admin key of local development (no ADMIN_API_KEY), made once and kept in var/ (0600)
     like the token secret; also says whether this call made it."""
+    path = path or LOCAL_ADMIN_KEY_PATH
     try:
         created = not path.exists()
         if created:

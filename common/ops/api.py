@@ -9,7 +9,8 @@ from pydantic import BaseModel
 
 from common.db import read
 from common.http import ApiRequest
-from common.ops import audit, control, incidents as incident_reads
+from common.ops import audit, control
+from common.ops import incidents as incident_reads
 from common.ops.schemas import (
     AuditEntry,
     AuditPage,
@@ -21,8 +22,8 @@ from common.ops.schemas import (
     EventSearchPage,
     EventSearchQuery,
     IncidentList,
-    Paused,
     PauseBody,
+    Paused,
 )
 from common.ops.search import search_payloads
 

@@ -18,10 +18,8 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
 from werkzeug.wrappers import Response
-
-from pydantic import ValidationError
 
 from common.db import read, utcnow, write
 from common.errors import Conflict, NotFound

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from common.db import check_database, get_engine, read, utcnow
 from common.health import DatabaseStatus
@@ -68,13 +68,13 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
     )
 
 
-def queue_paused(connection) -> list[QueuePause]:
+def queue_paused(connection: Connection) -> list[QueuePause]:
     return [QueuePause(entity_type=row.entity_type, since=row.paused_at, by=row.paused_by)
             for row in queue.pauses(connection)]  # fmt: skip
 
 
 def pause_line(pause: QueuePause) -> str:
-    """"drain of products paused since 2026-12-06 22:00 UTC by admin": the page's banner and health's issue."""
+    """The page's banner and health's issue for one pause: "drain of products paused since ... by admin"."""
     what = "drain of every entity type" if pause.entity_type == queue.ALL_ENTITIES else f"drain of {pause.entity_type}"
     return f"{what} paused since {pause.since.strftime('%Y-%m-%d %H:%M UTC')} by {pause.by}"
 

@@ -139,9 +139,7 @@ def _due(now: datetime):
 ALL_ENTITIES = "*"
 # An item of a paused entity type (or of any, while "*" is paused) is not claimed; read in the
 # claim's own statement, so a pause committed before a claim starts always holds it back.
-NOT_PAUSED = ~exists().where(
-    ops_queue_pauses.c.entity_type.in_([tds_sync_queue.c.entity_type, literal(ALL_ENTITIES)])
-)
+NOT_PAUSED = ~exists().where(ops_queue_pauses.c.entity_type.in_([tds_sync_queue.c.entity_type, literal(ALL_ENTITIES)]))
 
 
 def claim(connection: Connection, worker_id: str, limit: int, lock_seconds: int, now: datetime) -> list[QueueItem]:
@@ -260,7 +258,9 @@ def unresolved_dead_letters_where(
     return filters
 
 
-def lock_unresolved_dead_letters(connection: Connection, entity_type: str | None = None, **narrower: Any) -> Sequence[Row]:
+def lock_unresolved_dead_letters(
+    connection: Connection, entity_type: str | None = None, **narrower: Any
+) -> Sequence[Row]:
     """Every unresolved dead letter (narrowed as `unresolved_dead_letters_where`), oldest first,
     locked for a replay or a discard."""
     where = unresolved_dead_letters_where(entity_type, **narrower)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 
 class AlertReceiver:
@@ -19,7 +20,7 @@ class AlertReceiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/hooks/alerts"
 
-    def __enter__(self) -> AlertReceiver:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

@@ -72,14 +72,12 @@ def _claim(connection: Connection, now: datetime) -> list[Any]:
     """Due messages whose incident has no earlier unsent one, held for this sender."""
     sent = ops_alert_notifications.c
     earlier = aliased(ops_alert_notifications)
+    waits = exists().where(
+        and_(earlier.c.incident_id == sent.incident_id, earlier.c.id < sent.id, earlier.c.sent_at.is_(None))
+    )
     due = connection.execute(
         select(sent.id, sent.body, sent.attempts)
-        .where(sent.sent_at.is_(None), sent.next_attempt_at <= now)
-        .where(
-            ~exists().where(
-                and_(earlier.c.incident_id == sent.incident_id, earlier.c.id < sent.id, earlier.c.sent_at.is_(None))
-            )
-        )  # fmt: skip
+        .where(sent.sent_at.is_(None), sent.next_attempt_at <= now, ~waits)
         .order_by(sent.id)
         .limit(_BATCH)
     ).all()

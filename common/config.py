@@ -85,8 +85,9 @@ class Settings(BaseSettings):
     mobile_token_secret: SecretStr | None = None
     # Signs in to the operations page and reads the admin GET endpoints; every change is refused to it.
     ops_viewer_key: SecretStr | None = None
-    # Where alert incidents are POSTed (a Slack or Teams incoming webhook, or any JSON receiver).
-    alert_webhook_url: str | None = None
+    # Where alert incidents are POSTed (a Slack or Teams incoming webhook, or any JSON receiver);
+    # secret, since such a URL carries its own token.
+    alert_webhook_url: SecretStr | None = None
 
     zoho_client_id: str | None = None
     zoho_client_secret: SecretStr | None = None
@@ -146,8 +147,8 @@ class Settings(BaseSettings):
 
     @field_validator("alert_webhook_url")
     @classmethod
-    def _alert_url(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith(("http://", "https://")):
+    def _alert_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None and not url.get_secret_value().startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return url
 

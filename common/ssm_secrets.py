@@ -26,6 +26,11 @@ SECRET_PARAMETERS = {
     "zoho-refresh-token": "zoho_refresh_token",
     "zoho-organization-id": "zoho_organization_id",
 }
+# Used when present, never required: the viewer role and the alert webhook (whose URL carries its token).
+OPTIONAL_PARAMETERS = {
+    "ops-viewer-key": "ops_viewer_key",
+    "alert-webhook-url": "alert_webhook_url",
+}
 
 log = get_logger("secrets")
 
@@ -81,4 +86,5 @@ def secrets_from_ssm(prefix: str, *, require_all: bool) -> dict[str, str]:
     missing = [f"{path}/{name}" for name in SECRET_PARAMETERS if name not in values]
     if require_all and missing:
         raise SecretsUnavailable(f"SECRETS_SSM_PREFIX: missing SSM parameters {', '.join(missing)}")
-    return {field: values[name] for name, field in SECRET_PARAMETERS.items() if name in values}
+    known = {**SECRET_PARAMETERS, **OPTIONAL_PARAMETERS}
+    return {field: values[name] for name, field in known.items() if name in values}

@@ -115,9 +115,9 @@ def deliver_due(
     settings: Settings, engine: Engine | None = None, budget_seconds: float = 20.0, now: datetime | None = None
 ) -> int:
     """Send the messages due at `now` (within about `budget_seconds`); returns how many were sent."""
-    url = settings.alert_webhook_url
-    if not url:
+    if not settings.alert_webhook_url:
         return 0
+    url = settings.alert_webhook_url.get_secret_value()
     now = now or utcnow()
     deadline = time.monotonic() + budget_seconds
     with write(engine) as connection:

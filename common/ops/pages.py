@@ -192,7 +192,8 @@ def _overview(query: PageQuery) -> dict[str, Any]:
     health = dashboard.sync_health()
     view: dict[str, Any] = {"health": health, "now": now, "record": query.record, "series": SERIES,
                             "pause_lines": [dashboard.pause_line(pause) for pause in health.paused],
-                            "entity_types": sorted(BY_NAME)}  # fmt: skip
+                            "entity_types": sorted(BY_NAME), "query_value": query.q, "found_events": None,
+                            "audit_entries": []}  # fmt: skip
     if query.notice:
         view["notice"] = _NOTICES[query.notice].format(count=query.count or 0)
     if health.status == "unhealthy":
@@ -211,7 +212,6 @@ def _overview(query: PageQuery) -> dict[str, Any]:
             incidents=incidents.recent(connection),
             audit_entries=audit.recent(connection, AUDIT_SHOWN),
             found_events=search_payloads(connection, query.q, SEARCH_SHOWN) if query.q else None,
-            query_value=query.q,
         )
     return view
 

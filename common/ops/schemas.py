@@ -41,6 +41,8 @@ class DeadLetterFilter(BaseModel):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
                 raise ValueError(f"{name} needs a time zone (for example 2026-12-06T10:00:00Z)")
+            if value is not None and not 1970 <= value.year <= 9998:
+                raise ValueError(f"{name} must be between the years 1970 and 9998")
         if self.since and self.until and self.since >= self.until:
             raise ValueError("since must be before until")
         return self

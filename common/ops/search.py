@@ -9,6 +9,7 @@ A value that reads as a number also matches that number (Zoho sends quantities a
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, Row, and_, cast, exists, func, or_, select, text
@@ -18,12 +19,20 @@ from common.db import is_postgresql
 from common.models import tds_sync_queue
 
 
+_LARGEST_INTEGER = 2**63 - 1  # what both databases hold as an integer
+
+
 def _number(value: str) -> int | float | None:
+    """The number `value` spells (finite, and an integer within 64 bits), else None."""
     try:
-        number = json.loads(value)
-    except ValueError:
+        number = json.loads(value, parse_constant=lambda _name: None)
+    except (ValueError, RecursionError):
         return None
-    return number if isinstance(number, int | float) and not isinstance(number, bool) else None
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        return None
+    if isinstance(number, float) and not math.isfinite(number):
+        return None
+    return number if not isinstance(number, int) or abs(number) <= _LARGEST_INTEGER else None
 
 
 def jsonpath_for(value: str) -> str:

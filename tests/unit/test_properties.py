@@ -151,6 +151,16 @@ def _nested(value, depth: int):
     return value
 
 
+def _has_infinite(value) -> bool:
+    if isinstance(value, float):
+        return math.isinf(value)
+    if isinstance(value, list):
+        return any(_has_infinite(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_infinite(item) for item in value.values())
+    return False
+
+
 def _body(value) -> str:
     return json.dumps(value).replace("Infinity", "1e400")  # what a sender's overflowing number looks like
 
@@ -163,7 +173,10 @@ def test_decode_json_refuses_exactly_what_the_walk_refuses(value, depth):
     try:
         decoded = decode_json(body)
     except InvalidJson as exc:
-        assert problem is not None and problem in exc.message
+        # A body with two problems may be refused for either: the decoder meets an overflowing
+        # number while parsing, before any depth is known.
+        assert problem is not None
+        assert problem in exc.message or ("numbers must be finite" in exc.message and _has_infinite(as_read))
     else:
         assert problem is None
         assert decoded == as_read

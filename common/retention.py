@@ -10,7 +10,6 @@ process (`RetentionTimer`); no drain, relay or request purges.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -23,6 +22,7 @@ from common.events import outbox
 from common.logs import get_logger
 from common.metrics import MIN_RETENTION_HOURS, purge_request_metrics
 from common.ops import alerts, audit, jobs
+from common.periodic import PeriodicJob
 from common.sync import queue
 
 log = get_logger("retention")
@@ -66,28 +66,9 @@ def purge_history(settings: Settings, engine: Engine | None = None) -> PurgeSumm
     return summary
 
 
-class RetentionTimer:
-    """The local runner's retention job: a purge at start, then one every `interval_seconds`, in one
-    thread of the coordinating process (never in the HTTP worker processes)."""
+class RetentionTimer(PeriodicJob):
+    """The local runner's retention job: a purge at start, then one every `interval_seconds`."""
 
     def __init__(self, settings: Settings, interval_seconds: float = PURGE_INTERVAL_SECONDS) -> None:
+        super().__init__("history purge", interval_seconds, lambda: purge_history(settings))
         self.settings = settings
-        self.interval_seconds = interval_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                purge_history(self.settings)
-            except Exception:  # noqa: BLE001 - the timer outlives a database outage
-                log.exception("history purge failed; trying again at the next interval")
-            self._stop.wait(self.interval_seconds)

@@ -251,20 +251,20 @@ def _entity_type(request: ApiRequest) -> str | None:
     return PauseBody.model_validate({"entity_type": request.form().get("entity_type") or None}).entity_type
 
 
-def pause(request: ApiRequest) -> Response:
+def _pause_or_resume(request: ApiRequest, act, notice: Notice, refused: str) -> Response:
     try:
-        control.pause(_entity_type(request), request.ops_session.role)
+        act(_entity_type(request), request.ops_session.role)
     except ValidationError:
-        return render("message.html", 400, title="Nothing paused", message="Choose a known entity type, or all.")
-    return _back("paused")
+        return render("message.html", 400, title=refused, message="Choose a known entity type, or all.")
+    return _back(notice)
+
+
+def pause(request: ApiRequest) -> Response:
+    return _pause_or_resume(request, control.pause, "paused", "Nothing paused")
 
 
 def resume(request: ApiRequest) -> Response:
-    try:
-        control.resume(_entity_type(request), request.ops_session.role)
-    except ValidationError:
-        return render("message.html", 400, title="Nothing resumed", message="Choose a known entity type, or all.")
-    return _back("resumed")
+    return _pause_or_resume(request, control.resume, "resumed", "Nothing resumed")
 
 
 _FILTER_FIELDS = ("entity_type", "error_contains", "since", "until")

@@ -18,7 +18,6 @@ from sqlalchemy.dialects.postgresql import JSONPATH
 from common.db import is_postgresql
 from common.models import tds_sync_queue
 
-
 _LARGEST_INTEGER = 2**63 - 1  # what both databases hold as an integer
 
 

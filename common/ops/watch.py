@@ -4,14 +4,13 @@ Neither is a request or the drain itself, so a slow alert endpoint delays no one
 
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import Engine
 
 from common.config import Settings
 from common.logs import get_logger
 from common.ops import notify
 from common.ops.alerts import AlertClock
+from common.periodic import PeriodicJob
 
 log = get_logger("ops.watch")
 
@@ -29,24 +28,8 @@ def watch_once(settings: Settings, engine: Engine | None = None, budget_seconds:
         log.exception("alert evaluation or delivery failed; trying again at the next run")
 
 
-class AlertTimer:
+class AlertTimer(PeriodicJob):
     """The local runner's alert watcher: one thread of the coordinating process."""
 
     def __init__(self, settings: Settings, interval_seconds: float = WATCH_INTERVAL_SECONDS) -> None:
-        self.settings = settings
-        self.interval_seconds = interval_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            watch_once(self.settings)
-            self._stop.wait(self.interval_seconds)
+        super().__init__("alert watch", interval_seconds, lambda: watch_once(settings))

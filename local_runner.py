@@ -1,6 +1,6 @@
 """Every function on one server: `python local_runner.py [--host H] [--port P] [--workers N] [--demo]`.
 
-Mounts each route of the single route table (common.routes) on granian's WSGI server,
+Serves every route of every function (service.py) on granian's WSGI server,
 applies the migrations first, loads demo data when asked to (or into the embedded SQLite
 default while it is empty), and shuts down cleanly on Ctrl-C or SIGTERM. A failure to start
 is one line naming the cause and the fix, with a non-zero exit.
@@ -21,12 +21,10 @@ connections at the cost of a socket, and hands complete requests to the request 
 from __future__ import annotations
 
 import argparse
-import importlib
 import multiprocessing
 import os
 import socket
 import sys
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
@@ -45,30 +43,21 @@ from common.config import (
 )
 from common.db import ENGINES, get_engine
 from common.logs import configure_logging, get_logger
-from common.routes import ROUTES, Route, RouteTable
+from common.routes import Route, RouteTable
 from common.shop.auth import TOKEN_COMMAND, issue_token
 from common.startup import bind_problem, database_problem
+from service import ROUTES
 
 log = get_logger("runner")
 
 
-def load_handlers(routes: Iterable[Route]) -> dict[str, http.Handler]:
-    """Each route's handler, from the function the route table names (its module imported by name)."""
-    handlers = {}
-    for route in routes:
-        entry = getattr(importlib.import_module(f"functions.{route.module}"), route.target)
-        handlers[route.operation] = entry.handlers[route.operation]
-    return handlers
-
-
-def create_app(routes: Iterable[Route] = ROUTES):
+def create_app(routes: tuple[Route, ...] = ROUTES):
     """One WSGI application serving every route with the functions' own handlers, each request
     matched once against the whole table: unknown paths get the contract's 404 / 405."""
-    table = RouteTable(tuple(routes))
-    handlers = load_handlers(table.routes)
+    table = RouteTable(routes)
 
     def dispatch(request: Request) -> Response:
-        return http.handle(request, table, handlers)
+        return http.handle(request, table)
 
     return http.as_wsgi(dispatch)
 
@@ -239,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     for route in ROUTES:
-        print(f"  {route.method:6} {url}{route.path}  -> functions/{route.module}.py:{route.target}", flush=True)
+        handler = route.handler
+        print(f"  {route.method:6} {url}{route.path}  -> {handler.__module__}.{handler.__name__}", flush=True)
     print(f"Operations page: {url}/dashboard/login", flush=True)
     if new_admin_key:
         print(f"  admin key, generated at this first start and kept in {LOCAL_ADMIN_KEY_PATH} (shown this once):\n"

@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from common.errors import AppError
 from common.ssm_secrets import SecretsUnavailable, secrets_from_ssm
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,7 @@ _PRODUCTION_SECRETS = (
 _MIN_SECRET_LENGTH = {"mobile_token_secret": 32, "webhook_api_key": 16, "admin_api_key": 16, "ops_viewer_key": 16}
 
 
-class ConfigError(Exception):
+class ConfigError(AppError):
     """The configuration cannot be used; the message is one line naming the variable(s)."""
 
 
@@ -96,6 +97,12 @@ class Settings(BaseSettings):
     zoho_accounts_url: str = "https://accounts.zoho.com"
     zoho_api_url: str = "https://www.zohoapis.com"
     zoho_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Zoho's limits, shared by every caller (common.sync.zoho_budget): calls a minute per
+    # organisation, and a day (1,000 on Zoho's smallest plan; raise it with the plan).
+    zoho_minute_call_limit: int = Field(default=100, ge=1, le=100_000)
+    zoho_daily_call_limit: int = Field(default=1000, ge=1, le=10_000_000)
+    # The import of an existing organisation brings invoices, bills and credit notes dated this far back.
+    zoho_import_days: int = Field(default=365, ge=1, le=3650)
 
     tds_batch_size: int = Field(default=10, ge=1, le=1000)
     tds_queue_poll_interval_ms: int = Field(default=1000, ge=10, le=600_000)

@@ -1,68 +1,82 @@
-"""The few exceptions the service layer raises; common.http turns them into the contract's error shape.
+"""The application's exceptions: one root, `AppError`, and the kinds handlers and services raise.
 
-Each carries its HTTP status and the stable machine word `code` clients switch on.
+They say what went wrong, never how to answer it: common.http.error_answer is the one place a
+kind of error (and a database error) becomes an HTTP status and the contract's machine word.
+The other kinds derive from it too: common.config.ConfigError, common.ssm_secrets.SecretsUnavailable,
+common.sync.errors.SyncError (and Zoho's, common.sync.zoho_client), common.verify.CheckFailed.
 """
 
 from __future__ import annotations
 
 
-class ApiError(Exception):
-    status = 500
-    code = "internal_error"
-    default_message = "Internal server error"
+class AppError(Exception):
+    """Root of every error the application raises on purpose."""
 
-    def __init__(
-        self,
-        message: str | None = None,
-        *,
-        errors: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
+    default_message = "Internal error"
+
+    def __init__(self, message: str | None = None, *, errors: list[dict[str, str]] | None = None) -> None:
         self.message = message or self.default_message
-        self.errors = errors or []
-        self.headers = headers or {}
+        self.errors = errors or []  # [{"field", "message"}] naming each offending field
         super().__init__(self.message)
 
 
-class BadRequest(ApiError):
-    status, code, default_message = 400, "bad_request", "Bad request"
+# ---- what a caller asked for cannot be done ------------------------------------------------
 
 
-class InvalidJson(ApiError):
-    status, code, default_message = 400, "invalid_json", "Request body is not valid JSON"
+class BadRequest(AppError):
+    default_message = "Bad request"
 
 
-class Unauthorized(ApiError):
-    status, code, default_message = 401, "unauthorized", "Authentication required"
+class InvalidJson(BadRequest):
+    default_message = "Request body is not valid JSON"
 
 
-class Forbidden(ApiError):
-    status, code, default_message = 403, "forbidden", "Not allowed"
+class ValidationFailed(AppError):
+    """Data does not fit its model; `errors` names each field."""
+
+    default_message = "Request validation failed"
 
 
-class NotFound(ApiError):
-    status, code, default_message = 404, "not_found", "Not found"
+class Unauthorized(AppError):
+    default_message = "Authentication required"
 
 
-class MethodNotAllowed(ApiError):
-    status, code, default_message = 405, "method_not_allowed", "Method not allowed"
+class Forbidden(AppError):
+    default_message = "Not allowed"
 
 
-class Conflict(ApiError):
-    status, code, default_message = 409, "conflict", "Conflict"
+class NotFound(AppError):
+    default_message = "Not found"
 
 
-class PayloadTooLarge(ApiError):
-    status, code, default_message = 413, "payload_too_large", "Request body is larger than 1 MiB"
+class Conflict(AppError):
+    default_message = "Conflict"
 
 
-class UnsupportedMediaType(ApiError):
-    status, code, default_message = 415, "unsupported_media_type", "Request body must be application/json"
+class Unavailable(AppError):
+    """A dependency cannot serve now; `retry_after` seconds is when trying again may help (None: unknown)."""
+
+    default_message = "Service temporarily unavailable"
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
-class ValidationFailed(ApiError):
-    status, code, default_message = 422, "validation_error", "Request validation failed"
+# ---- what a request's form breaks (raised by the HTTP edge itself) --------------------------
 
 
-class ServiceUnavailable(ApiError):
-    status, code, default_message = 503, "service_unavailable", "Service temporarily unavailable"
+class MethodNotAllowed(AppError):
+    default_message = "Method not allowed"
+
+    def __init__(self, *, allowed: list[str]) -> None:
+        super().__init__()
+        self.allowed = allowed
+
+
+class PayloadTooLarge(AppError):
+    default_message = "Request body is larger than 1 MiB"
+
+
+class UnsupportedMediaType(AppError):
+    default_message = "Request body must be application/json"

@@ -1,11 +1,10 @@
 """HTTP edge shared by every function: request parsing, JSON answers, and the one place errors take the contract's shape.
 
-`http_function(target, **handlers)` builds a function's entry point, a plain
-`def entry(request)` as functions-framework and AWS Lambda call it; the local runner serves
-all functions' handlers through the same `handle`. It matches the full request path once
-against the routes it serves, runs the route's auth guard (common.routes.GUARDS) before the
-handler, gives the handler an `ApiRequest`, and maps every failure to
-`{"success": false, "message", "code", "errors"}`.
+`http_function(name, *routes)` builds a function's entry point from the routes declared in its
+module; the local runner serves every function's routes through the same `handle`. It matches
+the full request path once against the routes it serves, runs the route's guard (`route.auth`)
+before its handler, gives the handler an `ApiRequest`, and maps every failure to
+`{"success": false, "message", "code", "errors"}` (ANSWERS: the one place errors get a status).
 """
 
 from __future__ import annotations
@@ -16,8 +15,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from functools import cache, cached_property
-from types import MappingProxyType
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -29,17 +27,21 @@ from common import metrics
 from common.config import ConfigError, Settings, get_settings
 from common.db import is_schema_missing, is_unavailable, root_cause, time_limit
 from common.errors import (
-    ApiError,
+    AppError,
     BadRequest,
+    Conflict,
+    Forbidden,
     InvalidJson,
+    MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
-    ServiceUnavailable,
+    Unauthorized,
+    Unavailable,
     UnsupportedMediaType,
     ValidationFailed,
 )
 from common.logs import configure_logging, get_logger
-from common.routes import GUARDS, PUBLIC, ROUTE_TABLE, Route, RouteTable, resolve
+from common.routes import Route, RouteTable
 from common.validation import Model, decode_json, id_from_text, text_problem, validate
 
 if TYPE_CHECKING:
@@ -57,20 +59,27 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
 _FORM_TYPE = "application/x-www-form-urlencoded"
 
-Handler = Callable[["ApiRequest"], Any]
-# A route's auth: checks the caller (401, 403, or an answer of its own such as a redirect to a
-# login page), notes who it is on the request, and calls the handler.
-Guard = Callable[["ApiRequest", Handler], Any]
-
 log = get_logger("http")
 
 
-# The contract's machine word for each status an HTTP server itself may answer.
-ERROR_CODES = {
-    400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
-    413: "payload_too_large", 431: "request_header_fields_too_large", 500: "internal_error",
-    501: "not_implemented", 503: "service_unavailable",
-}  # fmt: skip
+# The one place errors become answers: each kind of error, its status and the contract's
+# machine word (the most specific kind an error is counts). Database errors and configuration
+# errors are mapped in error_response; anything else is a 500.
+ANSWERS: dict[type[AppError], tuple[int, str]] = {
+    BadRequest: (400, "bad_request"),
+    InvalidJson: (400, "invalid_json"),
+    Unauthorized: (401, "unauthorized"),
+    Forbidden: (403, "forbidden"),
+    NotFound: (404, "not_found"),
+    MethodNotAllowed: (405, "method_not_allowed"),
+    Conflict: (409, "conflict"),
+    PayloadTooLarge: (413, "payload_too_large"),
+    UnsupportedMediaType: (415, "unsupported_media_type"),
+    ValidationFailed: (422, "validation_error"),
+    Unavailable: (503, "service_unavailable"),
+}
+INTERNAL_ERROR = (500, "internal_error", "Internal server error")
+SERVICE_UNAVAILABLE = ANSWERS[Unavailable]
 
 
 class FieldError(BaseModel):
@@ -244,26 +253,41 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return any(candidate.strip().removeprefix("W/") == etag for candidate in if_none_match.split(","))
 
 
-def error_response(error: ApiError) -> Response:
-    body = ErrorBody(message=error.message, code=error.code, errors=error.errors)
-    return json_response(body, error.status, error.headers)
+def _error_body(status: int, code: str, message: str, errors: list | None = None,
+                headers: Mapping[str, str] | None = None) -> Response:  # fmt: skip
+    return json_response(ErrorBody(message=message, code=code, errors=errors or []), status, headers)
 
 
-def _as_api_error(exc: Exception, request_id: str) -> ApiError:
-    if isinstance(exc, ApiError):
-        return exc
+def _answer_of(error: AppError) -> tuple[int, str] | None:
+    return next((ANSWERS[kind] for kind in type(error).__mro__ if kind in ANSWERS), None)
+
+
+def _headers_of(error: AppError) -> dict[str, str]:
+    if isinstance(error, MethodNotAllowed):
+        return {"Allow": ", ".join(error.allowed)}
+    if isinstance(error, Unavailable) and error.retry_after is not None:
+        return {"Retry-After": str(error.retry_after)}
+    return {}
+
+
+def error_response(exc: Exception, request_id: str) -> Response:
+    """The contract's error answer for any exception a request raised."""
+    answer = _answer_of(exc) if isinstance(exc, AppError) else None
+    if answer is not None:
+        status, code = answer
+        return _error_body(status, code, exc.message, exc.errors, _headers_of(exc))
     if is_schema_missing(exc):
         cause = str(root_cause(exc))[:200]
         log.error("database schema is not migrated", extra={"request_id": request_id, "error": cause})
-        return ServiceUnavailable("Database schema is not migrated: run python -m common.migrate")
+        return _error_body(*SERVICE_UNAVAILABLE, "Database schema is not migrated: run python -m common.migrate")
     if is_unavailable(exc):
         log.warning("database unavailable", extra={"request_id": request_id, "error": type(exc).__name__})
-        return ServiceUnavailable("Database unavailable, try again later")
+        return _error_body(*SERVICE_UNAVAILABLE, "Database unavailable, try again later")
     if isinstance(exc, ConfigError):
         log.error("configuration error: %s", exc, extra={"request_id": request_id})
-        return ServiceUnavailable("Service is not configured")
+        return _error_body(*SERVICE_UNAVAILABLE, "Service is not configured")
     log.exception("unhandled error", extra={"request_id": request_id})
-    return ApiError()
+    return _error_body(*INTERNAL_ERROR)
 
 
 def request_id_for(raw: Request) -> str:
@@ -275,32 +299,26 @@ def _to_response(result: Any) -> Response:
     return result if isinstance(result, Response) else json_response(result)
 
 
-@cache
-def guard_for(auth: str) -> Guard | None:
-    """The guard of an auth kind (None for a public route)."""
-    return None if auth == PUBLIC else resolve(GUARDS[auth])
-
-
-def handle(raw: Request, table: RouteTable, handlers: Mapping[str, Handler]) -> Response:
+def handle(raw: Request, table: RouteTable, serve: bool = True) -> Response:
     """Serve one request: match (an unknown route is 404, a wrong method 405), check the caller
-    with the route's guard, call the handler, map errors, tag with a request id, log one line."""
+    with the route's guard, call the handler, map errors, tag with a request id, log one line.
+    With `serve` false, a matched route is 404 too (the cloud's catch-all serves no route)."""
     started = time.perf_counter()
     request_id = request_id_for(raw)
     route = None
     try:
         route, params = table.match(raw.method, raw.path)
-        handler = handlers.get(route.operation)
-        if handler is None:  # a route this host does not serve
+        if not serve:
             raise NotFound("Route not found")
         request = ApiRequest(raw, route, params, request_id)
-        guard = guard_for(route.auth)
         with time_limit(REQUEST_DB_SECONDS):
-            response = _to_response(guard(request, handler) if guard else handler(request))
+            result = route.auth(request, route.handler) if route.auth else route.handler(request)
+            response = _to_response(result)
     except Exception as exc:  # noqa: BLE001 - the single place errors become answers
-        response = error_response(_as_api_error(exc, request_id))
+        response = error_response(exc, request_id)
     response.headers["X-Request-ID"] = request_id
     duration_ms = (time.perf_counter() - started) * 1000
-    metrics.record(route.target if route else "unmatched", route.operation if route else "unmatched",
+    metrics.record(route.function if route else "unmatched", route.operation if route else "unmatched",
                    response.status_code, duration_ms)  # fmt: skip
     log.info(
         "request",
@@ -316,25 +334,19 @@ def handle(raw: Request, table: RouteTable, handlers: Mapping[str, Handler]) -> 
     return response
 
 
-def http_function(target: str, **handlers: Handler) -> Callable[[Request], Response]:
-    """The entry point of one deployable function serving the routes the table gives `target`.
-
-    `handlers` are keyed by operation id and must cover exactly those routes; the entry keeps
-    them as `entry.handlers`, for the local runner to serve every function's routes with one match.
-    """
-    table = ROUTE_TABLE.for_target(target)
-    expected = {route.operation for route in table.routes}
-    if expected != set(handlers):
-        raise RuntimeError(f"{target}: handlers {sorted(handlers)} do not match routes {sorted(expected)}")
-    for route in table.routes:
-        guard_for(route.auth)  # a function imports its guards with it, as it imports its handlers
+def http_function(name: str, *routes: Route) -> Callable[[Request], Response]:
+    """The deployable function `name` serving `routes` (declared with common.routes.route beside
+    their handlers): a plain `def entry(request)` as functions-framework and AWS Lambda call it.
+    Its routes, marked as served by `name` (its name in serverless.yml and in the metrics), are
+    `entry.routes`."""
+    table = RouteTable([declared.served_by(name) for declared in routes])
     configure_logging()
 
     def entry(request: Request) -> Response:
-        return handle(request, table, handlers)
+        return handle(request, table)
 
-    entry.__name__ = entry.__qualname__ = target
-    entry.handlers = MappingProxyType(handlers)
+    entry.__name__ = entry.__qualname__ = name
+    entry.routes = table.routes
     return entry
 
 

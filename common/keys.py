@@ -1,5 +1,5 @@
-"""Shared-secret headers for Zoho's webhooks and for operators' admin calls: the guards of the
-WEBHOOK_KEY and ADMIN_KEY routes (common.routes.GUARDS), run by the HTTP edge before the handler.
+"""Shared-secret headers for Zoho's webhooks and for operators' admin calls: the guards
+`webhook_key` and `admin_key`, which routes name as their `auth`; the HTTP edge runs them before the handler.
 
 Keys are compared in constant time. With no key configured the endpoint is open: that is
 only possible in local development, since production refuses to start without the keys.
@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from common.errors import Forbidden, Unauthorized
-from common.http import ApiRequest, Handler
+from common.http import ApiRequest
+from common.routes import Handler
 
 WEBHOOK_KEY_HEADER = "X-Webhook-Key"
 ADMIN_KEY_HEADER = "X-Admin-Key"

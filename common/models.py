@@ -132,6 +132,12 @@ products = Table(
     # Folded text for search (see common.products.text): names and SKU, and everything.
     Column("search_name", Text, nullable=False, server_default=text("''")),
     Column("search_text", Text, nullable=False, server_default=text("''")),
+    # Zoho's stock is the truth (common.sync.stock): when it must be read again (an adjustment,
+    # or a snapshot that may be older than what we hold), until when a drain is reading it, and
+    # when it last was.
+    Column("stock_check_due_at", UtcDateTime),
+    Column("stock_check_leased_until", UtcDateTime),
+    Column("stock_checked_at", UtcDateTime),
     *_zoho_sync_columns(),
     *_timestamps(),
     CheckConstraint("price >= 0", name="price_not_negative"),
@@ -142,6 +148,7 @@ products = Table(
     Index("ix_products_active_price", "is_active", "price"),
     Index("ix_products_sku", "sku"),
     Index("ix_products_category", "category_id"),
+    Index("ix_products_stock_check_due", "stock_check_due_at", **_only_where("stock_check_due_at IS NOT NULL")),
 )
 
 # PostgreSQL only: a narrow copy of what search filters and sorts on, written by a trigger on
@@ -283,6 +290,7 @@ stock_adjustments = Table(
     Column("reversed_at", UtcDateTime),
     # An adjustment changes an item's stock once, however often it is delivered.
     UniqueConstraint("zoho_adjustment_id", "zoho_item_id"),
+    Index("ix_stock_adjustments_item", "zoho_item_id"),
 )
 
 pricelists = Table(
@@ -523,6 +531,55 @@ zoho_oauth_tokens = Table(
     Column("access_token", Text, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The API host Zoho gave with the token: organisations outside the US data centre live elsewhere.
+    Column("api_domain", String(255)),
+)
+
+# Zoho calls spent per organisation in the current minute and day (common.sync.zoho_budget):
+# one row per period, shared by every process so that together they stay within Zoho's limits.
+zoho_call_budget = Table(
+    "zoho_call_budget",
+    metadata,
+    Column("organization_id", String(64), primary_key=True),
+    Column("period", String(8), primary_key=True),
+    Column("period_start", UtcDateTime, nullable=False),
+    Column("calls", Integer, nullable=False),
+    CheckConstraint("period IN ('minute', 'day')", name="period_known"),
+)
+
+# Where the import of an organisation and the latest full pass stand, per entity
+# (common.sync.mirror): the next page to read and what the pass has done so far.
+zoho_sync_progress = Table(
+    "zoho_sync_progress",
+    metadata,
+    Column("organization_id", String(64), primary_key=True),
+    Column("entity_type", String(32), primary_key=True),
+    Column("mode", String(16), primary_key=True),
+    Column("pass_started_at", UtcDateTime, nullable=False),
+    Column("since_date", Date),
+    Column("next_page", Integer, nullable=False),
+    Column("listed", Integer, nullable=False),
+    Column("queued", Integer, nullable=False),
+    Column("duplicates", Integer, nullable=False),
+    Column("deactivated", Integer, nullable=False),
+    Column("listed_all", Boolean, nullable=False),
+    Column("done", Boolean, nullable=False),
+    Column("rail_tripped", Boolean, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("last_complete_at", UtcDateTime),
+    Column("last_queued", Integer),
+    Column("last_deactivated", Integer),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("mode IN ('import', 'full')", name="mode_known"),
+)
+
+# The records a full pass has listed, so that at its end what Zoho no longer lists is known.
+zoho_pass_seen = Table(
+    "zoho_pass_seen",
+    metadata,
+    Column("entity_type", String(32), primary_key=True),
+    Column("pass_started_at", UtcDateTime, primary_key=True),
+    Column("zoho_id", String(64), primary_key=True),
 )
 
 # Per-minute request aggregates, flushed by each process (common.metrics); several rows may

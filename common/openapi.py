@@ -1,23 +1,24 @@
-"""The OpenAPI 3.1 document, built from the route table and the pydantic models that validate requests.
+"""The OpenAPI 3.1 document, built from the routes and the pydantic models that validate requests.
 
-Every route of common.routes appears; its query parameters, body and answers come from the
-models the route names, and its error answers from what the route does (auth, body, query,
-path parameters) plus the statuses it declares. All errors share the ErrorBody schema.
+Every route given appears (functions/api_docs.py gives all of service.py); its query
+parameters, body and answers come from the models the route names, and its error answers from
+what the route does (auth, body, query, path parameters) plus the statuses it declares. All
+errors share the ErrorBody schema.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, RootModel
 from pydantic.json_schema import models_json_schema
 
 from common import __version__
-from common.routes import ADMIN_KEY, CUSTOMER, OPTIONAL_CUSTOMER, ROUTES, WEBHOOK_KEY, Route, resolve
-
-ERROR_MODEL = "common.http:ErrorBody"
+from common.http import ErrorBody
+from common.keys import admin_key, webhook_key
+from common.routes import Route, model_of
+from common.shop.auth import customer, optional_customer
 
 
 class OpenApiDocument(RootModel[dict[str, Any]]):
@@ -41,11 +42,12 @@ _SECURITY_SCHEMES = {
     "AdminKey": {"type": "apiKey", "in": "header", "name": "X-Admin-Key"},
     "CustomerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
 }
+# Each guard's credentials (the operations page's session is for people, not in the document).
 _SECURITY = {
-    WEBHOOK_KEY: [{"WebhookKey": []}],
-    ADMIN_KEY: [{"AdminKey": []}],
-    CUSTOMER: [{"CustomerToken": []}],
-    OPTIONAL_CUSTOMER: [{}, {"CustomerToken": []}],
+    webhook_key: [{"WebhookKey": []}],
+    admin_key: [{"AdminKey": []}],
+    customer: [{"CustomerToken": []}],
+    optional_customer: [{}, {"CustomerToken": []}],
 }
 
 
@@ -53,7 +55,7 @@ def _error_statuses(route: Route) -> set[int]:
     statuses = {503, *route.errors}
     if route.auth in _SECURITY:
         statuses.add(401)
-    if route.auth == CUSTOMER:
+    if route.auth is customer:
         statuses.add(403)
     if route.body:
         statuses |= {400, 413, 415, 422}
@@ -64,19 +66,22 @@ def _error_statuses(route: Route) -> set[int]:
     return statuses - set(route.responses)
 
 
-def _schemas(routes: tuple[Route, ...]) -> tuple[dict, dict]:
-    """JSON schemas of every model: request models as validated, answers as serialised."""
-    wanted: dict[tuple[str, str], type[BaseModel]] = {(ERROR_MODEL, "serialization"): resolve(ERROR_MODEL)}
+def _schemas(routes: tuple[Route, ...]) -> tuple[dict, dict, dict]:
+    """JSON schemas of every model: request models as validated, answers as serialised. Returns
+    each route's models by ModelRef (a route may name a model by the function building it),
+    the schema references by (model, mode), and the definitions."""
+    models: dict[Any, type[BaseModel]] = {}
+    wanted: dict[tuple[type[BaseModel], str], None] = {(ErrorBody, "serialization"): None}
     for route in routes:
         for reference in filter(None, (route.query, route.body)):
-            wanted[(reference, "validation")] = resolve(reference)
+            models[reference] = model_of(reference)
+            wanted[(models[reference], "validation")] = None
         if route.media_type == "application/json":
             for reference in route.responses.values():
-                wanted[(reference, "serialization")] = resolve(reference)
-    keys = list(wanted)
-    mapping, definitions = models_json_schema([(wanted[key], key[1]) for key in keys], ref_template=_REF)
-    refs = {key: mapping[(wanted[key], key[1])] for key in keys}
-    return refs, definitions.get("$defs", {})
+                models[reference] = model_of(reference)
+                wanted[(models[reference], "serialization")] = None
+    mapping, definitions = models_json_schema(list(wanted), ref_template=_REF)
+    return models, mapping, definitions.get("$defs", {})
 
 
 def _query_parameters(schema: dict, definitions: dict) -> list[dict]:
@@ -94,11 +99,11 @@ def _query_parameters(schema: dict, definitions: dict) -> list[dict]:
     ]
 
 
-def _operation(route: Route, refs: dict, definitions: dict) -> dict[str, Any]:
+def _operation(route: Route, models: dict, refs: dict, definitions: dict) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, reference in sorted(route.responses.items()):
         if route.media_type == "application/json":
-            content = {"application/json": {"schema": refs[(reference, "serialization")]}}
+            content = {"application/json": {"schema": refs[(models[reference], "serialization")]}}
         else:
             content = {route.media_type: {"schema": {"type": "string"}}}
         responses[str(status)] = {"description": "Success" if status < 300 else "See body",
@@ -111,7 +116,7 @@ def _operation(route: Route, refs: dict, definitions: dict) -> dict[str, Any]:
         for name in re.findall(r"\{(\w+)\}", route.path)
     ]
     if route.query:
-        parameters += _query_parameters(refs[(route.query, "validation")], definitions)
+        parameters += _query_parameters(refs[(models[route.query], "validation")], definitions)
     operation: dict[str, Any] = {
         "operationId": route.operation,
         "summary": route.summary,
@@ -123,7 +128,7 @@ def _operation(route: Route, refs: dict, definitions: dict) -> dict[str, Any]:
     if route.body:
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
+            "content": {"application/json": {"schema": refs[(models[route.body], "validation")]}},
         }
     if route.auth in _SECURITY:
         operation["security"] = _SECURITY[route.auth]
@@ -141,12 +146,11 @@ def _error_responses(error_schema: dict) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=1)
-def openapi_document() -> dict[str, Any]:
-    refs, definitions = _schemas(ROUTES)
+def openapi_document(routes: tuple[Route, ...]) -> dict[str, Any]:
+    models, refs, definitions = _schemas(routes)
     paths: dict[str, dict] = {}
-    for route in ROUTES:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, refs, definitions)
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, models, refs, definitions)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -157,7 +161,7 @@ def openapi_document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": definitions,
-            "responses": _error_responses(refs[(ERROR_MODEL, "serialization")]),
+            "responses": _error_responses(refs[(ErrorBody, "serialization")]),
             "headers": {
                 "RequestId": {"description": "Id of this request, also in the logs", "schema": {"type": "string"}}
             },

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from common.cache import Cache
+from common.errors import AppError
 from common.logs import get_logger
 
 # Parameter name under the prefix -> the Settings field it fills.
@@ -38,7 +39,7 @@ log = get_logger("secrets")
 SECRETS: Cache[str, dict[str, str]] = Cache()
 
 
-class SecretsUnavailable(Exception):
+class SecretsUnavailable(AppError):
     """SSM could not be read, or lacks parameters a production start needs; names only, no values."""
 
 

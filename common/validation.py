@@ -1,4 +1,4 @@
-"""Validating data against pydantic models: a failure becomes ValidationFailed (422) naming each field."""
+"""Validating data against pydantic models: a failure becomes ValidationFailed naming each field."""
 
 from __future__ import annotations
 

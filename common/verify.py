@@ -22,6 +22,8 @@ from typing import Any
 
 import requests
 
+from common.errors import AppError
+
 HEALTHY_MESSAGE = "النظام يعمل بشكل طبيعي"
 P95_LIMIT_MS = 500.0
 DRAIN_STALE_SECONDS = 180  # the schedule drains every minute; three missed runs is a dead drain
@@ -34,7 +36,7 @@ _DRY_RUN_ITEM = {
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
 
 
-class CheckFailed(Exception):
+class CheckFailed(AppError):
     """A check's answer was not what a healthy deployment gives."""
 
 

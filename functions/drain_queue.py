@@ -5,8 +5,10 @@ then relay the events the drain wrote (what is left is `publish_events`' job).""
 from common.config import Settings, get_settings
 from common.events.relay import relay
 from common.http import HTTP_BUDGET_SECONDS, ApiRequest, http_function
+from common.keys import admin_key
 from common.ops import jobs
 from common.ops.watch import watch_once
+from common.routes import route
 from common.sync.drain import drain
 from common.sync.schemas import DrainSummary
 
@@ -40,10 +42,19 @@ def drain_queue(event=None, context=None) -> dict:
     return summary.model_dump()
 
 
-def _drain_now(request: ApiRequest):
+@route(
+    method="POST",
+    path="/api/zoho/queue/drain",
+    operation="queue_drain",
+    summary="Drain the sync queue now (until nothing is due or the time budget is spent)",
+    tag="zoho",
+    auth=admin_key,
+    responses={200: DrainSummary},
+)
+def drain_now(request: ApiRequest):
     return _drain_and_relay(
         request.settings, "http", min(HTTP_BUDGET_SECONDS, request.settings.tds_drain_budget_seconds)
     )
 
 
-drain_queue_http = http_function("drain_queue_http", queue_drain=_drain_now)
+drain_queue_http = http_function("drain_queue_http", drain_now)

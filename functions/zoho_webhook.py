@@ -1,27 +1,41 @@
 """POST /api/zoho/webhooks/<entity>: validate and durably queue a Zoho event (202); the edge has
 checked the webhook key (and, for a dry run, the admin key)."""
 
-from common.http import ApiRequest, Handler, http_function, json_response
-from common.keys import is_dry_run
-from common.routes import ROUTE_TABLE
-from common.sync.entities import BY_ROUTE, Entity
+from common.http import ApiRequest, http_function, json_response
+from common.keys import is_dry_run, webhook_key
+from common.routes import Route
+from common.sync.entities import BY_ROUTE, ENTITIES, Entity
 from common.sync.intake import ZOHO_FORM_FIELD, accept_webhook, dry_run
-from common.sync.schemas import WebhookQuery
+from common.sync.schemas import WebhookAccepted, WebhookDryRun, WebhookQuery
 
 
-def _receiver(entity: Entity) -> Handler:
-    def receive(request: ApiRequest):
-        query = request.query_model(WebhookQuery)
-        payload = request.json(form_field=ZOHO_FORM_FIELD)
-        if is_dry_run(request):
-            return json_response(dry_run(entity, payload, query.event_type))
-        return json_response(accept_webhook(entity, payload, query.event_type), 202)
+def receive_webhook(request: ApiRequest):
+    """Every webhook route's handler: the route names its entity."""
+    entity = BY_ROUTE[request.route.entity]
+    query = request.query_model(WebhookQuery)
+    payload = request.json(form_field=ZOHO_FORM_FIELD)
+    if is_dry_run(request):
+        return json_response(dry_run(entity, payload, query.event_type))
+    return json_response(accept_webhook(entity, payload, query.event_type), 202)
 
-    return receive
+
+def webhook_route(entity: Entity) -> Route:
+    """One route per entity, so that the API document gives each its exact body; any other
+    /api/zoho/webhooks/... is an unknown route (404)."""
+    return Route(
+        method="POST",
+        path=f"/api/zoho/webhooks/{entity.route}",
+        operation=f"zoho_webhook_{entity.name}",
+        summary=f"Receive a Zoho webhook for {entity.route} "
+        "(with `X-Dry-Run: true` and the admin key: validate only, 200)",
+        tag="zoho",
+        handler=receive_webhook,
+        auth=webhook_key,
+        body=entity.body_schema,
+        query=WebhookQuery,
+        entity=entity.route,
+        responses={202: WebhookAccepted, 200: WebhookDryRun},
+    )
 
 
-# One route per entity, bound once here.
-zoho_webhook = http_function(
-    "zoho_webhook",
-    **{route.operation: _receiver(BY_ROUTE[route.entity]) for route in ROUTE_TABLE.for_target("zoho_webhook").routes},
-)
+zoho_webhook = http_function("zoho_webhook", *map(webhook_route, ENTITIES))

@@ -555,7 +555,66 @@ INSERT INTO product_ratings (product_id, approved_count, rating_sum) SELECT prod
 
 UPDATE alembic_version SET version_num='0005' WHERE alembic_version.version_num = '0004';
 
--- Running upgrade 0005 -> 0010
+-- Running upgrade 0005 -> 0006
+
+ALTER TABLE zoho_oauth_tokens ADD COLUMN api_domain VARCHAR(255);
+
+CREATE TABLE zoho_call_budget (
+    organization_id VARCHAR(64) NOT NULL, 
+    period VARCHAR(8) NOT NULL, 
+    period_start TIMESTAMP WITH TIME ZONE NOT NULL, 
+    calls INTEGER NOT NULL, 
+    CONSTRAINT pk_zoho_call_budget PRIMARY KEY (organization_id, period), 
+    CONSTRAINT ck_zoho_call_budget_period_known CHECK (period IN ('minute', 'day'))
+);
+
+CREATE TABLE zoho_sync_progress (
+    organization_id VARCHAR(64) NOT NULL, 
+    entity_type VARCHAR(32) NOT NULL, 
+    mode VARCHAR(16) NOT NULL, 
+    pass_started_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    since_date DATE, 
+    next_page INTEGER NOT NULL, 
+    listed INTEGER NOT NULL, 
+    queued INTEGER NOT NULL, 
+    duplicates INTEGER NOT NULL, 
+    deactivated INTEGER NOT NULL, 
+    listed_all BOOLEAN NOT NULL, 
+    done BOOLEAN NOT NULL, 
+    rail_tripped BOOLEAN NOT NULL, 
+    finished_at TIMESTAMP WITH TIME ZONE, 
+    last_complete_at TIMESTAMP WITH TIME ZONE, 
+    last_queued INTEGER, 
+    last_deactivated INTEGER, 
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_zoho_sync_progress PRIMARY KEY (organization_id, entity_type, mode), 
+    CONSTRAINT ck_zoho_sync_progress_mode_known CHECK (mode IN ('import', 'full'))
+);
+
+CREATE TABLE zoho_pass_seen (
+    entity_type VARCHAR(32) NOT NULL, 
+    pass_started_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    zoho_id VARCHAR(64) NOT NULL, 
+    CONSTRAINT pk_zoho_pass_seen PRIMARY KEY (entity_type, pass_started_at, zoho_id)
+);
+
+UPDATE alembic_version SET version_num='0006' WHERE alembic_version.version_num = '0005';
+
+-- Running upgrade 0006 -> 0007
+
+ALTER TABLE products ADD COLUMN stock_check_due_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE products ADD COLUMN stock_checked_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE products ADD COLUMN stock_check_leased_until TIMESTAMP WITH TIME ZONE;
+
+CREATE INDEX ix_products_stock_check_due ON products (stock_check_due_at) WHERE stock_check_due_at IS NOT NULL;
+
+CREATE INDEX ix_stock_adjustments_item ON stock_adjustments (zoho_item_id);
+
+UPDATE alembic_version SET version_num='0007' WHERE alembic_version.version_num = '0006';
+
+-- Running upgrade 0007 -> 0010
 
 CREATE TABLE ops_job_runs (
     id BIGSERIAL NOT NULL, 
@@ -629,7 +688,7 @@ CREATE INDEX ix_ops_audit_log_at ON ops_audit_log (at);
 
 CREATE INDEX ix_tds_sync_queue_payload ON tds_sync_queue USING gin (payload);
 
-UPDATE alembic_version SET version_num='0010' WHERE alembic_version.version_num = '0005';
+UPDATE alembic_version SET version_num='0010' WHERE alembic_version.version_num = '0007';
 
 COMMIT;
 

@@ -69,7 +69,7 @@ class Server:
             try:
                 requests.get(url, timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening, or not serving yet
                 time.sleep(0.1)
         raise AssertionError(f"{url} did not answer within {timeout}s")
 
@@ -93,3 +93,26 @@ def running(command: list[str], env: dict[str, str], ready_url: str, timeout: fl
             yield server
         finally:
             server.stop()
+
+
+def next_budget_minute(engine) -> None:
+    """As if the minute of the shared Zoho call budget (filled by a 429, or spent) were over."""
+    from datetime import timedelta
+
+    from common.db import utcnow
+    from common.models import zoho_call_budget
+
+    with engine.begin() as connection:
+        connection.execute(
+            zoho_call_budget.update()
+            .where(zoho_call_budget.c.period == "minute")
+            .values(period_start=utcnow().replace(second=0, microsecond=0) - timedelta(minutes=1))
+        )
+
+
+def early_in_a_minute() -> None:
+    """Wait out a minute about to end, so that a test's calls to Zoho share one minute's budget."""
+    from common.db import utcnow
+
+    if utcnow().second >= 45:
+        time.sleep(61 - utcnow().second)

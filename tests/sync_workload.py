@@ -1,7 +1,9 @@
 """A mixed Zoho workload with several versions per record, and the tables it must leave behind.
 
 Versions of a record are delivered in a shuffled order, so drains meet older versions after
-newer ones; the expected state is always "each record at its newest version".
+newer ones; the expected state is always "each record at its newest version". Stock
+adjustments never add to our stock (common.sync.stock): they leave each adjusted item's stock
+check due, and Zoho's stock is STOCK_START plus the item's adjustments.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ class Workload:
     bill_versions: dict[str, int] = field(default_factory=dict)
     invoice_lines: dict[str, list[dict]] = field(default_factory=dict)
     stock_deltas: dict[str, int] = field(default_factory=dict)
+    adjusted: set[str] = field(default_factory=set)
+
+    def zoho_stock(self) -> dict[str, int]:
+        """Each stock item's stock in Zoho once every adjustment is made."""
+        return {item: STOCK_START + delta for item, delta in self.stock_deltas.items()}
 
     def expected_sales(self) -> dict[str, int]:
         sold = dict.fromkeys(self.stock_deltas, 0)
@@ -74,6 +81,7 @@ def build(size: int = 5000, seed: int = 11) -> Workload:
         item_id = rng.choice(stock_items)
         delta = rng.randint(-5, 5) or 1
         work.stock_deltas[item_id] += delta
+        work.adjusted.add(item_id)
         work.events.append(("stock", zoho.stock(f"22{n:013d}", item_id, quantity_adjusted=delta)))
     rng.shuffle(work.events)
     # Half the events arrive as Zoho's default payload, the rest as envelopes.
@@ -99,8 +107,9 @@ def enqueue_all(connection: Connection, events: list[tuple[str, dict]]) -> int:
     return sum(enqueue_event(connection, BY_ROUTE[route], body)[2] for route, body in events)
 
 
-def assert_final_state(connection: Connection, work: Workload) -> None:
-    """Every record at its newest version; stock and sales counted exactly once."""
+def assert_final_state(connection: Connection, work: Workload, *, stock_checked: bool = False) -> None:
+    """Every record at its newest version; sales counted exactly once; stock Zoho's once
+    checked, and otherwise untouched by the adjustments."""
     names = dict(connection.execute(select(products.c.zoho_item_id, products.c.name)).all())
     prices = dict(connection.execute(select(products.c.zoho_item_id, products.c.price)).all())
     for item_id, version in work.product_versions.items():
@@ -118,7 +127,12 @@ def assert_final_state(connection: Connection, work: Workload) -> None:
             )
         ).all()
     )
-    assert stock == {item: STOCK_START + delta for item, delta in work.stock_deltas.items()}
+    if stock_checked:
+        assert stock == work.zoho_stock()
+    else:  # no adjustment was added to the stock we hold; each left its item's check due
+        assert stock == dict.fromkeys(work.stock_deltas, STOCK_START)
+        due = connection.execute(select(products.c.zoho_item_id).where(products.c.stock_check_due_at.is_not(None)))
+        assert set(due.scalars()) == work.adjusted
     sales = dict(
         connection.execute(
             select(products.c.zoho_item_id, products.c.sales_count).where(

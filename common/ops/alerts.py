@@ -22,6 +22,7 @@ from common.logs import get_logger
 from common.models import ops_alert_clock, ops_incidents, tds_request_metrics, tds_sync_queue
 from common.ops import jobs, mirror_status, notify
 from common.sync import queue_reads
+from common.sync.mirror import FULL_PASS_MAX_AGE
 from common.sync.queue import NOT_PAUSED, PENDING
 
 log = get_logger("ops.alerts")
@@ -34,7 +35,6 @@ OPEN, RESOLVED = "open", "resolved"
 EVALUATE_EVERY = timedelta(minutes=1)
 REPEAT_EVERY = timedelta(hours=1)
 PENDING_AGE_LIMIT = timedelta(minutes=5)
-FULL_PASS_AGE_LIMIT = timedelta(hours=36)
 ERROR_WINDOW = timedelta(minutes=5)
 ERROR_RATE_LIMIT_PERCENT = 1.0
 ERROR_RATE_MIN_REQUESTS = 20
@@ -55,7 +55,7 @@ class Facts:
     server_errors: dict[str, tuple[int, int]] = field(default_factory=dict)  # function -> (5xx, requests)
 
 
-def gather(connection: Connection, now: datetime) -> Facts:
+def gather(connection: Connection, now: datetime, settings: Settings) -> Facts:
     metrics = tds_request_metrics.c
     per_function = connection.execute(
         select(metrics.function, func.sum(metrics.server_errors), func.sum(metrics.requests))
@@ -69,8 +69,8 @@ def gather(connection: Connection, now: datetime) -> Facts:
         unresolved_dead_letters=queue_reads.unresolved_dead_letter_count(connection),
         oldest_pending_at=oldest,
         failing_jobs=failing,
-        last_full_pass_at=mirror_status.last_complete_full_pass(connection),
-        zoho_calls=mirror_status.zoho_calls_today(connection),
+        last_full_pass_at=mirror_status.last_complete_full_pass(connection, settings),
+        zoho_calls=mirror_status.zoho_calls_today(connection, settings, now),
         server_errors={name: (int(errors), int(requests)) for name, errors, requests in per_function},
     )
 
@@ -86,9 +86,10 @@ def findings(facts: Facts, now: datetime) -> dict[str, str]:
     if facts.failing_jobs:
         found[JOB_FAILING] = "; ".join(f"the scheduled {job} failed twice in a row: {error}"
                                        for job, error in sorted(facts.failing_jobs.items()))  # fmt: skip
-    if facts.last_full_pass_at and now - facts.last_full_pass_at > FULL_PASS_AGE_LIMIT:
+    if facts.last_full_pass_at and now - facts.last_full_pass_at > FULL_PASS_MAX_AGE:
         hours = round((now - facts.last_full_pass_at).total_seconds() / 3600)
-        found[FULL_PASS_STALE] = f"the last complete full reconcile finished {hours} h ago (limit 36 h)"
+        limit = round(FULL_PASS_MAX_AGE.total_seconds() / 3600)
+        found[FULL_PASS_STALE] = f"the last complete full reconcile finished {hours} h ago (limit {limit} h)"
     if facts.zoho_calls and facts.zoho_calls[0] >= facts.zoho_calls[1]:
         found[ZOHO_BUDGET] = f"today's Zoho calls are spent ({facts.zoho_calls[0]} of {facts.zoho_calls[1]})"
     failing_functions = [
@@ -137,7 +138,7 @@ def evaluate(settings: Settings, engine: Engine | None = None, now: datetime | N
     """Run every rule now and update the incidents; returns the findings."""
     now = now or utcnow()
     with write(engine) as connection:
-        found = findings(gather(connection, now), now)
+        found = findings(gather(connection, now, settings), now)
         apply(connection, found, now, settings)
     return found
 
@@ -172,7 +173,7 @@ class AlertClock:
         with write(engine) as connection:
             if not _claim_clock(connection, now):
                 return False
-            apply(connection, findings(gather(connection, now), now), now, settings)
+            apply(connection, findings(gather(connection, now, settings), now), now, settings)
         return True
 
 

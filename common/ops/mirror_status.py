@@ -1,9 +1,10 @@
-"""What the alert rules need from the Zoho mirror's import and full pass: when the last complete
-full pass finished, and the day's Zoho calls against the daily limit.
+"""What the alert rules need from the Zoho mirror: when the last complete full pass finished
+(common.sync.mirror, from zoho_sync_progress) and the day's Zoho calls against the daily limit
+(common.sync.zoho_budget, from zoho_call_budget).
 
-Neither is recorded yet: the full pass and the shared Zoho call budget keep their progress in
-tables of their own once they exist. Until then both answer None, and the rules that read them
-(full_pass_stale, zoho_budget) stay quiet rather than guess.
+With Zoho not configured there is no mirror: both answer None and their rules (full_pass_stale,
+zoho_budget) stay quiet. Before any complete pass the health says so; no incident opens for it,
+since every new installation would open one.
 """
 
 from __future__ import annotations
@@ -12,12 +13,20 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-
-def last_complete_full_pass(connection: Connection) -> datetime | None:
-    """When the last full reconcile pass completed; None while no full pass has been recorded."""
-    return None
+from common.config import Settings
+from common.sync import mirror, zoho_budget
 
 
-def zoho_calls_today(connection: Connection) -> tuple[int, int] | None:
-    """(calls spent today, the day's limit); None while no budget is recorded."""
-    return None
+def last_complete_full_pass(connection: Connection, settings: Settings) -> datetime | None:
+    """When the last full pass (or, before any, the import) completed for every entity."""
+    if not settings.zoho_configured:
+        return None
+    return mirror.last_complete_full_pass(connection, settings)
+
+
+def zoho_calls_today(connection: Connection, settings: Settings, now: datetime) -> tuple[int, int] | None:
+    """(calls spent today by every caller, the day's limit)."""
+    if not settings.zoho_configured:
+        return None
+    usage = zoho_budget.usage(connection, settings, now)
+    return usage.today, usage.limit

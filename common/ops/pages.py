@@ -1,7 +1,7 @@
 """The operations page at /dashboard: the session gate, the views and their forms' actions.
 
-Every page needs a session (common.ops.session): the gate `operator` is the guard of the
-OPS_SESSION routes (common.routes.GUARDS), run by the HTTP edge before their handlers; without a
+Every page needs a session (common.ops.session): the gate `operator` is the guard of
+its routes (`auth=operator`), run by the HTTP edge before their handlers; without a
 session the answer is a 303 to the login page. With no ADMIN_API_KEY configured (a local runner
 generates one) the page says so instead of opening. Forms are plain HTML posts; each carries
 the session's CSRF token, checked before anything runs. A viewer (OPS_VIEWER_KEY) sees every
@@ -23,12 +23,12 @@ from werkzeug.wrappers import Response
 
 from common.db import read, utcnow, write
 from common.errors import Conflict, NotFound
-from common.http import ApiRequest, Handler, cached_response, html_response, redirect
+from common.http import ApiRequest, cached_response, html_response, redirect
 from common.ops import audit, control, incidents, queries, session
 from common.ops.chart import SERIES, hourly_chart
 from common.ops.schemas import DeadLetterFilter, PauseBody
 from common.ops.search import search_payloads
-from common.routes import resolve
+from common.routes import Handler
 from common.sync import dashboard, dead_letters, queue_reads
 from common.sync.entities import BY_NAME
 
@@ -105,14 +105,14 @@ def _not_configured() -> Response:
 
 
 def operator(request: ApiRequest, handler: Handler) -> Any:
-    """OPS_SESSION: a signed-in operator, whose session goes on `request.ops_session`; a POST must
+    """A signed-in operator, whose session goes on `request.ops_session`; a POST must
     also carry the session's CSRF token. Otherwise the answer is another page: to login without
     a session, the not-configured page without an admin key, a 403 page without the token.
 
     A query or a dead-letter id that the route's schema forbids is refused first (422, 404): a
     redirect to login would be a success answer to a request that the API document rules out."""
     if request.route.query:
-        request.query_model(resolve(request.route.query))
+        request.query_model(request.route.query)
     if "dead_letter_id" in request.params:
         request.path_id("dead_letter_id", NO_DEAD_LETTER)
     admin_key = request.settings.admin_api_key

@@ -24,7 +24,7 @@ def watch_once(settings: Settings, engine: Engine | None = None, budget_seconds:
     try:
         CLOCK.evaluate_if_due(settings, engine)
         notify.deliver_due(settings, engine, budget_seconds)
-    except Exception:  # noqa: BLE001 - alerting must not break the job that hosts it
+    except Exception:  # alerting must not break the job that hosts it
         log.exception("alert evaluation or delivery failed; trying again at the next run")
 
 

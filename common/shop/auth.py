@@ -1,5 +1,5 @@
 """Customer tokens for the shop app: HS256 JWTs signed with MOBILE_TOKEN_SECRET, `sub` = customer id,
-checked by the guards of the CUSTOMER and OPTIONAL_CUSTOMER routes (common.routes.GUARDS).
+checked by the guards `customer` and `optional_customer`, which routes name as their `auth`.
 
 Without MOBILE_TOKEN_SECRET (local development only: production refuses to start without
 it) tokens are signed with a random secret made once and kept in var/ (common.config), so
@@ -22,8 +22,9 @@ from sqlalchemy import select
 from common.config import Settings, local_token_secret
 from common.db import read, request_transaction, utcnow
 from common.errors import Forbidden, Unauthorized
-from common.http import ApiRequest, Handler
+from common.http import ApiRequest
 from common.models import customers
+from common.routes import Handler
 from common.shop.schemas import CustomerProfile, CustomerScope
 from common.validation import id_from_text
 
@@ -102,7 +103,7 @@ def _signed_in(request: ApiRequest, handler: Handler, customer_id: int, scoped: 
 
 
 def optional_customer(request: ApiRequest, handler: Handler) -> Any:
-    """OPTIONAL_CUSTOMER: with an Authorization header, a signed-in customer (401 for a bad token);
+    """With an Authorization header, a signed-in customer (401 for a bad token);
     without one, an anonymous caller."""
     header = request.headers.get("Authorization")
     if header is None:
@@ -111,7 +112,7 @@ def optional_customer(request: ApiRequest, handler: Handler) -> Any:
 
 
 def customer(request: ApiRequest, handler: Handler) -> Any:
-    """CUSTOMER: a customer-scoped screen, for a valid token of an existing, active customer (401
+    """A customer-scoped screen, for a valid token of an existing, active customer (401
     otherwise); 403 when the query's `customer_id` names anyone else, so a client bug never
     shows or changes another's data."""
     header = request.headers.get("Authorization")

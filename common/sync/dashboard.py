@@ -1,19 +1,22 @@
-"""Health and statistics of the Zoho sync, from the queue, the dead letters and the drain runs."""
+"""Health and statistics of the Zoho sync, from the queue, the dead letters, the drain runs and,
+with Zoho configured, the mirror's passes and its Zoho calls (common.sync.mirror)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
+from common.config import get_settings
 from common.db import check_database, get_engine, read, utcnow
 from common.health import DatabaseStatus
 from common.metrics import function_stats
-from common.sync import queue, queue_reads
+from common.sync import mirror, queue, queue_reads
 from common.sync.schemas import (
     DrainSummary,
     EntityStats,
     HourCount,
+    MirrorStatus,
     ProcessingTime,
     QueueDepth,
     QueueHealth,
@@ -29,7 +32,8 @@ SUCCESS_RATE_FLOOR = 95.0
 
 
 def sync_health(engine: Engine | None = None) -> SyncHealth:
-    """Unhealthy when the database is down; degraded by the contract's three rules."""
+    """Unhealthy when the database is down; degraded by the contract's rules (the queue's three, and
+    the mirror's: a stale full pass, a full pass stopped by its safety rail, a spent Zoho budget)."""
     engine = engine or get_engine()
     now = utcnow()
     database = DatabaseStatus(**check_database(engine))
@@ -45,6 +49,7 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
         rate = _success_rate(*queue_reads.finished_since(connection, now - timedelta(hours=1)))
         last_run = queue_reads.last_drain_run(connection)
         paused = queue_paused(connection)
+        status = _mirror_status(connection, now)
     age = (now - oldest).total_seconds() if oldest else None
     issues = []
     if age is not None and age > PENDING_AGE_LIMIT_SECONDS:
@@ -54,6 +59,8 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
     if rate is not None and rate < SUCCESS_RATE_FLOOR:
         issues.append(f"success rate over the last hour is {rate}% (floor {SUCCESS_RATE_FLOOR}%)")
     issues.extend(pause_line(pause) for pause in paused)
+    if status is not None:
+        issues += mirror.mirror_issues(status, now)
     return SyncHealth(
         status="degraded" if issues else "healthy",
         timestamp=now,
@@ -64,6 +71,7 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
             last_drain=DrainSummary.model_validate(last_run._mapping) if last_run else None,
         ),
         paused=paused,
+        mirror=status,
         issues=issues,
     )
 
@@ -96,6 +104,7 @@ def sync_stats(hours: int, engine: Engine | None = None) -> SyncStats:
         p95 = queue_reads.p95_processing_ms(connection, since, finished.timed)
         depth = queue_reads.counts_by_status(connection)
         functions = function_stats(connection, now)
+        status = _mirror_status(connection, now)
     return SyncStats(
         window_hours=hours,
         since=since,
@@ -115,4 +124,10 @@ def sync_stats(hours: int, engine: Engine | None = None) -> SyncStats:
         queue_depth=QueueDepth(**depth),
         by_entity=[EntityStats.model_validate(row._mapping) for row in by_entity],
         functions=functions,
+        mirror=status,
     )
+
+
+def _mirror_status(connection: Connection, now: datetime) -> MirrorStatus | None:
+    settings = get_settings()
+    return mirror.mirror_status(connection, settings, now) if settings.zoho_configured else None

@@ -23,7 +23,7 @@ from common.events import outbox
 from common.events.outbox import Event
 from common.logs import get_logger
 from common.retry import Backoff
-from common.sync import handlers, queue
+from common.sync import handlers, queue, stock_checks
 from common.sync.errors import LeaseLost, describe, is_transient
 from common.sync.schemas import DrainSummary
 
@@ -80,6 +80,7 @@ def _drain(
                 outcomes[_process(connection, settings, queue.Lease(worker_id, item), backoff)] += 1
             if len(batch) < settings.tds_batch_size or time.monotonic() - started >= budget_seconds:
                 break
+    stock_checked = stock_checks.check_due(settings, engine, deadline=started + budget_seconds)
     with read(engine) as connection:
         remaining = queue.count_due(connection, utcnow())
     summary = DrainSummary(
@@ -91,9 +92,13 @@ def _drain(
         remaining=remaining,
         duration_ms=round((time.monotonic() - started) * 1000),
     )
-    if claimed or trigger != "worker":
+    if claimed or stock_checked or trigger != "worker":
         _record_run(engine, worker_id, trigger, started_at, summary)
-        log.info("drain finished", extra={"trigger": trigger, "lost_leases": outcomes[LOST], **summary.model_dump()})
+        log.info(
+            "drain finished",
+            extra={"trigger": trigger, "lost_leases": outcomes[LOST], "stock_checked": stock_checked,
+                   **summary.model_dump()},
+        )  # fmt: skip
     return summary
 
 

@@ -1,19 +1,18 @@
-"""The Zoho entities: route, queue name, priority, Zoho's name and model of the record, its
-handler, and where the reconcile job lists it.
+"""The Zoho entities: route, queue name, priority, Zoho's name and model of the record, the name
+of its webhook body in the API document, and where the reconcile job lists it.
 
-This is the only list of them; the webhook routes, intake, the drain and the reconcile job
-all read it (the route table names each route's entity by its `route`).
+This is the only list of them; the webhook routes (functions/zoho_webhook.py), intake, the drain
+(its handlers: common.sync.handlers.HANDLERS) and the reconcile job all read it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 from pydantic import RootModel
 
-from common.routes import WEBHOOK_ENTITIES
 from common.sync import payloads
 from common.sync.payloads import BodyModels, ZohoEvent, ZohoRecord
 
@@ -28,7 +27,7 @@ class Entity:
     priority: int
     document: str  # Zoho's key of the record in its webhook body and API answers: {"item": {...}}
     record: type[ZohoRecord]
-    handler: str  # its function in common.sync.handlers, named so that intake need not import the drain's code
+    body_name: str  # the name of its webhook route's body in the API document
     list_path: str | None = None  # Zoho's list endpoint, for the reconcile job (None: not reconciled)
     list_key: str | None = None  # the list's key in Zoho's answer
 
@@ -37,39 +36,30 @@ class Entity:
         return BodyModels(self.document, self.record)
 
     def parse(self, payload: Any, operation: str | None = None) -> ZohoEvent:
-        """Validate a webhook body of any accepted shape as an event on this entity (422 when it does not fit)."""
+        """Validate a webhook body of any accepted shape as an event on this entity (ValidationFailed when it does not fit)."""
         return payloads.parse_event(self.models, payload, operation)
+
+    def body_schema(self) -> type[RootModel]:
+        """The webhook route's body for the API document: any of the three shapes, built when
+        the document asks for it rather than at every cold start."""
+        return self.models.documentation(self.body_name)
 
 
 ENTITIES: tuple[Entity, ...] = (
-    Entity("products", "products", NORMAL, "item", payloads.ZohoItem, "apply_product",
+    Entity("products", "products", NORMAL, "item", payloads.ZohoItem, "ProductWebhook",
            "/inventory/v1/items", "items"),
-    Entity("customers", "customers", NORMAL, "contact", payloads.ZohoContact, "apply_customer",
+    Entity("customers", "customers", NORMAL, "contact", payloads.ZohoContact, "CustomerWebhook",
            "/books/v3/contacts", "contacts"),
-    Entity("invoices", "invoices", URGENT, "invoice", payloads.ZohoInvoice, "apply_invoice",
+    Entity("invoices", "invoices", URGENT, "invoice", payloads.ZohoInvoice, "InvoiceWebhook",
            "/books/v3/invoices", "invoices"),
-    Entity("bills", "bills", NORMAL, "bill", payloads.ZohoBill, "apply_bill", "/books/v3/bills", "bills"),
-    Entity("credit-notes", "credit_notes", LOW, "creditnote", payloads.ZohoCreditNote, "apply_credit_note",
+    Entity("bills", "bills", NORMAL, "bill", payloads.ZohoBill, "BillWebhook", "/books/v3/bills", "bills"),
+    Entity("credit-notes", "credit_notes", LOW, "creditnote", payloads.ZohoCreditNote, "CreditNoteWebhook",
            "/books/v3/creditnotes", "creditnotes"),
     # Not reconciled: items carry their stock, so the products pass brings stock levels back in line.
-    Entity("stock", "stock", LOW, "inventory_adjustment", payloads.ZohoStockAdjustment, "apply_stock"),
-    Entity("prices", "prices", LOW, "pricebook", payloads.ZohoPriceBook, "apply_prices",
+    Entity("stock", "stock", LOW, "inventory_adjustment", payloads.ZohoStockAdjustment, "StockWebhook"),
+    Entity("prices", "prices", LOW, "pricebook", payloads.ZohoPriceBook, "PriceListWebhook",
            "/inventory/v1/pricebooks", "pricebooks"),
 )  # fmt: skip
 
 BY_ROUTE = {entity.route: entity for entity in ENTITIES}
 BY_NAME = {entity.name: entity for entity in ENTITIES}
-
-
-@lru_cache(maxsize=None)
-def _body_schema(name: str) -> type[RootModel]:
-    route = next(route for route, body in WEBHOOK_ENTITIES.items() if body == name)
-    return BY_ROUTE[route].models.documentation(name)
-
-
-def __getattr__(name: str) -> Any:
-    """The request body model of each webhook route, by the name the route table gives it,
-    built when the OpenAPI document asks for it rather than at every cold start."""
-    if name in WEBHOOK_ENTITIES.values():
-        return _body_schema(name)
-    raise AttributeError(name)

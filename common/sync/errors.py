@@ -10,9 +10,10 @@ from __future__ import annotations
 from sqlalchemy import exc as sa_exc
 
 from common.db import is_unavailable, sqlstate
+from common.errors import AppError
 
 
-class SyncError(Exception):
+class SyncError(AppError):
     """Root of the sync pipeline's own errors."""
 
 

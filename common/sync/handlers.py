@@ -26,6 +26,7 @@ from sqlalchemy import Column, Connection, Row, Table, and_, bindparam, not_, se
 from sqlalchemy.sql.expression import ClauseElement
 
 from common.db import dialect_insert, insert, insert_rows
+from common.errors import ValidationFailed
 from common.events import outbox
 from common.events.outbox import Event
 from common.models import (
@@ -44,11 +45,10 @@ from common.models import (
 from common.money import to_iqd
 from common.products.sales import recompute_sales_counts
 from common.products.search_index import search_columns, vocabulary, vocabulary_rows
-from common.errors import ValidationFailed
-from common.sync import payloads
+from common.sync import payloads, stock
 from common.sync.entities import BY_NAME
-from common.sync.payloads import ZohoEvent
 from common.sync.errors import PermanentSyncError, TransientSyncError
+from common.sync.payloads import ZohoEvent
 from common.sync.queue import APPLIED, NOOP, STALE, QueueItem
 
 _INACTIVE_STATUSES = {"inactive", "void", "deleted"}
@@ -65,8 +65,7 @@ def apply(connection: Connection, item: QueueItem, now: datetime) -> str:
         event = entity.parse(item.payload)
     except ValidationFailed as exc:  # queued before a schema change, or written by hand
         raise PermanentSyncError(f"stored event does not validate: {exc.errors}") from None
-    handler: Callable[[Connection, ZohoEvent, datetime], str] = globals()[entity.handler]
-    return handler(connection, event, now)
+    return HANDLERS[entity.name](connection, event, now)
 
 
 def _whole(quantity: Decimal) -> int:
@@ -368,7 +367,7 @@ apply_prices = _document_handler(
 
 
 def _product_values(
-    connection: Connection, item: payloads.ZohoItem, stored: Row | None, now: datetime
+    connection: Connection, item: payloads.ZohoItem, stored: Row | None, modified_at: datetime | None, now: datetime
 ) -> Values:  # fmt: skip
     values = _given_values(
         item, {"name": "name", "name_ar": "name_ar", "sku": "sku", "description": "description", "unit": "unit",
@@ -382,9 +381,9 @@ def _product_values(
         values["price"] = to_iqd(item.rate)
     if _given(item, "purchase_rate"):
         values["cost"] = _money(item, "purchase_rate")
-    stock = item.stock
-    if stock is not None:
-        values["stock_quantity"] = max(0, _whole(stock))
+    if item.stock is not None:
+        quantity = max(0, _whole(item.stock))
+        values.update(stock.snapshot_values(connection, item.item_id, stored, modified_at, quantity, now))
     if _given(item, "status"):
         values["is_active"] = item.status == "active"
     if item.category_id and (stored is None or (stored.zoho_data or {}).get("category_id") != item.category_id):
@@ -467,7 +466,7 @@ def apply_product(connection: Connection, event: ZohoEvent, now: datetime) -> st
         stored = _locked_product(connection, item.item_id)
         if stored is not None and stored.zoho_last_modified and modified_at and modified_at < stored.zoho_last_modified:
             return STALE
-        values = _versioned(_product_values(connection, item, stored, now), modified_at, now)
+        values = _versioned(_product_values(connection, item, stored, modified_at, now), modified_at, now)
         if stored is not None:
             connection.execute(_UPDATE_PRODUCT, {**values, "product_row_id": stored.id})
             outbox.write(connection, _product_events(stored, stored.id, item.item_id, values), now)
@@ -487,10 +486,11 @@ def apply_product(connection: Connection, event: ZohoEvent, now: datetime) -> st
 
 
 def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
-    """Each item's quantity_adjusted changes its stock once, however often the adjustment arrives:
-    what was applied is recorded per (adjustment, item), and a changed adjustment applies the
-    difference. Zoho deleting the adjustment takes its changes back; a copy arriving after
-    that changes nothing. Waits (transient) while one of its items is not synced yet."""
+    """An inventory adjustment never adds to our stock (common.sync.stock): each (adjustment, item)
+    is recorded once, however often it arrives, and each item whose recorded quantity changed
+    (a new line, an edited one, or Zoho deleting the adjustment) gets its stock check due. An
+    item not synced yet is no error: the record stays, and the item's stock arrives with it. A
+    copy arriving after Zoho deleted the adjustment changes nothing."""
     adjustment: payloads.ZohoStockAdjustment = event.record
     adjustment_id = adjustment.inventory_adjustment_id
     wanted: dict[str, Decimal] = {}
@@ -505,22 +505,8 @@ def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
     }
     if any(row.reversed_at is not None for row in recorded.values()):
         return STALE  # Zoho deleted this adjustment; this copy is older than the deletion
-    touched = sorted(set(wanted) | set(recorded))
-    stocked = {
-        row.zoho_item_id: row
-        for row in connection.execute(
-            select(products.c.id, products.c.zoho_item_id, products.c.stock_quantity)
-            .where(products.c.zoho_item_id.in_(touched))
-            .order_by(products.c.zoho_item_id)
-            .with_for_update()
-        )
-    } if touched else {}  # fmt: skip
-    missing = sorted(set(wanted) - set(stocked))
-    if missing:
-        raise TransientSyncError(f"item {', '.join(missing)} is not synced yet")
-    changed = False
-    events: list[Event] = []
-    for item_id in touched:
+    moved: dict[str, int] = {}
+    for item_id in sorted(set(wanted) | set(recorded)):
         row = recorded.get(item_id)
         before = row.quantity_adjusted if row is not None else 0
         after = _whole(wanted[item_id]) if item_id in wanted else 0
@@ -541,23 +527,53 @@ def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
             )
         elif after != before:
             connection.execute(
-                update(stock_adjustments).where(stock_adjustments.c.id == row.id).values(quantity_adjusted=after)
+                update(stock_adjustments)
+                .where(stock_adjustments.c.id == row.id)
+                .values(quantity_adjusted=after, applied_at=now)
             )
         if after != before:
-            changed = True
-            product = stocked.get(item_id)
-            if product is None:  # applied once, but the product row is gone: nothing to change
-                continue
-            stock = max(0, product.stock_quantity + after - before)
-            connection.execute(
-                update(products).where(products.c.id == product.id).values(stock_quantity=stock, updated_at=now)
-            )
-            events.append(Event("stock.adjusted", "product", product.id,
-                                {"zoho_item_id": item_id, "adjustment_id": adjustment_id, "quantity_adjusted": after - before,
-                                 "stock_before": product.stock_quantity, "stock_after": stock,
-                                 "reason": adjustment.reason}))  # fmt: skip
-            events += _stock_crossing(product.id, item_id, product.stock_quantity, stock)
-    outbox.write(connection, events, now)
-    if changed or (event.deleting and recorded):
+            moved[item_id] = after - before
+    held = stock.mark_due(connection, moved, now)
+    outbox.write(
+        connection,
+        [Event("stock.adjusted", "product", held[item_id],
+               {"zoho_item_id": item_id, "adjustment_id": adjustment_id, "quantity_adjusted": quantity,
+                "reason": adjustment.reason})
+         for item_id, quantity in moved.items() if item_id in held],
+        now,
+    )  # fmt: skip
+    if moved or (event.deleting and recorded):
         return APPLIED
     return STALE if recorded else NOOP
+
+
+def apply_checked_stock(
+    connection: Connection, zoho_item_id: str, quantity: Decimal | None, read_started: datetime, now: datetime
+) -> None:
+    """Zoho's stock of the item, read at a check that began at `read_started`, becomes ours
+    (None: Zoho no longer has the item, or gave no figure). The check stays due when it was
+    marked again after the read began."""
+    stored = _locked_product(connection, zoho_item_id)
+    if stored is None:
+        return
+    values: Values = {"stock_checked_at": now, "stock_check_leased_until": None, "updated_at": now}
+    if stored.stock_check_due_at is not None and stored.stock_check_due_at <= read_started:
+        values["stock_check_due_at"] = None
+    if quantity is not None:
+        values["stock_quantity"] = max(0, _whole(quantity))
+    connection.execute(_UPDATE_PRODUCT, {**values, "product_row_id": stored.id})
+    if "stock_quantity" in values:
+        changed = {"stock_quantity": values["stock_quantity"]}
+        outbox.write(connection, _product_events(stored, stored.id, zoho_item_id, changed), now)
+
+
+# Each entity's handler, by tds_sync_queue.entity_type (common.sync.entities.ENTITIES).
+HANDLERS: dict[str, Callable[[Connection, ZohoEvent, datetime], str]] = {
+    "products": apply_product,
+    "customers": apply_customer,
+    "invoices": apply_invoice,
+    "bills": apply_bill,
+    "credit_notes": apply_credit_note,
+    "stock": apply_stock,
+    "prices": apply_prices,
+}

@@ -44,7 +44,7 @@ def idempotency_key(entity: Entity, stored: dict[str, Any]) -> str:
 
 
 def event_row(entity: Entity, payload: Any, operation: str | None = None) -> dict[str, Any]:
-    """Validate an event and describe it as a tds_sync_queue row (422 when it does not fit)."""
+    """Validate an event and describe it as a tds_sync_queue row (ValidationFailed when it does not fit)."""
     event = entity.parse(payload, operation)
     return {
         "entity_type": entity.name,

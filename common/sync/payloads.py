@@ -508,7 +508,7 @@ class ZohoEvent:
 
 
 def parse_event(models: BodyModels, payload: Any, operation: str | None = None) -> ZohoEvent:
-    """Validate a body of any shape (422 naming each field) as an event; `operation` overrides its event_type."""
+    """Validate a body of any shape (ValidationFailed naming each field) as an event; `operation` overrides its event_type."""
     if not isinstance(payload, dict):
         raise ValidationFailed(errors=[{"field": "body", "message": "must be a JSON object"}])
     shape = _shape(models.document, payload)

@@ -60,6 +60,13 @@ def counts_by_status(connection: Connection) -> dict[str, int]:
     return counts
 
 
+def count_open(connection: Connection) -> int:
+    """Items waiting for or in a drain (the claim's partial index holds exactly these)."""
+    return connection.execute(
+        select(func.count()).select_from(tds_sync_queue).where(tds_sync_queue.c.status.in_(OPEN))
+    ).scalar_one()
+
+
 def oldest_pending_since(connection: Connection) -> datetime | None:
     items = tds_sync_queue.c
     return connection.execute(select(func.min(items.created_at)).where(items.status == PENDING)).scalar()

@@ -1,14 +1,23 @@
-"""The reconcile job: queue what changed in Zoho since each entity's cursor, as the webhooks would have.
+"""The reconcile job: keep our tables equal to Zoho's, as the webhooks would have, within Zoho's limits.
 
 Webhooks are the fast path; this is the safety net for those Zoho never delivered. Each
 record goes through the webhooks' own intake (validation and content dedupe), so one that a
 webhook already queued is a duplicate and queues nothing.
 
-Each record is queued as Zoho's webhook default payload carries it, `{"item": {...}}`,
+A step is one of three modes:
+- the import, first, while an organisation has not been imported (common.sync.mirror);
+- `full`, a pass over every record that repairs what differs and sweeps what Zoho deleted
+  (common.sync.mirror), asked for or scheduled nightly, and carried on by the scheduled runs
+  until it is complete;
+- `incremental` otherwise: what changed in Zoho since each entity's cursor.
+A step stops at its time budget, or when Zoho's limits pause it (ZohoPaused: a spent budget or
+a 429); it answers where it stands and the next step goes on from there.
+
+Incremental: each record is queued as Zoho's webhook default payload carries it, `{"item": {...}}`,
 so it hashes the same as the webhook for the same record (the event type of both is the
 default, upsert). A record whose list entry lacks fields the webhook carries (invoices' line
-items, price books' items) is queued once more, which is harmless: applying it again
-changes nothing, and an older one is stale.
+items) is queued once more, which is harmless: applying it again changes nothing, and an
+older one is stale.
 
 Stock adjustments are not reconciled (common.sync.entities says which entities are).
 
@@ -17,7 +26,7 @@ at the cursor may come back on the next run, and are then counted as duplicates.
 a `last_modified_time` (some price books) does not move its cursor. Pages are numbered from
 the run's starting cursor, so a record Zoho modifies while a run reads the pages after it
 moves to the end and shifts one later record onto a page already read; that record waits
-for its next change or its webhook (the same holds for any offset-paged list).
+for its next change, its webhook, or the nightly full pass.
 """
 
 from __future__ import annotations
@@ -33,30 +42,28 @@ from common.db import insert, read, utcnow, write
 from common.errors import ValidationFailed
 from common.logs import get_logger
 from common.models import tds_sync_cursors as cursors
-from common.sync.entities import ENTITIES, Entity
+from common.sync import mirror, zoho_budget
+from common.sync.entities import Entity
 from common.sync.intake import enqueue_event
-from common.sync.schemas import ReconcileSummary
-from common.sync.zoho_client import ZohoClient, ZohoError
+from common.sync.mirror import FULL, IMPORT, PER_PAGE, RECONCILED, ZOHO_TIME_FORMAT
+from common.sync.schemas import EntityProgress, ReconcileSummary, ZohoCallsUsed
+from common.sync.zoho_client import ZohoClient, ZohoError, ZohoPaused
 
 log = get_logger("sync.reconcile")
 
-# Bounds one run: at most this many pages per entity (Zoho's maximum page size each); the rest next run.
+INCREMENTAL = "incremental"
+# Bounds one incremental run: at most this many pages per entity (Zoho's maximum page size each); the rest next run.
 MAX_PAGES_PER_ENTITY = 20
-PER_PAGE = 200
+# An entity without a cursor after the import (one added later) looks back this far.
 FIRST_RUN_LOOKBACK = timedelta(hours=24)
-ZOHO_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
-
-
-RECONCILED: tuple[Entity, ...] = tuple(entity for entity in ENTITIES if entity.list_path)
 
 
 class ReconcileStopped(ZohoError):
     """Zoho failed mid-run. The pages committed before stay committed; `summary` counts them."""
 
     def __init__(self, cause: ZohoError, summary: ReconcileSummary) -> None:
-        super().__init__(f"Zoho reconcile stopped: {cause}")
+        super().__init__(f"Zoho reconcile stopped: {cause}", retry_after=cause.retry_after)
         self.summary = summary
-        self.retry_after = cause.retry_after
 
 
 def reconcile(
@@ -64,32 +71,67 @@ def reconcile(
     engine: Engine | None = None,
     client: ZohoClient | None = None,
     *,
+    mode: str | None = None,
     budget_seconds: float | None = None,
     max_pages: int = MAX_PAGES_PER_ENTITY,
 ) -> ReconcileSummary:
-    """Queue every record modified in Zoho since the stored cursors; commit and advance page by page.
+    """One step of the reconcile. `mode`: "incremental", "full", or None for the schedule's choice
+    (an unfinished full pass goes on, else incremental); an unfinished import comes first in any mode.
 
-    Raises ZohoNotConfigured before doing anything, and ReconcileStopped when Zoho fails
-    midway. No page is started once `budget_seconds` have passed.
+    Raises ZohoNotConfigured before doing anything, and ReconcileStopped when Zoho fails midway
+    (other than by its limits, which pause the step: `complete` is then false). No page is
+    started once `budget_seconds` have passed.
     """
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
-    summary = ReconcileSummary()
     owned = client is None
     client = client or ZohoClient(settings, engine)
     try:
-        for entity in RECONCILED:
-            try:
-                _reconcile_entity(client, engine, entity, summary, deadline, max_pages)
-            except ZohoError as exc:
-                log.warning(
-                    "Zoho reconcile stopped",
-                    extra={"entity": entity.name, "reason": str(exc), **summary.model_dump()},
-                )
-                raise ReconcileStopped(exc, summary) from exc
+        if mirror.import_needed(settings, engine):
+            chosen = IMPORT
+        elif mode == FULL or (mode is None and mirror.full_pass_running(settings, engine)):
+            chosen = FULL
+        else:
+            chosen = INCREMENTAL
+        summary = ReconcileSummary(mode=chosen, complete=False)
+        try:
+            summary.complete = _step(settings, engine, client, chosen, summary, deadline, max_pages)
+        except ZohoPaused as paused:
+            log.info("Zoho reconcile paused by Zoho's limits",
+                     extra={"mode": chosen, "reason": str(paused), "resume_at": paused.resume_at.isoformat()})  # fmt: skip
+        except ZohoError as exc:
+            log.warning("Zoho reconcile stopped", extra={"mode": chosen, "reason": str(exc)})
+            raise ReconcileStopped(exc, _described(settings, engine, summary)) from exc
     finally:
         if owned:
             client.close()
-    log.info("Zoho reconcile finished", extra=summary.model_dump())
+    _described(settings, engine, summary)
+    log.info("Zoho reconcile step finished", extra=summary.model_dump(exclude={"entities", "cursor"}))
+    return summary
+
+
+def _step(
+    settings: Settings, engine: Engine | None, client: ZohoClient, mode: str, summary: ReconcileSummary,
+    deadline: float | None, max_pages: int,
+) -> bool:  # fmt: skip
+    if mode == INCREMENTAL:
+        done = [_reconcile_entity(client, engine, entity, summary, deadline, max_pages) for entity in RECONCILED]
+        return all(done)
+    counts = mirror.StepCounts()
+    try:
+        return mirror.step(settings, engine, client, mode, deadline, counts)
+    finally:
+        summary.enqueued, summary.duplicates = counts.enqueued, counts.duplicates
+        summary.deactivated, summary.pages = counts.deactivated, counts.pages
+
+
+def _described(settings: Settings, engine: Engine | None, summary: ReconcileSummary) -> ReconcileSummary:
+    """Fill in what the answer reports beside the step's own counts: the pass's progress, the cursors, the calls."""
+    if summary.mode != INCREMENTAL:
+        summary.entities = mirror.entity_progress(settings, summary.mode, engine)
+    with read(engine) as connection:
+        summary.cursor = dict(connection.execute(select(cursors.c.entity_type, cursors.c.cursor)).all())
+        calls = zoho_budget.usage(connection, settings, utcnow())
+    summary.zoho_calls = ZohoCallsUsed(today=calls.today, limit=calls.limit)
     return summary
 
 
@@ -100,7 +142,9 @@ def _reconcile_entity(
     summary: ReconcileSummary,
     deadline: float | None,
     max_pages: int,
-) -> None:
+) -> bool:
+    """Queue what changed since the entity's cursor, page by page; True once its last page is read."""
+    progress = summary.entities.setdefault(entity.name, EntityProgress())
     with read(engine) as connection:
         cursor = connection.execute(select(cursors.c.cursor).where(cursors.c.entity_type == entity.name)).scalar() or (
             utcnow() - FIRST_RUN_LOOKBACK
@@ -113,7 +157,7 @@ def _reconcile_entity(
     }
     for page in range(1, max_pages + 1):
         if deadline is not None and time.monotonic() >= deadline:
-            return
+            return False
         records, more = client.list_page(entity.list_path, entity.list_key, {**query, "page": page})
         cursor = _newest(cursor, records)
         counts = {"enqueued": 0, "duplicates": 0, "invalid": 0}
@@ -124,11 +168,13 @@ def _reconcile_entity(
         # Counted only once the page and its cursor are committed together.
         summary.enqueued += counts["enqueued"]
         summary.duplicates += counts["duplicates"]
-        summary.invalid += counts["invalid"]
         summary.pages += 1
-        summary.cursor[entity.name] = cursor
+        progress.listed += len(records)
+        progress.queued += counts["enqueued"]
         if not more:
-            return
+            progress.done = True
+            return True
+    return False
 
 
 def _enqueue(connection: Connection, entity: Entity, record: Any) -> str:
@@ -137,14 +183,7 @@ def _enqueue(connection: Connection, entity: Entity, record: Any) -> str:
         # Zoho's webhook default payload, so that it hashes the same as the webhook for this record.
         _, _, queued = enqueue_event(connection, entity, {entity.document: record})
     except ValidationFailed as failed:
-        log.warning(
-            "Zoho record failed validation, not queued",
-            extra={
-                "entity": entity.name,
-                "errors": failed.errors,
-                "record_id": record.get(entity.record.id_field) if isinstance(record, dict) else None,
-            },
-        )
+        mirror.log_invalid(entity, record, failed)
         return "invalid"
     return "enqueued" if queued else "duplicates"
 

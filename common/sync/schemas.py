@@ -85,6 +85,37 @@ class QueuePause(BaseModel):
     by: str = Field(description="The role that paused it")
 
 
+class PassProgress(BaseModel):
+    """One entity of the import or of the latest full pass."""
+
+    listed: int
+    queued: int
+    deactivated: int
+    done: bool
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    rail_tripped: bool = Field(description="Deactivated nothing: more than 10% of our active rows were not listed")
+    last_complete_at: dt.datetime | None = Field(description="When this entity's last complete pass ended")
+    last_queued: int | None = Field(description="What the last complete pass queued (repaired or new)")
+    last_deactivated: int | None = Field(description="What the last complete pass queued as deletions")
+
+
+class ZohoCallsUsed(BaseModel):
+    today: int = Field(description="Calls to Zoho's API spent today (UTC) by every caller")
+    limit: int = Field(description="ZOHO_DAILY_CALL_LIMIT")
+
+
+class MirrorStatus(BaseModel):
+    """How far the import of the organisation and the latest full pass are, and Zoho calls used today."""
+
+    import_progress: dict[str, PassProgress]
+    full_pass: dict[str, PassProgress]
+    last_complete_full_pass_at: dt.datetime | None = Field(
+        description="When the last full pass (or, before any, the import) completed for every entity"
+    )
+    zoho_calls: ZohoCallsUsed
+
+
 class SyncHealth(BaseModel):
     status: Literal["healthy", "degraded", "unhealthy"]
     timestamp: dt.datetime
@@ -92,6 +123,7 @@ class SyncHealth(BaseModel):
     queue: QueueHealth | None
     workers: WorkersHealth | None
     paused: list[QueuePause] = []
+    mirror: MirrorStatus | None = None
     issues: list[str]
 
 
@@ -134,6 +166,7 @@ class SyncStats(BaseModel):
     functions: list[FunctionStats] = Field(
         description="Each function's requests, error rates and latency over the last hour and 24 hours"
     )
+    mirror: MirrorStatus | None = Field(None, description="The Zoho mirror's passes and calls (Zoho configured)")
 
 
 class StatsQuery(BaseModel):
@@ -180,13 +213,33 @@ class Replayed(BaseModel):
     dead_letter_ids: list[int]
 
 
-class ReconcileSummary(BaseModel):
-    """One reconcile run: what it queued, what the webhooks' dedupe already held, and where each entity resumes."""
+class ReconcileQuery(BaseModel):
+    mode: Literal["incremental", "full"] = Field(
+        "incremental", description="full: list every record, repair what differs, deactivate what Zoho deleted"
+    )
 
+
+class EntityProgress(BaseModel):
+    """One entity in a reconcile step: for the import and the full pass, the whole pass so far."""
+
+    listed: int = Field(0, description="Records Zoho listed")
+    queued: int = Field(0, description="Records queued because they differ from ours (or are new)")
+    deactivated: int = Field(0, description="Records we hold that Zoho no longer lists, queued as deletions")
+    done: bool = Field(False, description="Every page of this entity is read (and, in a full pass, swept)")
+
+
+class ReconcileSummary(BaseModel):
+    """One reconcile step: what it queued, what the webhooks' dedupe already held, where each entity resumes,
+    and whether the pass is complete (callers repeat the call while it is not)."""
+
+    mode: Literal["import", "incremental", "full"] = "incremental"
+    complete: bool = True
     enqueued: int = 0
     duplicates: int = 0
-    invalid: int = Field(0, description="Records Zoho listed that failed validation; logged, not queued")
+    deactivated: int = Field(0, description="Deletions queued for records Zoho no longer lists (full pass)")
     pages: int = 0
     cursor: dict[str, str] = Field(
-        default_factory=dict, description="Per entity type: the last_modified_time the next run starts from"
+        default_factory=dict, description="Per entity type: the last_modified_time the next incremental run starts from"
     )
+    entities: dict[str, EntityProgress] = Field(default_factory=dict)
+    zoho_calls: ZohoCallsUsed = Field(default_factory=lambda: ZohoCallsUsed(today=0, limit=0))

@@ -1,26 +1,35 @@
 """The Zoho Books / Inventory API client: the OAuth refresh-token flow, a shared access token, JSON calls.
 
 The access token lives in `zoho_oauth_tokens`, so one refresh serves every function instance
-until the token nears expiry. Refreshes are serialised on that row (Zoho rate-limits its token
+until the token nears expiry; so does the `api_domain` Zoho answers with it, the API host of the
+organisation's data centre (`ZOHO_API_URL` only until Zoho has named one). Refreshes are serialised on that row (Zoho rate-limits its token
 endpoint): an instance locks it, looks again, and refreshes only if nobody did meanwhile.
+Every API call spends from the organisation's shared budget first (common.sync.zoho_budget);
+a spent budget or Zoho's 429 raises `ZohoPaused`, which says when calls may resume: callers
+stop where they are and come back then, losing nothing.
 Failures leave this module as `ZohoError` subclasses whose messages are safe to log and to
 answer with: they never carry an access token, the refresh token or the client secret.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import Engine, Row, select, update
 
 from common.config import Settings
 from common.db import insert, read, utcnow, write
+from common.errors import Unavailable
 from common.logs import get_logger
 from common.models import zoho_oauth_tokens as tokens
+from common.sync import zoho_budget
 from common.sync.errors import PermanentSyncError, SyncError, TransientSyncError
 
 log = get_logger("sync.zoho")
@@ -34,12 +43,13 @@ _EXPIRED = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # Zoho's OAuth error codes are short words (invalid_code, invalid_client); anything else is not echoed.
 _ERROR_CODE = re.compile(r"^[A-Za-z0-9_. -]{1,64}$")
 _MAX_MESSAGE = 200
+ITEMS_PATH = "/inventory/v1/items"
+RECORD_DOES_NOT_EXIST = 1002  # Zoho's code for a record id it does not hold (deleted)
 
 
-class ZohoError(SyncError):
-    """Root of the client's errors; the message is safe to log and to show."""
-
-    retry_after: int | None = None
+class ZohoError(SyncError, Unavailable):
+    """Root of the client's errors; the message is safe to log and to show. To this service's
+    own callers Zoho failing is a dependency unavailable (`retry_after`: Zoho's, when it said)."""
 
 
 class ZohoNotConfigured(ZohoError, PermanentSyncError):
@@ -64,13 +74,33 @@ class ZohoUnavailable(ZohoError, TransientSyncError):
     """Zoho could not be reached, timed out, or failed on its side (5xx)."""
 
 
-class ZohoRateLimited(ZohoUnavailable):
-    """Zoho answered 429; `retry_after` is its Retry-After in seconds when it sent one."""
+class ZohoPaused(ZohoUnavailable):
+    """No call may go to Zoho before `resume_at`: Zoho's limits, ours or its own, are reached."""
 
-    def __init__(self, what: str, retry_after: int | None) -> None:
-        wait = f"; retry after {retry_after} s" if retry_after is not None else ""
-        super().__init__(f"{what} rate limit reached{wait}")
-        self.retry_after = retry_after
+    def __init__(self, message: str, resume_at: datetime) -> None:
+        super().__init__(message, retry_after=max(1, math.ceil((resume_at - utcnow()).total_seconds())))
+        self.resume_at = resume_at
+
+
+class ZohoRateLimited(ZohoPaused):
+    """Zoho answered 429 (with a Retry-After in seconds, or none, as its API sends)."""
+
+    def __init__(self, what: str, resume_at: datetime) -> None:
+        super().__init__(f"{what} rate limit reached; retry after {resume_at:%H:%M:%S} UTC", resume_at)
+
+
+class ZohoBudgetSpent(ZohoPaused):
+    """The organisation's calls for this minute or this day are spent (ZOHO_MINUTE_CALL_LIMIT, ZOHO_DAILY_CALL_LIMIT)."""
+
+    def __init__(self, resume_at: datetime) -> None:
+        super().__init__(f"Zoho call budget spent until {resume_at:%Y-%m-%d %H:%M:%S} UTC", resume_at)
+
+
+@dataclass(frozen=True)
+class _Token:
+    value: str
+    expires_at: datetime
+    api_domain: str | None
 
 
 class ZohoClient:
@@ -83,7 +113,7 @@ class ZohoClient:
         self._engine = engine
         self._timeout = (CONNECT_TIMEOUT_SECONDS, settings.zoho_timeout_seconds)
         self._session = requests.Session()
-        self._token: tuple[str, datetime] | None = None
+        self._token: _Token | None = None
 
     def close(self) -> None:
         self._session.close()
@@ -95,11 +125,13 @@ class ZohoClient:
         self.close()
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """GET {zoho_api_url}{path} for the configured organization; a rejected token is refreshed once."""
+        """GET {api_domain}{path} for the configured organization; a rejected token is refreshed once.
+
+        Each attempt spends one call of the shared budget; ZohoPaused when none is left."""
         token = self._access_token()
         response = self._call(path, params, token)
         if response.status_code == 401:
-            response = self._call(path, params, self._access_token(rejected=token))
+            response = self._call(path, params, self._access_token(rejected=token.value))
             if response.status_code == 401:
                 raise ZohoAuthError("Zoho API rejected a freshly refreshed access token (check the client's scopes)")
         return self._payload(response)
@@ -113,14 +145,42 @@ class ZohoClient:
         context = body.get("page_context")
         return records, bool(isinstance(context, dict) and context.get("has_more_page"))
 
-    def _call(self, path: str, params: Mapping[str, Any] | None, token: str) -> requests.Response:
-        return self._send(
-            "GET",
-            f"{self._settings.zoho_api_url}{path}",
-            "Zoho API",
-            params={**(params or {}), "organization_id": self._settings.zoho_organization_id},
-            headers={"Authorization": f"Zoho-oauthtoken {token}"},
-        )
+    def get_record(self, path: str, key: str, record_id: str) -> dict[str, Any] | None:
+        """One record, GET {path}/{record_id}: Zoho's record under `key`, or None when Zoho says it
+        does not exist (its code 1002). Any other error, a wrong URL's 404 (code 5) among them, is raised:
+        only Zoho's word that the record is gone may deactivate ours."""
+        try:
+            body = self.get(f"{path}/{record_id}")
+        except ZohoApiError as exc:
+            if exc.code == RECORD_DOES_NOT_EXIST:
+                return None
+            raise
+        record = body.get(key)
+        if not isinstance(record, dict):
+            raise ZohoApiError(f"Zoho API answer for {path}/{{id}} has no '{key}' object", status=200)
+        return record
+
+    def get_item(self, item_id: str) -> dict[str, Any] | None:
+        """Zoho's current item (its stock included), or None when Zoho no longer holds it."""
+        return self.get_record(ITEMS_PATH, "item", item_id)
+
+    def _call(self, path: str, params: Mapping[str, Any] | None, token: _Token) -> requests.Response:
+        now = utcnow()
+        resume_at = zoho_budget.spend(self._settings, now, self._engine)
+        if resume_at is not None:
+            raise ZohoBudgetSpent(resume_at)
+        try:
+            return self._send(
+                "GET",
+                f"{token.api_domain or self._settings.zoho_api_url}{path}",
+                "Zoho API",
+                params={**(params or {}), "organization_id": self._settings.zoho_organization_id},
+                headers={"Authorization": f"Zoho-oauthtoken {token.value}"},
+            )
+        except ZohoRateLimited as limited:
+            # Everyone waits for the next minute, or longer when Zoho asked for longer.
+            filled = zoho_budget.fill_minute(self._settings, now, self._engine)
+            raise ZohoRateLimited("Zoho API", max(filled, limited.resume_at)) from None
 
     def _send(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
         """One request under both timeouts; network failures become ZohoUnavailable.
@@ -134,7 +194,7 @@ class ZohoClient:
         except requests.RequestException as exc:
             raise ZohoUnavailable(f"{what} unreachable ({type(exc).__name__})") from None
         if response.status_code == 429:
-            raise ZohoRateLimited(what, _retry_after(response))
+            raise ZohoRateLimited(what, _resume_at(response))
         if response.status_code >= 500:
             raise ZohoUnavailable(f"{what} failed with HTTP {response.status_code}")
         return response
@@ -155,21 +215,21 @@ class ZohoClient:
         for secret in (settings.zoho_client_secret, settings.zoho_refresh_token):
             text = text.replace(secret.get_secret_value(), "[REDACTED]")
         if self._token:
-            text = text.replace(self._token[0], "[REDACTED]")
+            text = text.replace(self._token.value, "[REDACTED]")
         return " ".join(text.split())[:_MAX_MESSAGE]
 
-    def _access_token(self, rejected: str | None = None) -> str:
+    def _access_token(self, rejected: str | None = None) -> _Token:
         """A token with over TOKEN_MARGIN left, other than `rejected`: this instance's, the shared one, or a new one."""
         if _usable(self._token, rejected):
-            return self._token[0]
+            return self._token
         with read(self._engine) as connection:
             shared = _stored(connection.execute(select(tokens).where(tokens.c.name == TOKEN_NAME)).first())
         if not _usable(shared, rejected):
             shared = self._refresh_shared(rejected)
         self._token = shared
-        return shared[0]
+        return shared
 
-    def _refresh_shared(self, rejected: str | None) -> tuple[str, datetime]:
+    def _refresh_shared(self, rejected: str | None) -> _Token:
         # The row is locked while Zoho answers (bounded by the timeouts): PostgreSQL blocks only
         # the other refreshers; SQLite's write transaction holds the whole database meanwhile.
         with write(self._engine) as connection:
@@ -187,11 +247,16 @@ class ZohoClient:
             connection.execute(
                 update(tokens)
                 .where(tokens.c.name == TOKEN_NAME)
-                .values(access_token=fresh[0], expires_at=fresh[1], updated_at=utcnow())
+                .values(
+                    access_token=fresh.value,
+                    expires_at=fresh.expires_at,
+                    api_domain=fresh.api_domain,
+                    updated_at=utcnow(),
+                )
             )
         return fresh
 
-    def _refresh(self) -> tuple[str, datetime]:
+    def _refresh(self) -> _Token:
         """Trade the refresh token for an access token at Zoho's accounts server."""
         settings = self._settings
         response = self._send(
@@ -216,16 +281,28 @@ class ZohoClient:
         expires_in = body.get("expires_in")
         if not isinstance(expires_in, int) or expires_in <= 0:
             expires_in = _DEFAULT_EXPIRES_IN
-        log.info("Zoho access token refreshed", extra={"expires_in": expires_in})
-        return token, utcnow() + timedelta(seconds=expires_in)
+        api_domain = self._api_domain(body.get("api_domain"))
+        log.info("Zoho access token refreshed", extra={"expires_in": expires_in, "api_domain": api_domain})
+        return _Token(token, utcnow() + timedelta(seconds=expires_in), api_domain)
+
+    def _api_domain(self, value: Any) -> str | None:
+        """Zoho's api_domain when it is a plain origin (https, or http only where ZOHO_API_URL is http, as in tests)."""
+        if not isinstance(value, str) or len(value) > 255:
+            return None
+        parts = urlsplit(value.rstrip("/"))
+        schemes = {"https", urlsplit(self._settings.zoho_api_url).scheme}
+        if parts.scheme not in schemes or not parts.hostname or parts.username or parts.path or parts.query:
+            log.warning("Zoho api_domain ignored", extra={"api_domain": value[:100]})
+            return None
+        return f"{parts.scheme}://{parts.netloc}"
 
 
-def _stored(row: Row | None) -> tuple[str, datetime] | None:
-    return (row.access_token, row.expires_at) if row is not None else None
+def _stored(row: Row | None) -> _Token | None:
+    return _Token(row.access_token, row.expires_at, row.api_domain) if row is not None else None
 
 
-def _usable(token: tuple[str, datetime] | None, rejected: str | None) -> bool:
-    return token is not None and token[0] != rejected and token[1] - utcnow() > TOKEN_MARGIN
+def _usable(token: _Token | None, rejected: str | None) -> bool:
+    return token is not None and token.value != rejected and token.expires_at - utcnow() > TOKEN_MARGIN
 
 
 def _json_object(response: requests.Response) -> dict[str, Any] | None:
@@ -236,6 +313,10 @@ def _json_object(response: requests.Response) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _retry_after(response: requests.Response) -> int | None:
+def _resume_at(response: requests.Response) -> datetime:
+    """After a 429: Retry-After's seconds when sent (Zoho's API sends none), else the next minute."""
+    now = utcnow()
     value = response.headers.get("Retry-After", "")
-    return int(value) if value.isdigit() else None
+    if value.isdigit():
+        return now + timedelta(seconds=int(value))
+    return now.replace(second=0, microsecond=0) + timedelta(minutes=1)

@@ -5,9 +5,9 @@ import subprocess
 from pathlib import Path
 
 from common.config import load_settings
-from common.routes import ROUTES
 from common.shop.auth import issue_token
 from demo_data.generator import DEMO_CUSTOMER_ID
+from service import ROUTES
 from tests.helpers import BIN, free_port, running
 
 KEYS = {

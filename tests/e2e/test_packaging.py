@@ -22,8 +22,8 @@ import yaml
 from packaging.requirements import Requirement
 
 import aws_lambda
-from common.routes import ROUTES, SCHEDULES
 from common.ssm_secrets import SECRET_PARAMETERS
+from service import HTTP_FUNCTIONS, INVOCATIONS, ROUTES, SCHEDULES
 from tests.helpers import PROJECT_ROOT
 
 SERVERLESS_CLI = PROJECT_ROOT / "node_modules" / ".bin" / "serverless"
@@ -44,7 +44,7 @@ DEVELOPMENT_ONLY = {
 # Environment the functions get: where the secrets are, never the secrets themselves.
 ALLOWED_ENVIRONMENT = {"APP_ENV", "SECRETS_SSM_PREFIX", "DB_POOL_SIZE", "EVENT_BUS_NAME", "TDS_DRAIN_BUDGET_SECONDS"}
 # The project's own part of the zip (the rest is the libraries).
-PROJECT = {"aws_lambda.py", "alembic.ini", "common", "functions", "migrations"}
+PROJECT = {"aws_lambda.py", "service.py", "alembic.ini", "common", "functions", "migrations"}
 
 
 def _canonical(name: str) -> str:
@@ -109,7 +109,8 @@ def _logical_id(template: dict, name: str) -> str:
 
 def test_one_lambda_per_entry_point_built_for_its_architecture(template):
     lambdas = _lambdas(template)
-    assert set(lambdas) == set(aws_lambda.entry_points())
+    functions = {entry.__name__ for entry in HTTP_FUNCTIONS} | {job.name for job in (*SCHEDULES, *INVOCATIONS)}
+    assert set(lambdas) == functions | {aws_lambda.FALLBACK}
     for name, properties in lambdas.items():
         assert properties["Handler"] == f"aws_lambda.{name}"
         assert properties["Runtime"] == "python3.11"
@@ -126,7 +127,7 @@ def test_every_route_reaches_its_lambda(template):
     for route in _resources(template, "AWS::ApiGatewayV2::Route").values():
         integration = route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
         deployed[route["Properties"]["RouteKey"]] = integrations[integration]
-    expected = {f"{route.method} {route.path}": _logical_id(template, route.target) for route in ROUTES}
+    expected = {f"{route.method} {route.path}": _logical_id(template, route.function) for route in ROUTES}
     expected["$default"] = _logical_id(template, aws_lambda.FALLBACK)
     assert deployed == expected
 
@@ -136,7 +137,7 @@ def test_every_schedule_triggers_its_lambda(template):
         (rule["Properties"]["ScheduleExpression"], rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0])
         for rule in _resources(template, "AWS::Events::Rule").values()
     }
-    assert rules == {(schedule.rate, _logical_id(template, schedule.target)) for schedule in SCHEDULES}
+    assert rules == {(schedule.rate, _logical_id(template, schedule.name)) for schedule in SCHEDULES}
 
 
 def _statements(template: dict) -> list[dict]:
@@ -291,9 +292,8 @@ import importlib.util, json, pathlib, sys
 project = sys.argv[1]
 sys.path.insert(0, project)
 before = set(sys.modules)
-import aws_lambda
-for name in aws_lambda.entry_points():
-    aws_lambda.handler_for(name)
+import apig_wsgi, aws_lambda
+import service  # every function's module
 for path in sorted(pathlib.Path(project, "migrations", "versions").glob("*.py")):
     spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
     sys.modules[spec.name] = importlib.util.module_from_spec(spec)
@@ -317,5 +317,9 @@ def test_the_zip_holds_every_project_module_the_handlers_and_migrations_import(u
     assert result.returncode == 0, result.stderr[-4000:]
     loaded = json.loads(result.stdout)
     assert {"functions.mobile_cart", "common.products.search_index", "migration_0004_search_name_fields"} <= set(loaded)
-    ours = {name: path for name, path in loaded.items() if name.split(".")[0] in {"aws_lambda", "common", "functions"}}
+    ours = {
+        name: path
+        for name, path in loaded.items()
+        if name.split(".")[0] in {"aws_lambda", "service", "common", "functions"}
+    }
     assert {name: path for name, path in ours.items() if not (path or "").startswith(f"{project}/")} == {}

@@ -3,7 +3,7 @@
 from openapi_spec_validator import validate
 
 from common import docs as common_docs
-from common.routes import ROUTES
+from service import ROUTES
 
 
 def test_the_document_is_valid_openapi_31_with_every_route(client):

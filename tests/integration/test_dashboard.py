@@ -8,6 +8,8 @@ from werkzeug.test import Client
 from common.db import read, utcnow, write
 from common.models import tds_dead_letter_queue, tds_sync_queue
 from common.ops import queries
+from common.sync import handlers
+from common.sync.errors import TransientSyncError
 from local_runner import create_app
 from tests import zoho_payloads as zoho
 from tests.helpers import ADMIN_KEY, drain_now, queue_webhook
@@ -140,18 +142,23 @@ def test_stats_hours_are_validated(client, db):
     assert response.get_json()["errors"][0]["field"] == "hours"
 
 
-def test_dead_letters_are_listed_filtered_and_paginated(client, db):
+def _unavailable(connection, event, now):
+    raise TransientSyncError("the bill's dependency is unavailable")
+
+
+def test_dead_letters_are_listed_filtered_and_paginated(client, db, monkeypatch):
     _dead_letter_one(client)
-    queue_webhook(client, "stock", zoho.stock(item_id="missing"))
+    monkeypatch.setitem(handlers.HANDLERS, "bills", _unavailable)
+    queue_webhook(client, "bills", zoho.bill(bill_id="missing"))
     with write(db.engine) as connection:  # four attempts behind it: the next failure is the fifth and last
         connection.execute(update(tds_sync_queue).where(tds_sync_queue.c.status == "pending").values(attempt_count=4))
     drain_now()
     page = client.get("/api/zoho/dashboard/dead-letter?page_size=1").get_json()
     assert page["total_count"] == 2 and page["has_more"] is True and len(page["items"]) == 1
-    stock_only = client.get("/api/zoho/dashboard/dead-letter?entity_type=stock").get_json()
-    assert [item["entity_type"] for item in stock_only["items"]] == ["stock"]
-    assert stock_only["items"][0]["failure_reason"] == "max_attempts_exceeded"
-    assert stock_only["items"][0]["last_payload"]["inventory_adjustment"]["item_id"] == "missing"
+    bills_only = client.get("/api/zoho/dashboard/dead-letter?entity_type=bills").get_json()
+    assert [item["entity_type"] for item in bills_only["items"]] == ["bills"]
+    assert bills_only["items"][0]["failure_reason"] == "max_attempts_exceeded"
+    assert bills_only["items"][0]["last_payload"]["bill"]["bill_id"] == "missing"
 
 
 def test_replaying_one_dead_letter_requeues_its_item_and_resolves_it(client, db):

@@ -1,6 +1,4 @@
-"""The cloud deployment: serverless.yml matches the route table, and the Lambda host runs the same handlers."""
-
-import importlib
+"""The cloud deployment: serverless.yml matches service.py, and the Lambda host runs the same handlers."""
 
 import boto3
 import pytest
@@ -11,9 +9,9 @@ from sqlalchemy import inspect
 
 import aws_lambda
 from common import migrate
-from common.routes import INVOCATIONS, ROUTES, SCHEDULES
 from common.ssm_secrets import SECRET_PARAMETERS
 from functions import drain_queue, reconcile_zoho
+from service import HTTP_FUNCTIONS, INVOCATIONS, ROUTES, SCHEDULES
 from tests.helpers import PROJECT_ROOT
 
 SERVERLESS = yaml.safe_load((PROJECT_ROOT / "serverless.yml").read_text())
@@ -26,30 +24,39 @@ def _http_events(function: dict) -> set:
 
 
 def _schedules(function: dict) -> set:
-    return {event["schedule"] for event in function.get("events", []) if "schedule" in event}
+    """(expression, input) of each schedule: `schedule: rate(...)`, or a mapping with its rate and input."""
+    found = set()
+    for event in function.get("events", []):
+        schedule = event.get("schedule")
+        if isinstance(schedule, str):
+            found.add((schedule, None))
+        elif schedule is not None:
+            found.add((schedule["rate"], tuple(sorted(schedule.get("input", {}).items())) or None))
+    return found
 
 
-def test_every_entry_point_is_deployed_and_nothing_else():
-    entry_points = (
-        {route.target for route in ROUTES} | {job.target for job in (*SCHEDULES, *INVOCATIONS)} | {aws_lambda.FALLBACK}
-    )
-    assert set(FUNCTIONS) == entry_points == set(aws_lambda.entry_points())
+def test_every_function_is_deployed_and_nothing_else():
+    functions = {entry.__name__ for entry in HTTP_FUNCTIONS} | {job.name for job in (*SCHEDULES, *INVOCATIONS)}
+    assert set(FUNCTIONS) == functions | {aws_lambda.FALLBACK}
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_each_function_has_exactly_its_routes_and_schedules(name):
     function = FUNCTIONS[name]
     assert function["handler"] == f"aws_lambda.{name}"
-    expected_routes = {(route.method, route.path) for route in ROUTES if route.target == name}
+    assert callable(getattr(aws_lambda, name))
+    expected_routes = {(route.method, route.path) for route in ROUTES if route.function == name}
     if name == aws_lambda.FALLBACK:
         expected_routes = {"*"}
     assert _http_events(function) == expected_routes
-    assert _schedules(function) == {schedule.rate for schedule in SCHEDULES if schedule.target == name}
-    entry = getattr(importlib.import_module(f"functions.{aws_lambda.entry_points()[name]}"), name)
-    assert entry.__name__ == name  # http_function(<target>) takes the routes of the target it names
-    handler = aws_lambda.handler_for(name)
-    if not expected_routes:  # a schedule or an invoked job: Lambda calls the function itself
-        assert handler is entry
+    assert _schedules(function) == {
+        (schedule.rate, tuple(sorted(schedule.input.items())) if schedule.input else None)
+        for schedule in SCHEDULES
+        if schedule.name == name
+    }
+    if expected_routes:  # an HTTP function: its Lambda handler serves the function of the same name
+        with pytest.raises(ValueError, match=f"^{name} answers API Gateway requests only"):
+            getattr(aws_lambda, name)({"detail-type": "Scheduled Event"}, None)
 
 
 def _timeout(function: dict) -> int:
@@ -92,10 +99,14 @@ def test_the_wiring_is_accepted_by_aws_apis():
             for event in _http_events(function):
                 key = "$default" if event == "*" else f"{event[0]} {event[1]}"
                 gateway.create_route(ApiId=api["ApiId"], RouteKey=key)
-            for number, rate in enumerate(_schedules(function)):
-                amount, unit = rate.removeprefix("rate(").removesuffix(")").split()
-                assert unit.removesuffix("s") in ("minute", "hour", "day"), rate
-                assert unit.endswith("s") == (amount != "1"), rate  # AWS rejects "1 minutes" and "5 minute"
+            for number, (rate, _) in enumerate(_schedules(function)):
+                if rate.startswith("cron("):  # AWS's six fields, one of day-of-month and day-of-week a "?"
+                    fields = rate.removeprefix("cron(").removesuffix(")").split()
+                    assert len(fields) == 6 and "?" in (fields[2], fields[4]), rate
+                else:
+                    amount, unit = rate.removeprefix("rate(").removesuffix(")").split()
+                    assert unit.removesuffix("s") in ("minute", "hour", "day"), rate
+                    assert unit.endswith("s") == (amount != "1"), rate  # AWS rejects "1 minutes" and "5 minute"
                 events.put_rule(Name=f"{name}-{number}", ScheduleExpression=rate)
         keys = {route["RouteKey"] for route in gateway.get_routes(ApiId=api["ApiId"])["Items"]}
     assert keys == {f"{route.method} {route.path}" for route in ROUTES} | {"$default"}
@@ -106,7 +117,7 @@ def test_the_migrate_function_upgrades_postgresql_once_per_deploy(pg):
     head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
     migrate.downgrade(pg.engine, "base")
     assert "tds_sync_queue" not in inspect(pg.engine).get_table_names()
-    handler = aws_lambda.handler_for("migrate")
+    handler = aws_lambda.migrate
     assert handler({}, None) == {"from_revision": None, "to_revision": head}
     assert "tds_sync_queue" in inspect(pg.engine).get_table_names()
     assert handler({}, None) == {"from_revision": head, "to_revision": head}

@@ -23,9 +23,11 @@ from common.models import (
     tds_drain_runs,
     tds_sync_queue,
 )
-from common.sync import queue
+from common.sync import handlers, queue
+from common.sync.errors import TransientSyncError
 from functions.drain_queue import drain_queue
 from tests import zoho_payloads as zoho
+from tests.fake_zoho import ITEMS
 from tests.helpers import ADMIN_KEY, drain_now, queue_webhook
 
 
@@ -63,7 +65,8 @@ def test_a_product_event_becomes_a_product(client, db):
     assert before <= item.completed_at <= after and 0 <= item.processing_ms <= elapsed_ms
 
 
-def test_every_entity_has_a_real_handler(client, db):
+def test_every_entity_has_a_real_handler(client, db, fake_zoho):
+    fake_zoho.add(ITEMS, {"item_id": "460000000012345", "stock_on_hand": 35, "available_stock": 35})  # after the -3
     queue_webhook(client, "customers", zoho.customer())
     queue_webhook(client, "products", zoho.product())
     drain_now()
@@ -80,7 +83,7 @@ def test_every_entity_has_a_real_handler(client, db):
     assert _one(db, bills, bills.c.zoho_bill_id == "990000000000001").total == 1500001
     assert _one(db, credit_notes).customer_id == customer.id
     product = _one(db, products, products.c.zoho_item_id == "460000000012345")
-    assert product.stock_quantity == 38 - 3
+    assert product.stock_quantity == 35  # Zoho's, read after the adjustment
     assert product.sales_count == 2
     assert _one(db, stock_adjustments).quantity_adjusted == -3
     pricelist = _one(db, pricelists)
@@ -123,7 +126,8 @@ def test_inactive_status_deactivates_a_product(client, db):
     assert _one(db, products).is_active is False
 
 
-def test_a_stock_adjustment_is_applied_once_even_if_queued_twice(client, db):
+def test_a_stock_adjustment_queued_twice_reads_zohos_stock_once(client, db, fake_zoho):
+    fake_zoho.add(ITEMS, {"item_id": "460000000012345", "stock_on_hand": 35, "available_stock": 35})
     queue_webhook(client, "products", zoho.product())
     drain_now()
     adjustment = zoho.stock()
@@ -132,18 +136,24 @@ def test_a_stock_adjustment_is_applied_once_even_if_queued_twice(client, db):
     summary = drain_now()
     assert (summary.completed, summary.stale) == (2, 1)
     assert _one(db, products).stock_quantity == 35
+    assert fake_zoho.reads == {("item", "460000000012345"): 1}
 
 
-def test_a_transient_failure_retries_with_backoff_then_dead_letters(client, db, configure):
+def _unavailable(connection, event, now):
+    raise TransientSyncError("the bill's dependency is unavailable")
+
+
+def test_a_transient_failure_retries_with_backoff_then_dead_letters(client, db, configure, monkeypatch):
     configure(TDS_MAX_RETRY_ATTEMPTS=2)
-    queue_id = queue_webhook(client, "stock", zoho.stock(item_id="not-synced-yet"))
+    monkeypatch.setitem(handlers.HANDLERS, "bills", _unavailable)
+    queue_id = queue_webhook(client, "bills", zoho.bill())
     before = utcnow()
     first = drain_now()
     assert (first.retried, first.dead_lettered) == (1, 0)
     item = _item(db, queue_id)
     assert (item.status, item.attempt_count) == ("retry", 1)
     assert item.next_retry_at > before + timedelta(seconds=4)
-    assert "not synced yet" in item.error_message
+    assert "dependency is unavailable" in item.error_message
 
     assert drain_now().claimed == 0  # not due before its backoff ends
     with write(db.engine) as connection:
@@ -158,8 +168,16 @@ def test_a_transient_failure_retries_with_backoff_then_dead_letters(client, db, 
         2,
     )
     assert letter.resolved is False
-    assert letter.last_payload["inventory_adjustment"]["item_id"] == "not-synced-yet"
-    assert "not synced yet" in letter.last_error_message
+    assert letter.last_payload["bill"]["bill_id"] == zoho.bill()["data"]["bill_id"]
+    assert "dependency is unavailable" in letter.last_error_message
+
+
+def test_an_adjustment_for_an_item_not_synced_yet_completes_at_once(client, db):
+    queue_id = queue_webhook(client, "stock", zoho.stock(item_id="not-synced-yet"))
+    summary = drain_now()
+    assert (summary.completed, summary.retried, summary.dead_lettered) == (1, 0, 0)
+    assert _item(db, queue_id).result == "applied"
+    assert _one(db, stock_adjustments).zoho_item_id == "not-synced-yet"
 
 
 def test_a_permanent_failure_dead_letters_at_once(client, db):

@@ -24,6 +24,7 @@ from common.sync import handlers
 from common.sync.errors import PermanentSyncError
 from tests import shop_fixtures as shop
 from tests import zoho_payloads as zoho
+from tests.fake_zoho import ADJUSTMENTS, ITEMS
 from tests.helpers import ADMIN_KEY, drain_now, queue_webhook
 
 ITEM = "460000000012345"
@@ -108,25 +109,30 @@ def test_a_repeated_stale_or_unchanged_update_emits_nothing(client, db):
     assert _types(db) == ["product.created"]
 
 
-def test_stock_crossing_zero_emits_out_of_stock_then_back_in_stock(client, db):
+def test_stock_crossing_zero_emits_out_of_stock_then_back_in_stock(client, db, fake_zoho):
     queue_webhook(client, "products", zoho.product())  # 38 available
     drain_now()
-    queue_webhook(client, "stock", zoho.stock(quantity_adjusted=-38))
-    drain_now()
-    queue_webhook(client, "stock?event_type=delete", zoho.stock(version=2))  # Zoho deleted it: taken back
+    fake_zoho.add(ITEMS, {"item_id": ITEM, "stock_on_hand": 38, "available_stock": 38})
+    adjustment = fake_zoho.adjust_stock((ITEM, -38), reason="Damaged")
+    queue_webhook(client, "stock", fake_zoho.webhook(ADJUSTMENTS, adjustment))
+    drain_now()  # the adjustment, then the check that reads Zoho's stock
+    fake_zoho.delete(ADJUSTMENTS, adjustment["inventory_adjustment_id"])  # taken back in Zoho
+    queue_webhook(client, "stock?event_type=delete", fake_zoho.webhook(ADJUSTMENTS, adjustment))
     drain_now()
     product_id = _product_id(db)
     rows = _events(db)[1:]
     assert [row.event_type for row in rows] == [
-        "stock.adjusted", "product.out_of_stock", "stock.adjusted", "product.back_in_stock"]  # fmt: skip
+        "stock.adjusted", "product.updated", "product.out_of_stock",
+        "stock.adjusted", "product.updated", "product.back_in_stock"]  # fmt: skip
     assert {row.aggregate_id for row in rows} == {str(product_id)}
     assert rows[0].payload["data"] == {
-        "zoho_item_id": ITEM, "adjustment_id": "220000000000001", "quantity_adjusted": -38, "stock_before": 38,
-        "stock_after": 0, "reason": "Damaged",
+        "zoho_item_id": ITEM, "adjustment_id": adjustment["inventory_adjustment_id"], "quantity_adjusted": -38,
+        "reason": "Damaged",
     }  # fmt: skip
-    assert rows[1].payload["data"] == {"zoho_item_id": ITEM, "stock_quantity": 0}
-    assert rows[2].payload["data"]["quantity_adjusted"] == 38
-    assert rows[3].payload["data"] == {"zoho_item_id": ITEM, "stock_quantity": 38}
+    assert rows[1].payload["data"]["changes"] == {"stock_quantity": {"old": 38, "new": 0}}
+    assert rows[2].payload["data"] == {"zoho_item_id": ITEM, "stock_quantity": 0}
+    assert rows[3].payload["data"]["quantity_adjusted"] == 38
+    assert rows[5].payload["data"] == {"zoho_item_id": ITEM, "stock_quantity": 38}
 
 
 def test_deactivating_a_product_emits_deactivated(client, db):
@@ -180,7 +186,7 @@ def test_a_handler_that_fails_after_writing_leaves_no_event(client, db, monkeypa
         assert _pending_in(connection) == 1  # written, in this transaction
         raise PermanentSyncError("the change fails after its event was written")
 
-    monkeypatch.setattr(handlers, "apply_product", apply_then_fail)
+    monkeypatch.setitem(handlers.HANDLERS, "products", apply_then_fail)
     queue_id = queue_webhook(client, "products", zoho.product())
     summary = drain_now()
     assert summary.dead_lettered == 1
@@ -255,17 +261,20 @@ def _flag(db, product_id: int) -> str | None:
         ).scalar_one()
 
 
-def test_cart_lines_are_flagged_when_their_product_goes_out_of_stock_or_is_deactivated(client, db):
+def test_cart_lines_are_flagged_when_their_product_goes_out_of_stock_or_is_deactivated(client, db, fake_zoho):
     queue_webhook(client, "products", zoho.product(version=1))
     drain_now()
     product_id = _product_id(db)
     with write(db.engine) as connection:
         shop.cart(connection, shop.customer(connection), {product_id: 2})
-    queue_webhook(client, "stock", zoho.stock(quantity_adjusted=-38))
+    fake_zoho.add(ITEMS, {"item_id": ITEM, "stock_on_hand": 38, "available_stock": 38})
+    adjustment = fake_zoho.adjust_stock((ITEM, -38))
+    queue_webhook(client, "stock", fake_zoho.webhook(ADJUSTMENTS, adjustment))
     drain_now()
     _relay_locally()
     assert _flag(db, product_id) == "out_of_stock"
-    queue_webhook(client, "stock?event_type=delete", zoho.stock(version=2))
+    fake_zoho.delete(ADJUSTMENTS, adjustment["inventory_adjustment_id"])
+    queue_webhook(client, "stock?event_type=delete", fake_zoho.webhook(ADJUSTMENTS, adjustment))
     drain_now()
     _relay_locally()
     assert _flag(db, product_id) is None

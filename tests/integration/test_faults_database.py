@@ -22,8 +22,8 @@ from common import db as common_db
 from common import migrate
 from common.config import Settings
 from common.models import tds_sync_queue
-from common.routes import ROUTES
 from local_runner import create_app
+from service import ROUTES
 from tests import shop_fixtures as shop
 from tests import zoho_payloads as zoho
 from tests.helpers import ADMIN_KEY, drain_now

@@ -143,7 +143,7 @@ def test_a_webhook_through_the_lambda_lands_in_the_queue(db, keys, build, base64
         body=zoho.product("460000000077001"),
         base64_body=base64_body,
     )
-    answer = aws_lambda.handler_for("zoho_webhook")(event, None)
+    answer = aws_lambda.zoho_webhook(event, None)
     assert answer["statusCode"] == 202, answer
     assert _header(answer, "Content-Type") == "application/json"
     accepted = _json(answer)
@@ -153,26 +153,26 @@ def test_a_webhook_through_the_lambda_lands_in_the_queue(db, keys, build, base64
 
 def test_a_webhook_without_its_key_is_refused_and_queues_nothing(db, keys):
     event = http_api_event("POST", "/api/zoho/webhooks/customers", body=zoho.customer(), base64_body=True)
-    _assert_contract_error(aws_lambda.handler_for("zoho_webhook")(event, None), 401, "unauthorized")
+    _assert_contract_error(aws_lambda.zoho_webhook(event, None), 401, "unauthorized")
     assert _queued(db) == []
 
 
 def test_health_answers_an_http_api_get(db):
     event = http_api_event("GET", "/health", sample="apigw_http_v2_event_GET.json")
-    answer = aws_lambda.handler_for("health")(event, None)
+    answer = aws_lambda.health(event, None)
     assert answer["statusCode"] == 200
     assert _header(answer, "Cache-Control") == "private, no-store"
     assert _json(answer)["status"] == "healthy"
 
 
 def test_health_answers_a_rest_api_get(db):
-    answer = aws_lambda.handler_for("health")(rest_api_event("GET", "/health"), None)
+    answer = aws_lambda.health(rest_api_event("GET", "/health"), None)
     assert answer["statusCode"] == 200
     assert _json(answer)["status"] == "healthy"
 
 
 def test_api_docs_serve_the_document_and_the_ui(db):
-    docs = aws_lambda.handler_for("api_docs")
+    docs = aws_lambda.api_docs
     document = docs(http_api_event("GET", "/openapi.json", sample="apigw_http_v2_event_GET.json"), None)
     assert document["statusCode"] == 200
     assert _json(document)["openapi"].startswith("3.")
@@ -182,7 +182,7 @@ def test_api_docs_serve_the_document_and_the_ui(db):
 
 
 def test_the_http_drain_drains_what_the_webhook_queued(db, keys):
-    aws_lambda.handler_for("zoho_webhook")(
+    aws_lambda.zoho_webhook(
         http_api_event(
             "POST",
             "/api/zoho/webhooks/customers",
@@ -192,7 +192,7 @@ def test_the_http_drain_drains_what_the_webhook_queued(db, keys):
         ),
         None,
     )
-    answer = aws_lambda.handler_for("drain_queue_http")(
+    answer = aws_lambda.drain_queue_http(
         http_api_event("POST", "/api/zoho/queue/drain", headers={ADMIN_KEY_HEADER: ADMIN_KEY}), None
     )
     assert answer["statusCode"] == 200, answer
@@ -201,12 +201,12 @@ def test_the_http_drain_drains_what_the_webhook_queued(db, keys):
 
 
 def test_the_http_drain_wants_the_admin_key(db, keys):
-    answer = aws_lambda.handler_for("drain_queue_http")(rest_api_event("POST", "/api/zoho/queue/drain"), None)
+    answer = aws_lambda.drain_queue_http(rest_api_event("POST", "/api/zoho/queue/drain"), None)
     _assert_contract_error(answer, 401, "unauthorized")
 
 
 def test_the_scheduled_drain_runs_on_the_eventbridge_event(db, keys):
-    aws_lambda.handler_for("zoho_webhook")(
+    aws_lambda.zoho_webhook(
         rest_api_event(
             "POST",
             "/api/zoho/webhooks/products",
@@ -216,7 +216,7 @@ def test_the_scheduled_drain_runs_on_the_eventbridge_event(db, keys):
         ),
         None,
     )
-    summary = aws_lambda.handler_for("drain_queue")(scheduled_event(), None)
+    summary = aws_lambda.drain_queue(scheduled_event(), None)
     assert summary["completed"] == 1 and summary["dead_lettered"] == 0
     assert _queued(db) == [("products", "460000000077002", "completed")]
 
@@ -224,20 +224,20 @@ def test_the_scheduled_drain_runs_on_the_eventbridge_event(db, keys):
 def test_the_scheduled_reconcile_runs_on_the_eventbridge_event(db, fake_zoho):
     changed = datetime.now(timezone.utc) - timedelta(minutes=5)
     fake_zoho.add(ZOHO_ITEMS, {**zoho.product("460000000077003")["item"], "last_modified_time": zoho_time(changed)})
-    summary = aws_lambda.handler_for("reconcile_zoho")(scheduled_event(), None)
+    summary = aws_lambda.reconcile_zoho(scheduled_event(), None)
     assert summary["enqueued"] == 1
     assert _queued(db) == [("products", "460000000077003", "pending")]
 
 
 def test_the_http_reconcile_without_zoho_is_503(db, keys):
-    answer = aws_lambda.handler_for("reconcile_zoho_http")(
+    answer = aws_lambda.reconcile_zoho_http(
         http_api_event("POST", "/api/zoho/reconcile", headers={ADMIN_KEY_HEADER: ADMIN_KEY}), None
     )
     _assert_contract_error(answer, 503, "service_unavailable")
 
 
 def test_the_dashboard_answers_health_and_stats_with_a_query_string(db, keys):
-    dashboard = aws_lambda.handler_for("zoho_dashboard")
+    dashboard = aws_lambda.zoho_dashboard
     health = dashboard(http_api_event("GET", "/api/zoho/dashboard/health", sample="apigw_http_v2_event_GET.json"), None)
     assert health["statusCode"] == 200
     assert _json(health)["queue"]["pending"] == 0
@@ -262,9 +262,9 @@ def test_the_dashboard_answers_health_and_stats_with_a_query_string(db, keys):
 def test_the_mobile_functions_answer_their_routes(db, configure):
     configure(MOBILE_TOKEN_SECRET="mobile-token-secret-0123456789abcdef")
     get = "apigw_http_v2_event_GET.json"
-    home = aws_lambda.handler_for("mobile_home")(http_api_event("GET", "/api/mobile/home", sample=get), None)
+    home = aws_lambda.mobile_home(http_api_event("GET", "/api/mobile/home", sample=get), None)
     assert home["statusCode"] == 200 and _json(home)["featured_products"] == []
-    search = aws_lambda.handler_for("mobile_search")(
+    search = aws_lambda.mobile_search(
         http_api_event(
             "GET", "/api/mobile/search", query="q=%D8%B3%D8%A7%D9%85%D8%B3%D9%88%D9%86%D8%BA&page=1", sample=get
         ),
@@ -272,13 +272,11 @@ def test_the_mobile_functions_answer_their_routes(db, configure):
     )
     assert search["statusCode"] == 200
     assert _json(search)["query"] == "سامسونغ" and _json(search)["results"] == []
-    product = aws_lambda.handler_for("mobile_product")(rest_api_event("GET", "/api/mobile/products/987654"), None)
+    product = aws_lambda.mobile_product(rest_api_event("GET", "/api/mobile/products/987654"), None)
     _assert_contract_error(product, 404, "not_found")
-    checkout = aws_lambda.handler_for("mobile_checkout")(
-        http_api_event("GET", "/api/mobile/checkout", sample=get), None
-    )
+    checkout = aws_lambda.mobile_checkout(http_api_event("GET", "/api/mobile/checkout", sample=get), None)
     _assert_contract_error(checkout, 401, "unauthorized")
-    cart = aws_lambda.handler_for("mobile_cart")(
+    cart = aws_lambda.mobile_cart(
         http_api_event(
             "PATCH",
             "/api/mobile/cart/items/5",
@@ -292,7 +290,7 @@ def test_the_mobile_functions_answer_their_routes(db, configure):
 
 
 def test_the_catch_all_answers_the_real_default_route_event(db):
-    fallback = aws_lambda.handler_for("fallback")
+    fallback = aws_lambda.fallback
     _assert_contract_error(fallback(_sample("apigw_http_v2_event_noauth_awslambdago.json"), None), 404, "not_found")
     wrong_method = fallback(rest_api_event("DELETE", "/health"), None)
     _assert_contract_error(wrong_method, 405, "method_not_allowed")
@@ -301,4 +299,4 @@ def test_the_catch_all_answers_the_real_default_route_event(db):
 
 def test_an_http_lambda_refuses_a_scheduled_event():
     with pytest.raises(ValueError, match="health answers API Gateway requests only, not Scheduled Event"):
-        aws_lambda.handler_for("health")(scheduled_event(), None)
+        aws_lambda.health(scheduled_event(), None)

@@ -2,7 +2,6 @@
 exactly once when it opens and once when it clears, again at most hourly while it stays open, and
 again after the receiver failed (the failure shown until then). Rules run at most once a minute."""
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -10,13 +9,16 @@ from sqlalchemy import select, update
 
 from common import metrics
 from common.config import get_settings
-from common.db import utcnow, write
-from common.models import ops_alert_notifications, ops_incidents, tds_sync_queue
+from common.db import get_engine, utcnow, write
+from common.models import ops_alert_notifications, ops_incidents, tds_sync_queue, zoho_call_budget, zoho_sync_progress
 from common.ops import alerts, jobs, notify
 from common.ops.alerts import AlertClock
+from common.sync.mirror import FULL
+from common.sync.reconcile import reconcile
 from tests import zoho_payloads as zoho
 from tests.alert_receiver import AlertReceiver
-from tests.helpers import ADMIN_KEY, drain_now, queue_webhook
+from tests.fake_zoho import ITEMS
+from tests.helpers import ADMIN_KEY, drain_now, next_budget_minute, queue_webhook
 
 ADMIN = {"X-Admin-Key": ADMIN_KEY}
 
@@ -151,29 +153,53 @@ def test_a_few_errors_among_few_requests_are_no_incident(client, db, receiver, m
     assert alerts.ERROR_RATE not in _cycle(), "3 requests are under the 20 a rate needs"
 
 
-@pytest.mark.parametrize(
-    ("rule", "trouble"),
-    [
-        (alerts.FULL_PASS_STALE, {"last_full_pass_at": utcnow() - timedelta(hours=37)}),
-        (alerts.ZOHO_BUDGET, {"zoho_calls": (1000, 1000)}),
-    ],
-)
-def test_rules_on_the_mirrors_records_open_and_resolve(db, receiver, rule, trouble):
-    """The full pass and the Zoho call budget are not recorded yet (common.ops.mirror_status answers
-    None, so these rules stay quiet): their facts are given here, the rest is the real path."""
-    settings = get_settings()
-    now = utcnow()
+def _reconcile_until_complete(mode: str | None = None) -> None:
+    """Reconcile steps against the fake Zoho (draining after each) until one says complete."""
+    for _ in range(20):
+        answer = reconcile(get_settings(), mode=mode)
+        drain_now()
+        if answer.complete:
+            return
+        next_budget_minute(get_engine())
+    raise AssertionError(f"not complete: {answer}")
+
+
+def test_without_zoho_the_mirror_rules_have_nothing_to_judge(db, receiver):
     with write() as connection:
-        facts = alerts.gather(connection, now)
-        assert facts.last_full_pass_at is None and facts.zoho_calls is None
-        alerts.apply(connection, alerts.findings(replace(facts, **trouble), now), now, settings)
-    notify.deliver_due(settings)
-    quiet = {"last_full_pass_at": now - timedelta(hours=35), "zoho_calls": (999, 1000)}
-    with write() as connection:
-        later = now + timedelta(minutes=1)
-        alerts.apply(connection, alerts.findings(replace(facts, **quiet), later), later, settings)
-    notify.deliver_due(settings, now=now + timedelta(minutes=1))
-    assert _messages(receiver, rule) == [("open", "[OPEN]"), ("resolved", "[RESOLVED]")]
+        facts = alerts.gather(connection, utcnow(), get_settings())
+    assert facts.last_full_pass_at is None and facts.zoho_calls is None
+
+
+def test_a_stale_full_pass_opens_an_incident_that_the_next_full_pass_resolves(db, receiver, fake_zoho):
+    fake_zoho.put(ITEMS, {"name": "Mirrored", "sku": "SKU-M", "rate": 1000, "status": "active"})
+    _reconcile_until_complete()  # the import: the first complete pass
+    start = utcnow()
+    assert alerts.FULL_PASS_STALE not in _cycle(start)
+    with write() as connection:  # as if the nightly full passes had failed for a day and a half
+        connection.execute(update(zoho_sync_progress).values(last_complete_at=start - timedelta(hours=37)))
+    found = _cycle(start + timedelta(minutes=1))
+    assert found[alerts.FULL_PASS_STALE] == "the last complete full reconcile finished 37 h ago (limit 36 h)"
+
+    _reconcile_until_complete(FULL)
+
+    assert alerts.FULL_PASS_STALE not in _cycle(start + timedelta(minutes=2))
+    assert _messages(receiver, alerts.FULL_PASS_STALE) == [("open", "[OPEN]"), ("resolved", "[RESOLVED]")]
+
+
+def test_a_spent_zoho_budget_opens_an_incident_that_the_next_day_resolves(db, receiver, fake_zoho, configure):
+    configure(ZOHO_DAILY_CALL_LIMIT=2)
+    stopped = reconcile(get_settings())  # the import's first two lists spend the day
+    assert (stopped.complete, stopped.zoho_calls.today) == (False, 2)
+    start = utcnow()
+    found = _cycle(start)
+    assert found[alerts.ZOHO_BUDGET] == "today's Zoho calls are spent (2 of 2)"
+
+    with write() as connection:  # a new day: the count restarts
+        yesterday = start.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+        connection.execute(update(zoho_call_budget).values(period_start=yesterday))
+
+    assert alerts.ZOHO_BUDGET not in _cycle(start + timedelta(minutes=1))
+    assert _messages(receiver, alerts.ZOHO_BUDGET) == [("open", "[OPEN]"), ("resolved", "[RESOLVED]")]
 
 
 def test_a_failing_receiver_is_retried_with_backoff_and_shown_until_it_answers(client, db, receiver):

@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from common.config import ConfigError, get_settings, load_settings, local_admin_key
 from common.db import utcnow
+from common.keys import admin_key
 from common.models import ops_audit_log, tds_dead_letter_queue
 from common.ops import alerts, session
-from common.routes import ADMIN_KEY as ADMIN_AUTH
-from common.routes import OPS_SESSION, ROUTES
+from common.ops.pages import operator
+from service import ROUTES
 from tests.helpers import ADMIN_KEY, drain_now, queue_webhook
 
 VIEWER_KEY = "viewer-key-0123456789abcdef"
@@ -54,7 +55,7 @@ def _path(route) -> str:
 def test_the_viewer_key_reads_every_admin_get_and_is_refused_every_change(client, db, keys):
     _dead_letter(client)
     for route in ROUTES:
-        if route.auth != ADMIN_AUTH:
+        if route.auth is not admin_key:
             continue
         query = {"q": "role-broken"} if route.operation == "dashboard_event_search" else None
         body = {} if route.method == "POST" else None
@@ -81,7 +82,7 @@ def test_the_viewer_page_shows_everything_but_no_form_that_changes_anything(clie
     csrf = _token(html)
     [letter] = re.findall(r'data-id="(\d+)"', html)[:1]
     for route in ROUTES:
-        if route.auth == OPS_SESSION and route.method == "POST" and route.operation != "ops_logout":
+        if route.auth is operator and route.method == "POST" and route.operation != "ops_logout":
             answer = client.post(_path(route).replace("/1/", f"/{letter}/"),
                                  data={"csrf": csrf, "entity_type": "products", "action": "replay", "confirmed": "1"})  # fmt: skip
             assert answer.status_code == 403, route.path

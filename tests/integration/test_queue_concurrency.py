@@ -21,9 +21,11 @@ from sqlalchemy.engine import make_url
 from common.config import get_settings, load_settings
 from common.db import create_engine_for, utcnow, write
 from common.models import tds_sync_queue
+from common.sync import stock_checks
 from common.sync.drain import drain
 from common.retry import Backoff
 from tests import sync_workload
+from tests.fake_zoho import ITEMS
 from tests.helpers import PROJECT_ROOT
 
 
@@ -96,11 +98,13 @@ def test_a_killed_drain_loses_nothing_its_items_come_back_after_the_lock_timeout
         sync_workload.assert_final_state(connection, work)
 
 
-def test_every_webhook_delivered_three_times_in_random_order_gives_the_same_state(db, client):
+def test_every_webhook_delivered_three_times_in_random_order_gives_the_same_state(db, client, fake_zoho):
     """Runs on both databases: redelivery and reordering are not a PostgreSQL-only concern."""
     work = sync_workload.build(400, seed=5)
     with write(db.engine) as connection:
         sync_workload.seed_stock_products(connection, work)
+    fake_zoho.add(ITEMS, *({"item_id": item, "stock_on_hand": quantity, "available_stock": quantity}
+                           for item, quantity in work.zoho_stock().items()))  # fmt: skip
     deliveries = [event for event in work.events for _ in range(3)]
     random.Random(8).shuffle(deliveries)
     settings = get_settings()
@@ -110,9 +114,11 @@ def test_every_webhook_delivered_three_times_in_random_order_gives_the_same_stat
         if number % 97 == 0:
             drain(settings, trigger="test", budget_seconds=60)
     drain(settings, trigger="test", budget_seconds=60)
+    while stock_checks.check_due(settings):
+        pass
     assert _statuses(db.engine) == {"completed": len(work.events)}
     with db.engine.connect() as connection:
-        sync_workload.assert_final_state(connection, work)
+        sync_workload.assert_final_state(connection, work, stock_checked=True)
 
 
 def _backends_of(engine, role: str, settle_seconds: float = 5.0) -> int:

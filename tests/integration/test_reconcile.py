@@ -1,6 +1,7 @@
-"""The reconcile job against a fake Zoho on loopback, on both databases: pages and cursors, the
-webhooks' dedupe, token reuse and refresh, failures that keep the cursor, the endpoint and the
-schedule, and the drain applying what was reconciled."""
+"""The incremental reconcile against a fake Zoho on loopback, on both databases: pages and cursors, the
+webhooks' dedupe, token reuse and refresh, Zoho's limits that pause it and failures that keep the
+cursor, the endpoint and the schedule, and the drain applying what was reconciled. The import
+and the full pass: tests/integration/test_mirror.py."""
 
 import subprocess
 import sys
@@ -12,12 +13,12 @@ from sqlalchemy import func, select
 from common.config import get_settings
 from common.db import utcnow
 from common.models import customers, products, tds_sync_cursors, tds_sync_queue
-from common.routes import ROUTES, SCHEDULES
-from common.sync.reconcile import ReconcileStopped, reconcile
+from common.sync.reconcile import reconcile
 from functions.reconcile_zoho import reconcile_zoho
+from service import ROUTES, SCHEDULES
 from tests import zoho_payloads as zoho
 from tests.fake_zoho import FakeZoho, zoho_time
-from tests.helpers import ADMIN_KEY, PROJECT_ROOT, drain_now, free_port
+from tests.helpers import ADMIN_KEY, PROJECT_ROOT, drain_now, free_port, next_budget_minute
 
 ITEMS, CONTACTS, INVOICES = "/inventory/v1/items", "/books/v3/contacts", "/books/v3/invoices"
 BILLS, CREDIT_NOTES, PRICEBOOKS = "/books/v3/bills", "/books/v3/creditnotes", "/inventory/v1/pricebooks"
@@ -52,6 +53,19 @@ def _stock_zoho(fake: FakeZoho) -> dict[str, list[dict]]:
     return records
 
 
+@pytest.fixture
+def imported(db):
+    """An organisation imported a day ago: the incremental runs start from there."""
+    since = zoho_time(utcnow() - timedelta(hours=24))
+    with db.engine.begin() as connection:
+        connection.execute(
+            tds_sync_cursors.insert(),
+            [{"entity_type": name, "cursor": since, "updated_at": utcnow()}
+             for name in ("products", "customers", "invoices", "bills", "credit_notes", "prices")],
+        )  # fmt: skip
+    return since
+
+
 def _queued(db) -> list:
     with db.engine.connect() as connection:
         return connection.execute(select(tds_sync_queue).order_by(tds_sync_queue.c.id)).all()
@@ -66,13 +80,13 @@ def _newest(records: list[dict]) -> str:
     return max(records, key=lambda record: datetime.fromisoformat(record["last_modified_time"]))["last_modified_time"]
 
 
-def test_a_first_run_follows_every_page_queues_every_record_and_stores_the_cursors(db, fake_zoho):
+def test_a_run_follows_every_page_queues_every_record_and_stores_the_cursors(db, imported, fake_zoho):
     fake_zoho.max_per_page = 2
     records = _stock_zoho(fake_zoho)
 
     summary = reconcile(get_settings())
 
-    assert (summary.enqueued, summary.duplicates, summary.invalid) == (11, 0, 0)
+    assert (summary.mode, summary.complete, summary.enqueued, summary.duplicates) == ("incremental", True, 11, 0)
     assert summary.pages == 3 + 5
     assert len(fake_zoho.token_calls()) == 1
     item_calls = fake_zoho.api_calls(ITEMS)
@@ -80,8 +94,7 @@ def test_a_first_run_follows_every_page_queues_every_record_and_stores_the_curso
     query = item_calls[0].query
     assert (query["per_page"], query["sort_column"], query["sort_order"]) == ("200", "last_modified_time", "A")
     assert query["organization_id"] == FakeZoho.ORGANIZATION_ID
-    since = utcnow() - datetime.fromisoformat(query["last_modified_time"])
-    assert timedelta(hours=23, minutes=59) < since < timedelta(hours=24, minutes=1)  # a first run looks back a day
+    assert query["last_modified_time"] == imported
 
     priorities = {zoho_entity: priority for _, zoho_entity, priority in zoho.ENTITY_CASES.values()}
     rows = _queued(db)
@@ -108,9 +121,11 @@ def test_a_first_run_follows_every_page_queues_every_record_and_stores_the_curso
     }
     assert _cursors(db) == expected
     assert summary.cursor == expected
+    assert summary.entities["products"].model_dump() == {"listed": 5, "queued": 5, "deactivated": 0, "done": True}
+    assert summary.zoho_calls.model_dump() == {"today": 8, "limit": 1000}
 
 
-def test_a_run_with_nothing_new_reuses_the_shared_token_and_queues_nothing(db, fake_zoho):
+def test_a_run_with_nothing_new_reuses_the_shared_token_and_queues_nothing(db, imported, fake_zoho):
     _stock_zoho(fake_zoho)
     first = reconcile(get_settings())
 
@@ -124,7 +139,7 @@ def test_a_run_with_nothing_new_reuses_the_shared_token_and_queues_nothing(db, f
     assert len(_queued(db)) == 11
 
 
-def test_a_changed_record_is_queued_again_and_moves_the_cursor(db, fake_zoho):
+def test_a_changed_record_is_queued_again_and_moves_the_cursor(db, imported, fake_zoho):
     _stock_zoho(fake_zoho)
     reconcile(get_settings())
     changed = _item("460000000000001", minutes_ago=1, rate=460000)
@@ -137,7 +152,7 @@ def test_a_changed_record_is_queued_again_and_moves_the_cursor(db, fake_zoho):
     assert _queued(db)[-1].payload == {"event_type": "upsert", "item": changed}
 
 
-def test_a_record_a_webhook_already_delivered_is_a_duplicate(client, db, fake_zoho):
+def test_a_record_a_webhook_already_delivered_is_a_duplicate(client, db, imported, fake_zoho):
     item = _item("460000000000009", minutes_ago=5)
     contact = _contact("880000000000009", minutes_ago=5)
     fake_zoho.add(ITEMS, item)
@@ -163,7 +178,7 @@ def test_a_record_a_webhook_already_delivered_is_a_duplicate(client, db, fake_zo
     assert len(_queued(db)) == 2
 
 
-def test_an_expired_token_is_refreshed_and_the_call_retried(db, fake_zoho):
+def test_an_expired_token_is_refreshed_and_the_call_retried(db, imported, fake_zoho):
     _stock_zoho(fake_zoho)
     reconcile(get_settings())
     fake_zoho.expire_tokens()
@@ -176,42 +191,49 @@ def test_an_expired_token_is_refreshed_and_the_call_retried(db, fake_zoho):
     assert len(fake_zoho.api_calls(ITEMS)) == 1 + 2  # first run, then a 401 and its retry
 
 
-def test_a_rate_limit_stops_the_run_and_keeps_the_cursor_at_the_last_committed_page(db, fake_zoho):
+def test_a_429_pauses_the_run_at_the_last_committed_page_and_the_next_minute_resumes_it(
+    db, imported, fake_zoho, captured_logs
+):
     fake_zoho.max_per_page = 2
     records = _stock_zoho(fake_zoho)
-    fake_zoho.fail(ITEMS, 429, RATE_LIMITED, {"Retry-After": "30"}, after=1)
+    fake_zoho.fail(ITEMS, 429, RATE_LIMITED, after=1)  # Zoho's 429 carries no Retry-After
 
-    with pytest.raises(ReconcileStopped) as stopped:
-        reconcile(get_settings())
+    paused = reconcile(get_settings())
 
-    assert "rate limit" in str(stopped.value) and stopped.value.retry_after == 30
-    assert (stopped.value.summary.enqueued, stopped.value.summary.pages) == (2, 1)
+    assert (paused.complete, paused.enqueued, paused.pages) == (False, 2, 1)
     page_one = records[ITEMS][:2]
-    assert _cursors(db) == {"products": page_one[-1]["last_modified_time"]}
+    assert _cursors(db)["products"] == page_one[-1]["last_modified_time"]
     assert [row.source_entity_id for row in _queued(db)] == [item["item_id"] for item in page_one]
+    calls = len(fake_zoho.api_calls())
+    assert reconcile(get_settings()).complete is False  # the minute is spent for every caller
+    assert len(fake_zoho.api_calls()) == calls
+    logs = captured_logs()
+    assert "Zoho reconcile paused by Zoho's limits" in logs and '"levelname": "ERROR"' not in logs
 
+    next_budget_minute(db.engine)
     resumed = reconcile(get_settings())
 
+    assert resumed.complete is True
     assert fake_zoho.api_calls(ITEMS)[-2].query["last_modified_time"] == page_one[-1]["last_modified_time"]
     assert (resumed.enqueued, resumed.duplicates) == (3 + 6, 1)
     assert len(_queued(db)) == 11
 
 
-def test_an_invalid_record_is_counted_and_logged_and_the_rest_still_queued(db, fake_zoho, captured_logs):
+def test_an_invalid_record_is_counted_and_logged_and_the_rest_still_queued(db, imported, fake_zoho, captured_logs):
     good = _item("460000000000001", minutes_ago=10)
     bad = _item("460000000000002", minutes_ago=5, rate=-1)  # a negative price cannot be applied
     fake_zoho.add(ITEMS, good, bad)
 
     summary = reconcile(get_settings())
 
-    assert (summary.enqueued, summary.invalid) == (1, 1)
+    assert summary.enqueued == 1
     assert [row.source_entity_id for row in _queued(db)] == ["460000000000001"]
     assert _cursors(db)["products"] == bad["last_modified_time"]  # not fetched again and again
     logs = captured_logs()
     assert "Zoho record failed validation" in logs and "460000000000002" in logs and "item.rate" in logs
 
 
-def test_a_run_reads_at_most_its_page_cap_and_the_next_run_resumes(db, fake_zoho):
+def test_a_run_reads_at_most_its_page_cap_and_the_next_run_resumes(db, imported, fake_zoho):
     fake_zoho.max_per_page = 1
     records = _stock_zoho(fake_zoho)
 
@@ -223,14 +245,14 @@ def test_a_run_reads_at_most_its_page_cap_and_the_next_run_resumes(db, fake_zoho
     assert rest.enqueued + capped.enqueued == 11
 
 
-def test_no_page_is_started_once_the_time_budget_is_spent(db, fake_zoho):
+def test_no_page_is_started_once_the_time_budget_is_spent(db, imported, fake_zoho):
     _stock_zoho(fake_zoho)
     summary = reconcile(get_settings(), budget_seconds=0)
-    assert (summary.pages, summary.cursor) == (0, {})
-    assert fake_zoho.api_calls() == [] and _cursors(db) == {}
+    assert (summary.complete, summary.pages, summary.enqueued) == (False, 0, 0)
+    assert fake_zoho.api_calls() == [] and set(_cursors(db).values()) == {imported}
 
 
-def test_the_endpoint_is_for_operators_and_answers_the_summary(client, db, fake_zoho, configure):
+def test_the_endpoint_is_for_operators_and_answers_the_summary(client, db, imported, fake_zoho, configure):
     configure(ADMIN_API_KEY=ADMIN_KEY)
     _stock_zoho(fake_zoho)
     for headers in ({}, {"X-Admin-Key": "wrong"}):
@@ -243,9 +265,12 @@ def test_the_endpoint_is_for_operators_and_answers_the_summary(client, db, fake_
 
     assert answer.status_code == 200
     body = answer.get_json()
-    assert set(body) == {"enqueued", "duplicates", "invalid", "pages", "cursor"}
-    assert (body["enqueued"], body["pages"]) == (11, 6)
+    assert set(body) == {"mode", "complete", "enqueued", "duplicates", "deactivated", "pages", "cursor", "entities",
+                         "zoho_calls"}  # fmt: skip
+    assert (body["mode"], body["complete"], body["enqueued"], body["pages"]) == ("incremental", True, 11, 6)
     assert body["cursor"] == _cursors(db)
+    assert body["zoho_calls"] == {"today": 6, "limit": 1000}
+    assert client.post("/api/zoho/reconcile?mode=sometimes", headers={"X-Admin-Key": ADMIN_KEY}).status_code == 422
 
 
 def test_without_zoho_settings_the_endpoint_is_503_and_the_schedule_skips(client, db, captured_logs):
@@ -257,36 +282,36 @@ def test_without_zoho_settings_the_endpoint_is_503_and_the_schedule_skips(client
         "code": "service_unavailable",
         "errors": [],
     }
-    assert reconcile_zoho() == {"enqueued": 0, "duplicates": 0, "invalid": 0, "pages": 0, "cursor": {}}
+    assert reconcile_zoho() == {"mode": "incremental", "complete": True, "enqueued": 0, "duplicates": 0,
+                                "deactivated": 0, "pages": 0, "cursor": {}, "entities": {},
+                                "zoho_calls": {"today": 0, "limit": 0}}  # fmt: skip
     assert "Zoho reconcile skipped: Zoho API is not configured" in captured_logs()
 
 
-def test_a_rate_limited_zoho_is_503_over_http_and_a_partial_run_on_schedule(client, db, fake_zoho, captured_logs):
+def test_a_rate_limited_zoho_is_a_paused_step_over_http_and_on_schedule(client, db, imported, fake_zoho):
     fake_zoho.max_per_page = 2
     _stock_zoho(fake_zoho)
-    fake_zoho.fail(ITEMS, 429, RATE_LIMITED, {"Retry-After": "30"})
+    fake_zoho.fail(ITEMS, 429, RATE_LIMITED)
 
     answer = client.post("/api/zoho/reconcile")
 
-    assert answer.status_code == 503
-    assert answer.get_json()["code"] == "service_unavailable"
-    assert answer.get_json()["message"] == "Zoho reconcile stopped: Zoho API rate limit reached; retry after 30 s"
-    assert answer.headers["Retry-After"] == "30"
+    assert answer.status_code == 200
+    assert (answer.get_json()["complete"], answer.get_json()["pages"]) == (False, 0)
 
+    next_budget_minute(db.engine)
     fake_zoho.fail(ITEMS, 429, RATE_LIMITED, after=1)
     partial = reconcile_zoho()
-    assert (partial["enqueued"], partial["pages"]) == (2, 1)
-    assert "Zoho reconcile stopped" in captured_logs()
+    assert (partial["complete"], partial["enqueued"], partial["pages"]) == (False, 2, 1)
 
 
-def test_an_unreachable_zoho_is_503_over_http(client, db, fake_zoho, configure):
-    configure(ZOHO_API_URL=f"http://127.0.0.1:{free_port()}")
+def test_an_unreachable_zoho_is_503_over_http(client, db, imported, fake_zoho, configure):
+    configure(ZOHO_ACCOUNTS_URL=f"http://127.0.0.1:{free_port()}")
     answer = client.post("/api/zoho/reconcile")
     assert answer.status_code == 503
-    assert answer.get_json()["message"] == "Zoho reconcile stopped: Zoho API unreachable (ConnectionError)"
+    assert answer.get_json()["message"] == "Zoho reconcile stopped: Zoho token endpoint unreachable (ConnectionError)"
 
 
-def test_a_refused_refresh_token_is_503_without_any_secret(client, db, fake_zoho, captured_logs):
+def test_a_refused_refresh_token_is_503_without_any_secret(client, db, imported, fake_zoho, captured_logs):
     fake_zoho.accepted_refresh_token = "1000.a-token-zoho-revoked"
     answer = client.post("/api/zoho/reconcile")
     assert answer.status_code == 503
@@ -295,7 +320,7 @@ def test_a_refused_refresh_token_is_503_without_any_secret(client, db, fake_zoho
         assert FakeZoho.REFRESH_TOKEN not in text and FakeZoho.CLIENT_SECRET not in text
 
 
-def test_the_drain_applies_what_was_reconciled(db, fake_zoho):
+def test_the_drain_applies_what_was_reconciled(db, imported, fake_zoho):
     records = _stock_zoho(fake_zoho)
     reconcile(get_settings())
 
@@ -311,10 +336,11 @@ def test_the_drain_applies_what_was_reconciled(db, fake_zoho):
 
 def test_only_the_reconcile_function_pays_for_requests_at_import():
     """Cold start: importing any other function must not import the HTTP client library."""
-    probe = "import importlib, sys; [importlib.import_module(f'functions.{m}') for m in sys.argv[1:]]; " \
-            "print('requests' in sys.modules)"  # fmt: skip
-    others = sorted({route.module for route in ROUTES} | {schedule.module for schedule in SCHEDULES})
-    others.remove("reconcile_zoho")
+    probe = (
+        "import importlib, sys; [importlib.import_module(m) for m in sys.argv[1:]]; print('requests' in sys.modules)"
+    )
+    others = sorted({route.handler.__module__ for route in ROUTES} | {job.job.__module__ for job in SCHEDULES})
+    others.remove("functions.reconcile_zoho")
 
     def imports_requests(*modules: str) -> str:
         run = subprocess.run([sys.executable, "-c", probe, *modules], cwd=PROJECT_ROOT, capture_output=True, text=True)
@@ -322,4 +348,4 @@ def test_only_the_reconcile_function_pays_for_requests_at_import():
         return run.stdout.strip()
 
     assert imports_requests(*others) == "False"
-    assert imports_requests("reconcile_zoho") == "True"
+    assert imports_requests("functions.reconcile_zoho") == "True"

@@ -1,5 +1,5 @@
-"""Every protected route of the route table refuses a caller with no credentials or wrong ones, in
-the contract's shape, and lets the right ones through. The routes come from the table itself, so a
+"""Every protected route of the service refuses a caller with no credentials or wrong ones, in
+the contract's shape, and lets the right ones through. The routes come from service.py, so a
 new protected route is covered as soon as it is declared; a new kind of auth fails until it is
 given its refusals here."""
 
@@ -11,14 +11,18 @@ import pytest
 from pydantic import SecretStr
 
 from common.db import write
+from common.keys import admin_key, webhook_key
 from common.ops import session
-from common.routes import ADMIN_KEY, CUSTOMER, OPS_SESSION, OPTIONAL_CUSTOMER, PUBLIC, ROUTES, WEBHOOK_KEY, Route
+from common.ops.pages import operator
+from common.routes import Route
+from common.shop.auth import customer, optional_customer
+from service import ROUTES
 from tests import shop_fixtures as shop
 from tests.helpers import ADMIN_KEY as ADMIN_SECRET
 
 WEBHOOK_SECRET = "webhook-key-0123456789abcdef"
 TOKEN_SECRET = "route-auth-token-secret-" + "0123456789abcdef" * 2
-PROTECTED = [route for route in ROUTES if route.auth != PUBLIC]
+PROTECTED = [route for route in ROUTES if route.auth is not None]
 LOGIN = "/dashboard/login"
 
 
@@ -29,9 +33,9 @@ def callers(db, configure) -> dict:
     with write(db.engine) as c:
         signed_in, other = shop.customer(c, "Signed in"), shop.customer(c, "Other")
         inactive = shop.customer(c, "Gone", is_active=False)
-    operator, cookie = session.new_session(SecretStr(ADMIN_SECRET))
+    signed_in_operator, cookie = session.new_session(SecretStr(ADMIN_SECRET))
     return {"token": shop.bearer(signed_in), "inactive": shop.bearer(inactive), "other": other,
-            "cookie": cookie, "csrf": operator.csrf}  # fmt: skip
+            "cookie": cookie, "csrf": signed_in_operator.csrf}  # fmt: skip
 
 
 def _foreign_token(customer_id: int) -> dict[str, str]:
@@ -91,7 +95,7 @@ def _ops_refusals(route: Route, callers: dict) -> list:
 
 def _refusals(route: Route, callers: dict) -> list:
     """(what is wrong, how the request is sent, what the answer must be) for each way of calling wrongly."""
-    if route.auth == WEBHOOK_KEY:
+    if route.auth is webhook_key:
         dry_run = {"X-Webhook-Key": WEBHOOK_SECRET, "X-Dry-Run": "true"}
         wrong_admin = {**dry_run, "X-Admin-Key": "wrong-key-0123456789abcdef"}
         return [
@@ -101,19 +105,19 @@ def _refusals(route: Route, callers: dict) -> list:
             ("a dry run without the admin key", {"headers": dry_run}, _NO_ADMIN_KEY),
             ("a dry run with a wrong admin key", {"headers": wrong_admin}, _NO_ADMIN_KEY),
         ]
-    if route.auth == ADMIN_KEY:
+    if route.auth is admin_key:
         return [
             ("no key", {}, _NO_ADMIN_KEY),
             ("a wrong key", {"headers": {"X-Admin-Key": "wrong-key-0123456789abcdef"}}, _NO_ADMIN_KEY),
             ("the webhook key", {"headers": {"X-Admin-Key": WEBHOOK_SECRET}}, _NO_ADMIN_KEY),
         ]
-    if route.auth == CUSTOMER:
+    if route.auth is customer:
         foreign_scope = {"headers": callers["token"], "query_string": {"customer_id": callers["other"]}}
         return [("no token", {}, _NOT_SIGNED_IN), *_token_refusals(callers),
                 ("another customer's customer_id", foreign_scope, _SOMEONE_ELSE)]  # fmt: skip
-    if route.auth == OPTIONAL_CUSTOMER:
+    if route.auth is optional_customer:
         return _token_refusals(callers)  # no token at all is an anonymous caller
-    if route.auth == OPS_SESSION:
+    if route.auth is operator:
         return _ops_refusals(route, callers)
     raise AssertionError(f"{route.operation}: no refusals known for auth {route.auth!r}; add them here")
 
@@ -142,11 +146,11 @@ def test_the_right_credentials_pass_the_same_routes(client, callers, route):
     """So that the refusals above are the credentials' doing, not a route that refuses everyone."""
     form = {"data": {"csrf": callers["csrf"]}} if route.method == "POST" else {}
     credentials = {
-        WEBHOOK_KEY: {"headers": {"X-Webhook-Key": WEBHOOK_SECRET}},
-        ADMIN_KEY: {"headers": {"X-Admin-Key": ADMIN_SECRET}},
-        CUSTOMER: {"headers": callers["token"]},
-        OPTIONAL_CUSTOMER: {"headers": callers["token"]},
-        OPS_SESSION: {"cookie": callers["cookie"], **form},
+        webhook_key: {"headers": {"X-Webhook-Key": WEBHOOK_SECRET}},
+        admin_key: {"headers": {"X-Admin-Key": ADMIN_SECRET}},
+        customer: {"headers": callers["token"]},
+        optional_customer: {"headers": callers["token"]},
+        operator: {"cookie": callers["cookie"], **form},
     }[route.auth]
     response = _call(client, route, **credentials)
     assert response.status_code not in (401, 403), response.get_data(as_text=True)[:300]
@@ -155,5 +159,5 @@ def test_the_right_credentials_pass_the_same_routes(client, callers, route):
 
 
 def test_a_route_cannot_declare_an_auth_that_no_guard_enforces():
-    with pytest.raises(ValueError, match="unknown auth 'admin'"):
-        Route("GET", "/api/x", "x", "x", "x", "X", "x", auth="admin")
+    with pytest.raises(TypeError, match="auth must be a guard function or None, not 'admin'"):
+        Route(method="GET", path="/api/x", operation="x", summary="X", tag="x", handler=print, auth="admin")

@@ -10,9 +10,11 @@ from sqlalchemy import func, select
 from werkzeug.test import Client
 
 from common.models import tds_sync_queue
-from common.routes import WEBHOOK_ENTITIES
-from common.sync.entities import BY_ROUTE
+from common.sync.entities import BY_NAME, BY_ROUTE
+from common.sync.handlers import HANDLERS
+from functions.zoho_webhook import receive_webhook
 from local_runner import create_app
+from service import ROUTES
 from tests import zoho_payloads as zoho
 
 KEY = "webhook-key-0123456789abcdef"
@@ -136,8 +138,11 @@ def test_schema_failures_are_422_naming_the_field(client, db, route, body, field
     assert _queued(db) == []
 
 
-def test_the_route_table_documents_exactly_the_handled_entities():
-    assert set(WEBHOOK_ENTITIES) == set(BY_ROUTE) == set(zoho.ENTITY_CASES)
+def test_every_entity_has_its_webhook_route_its_handler_and_its_test_bodies():
+    webhook_paths = {route.path for route in ROUTES if route.handler is receive_webhook}
+    assert webhook_paths == {f"/api/zoho/webhooks/{name}" for name in BY_ROUTE}
+    assert set(HANDLERS) == set(BY_NAME)
+    assert set(BY_ROUTE) == set(zoho.ENTITY_CASES)
 
 
 def test_unknown_entity_is_404(client, db):

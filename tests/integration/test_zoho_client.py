@@ -16,13 +16,14 @@ from common.sync.zoho_client import (
     TOKEN_NAME,
     ZohoApiError,
     ZohoAuthError,
+    ZohoBudgetSpent,
     ZohoClient,
     ZohoNotConfigured,
     ZohoRateLimited,
     ZohoUnavailable,
 )
 from tests.fake_zoho import FakeZoho
-from tests.helpers import free_port
+from tests.helpers import early_in_a_minute, free_port
 
 ITEMS = "/inventory/v1/items"
 
@@ -129,13 +130,27 @@ def test_a_refused_refresh_token_is_a_clear_error_that_reveals_no_secret(db, fak
     assert fake_zoho.api_calls() == []
 
 
-def test_a_rate_limit_is_a_transient_error_carrying_retry_after(db, fake_zoho):
-    fake_zoho.fail(ITEMS, 429, {"code": 44, "message": "API call limit exceeded"}, {"Retry-After": "30"})
+def test_a_429_is_transient_and_pauses_every_caller_until_the_next_minute(db, fake_zoho):
+    early_in_a_minute()
+    fake_zoho.fail(ITEMS, 429, {"code": 44, "message": "API call limit exceeded"})  # no Retry-After, as Zoho
     with pytest.raises(ZohoRateLimited) as raised:
         _get()
-    assert raised.value.retry_after == 30
+    assert raised.value.resume_at == utcnow().replace(second=0, microsecond=0) + timedelta(minutes=1)
+    assert 0 < raised.value.retry_after <= 60
     assert "rate limit" in str(raised.value)
     assert isinstance(raised.value, TransientSyncError) and is_transient(raised.value)
+
+    with pytest.raises(ZohoBudgetSpent) as other:  # another instance: no call to Zoho this minute
+        _get()
+    assert other.value.resume_at == raised.value.resume_at
+    assert len(fake_zoho.api_calls()) == 1
+
+
+def test_a_retry_after_zoho_sends_is_respected(db, fake_zoho):
+    fake_zoho.fail(ITEMS, 429, {"code": 44, "message": "API call limit exceeded"}, {"Retry-After": "300"})
+    with pytest.raises(ZohoRateLimited) as raised:
+        _get()
+    assert 298 <= raised.value.retry_after <= 300
 
 
 def test_a_rate_limited_token_endpoint_is_transient_too(db, fake_zoho):
@@ -184,3 +199,14 @@ def test_a_zoho_error_code_carries_zohos_message(db, fake_zoho):
 def test_a_client_needs_the_zoho_settings():
     with pytest.raises(ZohoNotConfigured, match="Zoho API is not configured"):
         ZohoClient(get_settings())
+
+
+def test_only_zohos_does_not_exist_says_a_record_is_gone(db, fake_zoho):
+    item = fake_zoho.put(ITEMS, {"name": "Cable", "rate": 5000, "stock_on_hand": 3})
+    with ZohoClient(get_settings()) as client:
+        assert client.get_item(item["item_id"])["stock_on_hand"] == 3
+        fake_zoho.delete(ITEMS, item["item_id"])
+        assert client.get_item(item["item_id"]) is None  # Zoho's code 1002
+        with pytest.raises(ZohoApiError) as wrong_url:  # 404 "Invalid URL Passed" (code 5) is not a deletion
+            client.get_record("/inventory/v1/no-such-list", "item", item["item_id"])
+    assert (wrong_url.value.status, wrong_url.value.code) == (404, 5)

@@ -26,9 +26,11 @@ from common.models import (
     product_prices,
     products,
     stock_adjustments,
+    tds_dead_letter_queue,
     tds_sync_queue,
 )
 from tests import zoho_payloads as zoho
+from tests.fake_zoho import ITEMS
 from tests.helpers import drain_now, queue_webhook
 
 REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "zoho"
@@ -158,24 +160,36 @@ def test_a_zoho_credit_note_is_recorded(client, db):
     assert note.zoho_last_modified == datetime(2016, 6, 5, 9, 30, 8, tzinfo=timezone.utc)
 
 
+ADJUSTED_ITEM = "4815000000044100"  # the item of Zoho's documented adjustment
+
+
 def _product_for_adjustment(client) -> None:
     item = sample("zoho_webhook_item_constructed.json")
-    item["item"].update(item_id=4815000000044100, stock_on_hand=40, available_stock=40)
+    item["item"].update(item_id=int(ADJUSTED_ITEM), stock_on_hand=40, available_stock=40)
     queue_webhook(client, "products", item)
 
 
-def test_a_zoho_inventory_adjustment_changes_each_items_stock_exactly_once(client, db):
+def _zoho_stock(fake_zoho, quantity: int) -> None:
+    """Zoho's stock of the adjusted item is now `quantity` (the fake answers the stock check with it)."""
+    if fake_zoho.all(ITEMS):
+        fake_zoho.delete(ITEMS, ADJUSTED_ITEM)
+    fake_zoho.add(ITEMS, {"item_id": ADJUSTED_ITEM, "stock_on_hand": quantity, "available_stock": quantity})
+
+
+def test_zohos_documented_adjustment_makes_the_stock_zohos_reading_it_once_however_often_it_arrives(
+    client, db, fake_zoho
+):  # fmt: skip
     _product_for_adjustment(client)
     _applied(drain_now())
+    _zoho_stock(fake_zoho, 40 + 10)
     adjustment = sample("zoho_webhook_inventory_adjustment_constructed.json")
     queue_webhook(client, "stock", adjustment)
     _applied(drain_now())
-    product = _one(db, products)
-    assert product.stock_quantity == 40 + 10
+    assert _one(db, products).stock_quantity == 50
     line = _one(db, stock_adjustments)
     assert (line.zoho_adjustment_id, line.zoho_item_id, line.quantity_adjusted) == (
         "4815000000044100",
-        "4815000000044100",
+        ADJUSTED_ITEM,
         10,
     )
 
@@ -185,29 +199,51 @@ def test_a_zoho_inventory_adjustment_changes_each_items_stock_exactly_once(clien
     for body in (again, legacy, sample("zoho_inventory_adjustment.json")):
         response = client.post("/api/zoho/webhooks/stock", json=body)
         assert response.status_code == 202
-    drain_now()
+    _applied(drain_now())
     assert _one(db, products).stock_quantity == 50
     assert len(_rows(db, stock_adjustments)) == 1
+    assert fake_zoho.reads == {("item", ADJUSTED_ITEM): 1}
 
 
-def test_an_edited_adjustment_applies_the_difference_and_a_deleted_one_is_taken_back(client, db):
+def test_zohos_documented_adjustment_for_an_item_not_synced_yet_completes_without_retry_or_dead_letter(
+    client, db, fake_zoho
+):  # fmt: skip
+    _zoho_stock(fake_zoho, 40 + 10)
+    queue_id = queue_webhook(client, "stock", sample("zoho_webhook_inventory_adjustment_constructed.json"))
+    _applied(drain_now())
+    with db.engine.connect() as connection:
+        item = connection.execute(select(tds_sync_queue).where(tds_sync_queue.c.id == queue_id)).one()
+    assert (item.status, item.attempt_count, item.result) == ("completed", 1, "applied")
+    assert _rows(db, tds_dead_letter_queue) == []
+    # The item arrives later with a snapshot taken before the adjustment: its stock is read from Zoho.
+    _product_for_adjustment(client)
+    _applied(drain_now())
+    assert _one(db, products).stock_quantity == 50
+
+
+def test_an_edited_or_deleted_adjustment_makes_the_stock_zohos_again(client, db, fake_zoho):
     _product_for_adjustment(client)
     adjustment = sample("zoho_webhook_inventory_adjustment_constructed.json")
+    _zoho_stock(fake_zoho, 50)
     queue_webhook(client, "stock", adjustment)
     _applied(drain_now())
     edited = copy.deepcopy(adjustment)
     edited["inventory_adjustment"]["line_items"][0]["quantity_adjusted"] = 4
+    _zoho_stock(fake_zoho, 44)
     queue_webhook(client, "stock", edited)
     _applied(drain_now())
     assert _one(db, products).stock_quantity == 44
+    _zoho_stock(fake_zoho, 40)
     response = _post_raw(client, "stock", b'{"inventory_adjustment_id": 4815000000044100}', query="?event_type=delete")
     assert response.status_code == 202
     _applied(drain_now())
     assert _one(db, products).stock_quantity == 40
-    # A late copy of the adjustment, after Zoho deleted it, changes nothing.
+    # A late copy of the adjustment, after Zoho deleted it, changes nothing and reads nothing.
+    reads = fake_zoho.reads[("item", ADJUSTED_ITEM)]
     queue_webhook(client, "stock", {**adjustment, "event_type": "create"})
     assert drain_now().stale == 1
     assert _one(db, products).stock_quantity == 40
+    assert fake_zoho.reads[("item", ADJUSTED_ITEM)] == reads
 
 
 def test_a_zoho_price_book_sets_the_prices_of_its_list_even_for_items_not_synced_yet(client, db):

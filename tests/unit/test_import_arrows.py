@@ -1,6 +1,13 @@
 """Imports run one way between the wings of common/: sync and shop never import each other, and the
-pieces both use (common/products, common/events) import neither. Nothing deployed imports the demo
-data (demo_data/ is not in the Lambda package)."""
+pieces both use (common/products, common/events) import neither. common/ never imports functions/,
+and functions/ never import each other (service.py, at the top, assembles them).
+Nothing deployed imports the demo data (demo_data/ is not in the Lambda package).
+
+Every other arrow is one an editor can follow: no code is reached through a name held in a
+string (importlib, `globals()`, a module's `__getattr__`). The drain reaches an entity's handler
+through the dict common.sync.handlers.HANDLERS, a webhook route its entity through
+common.sync.entities.BY_ROUTE, and a deployed Lambda its function through a `def` in aws_lambda.py
+that imports that function's module alone."""
 
 from __future__ import annotations
 
@@ -21,9 +28,9 @@ FORBIDDEN = {
     "common/products": ("common.shop", "common.sync"),
     "common/events": ("common.shop", "common.sync"),
     "common/shop": ("common.sync",),
+    "common": ("functions", "demo_data"),
     # What serverless.yml ships.
-    "common": ("demo_data",),
-    "functions": ("demo_data",),
+    "functions": ("functions", "demo_data"),  # each function stands alone
     "migrations": ("demo_data",),
     "aws_lambda.py": ("demo_data",),
 }
@@ -105,3 +112,57 @@ def test_loading_the_sync_wing_and_the_shared_pieces_loads_no_shop_module():
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
+
+
+APPLICATION = ("common", "functions", "service.py", "aws_lambda.py", "local_runner.py")
+# Looking code up by a name held in a string, which no editor's "go to definition" follows.
+_LOOKUPS_BY_NAME = {"import_module", "__import__", "globals"}
+
+
+def lookups_by_name(path: Path, root: Path = PROJECT_ROOT) -> list[str]:
+    where = path.relative_to(root)
+    found = []
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if name in _LOOKUPS_BY_NAME:
+                found.append(f"{where}:{node.lineno} calls {name}()")
+    found += [
+        f"{where}:{node.lineno} defines a module __getattr__"
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name == "__getattr__"
+    ]
+    return found
+
+
+def test_no_code_is_reached_through_a_name_in_a_string():
+    assert [path for folder in APPLICATION for path in python_files(folder)], "nothing to check"
+    assert [
+        problem for folder in APPLICATION for path in python_files(folder) for problem in lookups_by_name(path)
+    ] == []
+
+
+def test_the_lookup_check_sees_each_form(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import importlib\n"
+        "handler = globals()['apply']\n"
+        "module = importlib.import_module('functions.health')\n"
+        "other = __import__('json')\n"
+        "def __getattr__(name):\n"
+        "    return name\n"
+    )
+    assert len(lookups_by_name(sample, tmp_path)) == 4
+
+
+def test_only_the_routes_needing_every_route_import_the_whole_service():
+    """A deployed function imports its own module alone (its cold start); service.py
+    imports them all, so only the OpenAPI document and the cloud's catch-all may import it."""
+    importers = {
+        str(path.relative_to(PROJECT_ROOT))
+        for folder in APPLICATION
+        for path in python_files(folder)
+        if "service" in imported_modules(path)
+    }
+    assert importers <= {"functions/api_docs.py", "functions/fallback.py", "local_runner.py"}

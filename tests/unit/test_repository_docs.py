@@ -1,4 +1,4 @@
-"""The repository documents itself: docs/API.md lists exactly the routes of the route table, each
+"""The repository documents itself: docs/API.md lists exactly the routes of service.py, each
 with the auth it declares, and nothing outside tests/ and .ci/ points at files beyond the repository."""
 
 import re
@@ -6,18 +6,25 @@ import subprocess
 
 import pytest
 
-from common.routes import ADMIN_KEY, CUSTOMER, OPS_SESSION, OPTIONAL_CUSTOMER, PUBLIC, ROUTES, WEBHOOK_KEY
+from common.keys import admin_key, webhook_key
+from common.ops.pages import operator
+from common.shop.auth import customer, optional_customer
+from service import ROUTES
 from tests.helpers import PROJECT_ROOT
 
 API_DOC = PROJECT_ROOT / "docs" / "API.md"
 # A route line of docs/API.md's route table: | `GET /api/mobile/home` | ...
 _ROUTE_LINE = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE) (/[^`]*)` \|", re.MULTILINE)
 _AUTH_COLUMN = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE) (/[^`]*)` \| ([^|]+?) \|", re.MULTILINE)
-# docs/API.md's words in its Auth column, for each auth kind of common/routes.py.
+# docs/API.md's words in its Auth column, for each route guard (None: public).
 AUTH_LABELS = {
-    PUBLIC: "–", WEBHOOK_KEY: "webhook key", ADMIN_KEY: "admin key", CUSTOMER: "customer token",
-    OPTIONAL_CUSTOMER: "optional customer token", OPS_SESSION: "operator session",
-}  # fmt: skip
+    None: "–",
+    webhook_key: "webhook key",
+    admin_key: "admin key",
+    customer: "customer token",
+    optional_customer: "optional customer token",
+    operator: "operator session",
+}
 OUTSIDE = "../shared"
 
 
@@ -31,17 +38,17 @@ def test_api_doc_lists_every_route_of_the_route_table():
     missing = [f"{method} {path}" for method, path in table if (method, path) not in documented]
     unknown = [f"{method} {path}" for method, path in documented if (method, path) not in table]
     assert not missing, (
-        f"docs/API.md's route table lacks {', '.join(missing)} (in common/routes.py ROUTES): "
+        f"docs/API.md's route table lacks {', '.join(missing)} (in service.py ROUTES): "
         "add a line | `METHOD path` | auth | what it does |"
     )
-    assert not unknown, f"docs/API.md lists {', '.join(unknown)}, which common/routes.py ROUTES does not have"
+    assert not unknown, f"docs/API.md lists {', '.join(unknown)}, which service.py ROUTES does not have"
     assert len(documented) == len(set(documented)), "docs/API.md lists a route twice"
 
 
 def test_api_doc_names_the_auth_each_route_declares():
     documented = {(method, path): auth for method, path, auth in _AUTH_COLUMN.findall(API_DOC.read_text())}
     wrong = [
-        f"{route.method} {route.path} says {documented[(route.method, route.path)]!r}, declares {route.auth!r}"
+        f"{route.method} {route.path} says {documented[(route.method, route.path)]!r}, declares {AUTH_LABELS[route.auth]!r}"
         for route in ROUTES
         if documented.get((route.method, route.path), AUTH_LABELS[route.auth]) != AUTH_LABELS[route.auth]
     ]

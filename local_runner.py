@@ -1,6 +1,6 @@
 """Every function on one server: `python local_runner.py [--host H] [--port P] [--workers N] [--demo]`.
 
-Serves every route of every function (service.py) on granian's WSGI server,
+Serves every route of every function (service.py) on granian,
 applies the migrations first, loads demo data when asked to (or into the embedded SQLite
 default while it is empty), and shuts down cleanly on Ctrl-C or SIGTERM. A failure to start
 is one line naming the cause and the fix, with a non-zero exit.
@@ -15,7 +15,9 @@ database connection, lock or thread.
 
 This is also what a single-machine deployment runs, so the server is chosen for hostile
 clients (docs/BENCHMARKS.md, "HTTP server"): granian's Rust event loop holds idle and slow
-connections at the cost of a socket, and hands complete requests to the request threads.
+connections at the cost of a socket, bounds the time and size of the headers, and the body
+stage (common.body_stage) awaits each body within REQUEST_BODY_TIMEOUT_SECONDS on the event
+loop, so only complete requests reach the request threads.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import multiprocessing
 import os
 import socket
 import sys
+from functools import partial
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
@@ -155,10 +158,13 @@ _HEADER_SECONDS = 10
 _HEADER_BYTES = 64 * 1024
 
 
-def _worker_app():
-    """The WSGI application, built inside each HTTP worker process."""
+def _worker_app(threads: int):
+    """The application, built inside each HTTP worker process: the WSGI application behind the
+    stage that reads each body whole, within its deadline, before a request thread takes it."""
+    from common.body_stage import BodyFirst
+
     configure_logging()
-    return create_app()
+    return BodyFirst(create_app(), threads, get_settings().request_body_timeout_seconds)
 
 
 def _http_worker(*args: Any) -> None:
@@ -171,7 +177,7 @@ def _http_worker(*args: Any) -> None:
     flusher = MetricsFlusher()
     flusher.start()
     try:
-        Server._spawn_wsgi_worker(*args)  # granian's own worker body; only the wrapping is ours
+        Server._spawn_asgi_worker(*args)  # granian's own worker body; only the wrapping is ours
     finally:
         flusher.stop()
         ENGINES.clear()
@@ -182,10 +188,12 @@ def _server(args: argparse.Namespace):
     from granian.http import HTTP1Settings
     from granian.server import Server
 
+    # ASGI without lifespan: the event loop awaits bodies (common.body_stage), `--threads`
+    # request threads run complete requests; every other host serves the WSGI app directly.
     return Server(
         "local_runner:create_app",  # only names the processes; _worker_app loads the application
-        address=args.host, port=args.port, interface=Interfaces.WSGI, workers=args.workers,
-        blocking_threads=args.threads, backlog=2048, http1_settings=HTTP1Settings(header_read_timeout=_HEADER_SECONDS * 1000, max_buffer_size=_HEADER_BYTES),
+        address=args.host, port=args.port, interface=Interfaces.ASGINL, workers=args.workers,
+        backlog=2048, http1_settings=HTTP1Settings(header_read_timeout=_HEADER_SECONDS * 1000, max_buffer_size=_HEADER_BYTES),
         log_dictconfig=_GRANIAN_LOGGING, workers_kill_timeout=_WORKER_STOP_SECONDS,
     )  # fmt: skip
 
@@ -248,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         server.on_startup(job.start)  # once the port is bound, before the HTTP processes start
         server.on_shutdown(job.stop)  # after every HTTP process has finished its requests
     try:
-        server.serve(spawn_target=_http_worker, target_loader=_worker_app, wrap_loader=False)
+        server.serve(spawn_target=_http_worker, target_loader=partial(_worker_app, args.threads), wrap_loader=False)
     finally:
         ENGINES.clear()
         print("TSH ERP local runner stopped", flush=True)

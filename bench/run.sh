@@ -4,6 +4,7 @@
 #   bench/run.sh mobile [options of bench/mobile_bench.py]
 #   bench/run.sh cold [--repeat N]   (cold start of each function; bench/cold_start.py)
 #   bench/run.sh http [--rounds N]   (the runner's HTTP server, waitress against granian; bench/http_server.py)
+#   bench/run.sh slow [--clients N]  (slow request bodies: the body stage against granian's WSGI; bench/slow_bodies.py)
 #   bench/run.sh lambda [--repeat N] (the Lambda package: size, cold start from it; bench/lambda_package.py;
 #                                     needs `npm ci` first)
 #   bench/run.sh relevance [--database-url URL]   (search relevance on the judged set; bench/relevance.py)
@@ -26,10 +27,12 @@ case "$suite" in
     relevance) module=bench.relevance; shift ;;
     ops) module=bench.ops_bench; shift ;;
     http) module=bench.http_server; shift ;;
+    slow) module=bench.slow_bodies; shift ;;
     *) echo "usage: bench/run.sh sync [--quick] [--only intake,enqueue,drain,outbox,claim] [--rounds N] ..." >&2
        echo "       bench/run.sh mobile [--quick] [--keep-data] [--only home_anon,search,...] [--duration S] ..." >&2
        echo "       bench/run.sh cold [--repeat N]" >&2
        echo "       bench/run.sh http [--rounds N] [--duration S]" >&2
+       echo "       bench/run.sh slow [--clients N] [--seconds S] [--requests R]" >&2
        echo "       bench/run.sh lambda [--repeat N]" >&2
        echo "       bench/run.sh relevance [--database-url URL]" >&2
        exit 2 ;;

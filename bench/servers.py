@@ -1,16 +1,19 @@
-"""A WSGI application on either HTTP server the local runner has used, for side-by-side runs.
+"""A WSGI application on each HTTP arrangement the local runner has used, for side-by-side runs.
 
-    python -m bench.servers --server waitress|granian --app hello|runner --port P [--threads T]
+    python -m bench.servers --server waitress|granian|granian-wsgi --app hello|runner --port P [--threads T]
 
 `hello` is bench/hello.py through common.http.as_wsgi; `runner` is local_runner.create_app
 (the database must be migrated already). waitress gets the options the runner used with it
-(issue 10's tuning); granian the runner's own options (local_runner._server) in one worker.
+(issue 10's tuning); granian the runner's own arrangement (local_runner._server: ASGI with the
+body stage of common.body_stage) in one worker; granian-wsgi the arrangement before the body
+stage (granian's WSGI interface, the body read on the request thread).
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
+from functools import partial
 
 from werkzeug.wrappers import Response
 
@@ -47,7 +50,7 @@ def serve_waitress(app, port: int, threads: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--server", choices=("waitress", "granian"), required=True)
+    parser.add_argument("--server", choices=("waitress", "granian", "granian-wsgi"), required=True)
     parser.add_argument("--app", choices=tuple(APPS), required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=8)
@@ -61,7 +64,22 @@ def main() -> None:
 
     multiprocessing.set_start_method("spawn", force=True)
     runner_args = argparse.Namespace(host="127.0.0.1", port=args.port, workers=1, threads=args.threads)
-    local_runner._server(runner_args).serve(target_loader=APPS[args.app], wrap_loader=False)
+    server = local_runner._server(runner_args)
+    if args.server == "granian-wsgi":
+        from granian.constants import Interfaces
+
+        server.interface, server.blocking_threads = Interfaces.WSGI, args.threads
+        server.serve(target_loader=APPS[args.app], wrap_loader=False)
+        return
+    server.serve(target_loader=partial(behind_body_stage, args.app, args.threads), wrap_loader=False)
+
+
+def behind_body_stage(app: str, threads: int):
+    """The application as the runner serves it: behind the body stage (built in the worker process)."""
+    from common.body_stage import BodyFirst
+    from common.config import get_settings
+
+    return BodyFirst(APPS[app](), threads, get_settings().request_body_timeout_seconds)
 
 
 if __name__ == "__main__":

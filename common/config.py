@@ -38,6 +38,16 @@ _PRODUCTION_SECRETS = (
 )
 # HS256 wants a key at least as long as its hash; API keys shorter than this are guessable.
 _MIN_SECRET_LENGTH = {"mobile_token_secret": 32, "webhook_api_key": 16, "admin_api_key": 16, "ops_viewer_key": 16}
+# Secrets that may hold two comma-separated values during a rotation (the old one and the new one).
+_ROTATED_SECRETS = ("webhook_api_key", "admin_api_key", "ops_viewer_key", "zoho_webhook_secret")
+MAX_KEYS_IN_ROTATION = 2
+
+
+def key_set(secret: SecretStr | None) -> tuple[str, ...]:
+    """The keys a rotatable secret holds: one, or two separated by a comma (blanks ignored)."""
+    if secret is None:
+        return ()
+    return tuple(part.strip() for part in secret.get_secret_value().split(",") if part.strip())
 
 
 class ConfigError(AppError):
@@ -89,6 +99,8 @@ class Settings(BaseSettings):
     # Where alert incidents are POSTed (a Slack or Teams incoming webhook, or any JSON receiver);
     # secret, since such a URL carries its own token.
     alert_webhook_url: SecretStr | None = None
+    # The secret given to Zoho's webhook: X-Zoho-Webhook-Signature is then required (common.sync.signature).
+    zoho_webhook_secret: SecretStr | None = None
 
     zoho_client_id: str | None = None
     zoho_client_secret: SecretStr | None = None
@@ -121,6 +133,9 @@ class Settings(BaseSettings):
 
     # The EventBridge bus that domain events are published to; unset, only local subscribers get them.
     event_bus_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._\-/:]{1,1600}$")
+
+    # The local runner's bound on receiving a request's body (1 MiB at most): past it, 408.
+    request_body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
     db_pool_size: int = Field(default=10, ge=1, le=100)
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
@@ -159,10 +174,16 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return url
 
+    @field_validator(*_ROTATED_SECRETS)
+    @classmethod
+    def _at_most_two_keys(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(key_set(secret)) > MAX_KEYS_IN_ROTATION:
+            raise ValueError("holds at most two comma-separated keys (the old and the new one during a rotation)")
+        return secret
+
     @model_validator(mode="after")
     def _distinct_operator_keys(self) -> Settings:
-        viewer, admin = self.ops_viewer_key, self.admin_api_key
-        if viewer and admin and viewer.get_secret_value() == admin.get_secret_value():
+        if set(key_set(self.ops_viewer_key)) & set(key_set(self.admin_api_key)):
             raise ValueError("OPS_VIEWER_KEY must differ from ADMIN_API_KEY (the viewer may not change anything)")
         return self
 
@@ -178,7 +199,7 @@ class Settings(BaseSettings):
         short = [
             f"{name.upper()} (at least {length} characters)"
             for name, length in _MIN_SECRET_LENGTH.items()
-            if getattr(self, name) and len(getattr(self, name).get_secret_value()) < length
+            if any(len(key) < length for key in self._keys_of(name))
         ]
         if short:
             problems.append(f"needs longer secrets: {', '.join(short)}")
@@ -187,6 +208,12 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError(f"APP_ENV=production {'; '.join(problems)}")
         return self
+
+    def _keys_of(self, name: str) -> tuple[str, ...]:
+        secret = getattr(self, name)
+        if name in _ROTATED_SECRETS:
+            return key_set(secret)
+        return (secret.get_secret_value(),) if secret else ()
 
     @property
     def is_postgresql(self) -> bool:

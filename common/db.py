@@ -316,12 +316,17 @@ def insert_rows(
 # The database could not be reached or stopped answering, as opposed to refusing a statement:
 # requests answer 503 and the drain retries.
 _UNAVAILABLE_TYPES = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, sa_exc.DisconnectionError)
-# PostgreSQL's own words for the same: too many connections (53300), out of memory (53200),
-# statement timeout or cancel (57014), shutting down (57P01 admin, 57P02 crash), starting up
-# (57P03), and every connection exception (class 08). pg8000 raises some of them as
-# ProgrammingError or DatabaseError, so the code is what counts, not the class.
-_UNAVAILABLE_SQLSTATES = frozenset({"53300", "53200", "57014", "57P01", "57P02", "57P03"})
-_UNAVAILABLE_SQLSTATE_CLASSES = ("08",)
+# PostgreSQL's own words for the same: statement timeout or cancel (57014), shutting down
+# (57P01 admin, 57P02 crash), starting up (57P03), database dropped (57P04), idle session ended
+# (57P05), a read-only standby after a failover (25006), every connection exception (class 08)
+# and every lack of resources (class 53: too many connections, out of memory, disk full).
+# pg8000 raises some of them as ProgrammingError or DatabaseError, so the code is what counts,
+# not the class.
+_UNAVAILABLE_SQLSTATES = frozenset({"57014", "57P01", "57P02", "57P03", "57P04", "57P05", "25006"})
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53")
+# 55000 (object not in prerequisite state) is also a statement's error; at connect it is a
+# database closed to connections (ALTER DATABASE ... ALLOW_CONNECTIONS false: a restore, maintenance).
+_CLOSED_DATABASE = ("55000", "not currently accepting connections")
 
 
 def root_cause(exc: BaseException) -> BaseException:
@@ -344,6 +349,8 @@ def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, _UNAVAILABLE_TYPES):
         return True
     code = sqlstate(exc)
+    if code == _CLOSED_DATABASE[0]:
+        return _CLOSED_DATABASE[1] in str(root_cause(exc))
     if code is not None:
         return code in _UNAVAILABLE_SQLSTATES or code.startswith(_UNAVAILABLE_SQLSTATE_CLASSES)
     if isinstance(exc, sa_exc.DBAPIError):

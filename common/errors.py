@@ -74,6 +74,10 @@ class MethodNotAllowed(AppError):
         self.allowed = allowed
 
 
+class RequestTimeout(AppError):
+    default_message = "Request body not received in time"
+
+
 class PayloadTooLarge(AppError):
     default_message = "Request body is larger than 1 MiB"
 

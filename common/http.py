@@ -35,6 +35,7 @@ from common.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    RequestTimeout,
     Unauthorized,
     Unavailable,
     UnsupportedMediaType,
@@ -73,6 +74,7 @@ ANSWERS: dict[type[AppError], tuple[int, str]] = {
     NotFound: (404, "not_found"),
     MethodNotAllowed: (405, "method_not_allowed"),
     Conflict: (409, "conflict"),
+    RequestTimeout: (408, "request_timeout"),
     PayloadTooLarge: (413, "payload_too_large"),
     UnsupportedMediaType: (415, "unsupported_media_type"),
     ValidationFailed: (422, "validation_error"),
@@ -317,6 +319,8 @@ def handle(raw: Request, table: RouteTable, serve: bool = True) -> Response:
     except Exception as exc:  # noqa: BLE001 - the single place errors become answers
         response = error_response(exc, request_id)
     response.headers["X-Request-ID"] = request_id
+    # No browser guesses a type other than the declared one (a JSON body read as HTML, say).
+    response.headers["X-Content-Type-Options"] = "nosniff"
     duration_ms = (time.perf_counter() - started) * 1000
     metrics.record(route.function if route else "unmatched", route.operation if route else "unmatched",
                    response.status_code, duration_ms)  # fmt: skip

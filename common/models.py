@@ -756,3 +756,31 @@ ops_audit_log = Table(
     Column("affected", Integer),
     Index("ix_ops_audit_log_at", "at"),
 )
+
+# The operations page's sessions (common.ops.sessions): the cookie holds a random id, this row is
+# what makes it valid. Logout deletes the row; a session whose key left its role's setting, idle
+# for 8 hours or 24 hours old is refused and deleted. Neither the id nor the key is stored:
+# only the id's SHA-256 and an HMAC fingerprint of the key the operator signed in with.
+ops_sessions = Table(
+    "ops_sessions",
+    metadata,
+    _id(),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("key_fingerprint", String(64), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    # "admin" or "viewer" (OPS_VIEWER_KEY): the setting whose keys the session's key must stay among.
+    Column("role", String(16), nullable=False, server_default="admin"),
+)
+
+# Wrong admin keys at the page's login, one row each, per client address: the throttle holds
+# across processes and hosts. Rows older than the throttle's window are deleted as new ones come.
+ops_login_failures = Table(
+    "ops_login_failures",
+    metadata,
+    _id(),
+    Column("client", String(64), nullable=False),
+    Column("failed_at", UtcDateTime, nullable=False),
+    Index("ix_ops_login_failures_client", "client", "failed_at"),
+)

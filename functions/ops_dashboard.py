@@ -167,6 +167,36 @@ def bulk_dead_letters(request: ApiRequest):
 
 @route(
     method="GET",
+    path="/dashboard/dead-letters/{dead_letter_id}/payload",
+    operation="ops_dead_letter_payload",
+    summary="A dead letter's whole payload as a JSON file (the page shows a prefix)",
+    tag=_TAG,
+    auth=operator,
+    path_params=_DEAD_LETTER_ID,
+    responses={200: "payload", 303: "html", 403: "html"},
+    media_type="*/*",
+)
+def dead_letter_payload(request: ApiRequest):
+    return pages.download_payload(request)
+
+
+@route(
+    method="GET",
+    path="/dashboard/events/{event_id}/payload",
+    operation="ops_event_payload",
+    summary="A queued event's whole payload as a JSON file (the page shows a prefix)",
+    tag=_TAG,
+    auth=operator,
+    path_params={"event_id": {"type": "integer", "minimum": 1}},
+    responses={200: "payload", 303: "html", 403: "html"},
+    media_type="*/*",
+)
+def event_payload(request: ApiRequest):
+    return pages.download_payload(request)
+
+
+@route(
+    method="GET",
     path="/dashboard/static/{asset}",
     operation="ops_asset",
     summary="The operations page's stylesheet and script",
@@ -192,5 +222,7 @@ ops_dashboard = http_function(
     pause_queue,
     resume_queue,
     bulk_dead_letters,
+    dead_letter_payload,
+    event_payload,
     static_asset,
 )

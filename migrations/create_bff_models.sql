@@ -614,7 +614,31 @@ CREATE INDEX ix_stock_adjustments_item ON stock_adjustments (zoho_item_id);
 
 UPDATE alembic_version SET version_num='0007' WHERE alembic_version.version_num = '0006';
 
--- Running upgrade 0007 -> 0010
+-- Running upgrade 0007 -> 0008
+
+CREATE TABLE ops_sessions (
+    id BIGSERIAL NOT NULL, 
+    token_hash VARCHAR(64) NOT NULL, 
+    key_fingerprint VARCHAR(64) NOT NULL, 
+    csrf VARCHAR(64) NOT NULL, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    last_seen_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_ops_sessions PRIMARY KEY (id), 
+    CONSTRAINT uq_ops_sessions_token_hash UNIQUE (token_hash)
+);
+
+CREATE TABLE ops_login_failures (
+    id BIGSERIAL NOT NULL, 
+    client VARCHAR(64) NOT NULL, 
+    failed_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_ops_login_failures PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_ops_login_failures_client ON ops_login_failures (client, failed_at);
+
+UPDATE alembic_version SET version_num='0008' WHERE alembic_version.version_num = '0007';
+
+-- Running upgrade 0008 -> 0010
 
 CREATE TABLE ops_job_runs (
     id BIGSERIAL NOT NULL, 
@@ -686,9 +710,11 @@ CREATE TABLE ops_audit_log (
 
 CREATE INDEX ix_ops_audit_log_at ON ops_audit_log (at);
 
+ALTER TABLE ops_sessions ADD COLUMN role VARCHAR(16) DEFAULT 'admin' NOT NULL;
+
 CREATE INDEX ix_tds_sync_queue_payload ON tds_sync_queue USING gin (payload);
 
-UPDATE alembic_version SET version_num='0010' WHERE alembic_version.version_num = '0007';
+UPDATE alembic_version SET version_num='0010' WHERE alembic_version.version_num = '0008';
 
 COMMIT;
 

@@ -1,11 +1,13 @@
 -- Generated from the Alembic migrations by `python -m common.migrate --sql-downgrade`; do not edit.
--- Undoes the newest migration (0010 -> 0007) on PostgreSQL, after a backup:
+-- Undoes the newest migration (0010 -> 0008) on PostgreSQL, after a backup:
 --   psql -v ON_ERROR_STOP=1 -f migrations/downgrade_latest.sql
 BEGIN;
 
--- Running downgrade 0010 -> 0007
+-- Running downgrade 0010 -> 0008
 
 DROP INDEX ix_tds_sync_queue_payload;
+
+ALTER TABLE ops_sessions DROP COLUMN role;
 
 DROP TABLE ops_audit_log;
 
@@ -19,7 +21,7 @@ DROP TABLE ops_alert_clock;
 
 DROP TABLE ops_job_runs;
 
-UPDATE alembic_version SET version_num='0007' WHERE alembic_version.version_num = '0010';
+UPDATE alembic_version SET version_num='0008' WHERE alembic_version.version_num = '0010';
 
 COMMIT;
 

@@ -73,9 +73,9 @@ class PgCluster:
         """Start without waiting to accept connections (a standby that never will)."""
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-W", "start")
 
-    def connect_error(self) -> str:
+    def connect_error(self, database: str = "postgres") -> str:
         """What a connection attempt hears now: "" when it is accepted, else the server's error."""
-        result = self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres",
+        result = self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
                            "-Atqc", r"\set VERBOSITY verbose", "-c", "SELECT 1", check=False)  # fmt: skip
         return "" if result.returncode == 0 else result.stderr
 

@@ -12,6 +12,8 @@ Sign-in, sign-out, pauses, replays and discards go to the audit trail (common.op
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,11 +21,12 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
+from sqlalchemy import Row
 from werkzeug.wrappers import Response
 
 from common.db import read, utcnow, write
 from common.errors import Conflict, NotFound
-from common.http import ApiRequest, cached_response, html_response, redirect
+from common.http import NO_STORE, ApiRequest, cached_response, dump_json, html_response, redirect
 from common.ops import audit, control, incidents, queries, session
 from common.ops.chart import SERIES, hourly_chart
 from common.ops.schemas import DeadLetterFilter, PauseBody
@@ -31,6 +34,7 @@ from common.ops.search import search_payloads
 from common.routes import Handler
 from common.sync import dashboard, dead_letters, queue_reads
 from common.sync.entities import BY_NAME
+from common.sync.queue_reads import SHOWN_PAYLOAD_CHARS
 
 _HERE = Path(__file__).resolve().parent
 ASSETS = {"ops.css": "text/css; charset=utf-8", "ops.js": "text/javascript; charset=utf-8"}
@@ -58,6 +62,14 @@ AUDIT_SHOWN = 50
 SEARCH_SHOWN = 50
 
 
+# Items per page of the dead-letter list and of a record's history.
+LIST_PAGE_SIZE = 10
+# Payload text one list shows on a page, in all: the API's cap for one payload. Past it an item
+# offers only its download, so a page stays a few hundred kilobytes whatever the payloads weigh.
+LIST_PAYLOAD_CHARS = SHOWN_PAYLOAD_CHARS
+NO_PAYLOAD = "Payload not found"
+
+
 class PageQuery(BaseModel):
     record: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = Field(
         None, description="A Zoho id whose event history to show"
@@ -67,6 +79,59 @@ class PageQuery(BaseModel):
     q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
         None, description="A value to find anywhere in the queued payloads"
     )
+    letters_page: int = Field(1, ge=1, le=1_000_000, description="Page of the unresolved dead letters")
+    history_page: int = Field(1, ge=1, le=1_000_000, description="Page of the record's history")
+
+
+@dataclass(frozen=True)
+class ShownPayload:
+    """What a page prints of a stored payload: all of it (pretty) or a prefix, and its download."""
+
+    text: str
+    chars: int
+    whole: bool
+    href: str
+
+
+@dataclass(frozen=True)
+class Pages:
+    page: int
+    pages: int
+    newer: str | None
+    older: str | None
+
+
+def _pretty(text: str) -> str | None:
+    try:
+        return json.dumps(json.loads(text), ensure_ascii=False, indent=2, sort_keys=True)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _with_payloads(rows: Sequence[Row], source: str) -> list[tuple[Row, ShownPayload | None]]:
+    """Each row with what the page shows of its payload, within LIST_PAYLOAD_CHARS for them all."""
+    shown: list[tuple[Row, ShownPayload | None]] = []
+    left = LIST_PAYLOAD_CHARS
+    for row in rows:
+        if row.payload_text is None:
+            shown.append((row, None))
+            continue
+        prefix = row.payload_text[:left]
+        left -= len(prefix)
+        whole = len(prefix) == row.payload_chars
+        text = (_pretty(prefix) if whole else None) or prefix
+        shown.append((row, ShownPayload(text, row.payload_chars, whole, f"{PAGE_PATH}/{source}/{row.id}/payload")))
+    return shown
+
+
+def _pages(query: PageQuery, field: str, total: int) -> Pages:
+    page, pages = getattr(query, field), max(1, -(-total // LIST_PAGE_SIZE))
+
+    def link(number: int) -> str:
+        values = {**query.model_dump(exclude_none=True, exclude={"notice", "count"}), field: number}
+        return f"{PAGE_PATH}?{urlencode(values)}"
+
+    return Pages(page, pages, link(page - 1) if page > 1 else None, link(page + 1) if page < pages else None)
 
 
 @lru_cache(maxsize=1)
@@ -75,7 +140,6 @@ def _templates() -> Environment:
         loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(default=True),
         trim_blocks=True, lstrip_blocks=True,
     )  # fmt: skip
-    environment.filters["pretty_json"] = lambda value: json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
     environment.filters["when"] = lambda value: value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "never"
     return environment
 
@@ -115,11 +179,14 @@ def operator(request: ApiRequest, handler: Handler) -> Any:
         request.query_model(request.route.query)
     if "dead_letter_id" in request.params:
         request.path_id("dead_letter_id", NO_DEAD_LETTER)
+    if "event_id" in request.params:
+        request.path_id("event_id", NO_PAYLOAD)
     admin_key = request.settings.admin_api_key
     if admin_key is None:
         return _not_configured()
-    cookie = request.raw.cookies.get(session.SESSION_COOKIE)
-    found = session.read_session(cookie, admin_key, viewer_key=request.settings.ops_viewer_key)
+    found = session.find(
+        request.raw.cookies.get(session.SESSION_COOKIE), admin_key, viewer_key=request.settings.ops_viewer_key
+    )
     if found is None:
         return redirect(LOGIN_PATH)
     if request.route.method == "POST" and not session.csrf_matches(request.form().get("csrf"), found.csrf):
@@ -149,7 +216,7 @@ def log_in(request: ApiRequest) -> Response:
     if admin_key is None:
         return _not_configured()
     client = request.raw.remote_addr or "unknown"
-    wait = session.THROTTLE.retry_after(client)
+    wait = session.retry_after(client)
     if wait:
         return login_form(
             request, 429, f"Too many wrong keys. Try again in {wait} seconds.", {"Retry-After": str(wait)}
@@ -157,16 +224,12 @@ def log_in(request: ApiRequest) -> Response:
     form = request.form()
     if not session.csrf_matches(form.get("csrf"), request.raw.cookies.get(session.LOGIN_COOKIE)):
         return login_form(request, 403, "The sign-in form expired. Please try again.")
-    given = form.get("admin_key", "")
-    viewer_key = request.settings.ops_viewer_key
-    if session.key_matches(given, admin_key):
-        role, key = session.ADMIN, admin_key
-    elif session.key_matches(given, viewer_key):
-        role, key = session.VIEWER, viewer_key
-    else:
-        session.THROTTLE.failed(client)
+    signed_in = session.role_of(form.get("admin_key", ""), admin_key, request.settings.ops_viewer_key)
+    if signed_in is None:
+        session.failed(client)
         return login_form(request, 401, "That is not the admin key.")
-    _, cookie = session.new_session(key, role=role)
+    role, signed_in_with = signed_in
+    _, cookie = session.start(signed_in_with, role=role)
     with write() as connection:
         audit.record(connection, role, audit.LOGIN, {"client": client})
     response = redirect(PAGE_PATH)
@@ -177,6 +240,7 @@ def log_in(request: ApiRequest) -> Response:
 
 
 def log_out(request: ApiRequest) -> Response:
+    session.end(request.ops_session.id)
     with write() as connection:
         audit.record(connection, request.ops_session.role, audit.LOGOUT)
     response = redirect(LOGIN_PATH)
@@ -205,14 +269,23 @@ def _overview(query: PageQuery) -> dict[str, Any]:
             stats=stats,
             chart=hourly_chart(bars),
             totals={name: sum(getattr(bar, name) for bar in bars) for name, _, _ in SERIES},
-            dead_letters=queue_reads.unresolved_dead_letters(connection),
             dead_letters_by_entity=queue_reads.unresolved_by_entity(connection),
             last_reconcile=queries.last_reconcile(connection),
-            history=queue_reads.record_history(connection, query.record) if query.record else None,
             incidents=incidents.recent(connection),
             audit_entries=audit.recent(connection, AUDIT_SHOWN),
             found_events=search_payloads(connection, query.q, SEARCH_SHOWN) if query.q else None,
         )
+        total, letters = queue_reads.dead_letter_page(
+            connection, include_resolved=False, entity_type=None, limit=LIST_PAGE_SIZE,
+            offset=(query.letters_page - 1) * LIST_PAGE_SIZE,
+        )  # fmt: skip
+        view.update(dead_letters=_with_payloads(letters, "dead-letters"),
+                    letters_pages=_pages(query, "letters_page", total))  # fmt: skip
+        if query.record:
+            total, events = queue_reads.record_history(
+                connection, query.record, LIST_PAGE_SIZE, (query.history_page - 1) * LIST_PAGE_SIZE
+            )
+            view.update(history=_with_payloads(events, "events"), history_pages=_pages(query, "history_page", total))
     return view
 
 
@@ -226,6 +299,18 @@ def page(request: ApiRequest, fragment: bool) -> Response:
 
 def _back(notice: Notice, count: int = 0) -> Response:
     return redirect(f"{PAGE_PATH}?{urlencode({'notice': notice, 'count': count})}")
+
+
+def download_payload(request: ApiRequest) -> Response:
+    """The whole stored payload of a dead letter or a queued event, as a JSON file."""
+    source = "dead-letter" if "dead_letter_id" in request.params else "event"
+    row_id = request.path_id("dead_letter_id" if source == "dead-letter" else "event_id", NO_PAYLOAD)
+    with read() as connection:
+        payload = queue_reads.stored_payload(connection, source, row_id)
+    if payload is None:
+        raise NotFound(NO_PAYLOAD)
+    headers = {"Content-Disposition": f'attachment; filename="{source}-{row_id}.json"', "Cache-Control": NO_STORE}
+    return Response(dump_json(payload), headers=headers, content_type="application/json")
 
 
 def replay_one(request: ApiRequest) -> Response:

@@ -1,44 +1,53 @@
-"""The operations page's login: a signed session cookie, CSRF tokens, and a per-client throttle.
+"""The operations page's login: server-side sessions, CSRF tokens, and a per-client throttle.
 
-The cookie holds `{"exp", "csrf", "role"}` signed with HMAC-SHA256 under a key derived from
-the key its role signed in with (ADMIN_API_KEY, or OPS_VIEWER_KEY for the read-only viewer), so
-changing a key ends every session of its role. Its CSRF token is echoed by every form
-and compared on each POST. Before login the form's token is checked against a short-lived
-cookie of its own (double submit); SameSite=Strict keeps both away from other sites' requests.
+A session is a row of `ops_sessions`; the cookie carries a random id (the row keeps only its
+SHA-256) signed with HMAC-SHA256 under a key derived from the key the operator signed in with:
+an admin key, or for the read-only viewer an OPS_VIEWER_KEY; the row records that role. A session
+ends on the server: logout deletes its row; so does the first request after it has been idle for
+IDLE_SECONDS or alive for SESSION_SECONDS, or after its key left its role's setting (ADMIN_API_KEY
+or OPS_VIEWER_KEY; a rotation keeps the sessions of the key that stays). Each session's CSRF token
+is echoed by every form and compared on each POST. Before login the form's token is checked
+against a short-lived cookie of its own (double submit); SameSite=Strict keeps both away from
+other sites' requests.
+
+Wrong keys are counted per client address in `ops_login_failures`, so the limit holds across
+worker processes and hosts.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import secrets
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from pydantic import SecretStr
+from sqlalchemy import delete, func, insert, or_, select, update
 
-from common.config import Settings
+from common.config import Settings, key_set
+from common.db import read, utcnow, write
+from common.keys import ADMIN, VIEWER
+from common.models import ops_login_failures, ops_sessions
 
 SESSION_COOKIE = "tsh_ops_session"
 LOGIN_COOKIE = "tsh_ops_login"
-SESSION_SECONDS = 8 * 3600
+SESSION_SECONDS = 24 * 3600  # in all, from sign-in
+IDLE_SECONDS = 8 * 3600  # without a request
 LOGIN_FORM_SECONDS = 3600
 COOKIE_PATH = "/dashboard"
 LOGIN_ATTEMPTS_PER_MINUTE = 5
+THROTTLE_WINDOW = timedelta(minutes=1)
+# A session's last request is written at most this often: the page refreshes every few seconds.
+_TOUCH_EVERY = timedelta(minutes=1)
 _KEY_CONTEXT = b"tsh-erp operations page session v1"
-
-
-ADMIN, VIEWER = "admin", "viewer"
+_FINGERPRINT_CONTEXT = b"tsh-erp operations page key fingerprint v1"
 
 
 @dataclass(frozen=True)
 class Session:
+    id: int
     csrf: str
-    expires_at: int
     role: str = ADMIN
 
     @property
@@ -46,50 +55,93 @@ class Session:
         return self.role == ADMIN
 
 
-def _signing_key(admin_key: SecretStr) -> bytes:
-    return hmac.new(admin_key.get_secret_value().encode(), _KEY_CONTEXT, hashlib.sha256).digest()
+def _signing_key(admin_key: str) -> bytes:
+    return hmac.new(admin_key.encode(), _KEY_CONTEXT, hashlib.sha256).digest()
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+def _fingerprint(admin_key: str) -> str:
+    return hmac.new(admin_key.encode(), _FINGERPRINT_CONTEXT, hashlib.sha256).hexdigest()
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def _signature(token: str, admin_key: str) -> str:
+    return hmac.new(_signing_key(admin_key), token.encode(), hashlib.sha256).hexdigest()
 
 
-def key_matches(given: str, key: SecretStr | None) -> bool:
-    return key is not None and hmac.compare_digest(given.encode(), key.get_secret_value().encode())
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_session(key: SecretStr, now: float | None = None, role: str = ADMIN) -> tuple[Session, str]:
-    """A fresh session for `role`, and its cookie value signed under that role's key."""
-    session = Session(csrf=secrets.token_urlsafe(32), expires_at=int(now or time.time()) + SESSION_SECONDS, role=role)
-    payload = _b64(json.dumps({"exp": session.expires_at, "csrf": session.csrf, "role": role}).encode())
-    signature = _b64(hmac.new(_signing_key(key), payload.encode(), hashlib.sha256).digest())
-    return session, f"{payload}.{signature}"
+def matching_key(given: str, admin_key: SecretStr) -> str | None:
+    """The configured admin key (one of two during a rotation) equal to `given`, compared in constant time."""
+    found = None
+    for key in key_set(admin_key):
+        if hmac.compare_digest(given.encode(), key.encode()):
+            found = key
+    return found
 
 
-def read_session(
-    cookie: str | None, admin_key: SecretStr, now: float | None = None, viewer_key: SecretStr | None = None
+def role_of(given: str, admin_key: SecretStr | None, viewer_key: SecretStr | None) -> tuple[str, str] | None:
+    """(role, the configured key equal to `given`): an admin key first, else a viewer key."""
+    for role, keys in ((ADMIN, admin_key), (VIEWER, viewer_key)):
+        if keys is not None and (key := matching_key(given, keys)) is not None:
+            return role, key
+    return None
+
+
+def start(signed_in_with: str, now: datetime | None = None, role: str = ADMIN) -> tuple[Session, str]:
+    """A new session of `role` for an operator who gave the key `signed_in_with`, and its cookie
+    value. Sessions past their end are deleted on the way."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    with write() as connection:
+        connection.execute(delete(ops_sessions).where(_ended(now)))
+        session_id = connection.execute(
+            insert(ops_sessions).returning(ops_sessions.c.id),
+            {"token_hash": _token_hash(token), "key_fingerprint": _fingerprint(signed_in_with), "csrf": csrf,
+             "role": role, "created_at": now, "last_seen_at": now},
+        ).scalar_one()  # fmt: skip
+    return Session(session_id, csrf, role), f"{token}.{_signature(token, signed_in_with)}"
+
+
+def _ended(now: datetime):
+    columns = ops_sessions.c
+    return or_(columns.created_at <= now - timedelta(seconds=SESSION_SECONDS),
+               columns.last_seen_at <= now - timedelta(seconds=IDLE_SECONDS))  # fmt: skip
+
+
+def find(
+    cookie: str | None, admin_key: SecretStr, now: datetime | None = None, *, viewer_key: SecretStr | None = None
 ) -> Session | None:
-    """The session a cookie proves, or None when it is missing, forged, tampered with, expired, or
-    of a role whose key is no longer configured."""
+    """The live session a cookie names, or None: missing, forged, logged out, idle too long, too
+    old, or signed in with a key that is no longer configured for its role (an ended session's row
+    is deleted)."""
     if not cookie or cookie.count(".") != 1:
         return None
-    payload, signature = cookie.split(".")
-    try:
-        data = json.loads(_unb64(payload))
-        session = Session(csrf=str(data["csrf"]), expires_at=int(data["exp"]), role=str(data.get("role", ADMIN)))
-    except (ValueError, KeyError, TypeError, AttributeError):
+    token, signature = cookie.split(".")
+    now = now or utcnow()
+    with read() as connection:
+        row = connection.execute(select(ops_sessions).where(ops_sessions.c.token_hash == _token_hash(token))).first()
+    if row is None:
         return None
-    key = {ADMIN: admin_key, VIEWER: viewer_key}.get(session.role)
-    if key is None:
+    keys = key_set(admin_key if row.role == ADMIN else viewer_key)
+    key = next((key for key in keys if hmac.compare_digest(_fingerprint(key), row.key_fingerprint)), None)
+    if key is not None and not hmac.compare_digest(signature.encode(), _signature(token, key).encode()):
+        return None  # a forged signature ends nothing: only the holder of the real cookie may
+    live = key is not None and now - row.created_at < timedelta(seconds=SESSION_SECONDS)
+    live = live and now - row.last_seen_at < timedelta(seconds=IDLE_SECONDS)
+    if not live:
+        end(row.id)
         return None
-    expected = _b64(hmac.new(_signing_key(key), payload.encode(), hashlib.sha256).digest())
-    if not hmac.compare_digest(signature.encode(), expected.encode()):
-        return None
-    return session if session.expires_at > (now or time.time()) else None
+    if now - row.last_seen_at >= _TOUCH_EVERY:
+        with write() as connection:
+            connection.execute(update(ops_sessions).where(ops_sessions.c.id == row.id).values(last_seen_at=now))
+    return Session(row.id, row.csrf, row.role)
+
+
+def end(session_id: int) -> None:
+    with write() as connection:
+        connection.execute(delete(ops_sessions).where(ops_sessions.c.id == session_id))
 
 
 def csrf_matches(given: str | None, expected: str | None) -> bool:
@@ -106,37 +158,31 @@ def new_login_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class LoginThrottle:
-    """At most LOGIN_ATTEMPTS_PER_MINUTE wrong keys per client address a minute, in this process."""
-
-    def __init__(self, limit: int = LOGIN_ATTEMPTS_PER_MINUTE, window_seconds: float = 60.0) -> None:
-        self.limit = limit
-        self.window = window_seconds
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, client: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(client, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
-
-    def retry_after(self, client: str) -> int:
-        """Seconds until this client may try again; 0 when it may now."""
-        now = time.monotonic()
-        with self._lock:
-            failures = self._recent(client, now)
-            if len(failures) < self.limit:
-                return 0
-            return max(1, int(failures[0] + self.window - now) + 1)
-
-    def failed(self, client: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._failures) > 10_000:  # a crowd of addresses cannot grow this without bound
-                for name in [name for name, times in self._failures.items() if not self._recent(name, now)]:
-                    del self._failures[name]
-            self._recent(client, now).append(now)
+# ---------------------------------------------------------------- the login throttle
 
 
-THROTTLE = LoginThrottle()
+def _client(address: str) -> str:
+    return address[:64]
+
+
+def retry_after(client: str, now: datetime | None = None) -> int:
+    """Seconds until this client may try a key again (0: now): LOGIN_ATTEMPTS_PER_MINUTE wrong
+    keys within THROTTLE_WINDOW close the door until the oldest of them leaves the window."""
+    now = now or utcnow()
+    failures = ops_login_failures.c
+    with read() as connection:
+        count, oldest = connection.execute(
+            select(func.count(), func.min(failures.failed_at))
+            .where(failures.client == _client(client), failures.failed_at > now - THROTTLE_WINDOW)
+        ).one()  # fmt: skip
+    if count < LOGIN_ATTEMPTS_PER_MINUTE:
+        return 0
+    return max(1, int((oldest + THROTTLE_WINDOW - now).total_seconds()) + 1)
+
+
+def failed(client: str, now: datetime | None = None) -> None:
+    """Count a wrong key; failures older than the window go, so the table stays small."""
+    now = now or utcnow()
+    with write() as connection:
+        connection.execute(delete(ops_login_failures).where(ops_login_failures.c.failed_at <= now - THROTTLE_WINDOW))
+        connection.execute(insert(ops_login_failures), {"client": _client(client), "failed_at": now})

@@ -30,6 +30,8 @@ from common.validation import id_from_text
 
 ALGORITHM = "HS256"
 DEFAULT_TTL_SECONDS = 30 * 24 * 3600
+# The longest lifetime a token may claim: a leaked token dies within this whatever its signer wrote.
+MAX_TTL_SECONDS = DEFAULT_TTL_SECONDS
 _BEARER = re.compile(r"^Bearer +(\S+)$", re.IGNORECASE)
 
 
@@ -57,14 +59,25 @@ def issue_token(customer_id: int, settings: Settings, ttl_seconds: int = DEFAULT
     return jwt.encode(claims, _signing_key(settings), algorithm=ALGORITHM)
 
 
+def _too_long_lived(claims: dict[str, Any]) -> bool:
+    """A lifetime over MAX_TTL_SECONDS, as written (exp - iat) or from now (an `iat` set ahead)."""
+    expires, issued = claims["exp"], claims["iat"]
+    if not all(isinstance(value, int | float) for value in (expires, issued)):
+        return True
+    return expires - issued > MAX_TTL_SECONDS or expires - utcnow().timestamp() > MAX_TTL_SECONDS
+
+
 def customer_id_from_token(token: str, settings: Settings) -> int:
     """The token's customer id; Unauthorized for a bad signature, an expired token or a bad `sub`."""
     try:
-        claims = jwt.decode(token, _signing_key(settings), algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+        claims = jwt.decode(token, _signing_key(settings), algorithms=[ALGORITHM],
+                            options={"require": ["exp", "iat", "sub"]})  # fmt: skip
     except jwt.ExpiredSignatureError:
         raise Unauthorized("Token has expired") from None
     except jwt.InvalidTokenError:
         raise Unauthorized("Invalid token") from None
+    if _too_long_lived(claims):
+        raise Unauthorized("Token lifetime exceeds 30 days")
     customer_id = id_from_text(claims["sub"]) if isinstance(claims["sub"], str) else None
     if customer_id is None:
         raise Unauthorized("Invalid token")

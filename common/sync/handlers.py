@@ -46,6 +46,7 @@ from common.money import to_iqd
 from common.products.sales import recompute_sales_counts
 from common.products.search_index import search_columns, vocabulary, vocabulary_rows
 from common.sync import payloads, stock
+from common.sync.clock import trusted_until
 from common.sync.entities import BY_NAME
 from common.sync.errors import PermanentSyncError, TransientSyncError
 from common.sync.payloads import ZohoEvent
@@ -91,11 +92,13 @@ def _is_active(record: BaseModel) -> bool:
     return (getattr(record, "status", None) or "").lower() not in _INACTIVE_STATUSES
 
 
-def _newer_than(table: Table, modified_at: datetime | None):
-    """SQL: the stored row is newer than this event (events without a version never are)."""
+def _newer_than(table: Table, modified_at: datetime | None, now: datetime):
+    """SQL: the stored row is newer than this event (events without a version never are, and
+    a stored version from the future never fences: common.sync.clock)."""
     if modified_at is None:
         return False
-    return and_(table.c.zoho_last_modified.is_not(None), table.c.zoho_last_modified > modified_at)
+    stored = table.c.zoho_last_modified
+    return and_(stored.is_not(None), stored > modified_at, stored <= trusted_until(now))
 
 
 def _versioned(values: Values, modified_at: datetime | None, now: datetime) -> Values:
@@ -114,7 +117,8 @@ def _excluded(table: Table):
 
 # The drain's statements are built once per shape and take their values as parameters:
 # building and cache-keying a statement cost more CPU than sending it (issue 16).
-_EVENT_VERSION = "event_modified_at"  # the bound parameter of the upserts' stale check
+_EVENT_VERSION = "event_modified_at"  # the bound parameters of the upserts' stale check
+_TRUSTED_UNTIL = "trusted_until"
 
 
 @lru_cache(maxsize=256)
@@ -133,7 +137,11 @@ def _upsert_statement(
         statement = statement.on_conflict_do_update(
             index_elements=[key],
             set_={column: excluded.c[column] for column in columns},
-            where=not_(and_(stored.is_not(None), stored > bindparam(_EVENT_VERSION))) if versioned else None,
+            where=not_(
+                and_(stored.is_not(None), stored > bindparam(_EVENT_VERSION), stored <= bindparam(_TRUSTED_UNTIL))
+            )
+            if versioned
+            else None,
         )
     return statement.returning(table.c.id, *returning)
 
@@ -155,7 +163,7 @@ def _upsert_document(
     parameters = {column: value for column, value in values.items() if column not in expressions}
     parameters.update({key.name: key_value, "created_at": now})
     if modified_at is not None and not insert_only:
-        parameters[_EVENT_VERSION] = modified_at
+        parameters.update({_EVENT_VERSION: modified_at, _TRUSTED_UNTIL: trusted_until(now)})
     row = connection.execute(statement, parameters).first()
     if row is not None:
         return APPLIED, row
@@ -168,7 +176,7 @@ def _deactivate(
 ) -> tuple[str, Row | None]:  # fmt: skip
     row = connection.execute(
         update(table)
-        .where(key == key_value, not_(_newer_than(table, modified_at)))
+        .where(key == key_value, not_(_newer_than(table, modified_at, now)))
         .values(is_active=False, **_versioned({}, modified_at, now))
         .returning(table.c.id, *returning)
     ).first()
@@ -449,6 +457,12 @@ _LOCKED_PRODUCT = select(products).where(products.c.zoho_item_id == bindparam("z
 _UPDATE_PRODUCT = update(products).where(products.c.id == bindparam("product_row_id"))
 
 
+def _is_stale(stored: Row | None, modified_at: datetime | None, now: datetime) -> bool:
+    """The stored row is newer than this event, and its version is not from the future."""
+    version = stored.zoho_last_modified if stored is not None else None
+    return bool(version and modified_at and modified_at < version <= trusted_until(now))
+
+
 def _locked_product(connection: Connection, zoho_item_id: str) -> Row | None:
     return connection.execute(_LOCKED_PRODUCT, {"zoho_item_id": zoho_item_id}).first()
 
@@ -464,7 +478,7 @@ def apply_product(connection: Connection, event: ZohoEvent, now: datetime) -> st
         return result
     for _ in range(2):
         stored = _locked_product(connection, item.item_id)
-        if stored is not None and stored.zoho_last_modified and modified_at and modified_at < stored.zoho_last_modified:
+        if _is_stale(stored, modified_at, now):
             return STALE
         values = _versioned(_product_values(connection, item, stored, modified_at, now), modified_at, now)
         if stored is not None:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from common.db import read, remaining_seconds, utcnow, write
 from common.sync import queue
+from common.sync.clock import refuse_future_versions
 from common.sync.entities import Entity
 from common.sync.group_commit import DEFAULT_WAIT_SECONDS, GroupCommit
 from common.sync.payloads import DELIVERY_FIELDS
@@ -44,8 +45,11 @@ def idempotency_key(entity: Entity, stored: dict[str, Any]) -> str:
 
 
 def event_row(entity: Entity, payload: Any, operation: str | None = None) -> dict[str, Any]:
-    """Validate an event and describe it as a tds_sync_queue row (ValidationFailed when it does not fit)."""
+    """Validate an event and describe it as a tds_sync_queue row (ValidationFailed when it does
+    not fit, or when its version is from the future: common.sync.clock)."""
     event = entity.parse(payload, operation)
+    now = utcnow()
+    refuse_future_versions(event, entity.document, now)
     return {
         "entity_type": entity.name,
         "source_entity_id": event.source_id,
@@ -55,7 +59,7 @@ def event_row(entity: Entity, payload: Any, operation: str | None = None) -> dic
         "event_id": event.event_id,
         "payload": event.stored,
         "source_modified_at": event.modified_at,
-        "created_at": utcnow(),
+        "created_at": now,
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import Connection, Row, Text, case, cast, func, literal_column, select
 
@@ -20,9 +21,6 @@ from common.sync.queue import COMPLETED, DEAD_LETTER, OPEN, PENDING, RETRY, STAL
 # version or by hand); replay reads the row itself, so trimming the view loses nothing.
 SHOWN_PAYLOAD_CHARS = 64 * 1024
 SHOWN_ERROR_CHARS = 4000
-# What the operations page lists at most.
-DEAD_LETTERS_SHOWN = 50
-HISTORY_LIMIT = 100
 
 _FINISHED = (COMPLETED, DEAD_LETTER)
 
@@ -196,24 +194,12 @@ def dead_letter_page(
     if entity_type:
         filters.append(letters.entity_type == entity_type)
     total = connection.execute(select(func.count()).select_from(tds_dead_letter_queue).where(*filters)).scalar_one()
-    rows = connection.execute(
-        select(*_LISTED)
-        .where(*filters)
-        .order_by(letters.created_at.desc(), letters.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return total, rows
-
-
-def unresolved_dead_letters(connection: Connection) -> Sequence[Row]:
-    letters = tds_dead_letter_queue.c
-    return connection.execute(
-        select(tds_dead_letter_queue)
-        .where(letters.resolved.is_(False))
-        .order_by(letters.created_at.desc(), letters.id.desc())
-        .limit(DEAD_LETTERS_SHOWN)
-    ).all()
+    newest_first = (letters.created_at.desc(), letters.id.desc())
+    # The page's ids first: the payloads' text is then made for those rows only, not for every
+    # row the sort reads (megabytes each).
+    ids = connection.execute(select(letters.id).where(*filters).order_by(*newest_first).limit(limit).offset(offset))
+    rows = connection.execute(select(*_LISTED).where(letters.id.in_(ids.scalars().all())).order_by(*newest_first))
+    return total, rows.all()
 
 
 def unresolved_by_entity(connection: Connection) -> Sequence[Row]:
@@ -226,13 +212,32 @@ def unresolved_by_entity(connection: Connection) -> Sequence[Row]:
     ).all()
 
 
-def record_history(connection: Connection, zoho_id: str) -> Sequence[Row]:
-    """Every queued event for one Zoho id, oldest first (any entity type: ids do not collide in practice)."""
+_event_payload_text = cast(tds_sync_queue.c.payload, Text)
+
+
+def record_history(connection: Connection, zoho_id: str, limit: int, offset: int) -> tuple[int, Sequence[Row]]:
+    """(how many events, one page of them oldest first) for one Zoho id (any entity type: ids do
+    not collide in practice), each with `payload_text` (a prefix) and `payload_chars` instead of
+    its payload, as the dead-letter list has."""
     items = tds_sync_queue.c
-    return connection.execute(
+    total = connection.execute(select(func.count()).where(items.source_entity_id == zoho_id)).scalar_one()
+    oldest_first = (items.created_at, items.id)
+    ids = connection.execute(
+        select(items.id).where(items.source_entity_id == zoho_id).order_by(*oldest_first).limit(limit).offset(offset)
+    )  # the page's ids first, as for the dead letters
+    rows = connection.execute(
         select(items.id, items.entity_type, items.operation_type, items.status, items.attempt_count, items.result,
-               items.error_message, items.payload, items.created_at, items.completed_at)
-        .where(items.source_entity_id == zoho_id)
-        .order_by(items.created_at, items.id)
-        .limit(HISTORY_LIMIT)
+               func.substr(items.error_message, 1, SHOWN_ERROR_CHARS).label("error_message"),
+               func.substr(_event_payload_text, 1, SHOWN_PAYLOAD_CHARS).label("payload_text"),
+               func.length(_event_payload_text).label("payload_chars"), items.created_at, items.completed_at)
+        .where(items.id.in_(ids.scalars().all()))
+        .order_by(*oldest_first)
     ).all()  # fmt: skip
+    return total, rows
+
+
+def stored_payload(connection: Connection, source: str, row_id: int) -> Any:
+    """The whole stored payload of a queue item ("event") or a dead letter, for a download; None
+    when there is no such row (or a dead letter without a payload)."""
+    column = tds_sync_queue.c.payload if source == "event" else tds_dead_letter_queue.c.last_payload
+    return connection.execute(select(column).where(column.table.c.id == row_id)).scalar()

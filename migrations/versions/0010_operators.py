@@ -1,8 +1,8 @@
 """Operations: scheduled jobs' outcomes, alert incidents and their notification queue, queue pauses,
-the operators' audit trail, and (PostgreSQL) a GIN index for searching queue payloads.
+the operators' audit trail, the role of a page session, and (PostgreSQL) a GIN index for searching queue payloads.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06 22:00:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
@@ -100,6 +100,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ops_audit_log")),
     )
     op.create_index("ix_ops_audit_log_at", "ops_audit_log", ["at"])
+    # A session records its role (0008 made every session an admin's).
+    op.add_column("ops_sessions", sa.Column("role", sa.String(length=16), nullable=False, server_default="admin"))
     if op.get_context().dialect.name == "postgresql":
         op.create_index("ix_tds_sync_queue_payload", "tds_sync_queue", ["payload"], postgresql_using="gin")
 
@@ -107,6 +109,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
         op.drop_index("ix_tds_sync_queue_payload", table_name="tds_sync_queue")
+    with op.batch_alter_table("ops_sessions") as batch:
+        batch.drop_column("role")
     op.drop_table("ops_audit_log")
     op.drop_table("ops_queue_pauses")
     op.drop_table("ops_alert_notifications")

@@ -158,6 +158,26 @@ def test_too_many_connections_53300_is_503(service, pg_cluster):
     _assert_recovered(service)
 
 
+def test_database_closed_to_connections_55000_is_503(service, pg_cluster):
+    """A restore or maintenance closes the database to new sessions (SQLSTATE 55000): Zoho must
+    hear 503 and retry, on every route."""
+    assert service.get("/health").status_code == 200
+    pg_cluster.sql("ALTER DATABASE tsh ALLOW_CONNECTIONS false")
+    try:
+        pg_cluster.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'tsh'")
+        common_db.ENGINES.clear()  # the pool's sessions are gone; every request must connect anew
+        assert "not currently accepting connections" in pg_cluster.connect_error("tsh")
+        _assert_every_route_unavailable(service)
+        # The operations page looks its session up in the database: a cookie meets the same 503.
+        service.set_cookie("tsh_ops_session", "some-session.signature", path="/dashboard")
+        for path in ("/dashboard", "/dashboard/panels"):
+            page = service.get(path)
+            assert (page.status_code, page.get_json()["code"]) == (503, "service_unavailable"), path
+    finally:
+        pg_cluster.sql("ALTER DATABASE tsh ALLOW_CONNECTIONS true")
+    _assert_recovered(service)
+
+
 def test_terminated_sessions_57P01_are_503_or_served(service, pg_cluster):
     """Sessions ended under the pool (an operator, a failover): answered, never a 500."""
     assert service.get("/health").status_code == 200

@@ -25,3 +25,23 @@ def test_every_answer_carries_a_request_id_and_a_safe_incoming_one_is_kept(clien
     assert client.get("/health", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
     hostile = client.get("/nowhere", headers={"X-Request-ID": "x" * 500 + " <script>"})
     assert hostile.headers["X-Request-ID"] != "x" * 500
+
+
+def test_every_answer_says_nosniff(client, configure):
+    """JSON, errors, HTML pages, redirects, assets and 304s: no browser may guess another type."""
+    configure(ADMIN_API_KEY="a" * 32)
+    asset = client.get("/dashboard/static/ops.css")
+    answers = [
+        client.get("/health"),
+        client.get("/api/nothing/here"),
+        client.delete("/health"),
+        client.get("/dashboard"),
+        client.get("/dashboard/login"),
+        client.get("/openapi.json"),
+        asset,
+        client.get("/dashboard/static/ops.css", headers={"If-None-Match": asset.headers["ETag"]}),
+        client.post("/api/zoho/webhooks/products", data="{", content_type="application/json"),
+    ]
+    assert {response.status_code for response in answers} >= {200, 303, 304, 400, 404, 405}
+    for response in answers:
+        assert response.headers.get("X-Content-Type-Options") == "nosniff", response.status_code

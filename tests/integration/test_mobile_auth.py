@@ -22,7 +22,9 @@ CUSTOMER_SCREENS = [
 
 
 def _token(sub: str, *, key: str = SECRET, expires_in: int = 600) -> dict[str, str]:
-    token = jwt.encode({"sub": sub, "exp": int(time.time()) + expires_in}, key, algorithm="HS256")
+    token = jwt.encode(
+        {"sub": sub, "iat": int(time.time()), "exp": int(time.time()) + expires_in}, key, algorithm="HS256"
+    )
     return {"Authorization": f"Bearer {token}"}
 
 

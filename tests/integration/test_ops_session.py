@@ -2,20 +2,19 @@
 per-client throttle, and the page of its own when no admin key is configured."""
 
 import re
+import secrets
+import subprocess
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from common.config import load_settings
+from common.db import utcnow
 from common.models import tds_dead_letter_queue
 from common.ops import session
 from tests import zoho_payloads as zoho
-from tests.helpers import ADMIN_KEY, drain_now, queue_webhook
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle(monkeypatch):
-    monkeypatch.setattr(session, "THROTTLE", session.LoginThrottle())
+from tests.helpers import ADMIN_KEY, BIN, PROJECT_ROOT, drain_now, queue_webhook
 
 
 @pytest.fixture
@@ -61,15 +60,74 @@ def test_the_cookie_is_secure_outside_local():
 
 def test_a_tampered_forged_or_expired_cookie_is_no_session(client, admin):
     key = load_settings(_env_file=None, admin_api_key=ADMIN_KEY).admin_api_key
-    issued, cookie = session.new_session(key)
-    payload, signature = cookie.split(".")
-    assert session.read_session(cookie, key) == issued
-    assert session.read_session(payload + "." + signature[::-1], key) is None
-    other = load_settings(_env_file=None, admin_api_key="another-admin-key-0123").admin_api_key
-    assert session.read_session(session.new_session(other)[1], key) is None, "signed under another key"
-    assert session.read_session(cookie, key, now=10**11) is None, "expired"
-    client.set_cookie(session.SESSION_COOKIE, payload + ".x", path="/dashboard")
+    issued, cookie = session.start(ADMIN_KEY)
+    token, signature = cookie.split(".")
+    assert session.find(cookie, key) == issued
+    assert session.find(token + "." + signature[::-1], key) is None
+    assert session.find(session.start("another-admin-key-0123")[1], key) is None, "signed in with another key"
+    assert session.find(secrets_token() + "." + signature, key) is None, "an id the server never issued"
+    client.set_cookie(session.SESSION_COOKIE, token + ".x", path="/dashboard")
     assert client.get("/dashboard").status_code == 303
+    assert session.find(cookie, key) == issued, "a forged signature does not end the real session"
+
+
+def _session_cookie(response) -> str:
+    [cookie] = [value for value in response.headers.getlist("Set-Cookie") if value.startswith("tsh_ops_session=")]
+    return cookie.split(";", 1)[0].split("=", 1)[1]
+
+
+def test_a_logged_out_cookie_is_refused(client, admin):
+    cookie = _session_cookie(_log_in(client))
+    page = client.get("/dashboard")
+    assert page.status_code == 200
+    logout = client.post("/dashboard/logout", data={"csrf": _token(page.get_data(as_text=True))})
+    assert logout.status_code == 303 and logout.headers["Location"] == "/dashboard/login"
+    client.set_cookie(session.SESSION_COOKIE, cookie, path="/dashboard")  # the cookie, kept by an attacker
+    for response in (
+        client.get("/dashboard"),
+        client.get("/dashboard/panels"),
+        client.post(
+            "/dashboard/dead-letters/replay",
+            data={"csrf": _token(page.get_data(as_text=True)), "entity_type": "products"},
+        ),
+    ):
+        assert response.status_code == 303 and response.headers["Location"] == "/dashboard/login"  # fmt: skip
+
+
+def test_a_rotated_admin_key_ends_the_sessions_of_the_old_key_only(client, admin, configure):
+    old_cookie = _session_cookie(_log_in(client))
+    next_key = "admin-key-next-0123456789ab"
+    configure(ADMIN_API_KEY=f"{ADMIN_KEY},{next_key}")  # the rotation starts: both keys sign in
+    assert client.get("/dashboard").status_code == 200
+    new_cookie = _session_cookie(_log_in(client, next_key))
+    configure(ADMIN_API_KEY=next_key)  # the old key is withdrawn
+    client.set_cookie(session.SESSION_COOKIE, old_cookie, path="/dashboard")
+    assert client.get("/dashboard").status_code == 303
+    configure(ADMIN_API_KEY=f"{ADMIN_KEY},{next_key}")  # putting the old key back revives nothing
+    assert client.get("/dashboard").status_code == 303
+    client.set_cookie(session.SESSION_COOKIE, new_cookie, path="/dashboard")
+    assert client.get("/dashboard").status_code == 200
+    configure(ADMIN_API_KEY="admin-key-third-0123456789")
+    assert client.get("/dashboard").status_code == 303
+
+
+def test_sessions_end_after_8_hours_idle_and_24_hours_in_all(client, admin):
+    key = load_settings(_env_file=None, admin_api_key=ADMIN_KEY).admin_api_key
+    start = utcnow()
+    idle, idle_cookie = session.start(ADMIN_KEY, now=start)
+    assert session.find(idle_cookie, key, now=start + timedelta(hours=7, minutes=59)) == idle
+    assert session.find(idle_cookie, key, now=start + timedelta(hours=15, minutes=58)) == idle, "used at 7:59"
+    last_use = start + timedelta(hours=15, minutes=58)
+    assert session.find(idle_cookie, key, now=last_use + timedelta(hours=8)) is None, "8 hours after its last use"
+    assert session.find(idle_cookie, key, now=start + timedelta(hours=7)) is None, "ended means deleted"
+    busy, busy_cookie = session.start(ADMIN_KEY, now=start)
+    for hour in range(1, 24):
+        assert session.find(busy_cookie, key, now=start + timedelta(hours=hour)) == busy
+    assert session.find(busy_cookie, key, now=start + timedelta(hours=24)) is None, "24 hours in all"
+
+
+def secrets_token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 def test_a_post_without_its_csrf_token_changes_nothing(client, admin, db):
@@ -106,6 +164,21 @@ def test_wrong_keys_are_limited_per_client(client, admin):
     other = client.post("/dashboard/login", data={"admin_key": ADMIN_KEY},
                         environ_base={"REMOTE_ADDR": "127.0.0.9"})  # fmt: skip
     assert other.status_code == 403, "another client is not limited; it still needs the form's token"
+
+
+def test_the_login_throttle_holds_across_processes(client, admin, db):
+    """Wrong keys counted by another process (another --workers process, another host) close
+    the door here too."""
+    script = (f"from common.ops import session\nfor _ in range({session.LOGIN_ATTEMPTS_PER_MINUTE}): "
+              "session.failed('10.1.2.3')")  # fmt: skip
+    other = subprocess.run([str(BIN / "python"), "-c", script], cwd=PROJECT_ROOT, env={"DATABASE_URL": db.url,
+                           "PYTHONPATH": str(PROJECT_ROOT)}, capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert other.returncode == 0, other.stderr
+    here = {"environ_base": {"REMOTE_ADDR": "10.1.2.3"}}
+    form = client.get("/dashboard/login", **here).get_data(as_text=True)
+    limited = client.post("/dashboard/login", data={"csrf": _token(form), "admin_key": ADMIN_KEY}, **here)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert _log_in(client).status_code == 303, "another address is not limited"
 
 
 def test_a_login_post_needs_the_forms_token(client, admin):

@@ -8,7 +8,6 @@ import time
 
 import jwt
 import pytest
-from pydantic import SecretStr
 
 from common.db import write
 from common.keys import admin_key, webhook_key
@@ -33,14 +32,14 @@ def callers(db, configure) -> dict:
     with write(db.engine) as c:
         signed_in, other = shop.customer(c, "Signed in"), shop.customer(c, "Other")
         inactive = shop.customer(c, "Gone", is_active=False)
-    signed_in_operator, cookie = session.new_session(SecretStr(ADMIN_SECRET))
+    signed_in_operator, cookie = session.start(ADMIN_SECRET)
     return {"token": shop.bearer(signed_in), "inactive": shop.bearer(inactive), "other": other,
             "cookie": cookie, "csrf": signed_in_operator.csrf}  # fmt: skip
 
 
 def _foreign_token(customer_id: int) -> dict[str, str]:
     """A well-formed token of an existing customer, signed with a key that is not ours."""
-    claims = {"sub": str(customer_id), "exp": int(time.time()) + 600}
+    claims = {"sub": str(customer_id), "iat": int(time.time()), "exp": int(time.time()) + 600}
     return {"Authorization": "Bearer " + jwt.encode(claims, "not-our-secret-" + "0123456789abcdef" * 2, "HS256")}
 
 
@@ -82,7 +81,7 @@ def _token_refusals(callers: dict) -> list:
 
 
 def _ops_refusals(route: Route, callers: dict) -> list:
-    forged = session.new_session(SecretStr("another-admin-key-0123456789"))[1]
+    forged = session.start("another-admin-key-0123456789")[1]
     refusals = [("no session", {}, _to_login), ("a session signed with another key", {"cookie": forged}, _to_login)]
     if route.method == "POST":
         signed_in = {"cookie": callers["cookie"]}

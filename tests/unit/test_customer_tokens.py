@@ -118,3 +118,28 @@ def test_a_secret_that_cannot_be_kept_is_a_configuration_error(tmp_path):
     not_a_folder.write_text("a file where the folder should be")  # fails for root too, unlike permissions
     with pytest.raises(ConfigError, match="MOBILE_TOKEN_SECRET"):
         local_token_secret(not_a_folder / "mobile_token_secret")
+
+
+@pytest.mark.parametrize(
+    "issued_offset, lifetime",
+    [
+        (0, 31 * 24 * 3600),  # a month and a day, written honestly
+        (0, 31 * 365 * 24 * 3600),  # decades
+        (400 * 24 * 3600, 24 * 3600),  # a short lifetime that starts a year from now
+    ],
+)
+def test_a_token_living_over_30_days_is_refused(issued_offset, lifetime):
+    issued = int(time.time()) + issued_offset
+    token = _signed({"sub": "1", "iat": issued, "exp": issued + lifetime})
+    with pytest.raises(Unauthorized):
+        customer_id_from_token(token, SETTINGS)
+
+
+def test_a_token_without_an_issue_time_is_refused():
+    with pytest.raises(Unauthorized):
+        customer_id_from_token(_signed({"sub": "1", "exp": int(time.time()) + 600}), SETTINGS)
+
+
+def test_a_30_day_token_is_accepted():
+    now = int(time.time())
+    assert customer_id_from_token(_signed({"sub": "5", "iat": now, "exp": now + 30 * 24 * 3600}), SETTINGS) == 5

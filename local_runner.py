@@ -9,8 +9,8 @@ Processes: this one is the coordinator. It prepares the database once, binds the
 granian starts N HTTP worker processes (`--workers`) that share the socket; each builds the
 WSGI application and runs its own request-metrics flusher (its own counts; the readers add
 up rows from several processes). The background jobs, the drain workers (TDS_WORKERS
-threads) and the hourly retention purge, run only here, in the coordinator, so they do not
-multiply with N. Worker processes are started with `spawn`: a fresh interpreter inherits no
+threads), the alert watcher and the hourly retention purge, run only here, in the coordinator,
+so they do not multiply with N. Worker processes are started with `spawn`: a fresh interpreter inherits no
 database connection, lock or thread.
 
 This is also what a single-machine deployment runs, so the server is chosen for hostile
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import multiprocessing
+import os
 import socket
 import sys
 from functools import partial
@@ -35,7 +36,14 @@ from sqlalchemy.engine import make_url
 from werkzeug.wrappers import Request, Response
 
 from common import http
-from common.config import DEFAULT_DATABASE_URL, ConfigError, Settings, get_settings
+from common.config import (
+    DEFAULT_DATABASE_URL,
+    LOCAL_ADMIN_KEY_PATH,
+    ConfigError,
+    Settings,
+    get_settings,
+    local_admin_key,
+)
 from common.db.engine import ENGINES, get_engine
 from common.logs import configure_logging, get_logger
 from common.routes import Route, RouteTable
@@ -107,6 +115,18 @@ def _demo_customer_token(settings: Settings) -> str | None:
         if connection.execute(select(customers.c.id).where(customers.c.id == DEMO_CUSTOMER_ID)).first() is None:
             return None
     return issue_token(DEMO_CUSTOMER_ID, settings, ttl_seconds=30 * 24 * 3600)
+
+
+def _local_admin_key(settings: Settings) -> tuple[Settings, str | None]:
+    """Locally, with no ADMIN_API_KEY, the key kept in var/ (made at the first start): the settings
+    that carry it, and the key itself when this start made it (to print once). The HTTP worker
+    processes inherit it through the environment, as if it had been set there."""
+    if settings.admin_api_key is not None or settings.is_production:
+        return settings, None
+    key, created = local_admin_key()
+    os.environ["ADMIN_API_KEY"] = key
+    get_settings.cache_clear()
+    return get_settings(), key if created else None
 
 
 def _check_port(host: str, port: int) -> None:
@@ -184,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
 
+    from common.ops.watch import AlertTimer
     from common.retention import RetentionTimer
     from common.sync.workers import DrainWorkers
 
@@ -202,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
         return _cannot_start(bind_problem(exc, args.host, args.port))
     except sa_exc.DBAPIError as exc:
         return _cannot_start(database_problem(exc, settings.database_url))
+    try:
+        settings, new_admin_key = _local_admin_key(settings)
+    except ConfigError as exc:
+        return _cannot_start(str(exc))
     url = f"http://{args.host}:{args.port}"
     print(
         f"TSH ERP local runner on {url} (database {_database_label(settings)}, {args.workers} worker processes)",
@@ -210,6 +235,13 @@ def main(argv: list[str] | None = None) -> int:
     for route in ROUTES:
         handler = route.handler
         print(f"  {route.method:6} {url}{route.path}  -> {handler.__module__}.{handler.__name__}", flush=True)
+    print(f"Operations page: {url}/dashboard/login", flush=True)
+    if new_admin_key:
+        print(
+            f"  admin key, generated at this first start and kept in {LOCAL_ADMIN_KEY_PATH} (shown this once):\n"
+            f"  {new_admin_key}",
+            flush=True,
+        )
     token = _demo_customer_token(settings)
     if token:
         print(
@@ -220,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
 
     multiprocessing.set_start_method("spawn", force=True)
     server = _server(args)
-    for job in (DrainWorkers(settings), RetentionTimer(settings)):
+    for job in (DrainWorkers(settings), AlertTimer(settings), RetentionTimer(settings)):
         server.on_startup(job.start)  # once the port is bound, before the HTTP processes start
         server.on_shutdown(job.stop)  # after every HTTP process has finished its requests
     try:

@@ -8,6 +8,8 @@
 #   bench/run.sh lambda [--repeat N] (the Lambda package: size, cold start from it; bench/lambda_package.py;
 #                                     needs `npm ci` first)
 #   bench/run.sh relevance [--database-url URL]   (search relevance on the judged set; bench/relevance.py)
+#   bench/run.sh ops [--rows N] [--items N]   (payload search on 1,000,000 queue rows, alert evaluation's
+#                                             cost per drained item; bench/ops_bench.py)
 #
 # Creates bench/.venv (the runtime requirements plus the benchmark-only ones pinned in
 # bench/requirements.txt), installs wrk with apt-get when it is missing, and needs a
@@ -23,6 +25,7 @@ case "$suite" in
     cold) module=bench.cold_start; shift ;;
     lambda) module=bench.lambda_package; shift ;;
     relevance) module=bench.relevance; shift ;;
+    ops) module=bench.ops_bench; shift ;;
     http) module=bench.http_server; shift ;;
     slow) module=bench.slow_bodies; shift ;;
     *) echo "usage: bench/run.sh sync [--quick] [--only intake,enqueue,drain,outbox,claim] [--rounds N] ..." >&2

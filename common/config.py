@@ -24,6 +24,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "tsh_erp.sqlite3"
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_SQLITE_PATH}"
 LOCAL_TOKEN_SECRET_PATH = PROJECT_ROOT / "var" / "mobile_token_secret"
+LOCAL_ADMIN_KEY_PATH = PROJECT_ROOT / "var" / "admin_api_key"
 
 # Keys a production deployment must carry, those of them its function reads
 # (common.ssm_secrets.FUNCTION_PARAMETERS) on AWS Lambda; a missing one stops start-up.
@@ -37,9 +38,9 @@ _PRODUCTION_SECRETS = (
     "zoho_organization_id",
 )
 # HS256 wants a key at least as long as its hash; API keys shorter than this are guessable.
-_MIN_SECRET_LENGTH = {"mobile_token_secret": 32, "webhook_api_key": 16, "admin_api_key": 16}
+_MIN_SECRET_LENGTH = {"mobile_token_secret": 32, "webhook_api_key": 16, "admin_api_key": 16, "ops_viewer_key": 16}
 # Secrets that may hold two comma-separated values during a rotation (the old one and the new one).
-_ROTATED_SECRETS = ("webhook_api_key", "admin_api_key", "zoho_webhook_secret")
+_ROTATED_SECRETS = ("webhook_api_key", "admin_api_key", "ops_viewer_key", "zoho_webhook_secret")
 MAX_KEYS_IN_ROTATION = 2
 
 
@@ -94,6 +95,11 @@ class Settings(BaseSettings):
     webhook_api_key: SecretStr | None = None
     admin_api_key: SecretStr | None = None
     mobile_token_secret: SecretStr | None = None
+    # Signs in to the operations page and reads the admin GET endpoints; every change is refused to it.
+    ops_viewer_key: SecretStr | None = None
+    # Where alert incidents are POSTed (a Slack or Teams incoming webhook, or any JSON receiver);
+    # secret, since such a URL carries its own token.
+    alert_webhook_url: SecretStr | None = None
     # The secret given to Zoho's webhook: X-Zoho-Webhook-Signature is then required (common.sync.signature).
     zoho_webhook_secret: SecretStr | None = None
 
@@ -162,12 +168,25 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return url.rstrip("/")
 
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _alert_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None and not url.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url
+
     @field_validator(*_ROTATED_SECRETS)
     @classmethod
     def _at_most_two_keys(cls, secret: SecretStr | None) -> SecretStr | None:
         if secret is not None and len(key_set(secret)) > MAX_KEYS_IN_ROTATION:
             raise ValueError("holds at most two comma-separated keys (the old and the new one during a rotation)")
         return secret
+
+    @model_validator(mode="after")
+    def _distinct_operator_keys(self) -> Settings:
+        if set(key_set(self.ops_viewer_key)) & set(key_set(self.admin_api_key)):
+            raise ValueError("OPS_VIEWER_KEY must differ from ADMIN_API_KEY (the viewer may not change anything)")
+        return self
 
     @model_validator(mode="after")
     def _production_requirements(self) -> Settings:
@@ -229,6 +248,19 @@ def local_token_secret(path: Path = LOCAL_TOKEN_SECRET_PATH) -> str:
     except OSError as exc:
         reason = f"cannot keep the local token secret in {path} ({exc.strerror}): set MOBILE_TOKEN_SECRET"
         raise ConfigError(reason) from None
+
+
+def local_admin_key(path: Path | None = None) -> tuple[str, bool]:
+    """The admin key of local development (no ADMIN_API_KEY), made once and kept in var/ (0600)
+    like the token secret; also says whether this call made it."""
+    path = path or LOCAL_ADMIN_KEY_PATH
+    try:
+        created = not path.exists()
+        if created:
+            _create_secret_file(path)
+        return path.read_text().strip(), created
+    except OSError as exc:
+        raise ConfigError(f"cannot keep the local admin key in {path} ({exc.strerror}): set ADMIN_API_KEY") from None
 
 
 def _create_secret_file(path: Path) -> None:

@@ -120,6 +120,7 @@ class ApiRequest:
         self.request_id = request_id
         self.customer: CustomerProfile | None = None  # set by the customer guards (common.shop.auth)
         self.ops_session: Session | None = None  # set by the operations page's guard (common.ops.pages)
+        self.operator_role: str | None = None  # "admin" or "viewer", set by the admin-key guard (common.keys)
 
     @property
     def headers(self):

@@ -6,6 +6,7 @@ rotation (common.config.key_set); either is accepted. With no key configured the
 open in local development only; in production a function whose parameters lack a key it must
 check (common.ssm_secrets.FUNCTION_PARAMETERS) refuses the request as not configured. With
 ZOHO_WEBHOOK_SECRET set, a webhook must also carry Zoho's signature (common.sync.signature).
+OPS_VIEWER_KEY is accepted where the admin key is, for reading only: anything else is 403.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from common.config import ConfigError, key_set
-from common.errors import Unauthorized
+from common.errors import Forbidden, Unauthorized
 from common.http import ApiRequest
 from common.routes import Handler
 from common.sync.signature import require_zoho_signature
@@ -62,6 +63,22 @@ def webhook_key(request: ApiRequest, handler: Handler) -> Any:
     return handler(request)
 
 
+ADMIN, VIEWER = "admin", "viewer"
+_READS = ("GET", "HEAD")
+
+
 def admin_key(request: ApiRequest, handler: Handler) -> Any:
-    _require_admin_key(request)
+    """The admin key, or the viewer key on a read; the caller's role goes on `request.operator_role`."""
+    settings = request.settings
+    given = request.headers.get(ADMIN_KEY_HEADER, "")
+    if settings.admin_api_key is None and settings.is_production:
+        raise ConfigError(f"this function does not read the key that {ADMIN_KEY_HEADER} is checked against")
+    if settings.admin_api_key is None or matches_any(given, key_set(settings.admin_api_key)):
+        request.operator_role = ADMIN
+    elif matches_any(given, key_set(settings.ops_viewer_key)):
+        if request.raw.method not in _READS:
+            raise Forbidden("The viewer key may only read")
+        request.operator_role = VIEWER
+    else:
+        raise Unauthorized("Invalid or missing admin API key")
     return handler(request)

@@ -476,6 +476,9 @@ tds_sync_queue = Table(
     Index("ix_tds_sync_queue_status_completed", "status", "completed_at"),
     Index("ix_tds_sync_queue_created", "created_at"),
     Index("ix_tds_sync_queue_entity", "entity_type", "source_entity_id"),
+    # Payload search ("this SKU anywhere in the body"): GIN's default jsonb_ops indexes every key
+    # and value whatever its depth, which a `@? '$.** ? (@ == "...")'` query uses; SQLite scans.
+    Index("ix_tds_sync_queue_payload", "payload", postgresql_using="gin").ddl_if(dialect="postgresql"),
 )
 
 tds_dead_letter_queue = Table(
@@ -680,8 +683,86 @@ product_price_history = Table(
     Index("ix_product_price_history_product", "product_id", "changed_at"),
 )
 
+
+# Operations (common.ops): scheduled jobs' outcomes, alert incidents and their notifications,
+# queue pauses and the operators' audit trail.
+ops_job_runs = Table(
+    "ops_job_runs",
+    metadata,
+    _id(),
+    Column("job", String(32), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("error", Text),
+    Column("finished_at", UtcDateTime, nullable=False),
+    Index("ix_ops_job_runs_job", "job", "finished_at"),
+)
+
+# When the alert rules last ran: the one row is claimed with a conditional UPDATE, so every
+# drain and coordinator together evaluate at most once a minute per database.
+ops_alert_clock = Table(
+    "ops_alert_clock",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("evaluated_at", UtcDateTime, nullable=False),
+)
+
+ops_incidents = Table(
+    "ops_incidents",
+    metadata,
+    _id(),
+    Column("rule", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    # When its last "open" notice was queued: repeats wait an hour from it.
+    Column("notified_at", UtcDateTime),
+    CheckConstraint("state IN ('open', 'resolved')", name="state_known"),
+    # One open incident per rule, whoever evaluates.
+    Index("ix_ops_incidents_open_rule", "rule", unique=True, **_only_where("state = 'open'")),
+    Index("ix_ops_incidents_opened", "opened_at"),
+)
+
+# The alert webhook's own small queue: one row per message, sent at least once, retried with backoff.
+ops_alert_notifications = Table(
+    "ops_alert_notifications",
+    metadata,
+    _id(),
+    Column("incident_id", Id, ForeignKey("ops_incidents.id", ondelete="CASCADE"), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("body", Json, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_ops_alert_notifications_due", "next_attempt_at", "id", **_only_where("sent_at IS NULL")),
+    Index("ix_ops_alert_notifications_incident", "incident_id"),
+)
+
+# A paused entity type ("*": every one) is still accepted and queued, but not drained.
+ops_queue_pauses = Table(
+    "ops_queue_pauses",
+    metadata,
+    Column("entity_type", String(32), primary_key=True),
+    Column("paused_at", UtcDateTime, nullable=False),
+    Column("paused_by", String(16), nullable=False),
+)
+
+ops_audit_log = Table(
+    "ops_audit_log",
+    metadata,
+    _id(),
+    Column("at", UtcDateTime, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("detail", Json),
+    Column("affected", Integer),
+    Index("ix_ops_audit_log_at", "at"),
+)
+
 # The operations page's sessions (common.ops.sessions): the cookie holds a random id, this row is
-# what makes it valid. Logout deletes the row; a session whose admin key left ADMIN_API_KEY, idle
+# what makes it valid. Logout deletes the row; a session whose key left its role's setting, idle
 # for 8 hours or 24 hours old is refused and deleted. Neither the id nor the key is stored:
 # only the id's SHA-256 and an HMAC fingerprint of the key the operator signed in with.
 ops_sessions = Table(
@@ -693,6 +774,8 @@ ops_sessions = Table(
     Column("csrf", String(64), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_seen_at", UtcDateTime, nullable=False),
+    # "admin" or "viewer" (OPS_VIEWER_KEY): the setting whose keys the session's key must stay among.
+    Column("role", String(16), nullable=False, server_default="admin"),
 )
 
 # Wrong admin keys at the page's login, one row each, per client address: the throttle holds

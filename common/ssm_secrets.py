@@ -29,8 +29,13 @@ SECRET_PARAMETERS = {
     "zoho-refresh-token": "zoho_refresh_token",
     "zoho-organization-id": "zoho_organization_id",
 }
+# Used when present, never required: the viewer role and the alert webhook (whose URL carries its token).
+OPTIONAL_PARAMETERS = {
+    "ops-viewer-key": "ops_viewer_key",
+    "alert-webhook-url": "alert_webhook_url",
+}
 _DATABASE = ("database-url",)
-_ADMIN = (*_DATABASE, "admin-api-key")
+_ADMIN = (*_DATABASE, "admin-api-key", "ops-viewer-key")
 _ZOHO = ("zoho-client-id", "zoho-client-secret", "zoho-refresh-token", "zoho-organization-id")
 _SHOP = (*_DATABASE, "mobile-token-secret")
 # Each deployed function (aws_lambda.entry_points) -> the parameters it reads: what its routes'
@@ -40,7 +45,8 @@ FUNCTION_PARAMETERS: dict[str, tuple[str, ...]] = {
     "health": _DATABASE,
     # A dry run (X-Dry-Run) needs the admin key beside Zoho's (common.keys.webhook_key).
     "zoho_webhook": (*_DATABASE, "webhook-api-key", "admin-api-key"),
-    "drain_queue": _DATABASE,
+    # The scheduled drain also sends the operators' alerts (common.ops.notify).
+    "drain_queue": (*_DATABASE, "alert-webhook-url"),
     "drain_queue_http": _ADMIN,
     "reconcile_zoho": (*_DATABASE, *_ZOHO),
     "reconcile_zoho_http": (*_ADMIN, *_ZOHO),
@@ -114,7 +120,7 @@ def parameters_needed() -> tuple[str, ...]:
     """The parameters this process reads: its Lambda function's, or all of them elsewhere."""
     function = lambda_function()
     if function is None:
-        return tuple(SECRET_PARAMETERS)
+        return (*SECRET_PARAMETERS, *OPTIONAL_PARAMETERS)
     if function not in FUNCTION_PARAMETERS:
         raise SecretsUnavailable(f"no SSM parameters are listed for the function {function}")
     return FUNCTION_PARAMETERS[function]
@@ -122,7 +128,7 @@ def parameters_needed() -> tuple[str, ...]:
 
 def fields_needed() -> set[str]:
     """The Settings fields this process's secret parameters fill (production requires them)."""
-    return {SECRET_PARAMETERS[name] for name in parameters_needed()}
+    return {SECRET_PARAMETERS[name] for name in parameters_needed() if name in SECRET_PARAMETERS}
 
 
 def _read(path: str, names: tuple[str, ...]) -> dict[str, str]:
@@ -163,7 +169,8 @@ def secrets_from_ssm(prefix: str, *, require_all: bool) -> dict[str, str]:
     path = ssm_path(prefix)
     names = parameters_needed()
     values = SECRETS.get((path, names), lambda: _read_once(path, names))
-    missing = [f"{path}/{name}" for name in names if name not in values]
+    missing = [f"{path}/{name}" for name in names if name not in values and name not in OPTIONAL_PARAMETERS]
     if require_all and missing:
         raise SecretsUnavailable(f"SECRETS_SSM_PREFIX: missing SSM parameters {', '.join(missing)}")
-    return {SECRET_PARAMETERS[name]: values[name] for name in names if name in values}
+    known = {**SECRET_PARAMETERS, **OPTIONAL_PARAMETERS}
+    return {known[name]: values[name] for name in names if name in values}

@@ -6,6 +6,8 @@ from common.config import Settings, get_settings
 from common.events.relay import relay
 from common.http import HTTP_BUDGET_SECONDS, ApiRequest, http_function
 from common.keys import admin_key
+from common.ops import jobs
+from common.ops.watch import watch_once
 from common.routes import route
 from common.sync.drain import drain
 from common.sync.schemas import DrainSummary
@@ -22,10 +24,22 @@ def _drain_and_relay(settings: Settings, trigger: str, budget: float) -> DrainSu
     return summary
 
 
+# After the drain: the alert rules (at most once a minute) and the alert messages due.
+WATCH_BUDGET_SECONDS = 5.0
+
+
 def drain_queue(event=None, context=None) -> dict:
-    """Scheduled entry point (a cron event on AWS, a background event under functions-framework)."""
+    """Scheduled entry point (a cron event on AWS, a background event under functions-framework).
+    Its outcome is recorded for the job_failing alert rule."""
     settings = get_settings()
-    return _drain_and_relay(settings, "schedule", settings.tds_drain_budget_seconds).model_dump()
+    try:
+        summary = _drain_and_relay(settings, "schedule", settings.tds_drain_budget_seconds)
+    except Exception as exc:
+        jobs.record(jobs.DRAIN, exc)
+        raise
+    jobs.record(jobs.DRAIN)
+    watch_once(settings, budget_seconds=WATCH_BUDGET_SECONDS)
+    return summary.model_dump()
 
 
 @route(

@@ -1,4 +1,4 @@
-"""The operations page (GET /dashboard), its login and logout, its replay buttons and its assets.
+"""The operations page (GET /dashboard), its login and logout, its replay, pause and bulk forms and its assets.
 
 Its pages are HTML for people, behind their own session cookie (common.ops.session): without
 one, every route guarded by `operator` answers 303 to /dashboard/login.
@@ -137,6 +137,52 @@ def replay_entity(request: ApiRequest):
 
 
 @route(
+    method="POST",
+    path="/dashboard/queue/pause",
+    operation="ops_queue_pause",
+    summary="Pause the drain from the page (form: csrf, entity_type blank for all)",
+    tag=_TAG,
+    auth=operator,
+    responses=_FORM_POST,
+    errors=(400, 413, 415),
+    media_type=_HTML,
+)
+def pause_queue(request: ApiRequest):
+    return pages.pause(request)
+
+
+@route(
+    method="POST",
+    path="/dashboard/queue/resume",
+    operation="ops_queue_resume",
+    summary="Resume the drain from the page (form: csrf, entity_type blank for all)",
+    tag=_TAG,
+    auth=operator,
+    responses=_FORM_POST,
+    errors=(400, 413, 415),
+    media_type=_HTML,
+)
+def resume_queue(request: ApiRequest):
+    return pages.resume(request)
+
+
+@route(
+    method="POST",
+    path="/dashboard/dead-letters/bulk",
+    operation="ops_bulk_dead_letters",
+    summary="Replay or discard the dead letters a filter matches: first the count, then (with confirmed) the action "
+    "(form: csrf, action, entity_type, error_contains, since, until, confirmed)",
+    tag=_TAG,
+    auth=operator,
+    responses={200: "html", **_FORM_POST, 400: "html", 409: "html"},
+    errors=(413, 415),
+    media_type=_HTML,
+)
+def bulk_dead_letters(request: ApiRequest):
+    return pages.bulk_dead_letters(request)
+
+
+@route(
     method="GET",
     path="/dashboard/dead-letters/{dead_letter_id}/payload",
     operation="ops_dead_letter_payload",
@@ -191,6 +237,9 @@ ops_dashboard = http_function(
     replay_one,
     push_order,
     replay_entity,
+    pause_queue,
+    resume_queue,
+    bulk_dead_letters,
     dead_letter_payload,
     event_payload,
     static_asset,

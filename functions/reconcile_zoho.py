@@ -10,6 +10,7 @@ from common.config import get_settings
 from common.http import HTTP_BUDGET_SECONDS, ApiRequest, http_function
 from common.keys import admin_key
 from common.logs import get_logger
+from common.ops import jobs
 from common.routes import route
 from common.sync.reconcile import ReconcileStopped, reconcile
 from common.sync.schemas import ReconcileQuery, ReconcileSummary
@@ -22,15 +23,22 @@ log = get_logger("reconcile")
 
 
 def reconcile_zoho(event=None, context=None) -> dict:
-    """Scheduled entry point: a run Zoho cuts short returns what it managed (the job logged why)."""
+    """Scheduled entry point: a run Zoho cuts short returns what it managed (the job logged why).
+    Its outcome is recorded for the job_failing alert rule: a run cut short counts as failed."""
     mode = event.get("mode") if isinstance(event, dict) and event.get("mode") == "full" else None
     try:
-        return reconcile(get_settings(), mode=mode, budget_seconds=SCHEDULE_BUDGET_SECONDS).model_dump(mode="json")
+        summary = reconcile(get_settings(), mode=mode, budget_seconds=SCHEDULE_BUDGET_SECONDS)
     except ZohoNotConfigured:
         log.info("Zoho reconcile skipped: Zoho API is not configured")
         return ReconcileSummary().model_dump(mode="json")
     except ReconcileStopped as stopped:
+        jobs.record(jobs.RECONCILE, stopped)
         return stopped.summary.model_dump(mode="json")
+    except Exception as exc:
+        jobs.record(jobs.RECONCILE, exc)
+        raise
+    jobs.record(jobs.RECONCILE)
+    return summary.model_dump(mode="json")
 
 
 @route(

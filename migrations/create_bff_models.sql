@@ -773,5 +773,83 @@ CREATE UNIQUE INDEX uq_promotions_code ON promotions (code);
 
 UPDATE alembic_version SET version_num='0009' WHERE alembic_version.version_num = '0008';
 
+-- Running upgrade 0009 -> 0010
+
+CREATE TABLE ops_job_runs (
+    id BIGSERIAL NOT NULL, 
+    job VARCHAR(32) NOT NULL, 
+    ok BOOLEAN NOT NULL, 
+    error TEXT, 
+    finished_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_ops_job_runs PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_ops_job_runs_job ON ops_job_runs (job, finished_at);
+
+CREATE TABLE ops_alert_clock (
+    name VARCHAR(32) NOT NULL, 
+    evaluated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_ops_alert_clock PRIMARY KEY (name)
+);
+
+CREATE TABLE ops_incidents (
+    id BIGSERIAL NOT NULL, 
+    rule VARCHAR(32) NOT NULL, 
+    state VARCHAR(16) NOT NULL, 
+    summary TEXT NOT NULL, 
+    opened_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    resolved_at TIMESTAMP WITH TIME ZONE, 
+    notified_at TIMESTAMP WITH TIME ZONE, 
+    CONSTRAINT pk_ops_incidents PRIMARY KEY (id), 
+    CONSTRAINT ck_ops_incidents_state_known CHECK (state IN ('open', 'resolved'))
+);
+
+CREATE UNIQUE INDEX ix_ops_incidents_open_rule ON ops_incidents (rule) WHERE state = 'open';
+
+CREATE INDEX ix_ops_incidents_opened ON ops_incidents (opened_at);
+
+CREATE TABLE ops_alert_notifications (
+    id BIGSERIAL NOT NULL, 
+    incident_id BIGINT NOT NULL, 
+    state VARCHAR(16) NOT NULL, 
+    body JSONB NOT NULL, 
+    attempts INTEGER DEFAULT 0 NOT NULL, 
+    next_attempt_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    sent_at TIMESTAMP WITH TIME ZONE, 
+    last_error TEXT, 
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    CONSTRAINT pk_ops_alert_notifications PRIMARY KEY (id), 
+    CONSTRAINT fk_ops_alert_notifications_incident_id_ops_incidents FOREIGN KEY(incident_id) REFERENCES ops_incidents (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_ops_alert_notifications_due ON ops_alert_notifications (next_attempt_at, id) WHERE sent_at IS NULL;
+
+CREATE INDEX ix_ops_alert_notifications_incident ON ops_alert_notifications (incident_id);
+
+CREATE TABLE ops_queue_pauses (
+    entity_type VARCHAR(32) NOT NULL, 
+    paused_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    paused_by VARCHAR(16) NOT NULL, 
+    CONSTRAINT pk_ops_queue_pauses PRIMARY KEY (entity_type)
+);
+
+CREATE TABLE ops_audit_log (
+    id BIGSERIAL NOT NULL, 
+    at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    role VARCHAR(16) NOT NULL, 
+    action VARCHAR(16) NOT NULL, 
+    detail JSONB, 
+    affected INTEGER, 
+    CONSTRAINT pk_ops_audit_log PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_ops_audit_log_at ON ops_audit_log (at);
+
+ALTER TABLE ops_sessions ADD COLUMN role VARCHAR(16) DEFAULT 'admin' NOT NULL;
+
+CREATE INDEX ix_tds_sync_queue_payload ON tds_sync_queue USING gin (payload);
+
+UPDATE alembic_version SET version_num='0010' WHERE alembic_version.version_num = '0009';
+
 COMMIT;
 

@@ -1,43 +1,27 @@
 -- Generated from the Alembic migrations by `python -m common.migrate --sql-downgrade`; do not edit.
--- Undoes the newest migration (0009 -> 0008) on PostgreSQL, after a backup:
+-- Undoes the newest migration (0010 -> 0009) on PostgreSQL, after a backup:
 --   psql -v ON_ERROR_STOP=1 -f migrations/downgrade_latest.sql
 BEGIN;
 
--- Running downgrade 0009 -> 0008
+-- Running downgrade 0010 -> 0009
 
-DROP INDEX uq_promotions_code;
+DROP INDEX ix_tds_sync_queue_payload;
 
-ALTER TABLE promotions DROP COLUMN code;
+ALTER TABLE ops_sessions DROP COLUMN role;
 
-ALTER TABLE carts DROP COLUMN promo_code;
+DROP TABLE ops_audit_log;
 
-DROP INDEX ix_stock_reservations_open;
+DROP TABLE ops_queue_pauses;
 
-DROP TABLE stock_reservations;
+DROP TABLE ops_alert_notifications;
 
-DROP TABLE promotion_redemptions;
+DROP TABLE ops_incidents;
 
-DROP INDEX ix_order_status_history_order;
+DROP TABLE ops_alert_clock;
 
-DROP TABLE order_status_history;
+DROP TABLE ops_job_runs;
 
-DROP INDEX ix_order_lines_order;
-
-DROP TABLE order_lines;
-
-DROP TABLE order_idempotency_keys;
-
-DROP INDEX ix_orders_push_due;
-
-DROP INDEX ix_orders_customer;
-
-DROP INDEX ix_orders_created;
-
-DROP TABLE orders;
-
-DROP TABLE order_number_counters;
-
-UPDATE alembic_version SET version_num='0008' WHERE alembic_version.version_num = '0009';
+UPDATE alembic_version SET version_num='0009' WHERE alembic_version.version_num = '0010';
 
 COMMIT;
 

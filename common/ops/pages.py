@@ -2,9 +2,11 @@
 
 Every page needs a session (common.ops.session): the gate `operator` is the guard of
 its routes (`auth=operator`), run by the HTTP edge before their handlers; without a
-session the answer is a 303 to the login page. With no ADMIN_API_KEY configured (local
-development only) the page says so instead of opening. Forms are plain HTML posts; each carries
-the session's CSRF token, checked before anything runs.
+session the answer is a 303 to the login page. With no ADMIN_API_KEY configured (a local runner
+generates one) the page says so instead of opening. Forms are plain HTML posts; each carries
+the session's CSRF token, checked before anything runs. A viewer (OPS_VIEWER_KEY) sees every
+panel but no form that changes anything, and any such POST of theirs is refused (403).
+Sign-in, sign-out, pauses, replays and discards go to the audit trail (common.ops.audit).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
 from sqlalchemy import Row
 from werkzeug.wrappers import Response
 
@@ -26,10 +28,13 @@ from common.clock import utcnow
 from common.db.transactions import read, write
 from common.errors import Conflict, NotFound
 from common.http import NO_STORE, ApiRequest, cached_response, dump_json, html_response, redirect
-from common.ops import queries, session
+from common.ops import audit, control, incidents, queries, session
 from common.ops.chart import SERIES, hourly_chart
+from common.ops.schemas import DeadLetterFilter, PauseBody
+from common.ops.search import search_payloads
 from common.routes import Handler
 from common.sync import dashboard, dead_letters, order_push, queue_reads
+from common.sync.entities import BY_NAME
 from common.sync.queue_reads import SHOWN_PAYLOAD_CHARS
 
 _HERE = Path(__file__).resolve().parent
@@ -45,14 +50,19 @@ _SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
-Notice = Literal["replayed", "already-resolved", "not-found", "push-due", "no-push"]
+Notice = Literal["replayed", "discarded", "already-resolved", "not-found", "paused", "resumed", "push-due", "no-push"]
 _NOTICES = {
     "replayed": "{count} dead letter(s) re-queued; they complete at the next drain.",
+    "discarded": "{count} dead letter(s) discarded (resolved without a replay).",
     "push-due": "The order's push to Zoho is due now; it runs within a minute.",
     "no-push": "That order has no push pending.",
     "already-resolved": "That dead letter was already resolved.",
     "not-found": "That dead letter no longer exists.",
+    "paused": "Drain paused; webhooks are still accepted and queued.",
+    "resumed": "Drain resumed.",
 }
+AUDIT_SHOWN = 50
+SEARCH_SHOWN = 50
 
 
 # Items per page of the dead-letter list and of a record's history.
@@ -67,8 +77,11 @@ class PageQuery(BaseModel):
     record: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = Field(
         None, description="A Zoho id whose event history to show"
     )
-    notice: Notice | None = Field(None, description="The outcome of the last replay (set by the page itself)")
+    notice: Notice | None = Field(None, description="The outcome of the last action (set by the page itself)")
     count: int | None = Field(None, ge=0, le=1_000_000)
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
+        None, description="A value to find anywhere in the queued payloads"
+    )
     letters_page: int = Field(1, ge=1, le=1_000_000, description="Page of the unresolved dead letters")
     history_page: int = Field(1, ge=1, le=1_000_000, description="Page of the record's history")
 
@@ -178,7 +191,9 @@ def operator(request: ApiRequest, handler: Handler) -> Any:
     admin_key = request.settings.admin_api_key
     if admin_key is None:
         return _not_configured()
-    found = session.find(request.raw.cookies.get(session.SESSION_COOKIE), admin_key)
+    found = session.find(
+        request.raw.cookies.get(session.SESSION_COOKIE), admin_key, viewer_key=request.settings.ops_viewer_key
+    )
     if found is None:
         return redirect(LOGIN_PATH)
     if request.route.method == "POST" and not session.csrf_matches(request.form().get("csrf"), found.csrf):
@@ -188,6 +203,8 @@ def operator(request: ApiRequest, handler: Handler) -> Any:
             title="Refused",
             message="This form is missing its security token or it has expired. Reload the page and try again.",
         )
+    if request.route.method == "POST" and not found.may_change and request.route.operation != "ops_logout":
+        return render("message.html", 403, title="Refused", message="The viewer key may look but not change anything.")
     request.ops_session = found
     return handler(request)
 
@@ -220,11 +237,14 @@ def log_in(request: ApiRequest) -> Response:
     form = request.form()
     if not session.csrf_matches(form.get("csrf"), request.raw.cookies.get(session.LOGIN_COOKIE)):
         return login_form(request, 403, "The sign-in form expired. Please try again.")
-    signed_in_with = session.matching_key(form.get("admin_key", ""), admin_key)
-    if signed_in_with is None:
+    signed_in = session.role_of(form.get("admin_key", ""), admin_key, request.settings.ops_viewer_key)
+    if signed_in is None:
         session.failed(client)
         return login_form(request, 401, "That is not the admin key.")
-    _, cookie = session.start(signed_in_with)
+    role, signed_in_with = signed_in
+    _, cookie = session.start(signed_in_with, role=role)
+    with write() as connection:
+        audit.record(connection, role, audit.LOGIN, {"client": client})
     response = redirect(PAGE_PATH)
     response.headers.add(
         "Set-Cookie", session.cookie_header(session.SESSION_COOKIE, cookie, session.SESSION_SECONDS, request.settings)
@@ -235,6 +255,8 @@ def log_in(request: ApiRequest) -> Response:
 
 def log_out(request: ApiRequest) -> Response:
     session.end(request.ops_session.id)
+    with write() as connection:
+        audit.record(connection, request.ops_session.role, audit.LOGOUT)
     response = redirect(LOGIN_PATH)
     response.headers.add("Set-Cookie", session.cookie_header(session.SESSION_COOKIE, "", 0, request.settings))
     return response
@@ -246,7 +268,17 @@ def log_out(request: ApiRequest) -> Response:
 def _overview(query: PageQuery) -> dict[str, Any]:
     now = utcnow()
     health = dashboard.sync_health()
-    view: dict[str, Any] = {"health": health, "now": now, "record": query.record, "series": SERIES}
+    view: dict[str, Any] = {
+        "health": health,
+        "now": now,
+        "record": query.record,
+        "series": SERIES,
+        "pause_lines": [dashboard.pause_line(pause) for pause in health.paused],
+        "entity_types": sorted(BY_NAME),
+        "query_value": query.q,
+        "found_events": None,
+        "audit_entries": [],
+    }
     if query.notice:
         view["notice"] = _NOTICES[query.notice].format(count=query.count or 0)
     if health.status == "unhealthy":
@@ -260,6 +292,9 @@ def _overview(query: PageQuery) -> dict[str, Any]:
             totals={name: sum(getattr(bar, name) for bar in bars) for name, _, _ in SERIES},
             dead_letters_by_entity=queue_reads.unresolved_by_entity(connection),
             last_reconcile=queries.last_reconcile(connection),
+            incidents=incidents.recent(connection),
+            audit_entries=audit.recent(connection, AUDIT_SHOWN),
+            found_events=search_payloads(connection, query.q, SEARCH_SHOWN) if query.q else None,
         )
         total, letters = queue_reads.dead_letter_page(
             connection,
@@ -282,8 +317,15 @@ def _overview(query: PageQuery) -> dict[str, Any]:
 def page(request: ApiRequest, fragment: bool) -> Response:
     """The whole page, or (for the page's own refresh) only its live panels."""
     view = _overview(request.query_model(PageQuery))
-    csrf = request.ops_session.csrf
-    return render("panels.html" if fragment else "dashboard.html", title="Operations", csrf=csrf, **view)
+    found = request.ops_session
+    return render(
+        "panels.html" if fragment else "dashboard.html",
+        title="Operations",
+        csrf=found.csrf,
+        may_change=found.may_change,
+        role=found.role,
+        **view,
+    )
 
 
 def _back(notice: Notice, count: int = 0) -> Response:
@@ -305,7 +347,7 @@ def download_payload(request: ApiRequest) -> Response:
 def replay_one(request: ApiRequest) -> Response:
     dead_letter_id = request.path_id("dead_letter_id", NO_DEAD_LETTER)
     try:
-        replayed = dead_letters.replay_one(dead_letter_id)
+        replayed = dead_letters.replay_one(dead_letter_id, request.ops_session.role)
     except NotFound:
         return _back("not-found")
     except Conflict:
@@ -324,4 +366,70 @@ def replay_entity(request: ApiRequest) -> Response:
     entity_type = request.form().get("entity_type", "").strip()[:32]
     if not entity_type:
         return render("message.html", 400, title="Nothing replayed", message="Choose an entity type to replay.")
-    return _back("replayed", dead_letters.replay_all(entity_type).requeued)
+    return _back("replayed", dead_letters.replay_all(entity_type, request.ops_session.role).requeued)
+
+
+def _entity_type(request: ApiRequest) -> str | None:
+    """The form's entity type (blank: all); one we do not know is a 400 page."""
+    return PauseBody.model_validate({"entity_type": request.form().get("entity_type") or None}).entity_type
+
+
+def _pause_or_resume(request: ApiRequest, act, notice: Notice, refused: str) -> Response:
+    try:
+        act(_entity_type(request), request.ops_session.role)
+    except ValidationError:
+        return render("message.html", 400, title=refused, message="Choose a known entity type, or all.")
+    return _back(notice)
+
+
+def pause(request: ApiRequest) -> Response:
+    return _pause_or_resume(request, control.pause, "paused", "Nothing paused")
+
+
+def resume(request: ApiRequest) -> Response:
+    return _pause_or_resume(request, control.resume, "resumed", "Nothing resumed")
+
+
+_FILTER_FIELDS = ("entity_type", "error_contains", "since", "until")
+
+
+def bulk_dead_letters(request: ApiRequest) -> Response:
+    """First the count of what the filter matches, with a form to confirm it; then, with
+    `confirmed` (that count), the replay or discard. A count that changed in between is shown again."""
+    form = request.form()
+    action = form.get("action")
+    if action not in (audit.REPLAY, audit.DISCARD):
+        return render("message.html", 400, title="Nothing done", message="Choose replay or discard.")
+    given = {name: form[name].strip() for name in _FILTER_FIELDS if form.get(name, "").strip()}
+    for name in ("since", "until"):
+        if name in given and len(given[name]) == 16:  # <input type="datetime-local"> gives minutes, no zone: UTC
+            given[name] += ":00Z"
+    try:
+        where = DeadLetterFilter.model_validate(given)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'filter'}: {e['msg']}" for e in exc.errors())
+        return render("message.html", 400, title="Nothing done", message=f"The filter is not valid: {problems}")
+    confirmed = form.get("confirmed", "")
+    if confirmed.isdigit():
+        act = control.replay_matching if action == audit.REPLAY else control.discard_matching
+        try:
+            done = act(where, request.ops_session.role, expected=int(confirmed))
+        except Conflict as changed:
+            return _confirm(request, action, where, given, str(changed), 409)
+        return _back("replayed" if action == audit.REPLAY else "discarded", done.matched)
+    return _confirm(request, action, where, given)
+
+
+def _confirm(
+    request: ApiRequest, action: str, where: DeadLetterFilter, given: dict, warning: str | None = None, status=200
+) -> Response:
+    return render(
+        "confirm.html",
+        status,
+        title=f"Confirm {action}",
+        csrf=request.ops_session.csrf,
+        action=action,
+        matched=control.count_matching(where),
+        given=given,
+        warning=warning,
+    )

@@ -1,10 +1,11 @@
 """The operations page's login: server-side sessions, CSRF tokens, and a per-client throttle.
 
 A session is a row of `ops_sessions`; the cookie carries a random id (the row keeps only its
-SHA-256) signed with HMAC-SHA256 under a key derived from the admin key the operator signed in
-with. A session ends on the server: logout deletes its row; so does the first request after it
-has been idle for IDLE_SECONDS or alive for SESSION_SECONDS, or after its admin key left
-ADMIN_API_KEY (a rotation keeps the sessions of the key that stays). Each session's CSRF token
+SHA-256) signed with HMAC-SHA256 under a key derived from the key the operator signed in with:
+an admin key, or for the read-only viewer an OPS_VIEWER_KEY; the row records that role. A session
+ends on the server: logout deletes its row; so does the first request after it has been idle for
+IDLE_SECONDS or alive for SESSION_SECONDS, or after its key left its role's setting (ADMIN_API_KEY
+or OPS_VIEWER_KEY; a rotation keeps the sessions of the key that stays). Each session's CSRF token
 is echoed by every form and compared on each POST. Before login the form's token is checked
 against a short-lived cookie of its own (double submit); SameSite=Strict keeps both away from
 other sites' requests.
@@ -27,6 +28,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from common.clock import utcnow
 from common.config import Settings, key_set
 from common.db.transactions import read, write
+from common.keys import ADMIN, VIEWER
 from common.models import ops_login_failures, ops_sessions
 
 SESSION_COOKIE = "tsh_ops_session"
@@ -47,6 +49,11 @@ _FINGERPRINT_CONTEXT = b"tsh-erp operations page key fingerprint v1"
 class Session:
     id: int
     csrf: str
+    role: str = ADMIN
+
+    @property
+    def may_change(self) -> bool:
+        return self.role == ADMIN
 
 
 def _signing_key(admin_key: str) -> bytes:
@@ -74,9 +81,17 @@ def matching_key(given: str, admin_key: SecretStr) -> str | None:
     return found
 
 
-def start(signed_in_with: str, now: datetime | None = None) -> tuple[Session, str]:
-    """A new session for an operator who gave the admin key `signed_in_with`, and its cookie value.
-    Sessions past their end are deleted on the way."""
+def role_of(given: str, admin_key: SecretStr | None, viewer_key: SecretStr | None) -> tuple[str, str] | None:
+    """(role, the configured key equal to `given`): an admin key first, else a viewer key."""
+    for role, keys in ((ADMIN, admin_key), (VIEWER, viewer_key)):
+        if keys is not None and (key := matching_key(given, keys)) is not None:
+            return role, key
+    return None
+
+
+def start(signed_in_with: str, now: datetime | None = None, role: str = ADMIN) -> tuple[Session, str]:
+    """A new session of `role` for an operator who gave the key `signed_in_with`, and its cookie
+    value. Sessions past their end are deleted on the way."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
@@ -88,11 +103,12 @@ def start(signed_in_with: str, now: datetime | None = None) -> tuple[Session, st
                 "token_hash": _token_hash(token),
                 "key_fingerprint": _fingerprint(signed_in_with),
                 "csrf": csrf,
+                "role": role,
                 "created_at": now,
                 "last_seen_at": now,
             },
         ).scalar_one()
-    return Session(session_id, csrf), f"{token}.{_signature(token, signed_in_with)}"
+    return Session(session_id, csrf, role), f"{token}.{_signature(token, signed_in_with)}"
 
 
 def _ended(now: datetime):
@@ -103,9 +119,12 @@ def _ended(now: datetime):
     )
 
 
-def find(cookie: str | None, admin_key: SecretStr, now: datetime | None = None) -> Session | None:
+def find(
+    cookie: str | None, admin_key: SecretStr, now: datetime | None = None, *, viewer_key: SecretStr | None = None
+) -> Session | None:
     """The live session a cookie names, or None: missing, forged, logged out, idle too long, too
-    old, or signed in with a key that is no longer configured (an ended session's row is deleted)."""
+    old, or signed in with a key that is no longer configured for its role (an ended session's row
+    is deleted)."""
     if not cookie or cookie.count(".") != 1:
         return None
     token, signature = cookie.split(".")
@@ -114,7 +133,8 @@ def find(cookie: str | None, admin_key: SecretStr, now: datetime | None = None) 
         row = connection.execute(select(ops_sessions).where(ops_sessions.c.token_hash == _token_hash(token))).first()
     if row is None:
         return None
-    key = next((key for key in key_set(admin_key) if hmac.compare_digest(_fingerprint(key), row.key_fingerprint)), None)
+    keys = key_set(admin_key if row.role == ADMIN else viewer_key)
+    key = next((key for key in keys if hmac.compare_digest(_fingerprint(key), row.key_fingerprint)), None)
     if key is not None and not hmac.compare_digest(signature.encode(), _signature(token, key).encode()):
         return None  # a forged signature ends nothing: only the holder of the real cookie may
     live = key is not None and now - row.created_at < timedelta(seconds=SESSION_SECONDS)
@@ -125,7 +145,7 @@ def find(cookie: str | None, admin_key: SecretStr, now: datetime | None = None) 
     if now - row.last_seen_at >= _TOUCH_EVERY:
         with write() as connection:
             connection.execute(update(ops_sessions).where(ops_sessions.c.id == row.id).values(last_seen_at=now))
-    return Session(row.id, row.csrf)
+    return Session(row.id, row.csrf, row.role)
 
 
 def end(session_id: int) -> None:

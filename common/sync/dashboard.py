@@ -13,7 +13,7 @@ from common.db.engine import check_database, get_engine
 from common.db.transactions import read
 from common.health import DatabaseStatus
 from common.metrics import function_stats
-from common.sync import mirror, order_push, queue_reads
+from common.sync import mirror, order_push, queue, queue_reads
 from common.sync.schemas import (
     DrainSummary,
     EntityStats,
@@ -23,6 +23,7 @@ from common.sync.schemas import (
     ProcessingTime,
     QueueDepth,
     QueueHealth,
+    QueuePause,
     Received,
     SyncHealth,
     SyncStats,
@@ -57,6 +58,7 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
         rate = _success_rate(*queue_reads.finished_since(connection, now - timedelta(hours=1)))
         last_run = queue_reads.last_drain_run(connection)
         orders = OrdersHealth(**order_push.orders_health(connection, now))
+        paused = queue_paused(connection)
         status = _mirror_status(connection, now)
     age = (now - oldest).total_seconds() if oldest else None
     issues = []
@@ -69,6 +71,7 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
     waited = orders.oldest_waiting_age_seconds
     if waited is not None and waited > ORDER_WAIT_LIMIT_SECONDS:
         issues.append(f"an order has waited {round(waited)} s for Zoho (limit {ORDER_WAIT_LIMIT_SECONDS} s)")
+    issues.extend(pause_line(pause) for pause in paused)
     if status is not None:
         issues += mirror.mirror_issues(status, now)
     return SyncHealth(
@@ -81,9 +84,23 @@ def sync_health(engine: Engine | None = None) -> SyncHealth:
             last_drain=DrainSummary.model_validate(last_run._mapping) if last_run else None,
         ),
         orders=orders,
+        paused=paused,
         mirror=status,
         issues=issues,
     )
+
+
+def queue_paused(connection: Connection) -> list[QueuePause]:
+    return [
+        QueuePause(entity_type=row.entity_type, since=row.paused_at, by=row.paused_by)
+        for row in queue.pauses(connection)
+    ]
+
+
+def pause_line(pause: QueuePause) -> str:
+    """The page's banner and health's issue for one pause: "drain of products paused since ... by admin"."""
+    what = "drain of every entity type" if pause.entity_type == queue.ALL_ENTITIES else f"drain of {pause.entity_type}"
+    return f"{what} paused since {pause.since.strftime('%Y-%m-%d %H:%M UTC')} by {pause.by}"
 
 
 def _success_rate(completed: int, dead_lettered: int) -> float | None:

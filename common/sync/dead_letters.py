@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, Row
 from common.clock import utcnow
 from common.db.transactions import read, write
 from common.errors import Conflict, NotFound
+from common.ops import audit
 from common.sync import queue, queue_reads
 from common.sync.entities import BY_NAME
 from common.sync.intake import enqueue_event
@@ -67,26 +68,28 @@ def shown_payload(text: str | None, chars: int | None) -> Any:
     return {"truncated": True, "reason": reason, "preview": text[:_PREVIEW_CHARS]}
 
 
-def replay_one(dead_letter_id: int, engine: Engine | None = None) -> Replayed:
+def replay_one(dead_letter_id: int, role: str, engine: Engine | None = None) -> Replayed:
     with write(engine) as connection:
         row = queue.lock_dead_letter(connection, dead_letter_id)
         if row is None:
             raise NotFound("Dead letter not found")
         if row.resolved:
             raise Conflict("Dead letter already resolved")
-        _replay(connection, [row])
+        requeue_letters(connection, [row])
+        audit.record(connection, role, audit.REPLAY, {"dead_letter_id": dead_letter_id}, 1)
     return Replayed(message="Dead letter re-queued", requeued=1, dead_letter_ids=[dead_letter_id])
 
 
-def replay_all(entity_type: str | None = None, engine: Engine | None = None) -> Replayed:
+def replay_all(entity_type: str | None, role: str, engine: Engine | None = None) -> Replayed:
     with write(engine) as connection:
         rows = queue.lock_unresolved_dead_letters(connection, entity_type)
-        _replay(connection, rows)
+        requeue_letters(connection, rows)
+        audit.record(connection, role, audit.REPLAY, {"entity_type": entity_type} if entity_type else {}, len(rows))
     ids = [row.id for row in rows]
     return Replayed(message=f"{len(ids)} dead letters re-queued", requeued=len(ids), dead_letter_ids=ids)
 
 
-def _replay(connection: Connection, rows: Sequence[Row]) -> None:
+def requeue_letters(connection: Connection, rows: Sequence[Row]) -> None:
     """Re-queue each letter's item; an item no longer in the queue is queued again from its payload."""
     if not rows:
         return

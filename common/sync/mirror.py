@@ -522,7 +522,7 @@ def mirror_status(connection: Connection, settings: Settings, now: datetime) -> 
     return MirrorStatus(
         import_progress={name: _pass_progress(row) for name, row in passes[IMPORT].items()},
         full_pass={name: _pass_progress(row) for name, row in passes[FULL].items()},
-        last_complete_full_pass_at=_last_complete(passes[FULL]) or _last_complete(passes[IMPORT]),
+        last_complete_full_pass_at=_last_complete_of(passes),
         zoho_calls=ZohoCallsUsed(today=calls.today, limit=calls.limit),
     )
 
@@ -546,6 +546,15 @@ def mirror_issues(status: MirrorStatus, now: datetime) -> list[str]:
     if status.zoho_calls.today >= status.zoho_calls.limit:
         issues.append(f"Zoho call budget for today is spent ({status.zoho_calls.today} of {status.zoho_calls.limit})")
     return issues
+
+
+def last_complete_full_pass(connection: Connection, settings: Settings) -> datetime | None:
+    """When the last full pass (or, before any, the import) completed for every entity."""
+    return _last_complete_of({mode: progress_rows(connection, settings, mode) for mode in (IMPORT, FULL)})
+
+
+def _last_complete_of(passes: dict[str, dict[str, Row]]) -> datetime | None:
+    return _last_complete(passes[FULL]) or _last_complete(passes[IMPORT])
 
 
 def _last_complete(rows: dict[str, Row]) -> datetime | None:

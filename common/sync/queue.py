@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, exists, func, literal, or_, select, update
 
 from common.db.statements import dialect_insert
-from common.models import tds_dead_letter_queue, tds_drain_runs, tds_sync_queue
+from common.models import ops_queue_pauses, tds_dead_letter_queue, tds_drain_runs, tds_sync_queue
 
 PENDING, PROCESSING, COMPLETED, RETRY, DEAD_LETTER = "pending", "processing", "completed", "retry", "dead_letter"
 STATUSES = (PENDING, PROCESSING, COMPLETED, RETRY, DEAD_LETTER)
@@ -136,15 +136,22 @@ def _due(now: datetime):
     )
 
 
+ALL_ENTITIES = "*"
+# An item of a paused entity type (or of any, while "*" is paused) is not claimed; read in the
+# claim's own statement, so a pause committed before a claim starts always holds it back.
+NOT_PAUSED = ~exists().where(ops_queue_pauses.c.entity_type.in_([tds_sync_queue.c.entity_type, literal(ALL_ENTITIES)]))
+
+
 def claim(connection: Connection, worker_id: str, limit: int, lock_seconds: int, now: datetime) -> list[QueueItem]:
-    """Lease up to `limit` due items, by priority then age; an item whose lease expired is due again.
+    """Lease up to `limit` due items of entity types not paused, by priority then age; an item
+    whose lease expired is due again.
 
     PostgreSQL skips rows other drains are claiming (FOR UPDATE SKIP LOCKED); SQLite runs
     this inside BEGIN IMMEDIATE, which admits one writer at a time.
     """
     chosen = (
         select(tds_sync_queue.c.id)
-        .where(_due(now))
+        .where(_due(now), NOT_PAUSED)
         .order_by(tds_sync_queue.c.priority, tds_sync_queue.c.created_at, tds_sync_queue.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -230,15 +237,41 @@ def lock_dead_letter(connection: Connection, dead_letter_id: int) -> Row | None:
     ).first()
 
 
-def lock_unresolved_dead_letters(connection: Connection, entity_type: str | None = None) -> Sequence[Row]:
-    """Every unresolved dead letter (of one entity type, if given), oldest first, locked for a replay."""
+def unresolved_dead_letters_where(
+    entity_type: str | None = None,
+    error_contains: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list:
+    """The conditions picking unresolved dead letters: of an entity type, whose last error holds a
+    text (case-insensitive), dead-lettered in [since, until)."""
     letters = tds_dead_letter_queue.c
     filters = [letters.resolved.is_(False)]
     if entity_type:
         filters.append(letters.entity_type == entity_type)
+    if error_contains:
+        filters.append(func.lower(letters.last_error_message).contains(error_contains.lower(), autoescape=True))
+    if since:
+        filters.append(letters.created_at >= since)
+    if until:
+        filters.append(letters.created_at < until)
+    return filters
+
+
+def lock_unresolved_dead_letters(
+    connection: Connection, entity_type: str | None = None, **narrower: Any
+) -> Sequence[Row]:
+    """Every unresolved dead letter (narrowed as `unresolved_dead_letters_where`), oldest first,
+    locked for a replay or a discard."""
+    where = unresolved_dead_letters_where(entity_type, **narrower)
     return connection.execute(
-        select(tds_dead_letter_queue).where(*filters).order_by(letters.id).with_for_update()
+        select(tds_dead_letter_queue).where(*where).order_by(tds_dead_letter_queue.c.id).with_for_update()
     ).all()
+
+
+def count_unresolved_dead_letters(connection: Connection, **narrower: Any) -> int:
+    where = unresolved_dead_letters_where(**narrower)
+    return connection.execute(select(func.count()).select_from(tds_dead_letter_queue).where(*where)).scalar_one()
 
 
 def requeue(connection: Connection, queue_ids: list[int]) -> set[int]:
@@ -268,6 +301,11 @@ def resolve_dead_letters(connection: Connection, dead_letter_ids: list[int], now
         .where(tds_dead_letter_queue.c.id.in_(dead_letter_ids))
         .values(resolved=True, resolved_at=now)
     )
+
+
+def pauses(connection: Connection) -> Sequence[Row]:
+    """The paused entity types ("*": all), with when and by whom."""
+    return connection.execute(select(ops_queue_pauses).order_by(ops_queue_pauses.c.entity_type)).all()
 
 
 def count_due(connection: Connection, now: datetime) -> int:

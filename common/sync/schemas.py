@@ -94,6 +94,14 @@ class OrdersHealth(BaseModel):
     failed_pushes: list[FailedPush] = Field(description="Pushes to Zoho that failed and wait for their retry")
 
 
+class QueuePause(BaseModel):
+    """An entity type whose items are queued but not drained, until an operator resumes it."""
+
+    entity_type: str = Field(description='"*" for every entity type')
+    since: dt.datetime
+    by: str = Field(description="The role that paused it")
+
+
 class PassProgress(BaseModel):
     """One entity of the import or of the latest full pass."""
 
@@ -132,6 +140,7 @@ class SyncHealth(BaseModel):
     queue: QueueHealth | None
     workers: WorkersHealth | None
     orders: OrdersHealth | None = None
+    paused: list[QueuePause] = []
     mirror: MirrorStatus | None = None
     issues: list[str]
 

@@ -9,6 +9,7 @@ import threading
 from common.config import Settings
 from common.events.relay import relay
 from common.logs import get_logger
+from common.ops import jobs
 from common.sync.drain import drain
 from common.sync.order_push import push_due
 
@@ -45,6 +46,7 @@ class DrainWorkers:
 
     def _run(self) -> None:
         pause = self.settings.tds_queue_poll_interval_ms / 1000
+        failing = False  # a failure, and the first success after one, are recorded (job_failing)
         while not self._stop.is_set():
             try:
                 summary = drain(
@@ -56,8 +58,12 @@ class DrainWorkers:
                 relayed = relay(self.settings, budget_seconds=_WORKER_BUDGET_SECONDS)
                 pushed = push_due(self.settings, budget_seconds=_WORKER_BUDGET_SECONDS)
                 idle = summary.claimed == 0 and not relayed.published and not relayed.delivered and not pushed.worked
-            except Exception:
+                if failing:
+                    jobs.record(jobs.DRAIN)
+                    failing = False
+            except Exception as exc:
                 log.exception("drain failed; retrying after the poll interval")
-                idle = True
+                jobs.record(jobs.DRAIN, exc)
+                failing, idle = True, True
             if idle:
                 self._stop.wait(pause)

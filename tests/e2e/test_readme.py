@@ -22,6 +22,7 @@ import pytest
 import requests
 from sqlalchemy.engine import make_url
 
+from common.config import LOCAL_ADMIN_KEY_PATH
 from tests.conftest import PG_ADMIN_URL
 from tests.helpers import PROJECT_ROOT, free_port, running
 
@@ -122,8 +123,23 @@ def test_the_quickstart_runs_as_written(tmp_path):
                     f"http://{base}/api/mobile/checkout", headers={"Authorization": f"Bearer {token}"}, timeout=10
                 )
                 assert answer.status_code == 200, answer.text
+        _the_page_opens_with_the_generated_key(server.output(), base)
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
+
+
+def _the_page_opens_with_the_generated_key(output: str, base: str) -> None:
+    """With no ADMIN_API_KEY the runner prints the page's login URL, and the key (kept in
+    var/admin_api_key) signs in; the key is printed at the first start only."""
+    assert f"http://{base}/dashboard/login" in output, output[-2000:]
+    key = LOCAL_ADMIN_KEY_PATH.read_text().strip()
+    assert (LOCAL_ADMIN_KEY_PATH.stat().st_mode & 0o777) == 0o600
+    session = requests.Session()
+    form = session.get(f"http://{base}/dashboard/login", timeout=10)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    signed_in = session.post(f"http://{base}/dashboard/login", data={"csrf": csrf, "admin_key": key}, timeout=10)
+    assert signed_in.status_code == 200 and signed_in.url.endswith("/dashboard"), signed_in.text[-500:]
+    assert 'id="status"' in signed_in.text
 
 
 def _postgres_section(markdown: str) -> list[str]:

@@ -80,7 +80,7 @@ def _requests() -> list[tuple[str, str, dict]]:
             kwargs["json"] = zoho.ENTITY_CASES[route.path.rsplit("/", 1)[1]][0]()
         elif route.body:
             kwargs["json"] = {"product_id": 1, "quantity": 1}
-        if route.path == "/api/mobile/search":
+        if route.path in ("/api/mobile/search", "/api/zoho/dashboard/events"):
             path += "?q=phone"
         calls.append((route.method, path, kwargs))
     return calls

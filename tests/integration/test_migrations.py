@@ -23,6 +23,7 @@ _BACKEND_SPECIFIC = {
     "products_fts_docsize",
     "products_fts_config",
     "product_search",
+    "ix_tds_sync_queue_payload",
 }
 _CONTRACT_TABLES = {
     "promotions",

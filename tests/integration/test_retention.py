@@ -152,7 +152,15 @@ def test_the_purge_deletes_only_what_is_past_retention(retention):
 
     summary = purge_history(get_settings())
 
-    assert summary.model_dump() == {"queue_items": 1, "drain_runs": 1, "events": 2, "request_metrics": 1}
+    assert summary.model_dump() == {
+        "queue_items": 1,
+        "drain_runs": 1,
+        "events": 2,
+        "request_metrics": 1,
+        "job_runs": 0,
+        "incidents": 0,
+        "audit_entries": 0,
+    }
     assert old_completed not in _ids(db, tds_sync_queue) and _ids(db, tds_sync_queue) == kept_items
     assert _ids(db, tds_drain_runs) == {recent_run} and old_run != recent_run
     assert _ids(db, event_outbox) == kept_events and not old_events & kept_events
@@ -176,7 +184,15 @@ def test_the_scheduled_function_purges_and_says_what_it_deleted(retention):
         _queue_item(connection, "completed", PAST)
         _drain_run(connection, PAST)
     answer = purge_history_function({"source": "aws.events", "detail-type": "Scheduled Event"}, None)
-    assert answer == {"queue_items": 1, "drain_runs": 1, "events": 0, "request_metrics": 0}
+    assert answer == {
+        "queue_items": 1,
+        "drain_runs": 1,
+        "events": 0,
+        "request_metrics": 0,
+        "job_runs": 0,
+        "incidents": 0,
+        "audit_entries": 0,
+    }
 
 
 def test_the_drain_the_relay_and_the_metrics_flush_purge_nothing(retention, client):

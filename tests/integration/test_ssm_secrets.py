@@ -65,6 +65,19 @@ def test_production_starts_from_the_ssm_secrets_over_the_environment(ssm, monkey
     assert settings.zoho_organization_id == SECRETS["zoho-organization-id"]
 
 
+def test_the_viewer_key_and_the_alert_url_are_read_when_present_and_never_required(ssm, monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRETS_SSM_PREFIX", PREFIX)
+    without = load_settings()
+    assert without.ops_viewer_key is None and without.alert_webhook_url is None
+    ssm_secrets.SECRETS.clear()
+    ssm.put_parameter(Name=PREFIX + "ops-viewer-key", Value="viewer-key-from-ssm-0123456", Type="SecureString")
+    ssm.put_parameter(Name=PREFIX + "alert-webhook-url", Value="https://hooks.example/T0/B0/x", Type="SecureString")
+    settings = load_settings()
+    assert settings.ops_viewer_key.get_secret_value() == "viewer-key-from-ssm-0123456"
+    assert settings.alert_webhook_url.get_secret_value() == "https://hooks.example/T0/B0/x"
+
+
 def test_ssm_is_read_once_per_process(ssm, monkeypatch):
     monkeypatch.setenv("SECRETS_SSM_PREFIX", "tsh-erp/prod")  # the same path, written without slashes
     first = load_settings()
@@ -163,4 +176,5 @@ def test_every_deployed_function_lists_its_parameters():
 
     deployed = {entry.__name__ for entry in HTTP_FUNCTIONS} | {job.name for job in (*SCHEDULES, *INVOCATIONS)}
     assert set(ssm_secrets.FUNCTION_PARAMETERS) == deployed | {aws_lambda.FALLBACK}
-    assert {name for needed in ssm_secrets.FUNCTION_PARAMETERS.values() for name in needed} <= set(SECRET_PARAMETERS)
+    known = {*SECRET_PARAMETERS, *ssm_secrets.OPTIONAL_PARAMETERS}
+    assert {name for needed in ssm_secrets.FUNCTION_PARAMETERS.values() for name in needed} <= known

@@ -141,7 +141,7 @@ def _operation(route: Route, models: dict, refs: dict, definitions: dict) -> dic
         operation["parameters"] = parameters
     if route.body:
         operation["requestBody"] = {
-            "required": True,
+            "required": route.body_required,
             "content": {"application/json": {"schema": refs[(models[route.body], "validation")]}},
         }
     if route.auth in _SECURITY:

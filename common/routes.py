@@ -58,6 +58,7 @@ class Route:
     auth: Guard | None = None  # None: public
     query: type[BaseModel] | None = None
     body: ModelRef | None = None
+    body_required: bool = True  # False: a missing body means the model's defaults (a filter of nothing)
     # Success (and other documented) answers: a model for JSON, a word for other media types.
     responses: Mapping[int, ModelRef | str] = field(default_factory=dict)
     # JSON schemas of the {path} parameters (default: a string), and the statuses this route

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StringConstraints, model_validator
 
 from common.sync.entities import BY_NAME
 
@@ -24,6 +24,16 @@ class Paused(BaseModel):
     paused: list[str] = Field(description='The entity types now paused; ["*"] when every one is')
 
 
+def _iso_text(value: Any) -> Any:
+    if value is not None and not isinstance(value, str | dt.datetime):
+        raise ValueError("must be an ISO 8601 date and time")
+    return value
+
+
+# A moment as JSON writes one: an ISO 8601 string (a bare number would be read as seconds since 1970).
+Moment = Annotated[dt.datetime, BeforeValidator(_iso_text)]
+
+
 class DeadLetterFilter(BaseModel):
     """Which unresolved dead letters a bulk action takes; every field narrows, none means all."""
 
@@ -31,9 +41,9 @@ class DeadLetterFilter(BaseModel):
     error_contains: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = (
         Field(None, description="Text the last error holds (case-insensitive)")
     )
-    since: dt.datetime | None = Field(None, description="Dead-lettered at or after (ISO 8601 with a zone)")
-    until: dt.datetime | None = Field(None, description="Dead-lettered before")
-    dry_run: bool = Field(False, description="Only count the matching letters")
+    since: Moment | None = Field(None, description="Dead-lettered at or after (ISO 8601 with a zone)")
+    until: Moment | None = Field(None, description="Dead-lettered before")
+    dry_run: StrictBool = Field(False, description="Only count the matching letters")
 
     @model_validator(mode="after")
     def _zoned_and_ordered(self) -> DeadLetterFilter:

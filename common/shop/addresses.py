@@ -91,7 +91,12 @@ def change_address(customer_id: int, address_id: int, change: AddressChange) -> 
         now = utcnow()
         if address_id not in _lock_customer_addresses(connection, customer_id):
             raise NotFound("Address not found")
-        values = change.model_dump(exclude_unset=True, exclude={"is_default"})
+        # A null label, address or city leaves it as it is; a null phone removes it.
+        values = {
+            field: value
+            for field, value in change.model_dump(exclude_unset=True, exclude={"is_default"}).items()
+            if value is not None or field == "phone"
+        }
         if values:
             connection.execute(update(addresses).where(addresses.c.id == address_id).values(**values, updated_at=now))
         if change.is_default:

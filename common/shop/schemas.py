@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from common.validation import MAX_ID, json_integer
 
@@ -327,7 +327,7 @@ class AddressCreate(BaseModel):
     address: Annotated[str, Field(min_length=1, max_length=1000)]
     city: ShortText
     phone: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    is_default: bool = False
+    is_default: StrictBool = False
 
 
 class AddressChange(BaseModel):

@@ -179,7 +179,7 @@ def test_each_function_may_read_exactly_the_ssm_parameters_it_needs(template):
         for name in _lambdas(template)
         if arn + "zoho-refresh-token" in _granted(template, name, "ssm:").get("ssm:GetParameters", set())
     }
-    assert zoho_readers == {"reconcile_zoho", "reconcile_zoho_http"}
+    assert zoho_readers == {"reconcile_zoho", "reconcile_zoho_http", "publish_events"}  # the relay pushes orders
 
 
 def test_only_the_publishers_may_put_events_and_only_on_their_bus(template):

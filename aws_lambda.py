@@ -17,8 +17,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from common import metrics
 from common.http import as_wsgi
+from common.metrics import recording as metrics
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 # API Gateway's catch-all route ("*") goes to functions/fallback.py, which answers 404 / 405.

@@ -165,7 +165,7 @@ def _worker_app(threads: int):
     worker ends as any Python program does, so atexit writes the process's last counts after its
     final request."""
     from common.body_stage import BodyFirst
-    from common.metrics import MetricsFlusher
+    from common.metrics.recording import MetricsFlusher
 
     configure_logging()
     flusher = MetricsFlusher()

@@ -128,7 +128,7 @@ class Settings(BaseSettings):
     # then purged (common.retention).
     tds_retention_hours: int = Field(default=168, ge=1, le=24 * 365)
 
-    # Per-function request counts and latency (common.metrics), flushed every few seconds.
+    # Per-function request counts and latency (common.metrics.recording), flushed every few seconds.
     request_metrics: bool = True
     metrics_flush_seconds: float = Field(default=5.0, ge=0.5, le=300)
 

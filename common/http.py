@@ -23,7 +23,6 @@ from markupsafe import escape
 from pydantic import BaseModel
 from werkzeug.wrappers import Request, Response
 
-from common import metrics
 from common.config import ConfigError, Settings, get_settings
 from common.db.engine import time_limit
 from common.db.errors import is_schema_missing, is_unavailable, root_cause
@@ -48,6 +47,7 @@ from common.errors import (
     ValidationFailed,
 )
 from common.logs import configure_logging, get_logger
+from common.metrics import recording as metrics
 from common.routes import Route, RouteTable
 from common.validation import Model, decode_json, id_from_text, text_problem, validate
 

@@ -586,7 +586,7 @@ zoho_pass_seen = Table(
     Column("zoho_id", String(64), primary_key=True),
 )
 
-# Per-minute request aggregates, flushed by each process (common.metrics); several rows may
+# Per-minute request aggregates, flushed by each process (common.metrics.recording); several rows may
 # share a minute and route (one per process and flush), and readers add them up.
 tds_request_metrics = Table(
     "tds_request_metrics",
@@ -600,7 +600,7 @@ tds_request_metrics = Table(
     Column("server_errors", Integer, nullable=False),
     Column("total_ms", Float, nullable=False),
     Column("max_ms", Float, nullable=False),
-    # Counts per latency bucket of common.metrics.LATENCY_BUCKETS_MS (plus one overflow bucket).
+    # Counts per latency bucket of common.metrics.aggregate.LATENCY_BUCKETS_MS (plus one overflow bucket).
     Column("histogram", Json, nullable=False),
     Index("ix_tds_request_metrics_minute", "minute", "function"),
 )

@@ -21,7 +21,7 @@ from common.config import Settings
 from common.db.transactions import delete_in_chunks
 from common.events import outbox
 from common.logs import get_logger
-from common.metrics import MIN_RETENTION_HOURS, purge_request_metrics
+from common.metrics.recording import MIN_RETENTION_HOURS, purge_request_metrics
 from common.ops import alerts, audit, jobs
 from common.periodic import PeriodicJob
 from common.sync import queue

@@ -12,7 +12,7 @@ from common.config import get_settings
 from common.db.engine import check_database, get_engine
 from common.db.transactions import read
 from common.health import DatabaseStatus
-from common.metrics import function_stats
+from common.metrics.reading import function_stats
 from common.sync import mirror, order_push, queue, queue_reads
 from common.sync.schemas import (
     DrainSummary,

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, Field, JsonValue, StringConstraints, WithJsonSchema
 
 from common.health import DatabaseStatus
-from common.metrics import FunctionStats
+from common.metrics.reading import FunctionStats
 from common.sync.payloads.bodies import OPERATIONS, Operation
 
 

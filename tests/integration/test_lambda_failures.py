@@ -14,10 +14,11 @@ import pytest
 from moto import mock_aws
 
 import aws_lambda
-from common import aws, metrics, ssm_secrets
+from common import aws, ssm_secrets
 from common.config import get_settings
 from common.db.engine import ENGINES
 from common.http import HTTP_BUDGET_SECONDS
+from common.metrics import recording as metrics
 from tests.integration.test_lambda_events import AWS_EVENTS, http_api_event
 
 pytestmark = pytest.mark.skipif(not AWS_EVENTS.is_dir(), reason=f"the real AWS event samples are absent ({AWS_EVENTS})")

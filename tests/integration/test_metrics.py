@@ -4,8 +4,10 @@ by the stats endpoint; a database outage keeps them for the next flush."""
 import pytest
 from sqlalchemy import func, select
 
-from common import metrics
 from common.clock import utcnow
+from common.metrics import recording as metrics
+from common.metrics.aggregate import LATENCY_BUCKETS_MS
+from common.metrics.reading import function_stats
 from common.models import tds_request_metrics
 from tests.helpers import ADMIN_KEY
 
@@ -37,7 +39,7 @@ def test_requests_are_counted_per_function_and_route_and_flushed_in_one_write(cl
     assert set(rows) == {("health", "health"), ("mobile_product", "mobile_product"), ("unmatched", "unmatched")}
     health = rows[("health", "health")]
     assert (health.requests, health.client_errors, health.server_errors) == (3, 0, 0)
-    assert sum(health.histogram) == 3 and len(health.histogram) == len(metrics.LATENCY_BUCKETS_MS) + 1
+    assert sum(health.histogram) == 3 and len(health.histogram) == len(LATENCY_BUCKETS_MS) + 1
     product = rows[("mobile_product", "mobile_product")]
     assert (product.requests, product.client_errors, product.server_errors) == (2, 2, 0)
     assert recorder.flush() == 0, "a flush writes only what came since the last one"
@@ -81,7 +83,7 @@ def test_percentiles_come_from_the_histogram_buckets(db, recorder):
     recorder.record("mobile_search", "mobile_search", 500, 12000.0)
     recorder.flush()
     with db.engine.connect() as connection:
-        [stats] = metrics.function_stats(connection, utcnow())
+        [stats] = function_stats(connection, utcnow())
     assert stats.function == "mobile_search"
     window = stats.last_hour
     assert (window.requests, window.server_errors, window.error_rate) == (101, 1, 0.99)

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from common import metrics
 from common.clock import utcnow
 from common.config import get_settings
 from common.db.engine import get_engine
 from common.db.transactions import write
+from common.metrics import recording as metrics
 from common.models import ops_alert_notifications, ops_incidents, tds_sync_queue, zoho_call_budget, zoho_sync_progress
 from common.ops import alerts, jobs, notify
 from common.ops.alerts import AlertClock

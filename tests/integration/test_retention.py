@@ -14,7 +14,7 @@ from common.config import get_settings
 from common.db import transactions
 from common.db.transactions import write
 from common.events.relay import relay
-from common.metrics import Recorder
+from common.metrics.recording import Recorder
 from common.models import event_deliveries, event_outbox, tds_drain_runs, tds_request_metrics, tds_sync_queue
 from common.retention import RetentionTimer, purge_history
 from functions.purge_history import purge_history as purge_history_function

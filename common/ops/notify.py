@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -99,6 +97,8 @@ def _claim(connection: Connection, now: datetime) -> list[Any]:
 
 def post(url: str, body: dict[str, Any], timeout: float = SEND_TIMEOUT_SECONDS) -> None:
     """POST the JSON body; raises on a connection failure, a timeout or a non-2xx answer."""
+    import urllib.request  # imported when a message is sent, not at every drain's cold start
+
     request = urllib.request.Request(
         url,
         data=json.dumps(body, ensure_ascii=False).encode(),
@@ -110,6 +110,8 @@ def post(url: str, body: dict[str, Any], timeout: float = SEND_TIMEOUT_SECONDS) 
 
 
 def _describe(exc: Exception) -> str:
+    import urllib.error
+
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code}"
     if isinstance(exc, urllib.error.URLError):

@@ -15,6 +15,8 @@ import pytest
 
 from tests.helpers import BIN, free_port, running
 
+pytestmark = pytest.mark.slow  # a real runner and thousands of sockets
+
 IDLE_CONNECTIONS, SLOWLORIS = 2000, 10
 # Slow-body clients, and the runner's bound on receiving a body (REQUEST_BODY_TIMEOUT_SECONDS).
 SLOW_BODIES, BODY_SECONDS = 100, 4

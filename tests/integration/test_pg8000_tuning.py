@@ -8,6 +8,7 @@ import datetime as dt
 import re
 import subprocess
 import sys
+import time
 from decimal import Decimal
 
 import pg8000
@@ -229,6 +230,12 @@ def test_a_connection_the_server_closed_is_replaced_without_an_error(engine, pg)
     with pg.engine.connect() as admin:
         assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first}).scalar() is True
         admin.commit()
+        # pg_terminate_backend only signals: the backend has closed the socket once it is gone.
+        deadline = time.monotonic() + 5
+        while admin.execute(text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid"), {"pid": first}).first():
+            assert time.monotonic() < deadline, "the terminated backend did not exit"
+            admin.commit()
+            time.sleep(0.01)
     # The pooled connection was used a moment ago (no ping is due): only its readable socket
     # (the server's farewell and close) tells the pool to replace it.
     with engine.connect() as connection:

@@ -47,6 +47,7 @@ def _drain_process(url: str, *args: str, **env: str) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow  # four processes draining 5,000 items
 @pytest.mark.postgres_only
 def test_four_drain_processes_apply_5000_items_once_each(pg):
     work = sync_workload.build(5000)

@@ -133,8 +133,8 @@ products = Table(
     Column("search_name", Text, nullable=False, server_default=text("''")),
     Column("search_text", Text, nullable=False, server_default=text("''")),
     # Zoho's stock is the truth (common.sync.stock): when it must be read again (an adjustment,
-    # or a snapshot that may be older than what we hold), until when a drain is reading it, and
-    # when it last was.
+    # or a snapshot that may be older than the stored stock), until when a drain is reading it,
+    # and when it last was.
     Column("stock_check_due_at", UtcDateTime),
     Column("stock_check_leased_until", UtcDateTime),
     Column("stock_checked_at", UtcDateTime),

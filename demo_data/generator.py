@@ -612,7 +612,7 @@ class _Builder:
                 "ramadan-sale",
                 "Ramadan Sale: 20% off everything",
                 "تخفيضات رمضان: خصم 20% على كل المنتجات",
-                "Our Ramadan sale has ended.",
+                "The Ramadan sale has ended.",
                 "percentage",
                 20,
                 now - 40 * day,

@@ -1,4 +1,4 @@
-"""A fake Zoho on 127.0.0.1 that behaves as Zoho's API documents, where our code depends on it.
+"""A fake Zoho on 127.0.0.1 that behaves as Zoho's API documents, where the service's code depends on it.
 
 - OAuth: a form-encoded refresh-token grant (200 with `{"error": ...}` when refused); the
   answer carries `api_domain`, the host of the organisation's API (this fake's own URL).

@@ -2,7 +2,7 @@
 
 Versions of a record are delivered in a shuffled order, so drains meet older versions after
 newer ones; the expected state is always "each record at its newest version". Stock
-adjustments never add to our stock (common.sync.stock): they leave each adjusted item's stock
+adjustments never add to the stored stock (common.sync.stock): they leave each adjusted item's stock
 check due, and Zoho's stock is STOCK_START plus the item's adjustments.
 """
 
@@ -137,7 +137,7 @@ def assert_final_state(connection: Connection, work: Workload, *, stock_checked:
     )
     if stock_checked:
         assert stock == work.zoho_stock()
-    else:  # no adjustment was added to the stock we hold; each left its item's check due
+    else:  # no adjustment was added to the stored stock; each left its item's check due
         assert stock == dict.fromkeys(work.stock_deltas, STOCK_START)
         due = connection.execute(select(products.c.zoho_item_id).where(products.c.stock_check_due_at.is_not(None)))
         assert set(due.scalars()) == work.adjusted

@@ -370,7 +370,7 @@ def replay_entity(request: ApiRequest) -> Response:
 
 
 def _entity_type(request: ApiRequest) -> str | None:
-    """The form's entity type (blank: all); one we do not know is a 400 page."""
+    """The form's entity type (blank: all); an unknown one is a 400 page."""
     return PauseBody.model_validate({"entity_type": request.form().get("entity_type") or None}).entity_type
 
 

@@ -4,7 +4,7 @@ What the shop may sell of a product = products.stock_quantity (Zoho's available 
 last synced) minus its open reservations. An order reserves its units when it is placed; the
 reservation ends exactly once, at the first of:
 
-- the order is cancelled (ours or Zoho's void): the units are back for sale;
+- the order is cancelled (by the shop or by Zoho's void): the units are back for sale;
 - Zoho counts the order: its sales order is confirmed (Zoho commits the stock at
   `orders.zoho_committed_at`, Zoho's clock) AND a stock figure of the item as of that moment or
   later has been taken: an item snapshot versioned at or after it, or a stock check (a read of

@@ -124,7 +124,11 @@ def _changes_since_checkout(token: str, priced: PricedCart, discount: int, code:
     seen = read_checkout_token(token)
     if seen is None:
         return [
-            {"code": "checkout_token_invalid", "product_id": None, "message": "checkout_token is not one we issued"}
+            {
+                "code": "checkout_token_invalid",
+                "product_id": None,
+                "message": "checkout_token was not issued by this service",
+            }
         ]
     issues = []
     shown = {}

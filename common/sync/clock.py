@@ -1,4 +1,4 @@
-"""How far ahead of our clock a Zoho timestamp may be: the versions that order updates are
+"""How far ahead of the service's clock a Zoho timestamp may be: the versions that order updates are
 trusted only up to a day ahead.
 
 A `last_modified_time` (or an envelope's `event_time`) from the future would outrank every

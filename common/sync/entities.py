@@ -94,7 +94,7 @@ ENTITIES: tuple[Entity, ...] = (
     ),
     # Orders are urgent: their status is what the customer sees. Not listed by the reconcile: its
     # full pass keeps tables that mirror Zoho's records (and deactivates what Zoho lacks), while
-    # orders are ours; a lost status webhook is caught up by the next change of that sales order.
+    # orders are the shop's own; a lost status webhook is caught up by the next change of that sales order.
     Entity("sales-orders", "sales_orders", URGENT, "salesorder", records.ZohoSalesOrder, "SalesOrderWebhook"),
 )
 

@@ -590,11 +590,11 @@ def apply_product(connection: Connection, event: ZohoEvent, now: datetime) -> st
 
 
 def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
-    """An inventory adjustment never adds to our stock (common.sync.stock): each (adjustment, item)
-    is recorded once, however often it arrives, and each item whose recorded quantity changed
-    (a new line, an edited one, or Zoho deleting the adjustment) gets its stock check due. An
-    item not synced yet is no error: the record stays, and the item's stock arrives with it. A
-    copy arriving after Zoho deleted the adjustment changes nothing."""
+    """An inventory adjustment never adds to the stored stock (common.sync.stock): each
+    (adjustment, item) is recorded once, however often it arrives, and each item whose recorded
+    quantity changed (a new line, an edited one, or Zoho deleting the adjustment) gets its stock
+    check due. An item not synced yet is no error: the record stays, and the item's stock
+    arrives with it. A copy arriving after Zoho deleted the adjustment changes nothing."""
     adjustment: records.ZohoStockAdjustment = event.record
     adjustment_id = adjustment.inventory_adjustment_id
     wanted: dict[str, Decimal] = {}
@@ -672,9 +672,9 @@ def apply_stock(connection: Connection, event: ZohoEvent, now: datetime) -> str:
 def apply_checked_stock(
     connection: Connection, zoho_item_id: str, quantity: Decimal | None, read_started: datetime, now: datetime
 ) -> None:
-    """Zoho's stock of the item, read at a check that began at `read_started`, becomes ours
-    (None: Zoho no longer has the item, or gave no figure). The check stays due when it was
-    marked again after the read began."""
+    """Zoho's stock of the item, read at a check that began at `read_started`, becomes the
+    stored one (None: Zoho no longer has the item, or gave no figure). The check stays due when
+    it was marked again after the read began."""
     stored = _locked_product(connection, zoho_item_id)
     if stored is None:
         return

@@ -1,13 +1,13 @@
 """The import of an existing organisation and the full pass: list every record Zoho holds, queue
-through the webhooks' intake those that differ from ours, and (full pass) take back what Zoho
-no longer lists.
+through the webhooks' intake those that differ from the stored ones, and (full pass) take back
+what Zoho no longer lists.
 
 Both are one mechanism, a *pass*: per reconciled entity, Zoho's list read page by page (200
 records, oldest created first, so that records created meanwhile land on later pages). The
 import brings every item, customer and price book, and the invoices, bills and credit notes
 dated within ZOHO_IMPORT_DAYS; when it is done, each entity's incremental cursor starts at the
 time the import began, so nothing changed meanwhile is missed. The full pass lists the same
-records and, once an entity's pages are all read, deactivates what we hold that it did not list.
+records and, once an entity's pages are all read, deactivates the stored records it did not list.
 
 Where a pass stands is a row of `zoho_sync_progress` per (organisation, entity, mode): the next
 page and the counts, committed in the same transaction as the page's queue items. A step does
@@ -15,15 +15,16 @@ what fits its time budget; a crash, a 429 or a spent budget stops it between pag
 step reads the next page, never one already committed. Two steps at once cannot both commit a
 page: the commit is fenced on the page number it read.
 
-A record is queued only when it differs from ours: no row, another active state, another stock,
-or a field of Zoho's list entry that our stored copy of Zoho's record (`zoho_data`) does not
-have with that value. An unchanged record writes nothing. A differing record whose webhook body
-is already queued (same content) has its completed queue item run again: our row drifted from
-what that event wrote, and applying it again repairs it. A webhook for the same record arriving
-meanwhile goes through the same dedupe and the drain's stale-update fence.
+A record is queued only when it differs from the stored one: no row, another active state,
+another stock, or a field of Zoho's list entry that the stored copy of Zoho's record
+(`zoho_data`) does not have with that value. An unchanged record writes nothing. A differing
+record whose webhook body is already queued (same content) has its completed queue item run
+again: the stored row drifted from what that event wrote, and applying it again repairs it. A
+webhook for the same record arriving meanwhile goes through the same dedupe and the drain's
+stale-update fence.
 
 The deletion sweep: each listed id is recorded for the pass (`zoho_pass_seen`). When every page
-is read, our active rows that the pass did not list, and that were neither created nor changed
+is read, the active rows that the pass did not list, and that were neither created nor changed
 since the pass began, are candidates. When they are more than RAIL_SHARE of the entity's active
 rows, Zoho's answer is not trusted (a truncated list, a wrong organisation): nothing is
 deactivated, the progress says so and the sync is degraded. Otherwise each candidate is asked
@@ -87,7 +88,7 @@ RECONCILED: tuple[Entity, ...] = tuple(entity for entity in ENTITIES if entity.l
 
 @dataclass(frozen=True)
 class Held:
-    """Where we keep an entity's records: the table, its Zoho id column, and its date (documents listed by date)."""
+    """Where an entity's records are stored: the table, its Zoho id column, and its date (documents listed by date)."""
 
     table: Table
     key: Column
@@ -325,7 +326,7 @@ def _listing_finished(
     ).scalar_one()
     if unseen > RAIL_SHARE * active:
         log.warning(
-            "Zoho full pass deactivates nothing: too many of our records are missing from Zoho's list",
+            "Zoho full pass deactivates nothing: too many stored records are missing from Zoho's list",
             extra={"entity": entity.name, "missing": unseen, "active": active, "rail_share": RAIL_SHARE},
         )
         _forget_seen(connection, entity, progress.pass_started_at)
@@ -354,7 +355,7 @@ def _active(entity: Entity, progress: Row):
 
 
 def _unseen(entity: Entity, progress: Row):
-    """Our active rows this pass has not listed, which existed unchanged before it began."""
+    """The active rows this pass has not listed, which existed unchanged before it began."""
     held = HELD[entity.name]
     table = held.table
     seen = select(zoho_pass_seen.c.zoho_id).where(
@@ -378,7 +379,7 @@ def _sweep_one(
     progress: Row,
     counts: StepCounts,
 ) -> None:
-    """Ask Zoho for one record we hold and the pass did not list: queue its deletion when Zoho no
+    """Ask Zoho for one stored record the pass did not list: queue its deletion when Zoho no
     longer holds it, or bring it in line when it does. The entity is done when none is left."""
     held = HELD[entity.name]
     with read(engine) as connection:
@@ -441,7 +442,8 @@ def _mark_seen(connection: Connection, entity: Entity, started: datetime, zoho_i
 
 
 def _queue_differing(connection: Connection, entity: Entity, records: list[Any]) -> tuple[int, int, list[str]]:
-    """Queue, through the intake, the listed records that differ from ours: (queued, duplicates, listed ids)."""
+    """Queue, through the intake, the listed records that differ from the stored ones: (queued,
+    duplicates, listed ids)."""
     parsed: dict[str, tuple[Any, Any]] = {}
     for record in records:
         try:
@@ -494,13 +496,13 @@ def _differs(entity: Entity, record: Any, stored: Row | None) -> bool:
     if stored.is_active != active:
         return True
     # Only the fields the list carries: a list entry lacks some the webhook has (invoices' lines).
-    ours = stored.zoho_data or {}
+    stored_data = stored.zoho_data or {}
     listed = record.model_dump(mode="json", exclude_none=True)
-    return any(ours.get(field) != value for field, value in listed.items() if field in record.model_fields_set)
+    return any(stored_data.get(field) != value for field, value in listed.items() if field in record.model_fields_set)
 
 
 def _run_again(connection: Connection, queue_id: int) -> bool:
-    """Put a completed queue item back to pending: its event is what Zoho holds, and our row drifted from it."""
+    """Put a completed queue item back to pending: its event is what Zoho holds, and the stored row drifted from it."""
     return (
         connection.execute(
             update(tds_sync_queue)
@@ -540,7 +542,7 @@ def mirror_issues(status: MirrorStatus, now: datetime) -> list[str]:
     railed = sorted(name for name, progress in status.full_pass.items() if progress.rail_tripped)
     if railed:
         issues.append(
-            f"full pass deactivated nothing for {', '.join(railed)}: over {RAIL_SHARE:.0%} of our active rows "
+            f"full pass deactivated nothing for {', '.join(railed)}: over {RAIL_SHARE:.0%} of the stored active rows "
             "are missing from Zoho's list"
         )
     if status.zoho_calls.today >= status.zoho_calls.limit:

@@ -8,9 +8,9 @@ due order outside any database transaction, since Zoho may take seconds to answe
 1. claim: one transaction locks a due order whose lease has run out, counts the attempt and
    leases it (two pushers never work one order at once);
 2. the Zoho calls, none inside a transaction: for an order that is not cancelled, a sales
-   order with our number as `reference_number` is looked up first whenever an earlier attempt
-   may have reached Zoho (a timeout, a 5xx or a crash after Zoho created it), and created only
-   when there is none; the customer's Zoho contact is looked up by its display name and created
+   order with the order's number as `reference_number` is looked up first whenever an earlier
+   attempt may have reached Zoho (a timeout, a 5xx or a crash after Zoho created it), and
+   created only when there is none; the customer's Zoho contact is looked up by its display name and created
    first, once, when the customer has none. A cancelled order's sales order (recorded or found
    by reference) is voided.
 3. record: the sales order's id and number, or the failure, with a retry after exponential
@@ -161,13 +161,13 @@ def _push(client: ZohoClient, engine: Engine | None, claimed: Claimed, summary: 
 
 
 def _by_reference(client: ZohoClient, number: str) -> dict | None:
-    """The sales order carrying our number as its reference (Zoho's search matches by substring)."""
+    """The sales order carrying the order's number as its reference (Zoho's search matches by substring)."""
     found = client.get(SALES_ORDERS_PATH, {"reference_number": number}).get("salesorders") or []
     return next((salesorder for salesorder in found if salesorder.get("reference_number") == number), None)
 
 
 def contact_name(customer: Row) -> str:
-    """The customer's display name in Zoho: unique there (Zoho requires it), and how we find it again."""
+    """The customer's display name in Zoho: unique there (Zoho requires it), and how the push finds it again."""
     return f"{customer.name} (app customer {customer.id})"
 
 

@@ -1,4 +1,4 @@
-"""The reconcile job: keep our tables equal to Zoho's, as the webhooks would have, within Zoho's limits.
+"""The reconcile job: keep the local tables equal to Zoho's, as the webhooks would have, within Zoho's limits.
 
 Webhooks are the fast path; this is the safety net for those Zoho never delivered. Each
 record goes through the webhooks' own intake (validation and content dedupe), so one that a

@@ -1,16 +1,16 @@
-"""Zoho's sales orders coming back: their status moves our order (common.order_states).
+"""Zoho's sales orders coming back: their status moves the shop's order (common.order_states).
 
-Ours are found by `salesorder_id`, or by `reference_number` (our order number) when the
+An order is found by `salesorder_id`, or by `reference_number` (its order number) when the
 webhook arrives before the push recorded the id (a create whose answer was lost); a sales
 order entered in Zoho by hand matches none and changes nothing (noop). An update older than
 the one applied (Zoho's `last_modified_time`) is stale and moves nothing.
 
-Zoho's statuses map to ours (docs/ZOHO.md): `void` → cancelled; `shipped_status` fulfilled
-or delivered → delivered, shipped or partially_shipped → shipped; `status` confirmed, open,
-closed or onhold → confirmed; draft and pending_approval leave the order placed. Statuses only
-move forward. The first confirmed-or-later version records when Zoho committed the stock
-(`zoho_committed_at`), which ends the order's reservations once the items' stock snapshots
-are that recent (common.products.reservations).
+Zoho's statuses map to the order's (docs/ZOHO.md): `void` → cancelled; `shipped_status`
+fulfilled or delivered → delivered, shipped or partially_shipped → shipped; `status` confirmed,
+open, closed or onhold → confirmed; draft and pending_approval leave the order placed. Statuses
+only move forward. The first confirmed-or-later version records when Zoho committed the stock
+(`zoho_committed_at`), which ends the order's reservations once the items' stock snapshots are
+that recent (common.products.reservations).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ _DELIVERED = {"fulfilled", "delivered"}
 
 
 def order_status(salesorder: ZohoSalesOrder) -> str | None:
-    """Our status for Zoho's sales order; None while Zoho has not confirmed it (a draft)."""
+    """The order status for Zoho's sales order; None while Zoho has not confirmed it (a draft)."""
     status = (salesorder.status or salesorder.order_status or "").lower()
     shipped = (salesorder.shipped_status or "").lower()
     if status == "void":

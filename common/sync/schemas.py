@@ -111,7 +111,7 @@ class PassProgress(BaseModel):
     done: bool
     started_at: dt.datetime
     finished_at: dt.datetime | None
-    rail_tripped: bool = Field(description="Deactivated nothing: more than 10% of our active rows were not listed")
+    rail_tripped: bool = Field(description="Deactivated nothing: over 10% of the stored active rows were not listed")
     last_complete_at: dt.datetime | None = Field(description="When this entity's last complete pass ended")
     last_queued: int | None = Field(description="What the last complete pass queued (repaired or new)")
     last_deactivated: int | None = Field(description="What the last complete pass queued as deletions")
@@ -241,8 +241,8 @@ class EntityProgress(BaseModel):
     """One entity in a reconcile step: for the import and the full pass, the whole pass so far."""
 
     listed: int = Field(0, description="Records Zoho listed")
-    queued: int = Field(0, description="Records queued because they differ from ours (or are new)")
-    deactivated: int = Field(0, description="Records we hold that Zoho no longer lists, queued as deletions")
+    queued: int = Field(0, description="Records queued because they differ from the stored ones (or are new)")
+    deactivated: int = Field(0, description="Stored records that Zoho no longer lists, queued as deletions")
     done: bool = Field(False, description="Every page of this entity is read (and, in a full pass, swept)")
 
 

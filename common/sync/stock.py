@@ -1,17 +1,17 @@
-"""Stock is Zoho's number: the rules that keep our copy of an item's stock from drifting.
+"""Stock is Zoho's number: the rules that keep the stored copy of an item's stock from drifting.
 
 Zoho's item stock already includes every inventory adjustment made before it was read, and
-adjustments and item snapshots reach us in any order (late, repeated, some lost). Adding an
-adjustment's quantity to our stock would count it twice whenever the snapshot we hold was
-taken after it. So an adjustment never adds: it marks the stock of each item it touches as
-due for a check, and the check (common.sync.stock_checks) reads the item from Zoho and takes
-its number.
+adjustments and item snapshots arrive in any order (late, repeated, some lost). Adding an
+adjustment's quantity to the stored stock would count it twice whenever the stored snapshot was
+taken after it. So an adjustment never adds: it marks the stock of each item it touches as due
+for a check, and the check (common.sync.stock_checks) reads the item from Zoho and takes its
+number.
 
-An item snapshot (webhook or reconcile) carries Zoho's stock as of some moment at or after
-its `last_modified_time`, which adjustments do not move. Its stock is taken when it is
-certainly newer than what we know: modified after our last check, after the adjustments we
-have learned of (with a margin for the two clocks), and not the same version we hold with a
-different number. Otherwise, when it differs from ours, the check is made due and decides.
+An item snapshot (webhook or reconcile) carries Zoho's stock as of some moment at or after its
+`last_modified_time`, which adjustments do not move. Its stock is taken when it is certainly
+newer than what is known: modified after the last check, after the adjustments recorded (with a
+margin for the two clocks), and not the same version as the stored one with a different number.
+Otherwise, when it differs from the stored stock, the check is made due and decides.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Row, func, select, update
 
 from common.models import products, stock_adjustments
 
-# How far Zoho's clock (which stamps last_modified_time) may be from ours.
+# How far Zoho's clock (which stamps last_modified_time) may be from the service's.
 CLOCK_MARGIN = timedelta(minutes=2)
 
 
@@ -51,7 +51,7 @@ def snapshot_values(
 
 def _stock_known_at(connection: Connection, zoho_item_id: str, stored: Row | None) -> datetime | None:
     """The latest moment at which Zoho's stock of the item may have changed without a snapshot
-    telling us: our last check, a check still due, or (for an item not held yet) the last
+    showing it: the last check, a check still due, or (for an item not held yet) the last
     adjustment recorded for it."""
     if stored is not None:
         times = [at for at in (stored.stock_checked_at, stored.stock_check_due_at) if at is not None]
@@ -62,7 +62,7 @@ def _stock_known_at(connection: Connection, zoho_item_id: str, stored: Row | Non
 
 
 def mark_due(connection: Connection, zoho_item_ids: Iterable[str], now: datetime) -> dict[str, int]:
-    """Make the stock check of each of these items that we hold due now; returns {zoho item id: product id}.
+    """Make the stock checks of the stored items among these due now; returns {zoho item id: product id}.
 
     The latest mark wins, so that a check whose read began before it does not clear it."""
     wanted = sorted(set(zoho_item_ids))

@@ -1,4 +1,4 @@
-"""Stock checks: read Zoho's stock of the items whose check is due, and make it ours.
+"""Stock checks: read Zoho's stock of the items whose check is due, and store it.
 
 Adjustments and ambiguous item snapshots mark checks due (common.sync.stock); every drain
 runs the due ones after the queue, oldest first, one `GET /inventory/v1/items/{item_id}`

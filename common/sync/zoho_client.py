@@ -78,7 +78,7 @@ class ZohoUnavailable(ZohoError, TransientSyncError):
 
 
 class ZohoPaused(ZohoUnavailable):
-    """No call may go to Zoho before `resume_at`: Zoho's limits, ours or its own, are reached."""
+    """No call may go to Zoho before `resume_at`: Zoho's limits, the service's or its own, are reached."""
 
     def __init__(self, message: str, resume_at: datetime) -> None:
         super().__init__(message, retry_after=max(1, math.ceil((resume_at - utcnow()).total_seconds())))
@@ -163,7 +163,7 @@ class ZohoClient:
     def get_record(self, path: str, key: str, record_id: str) -> dict[str, Any] | None:
         """One record, GET {path}/{record_id}: Zoho's record under `key`, or None when Zoho says it
         does not exist (its code 1002). Any other error, a wrong URL's 404 (code 5) among them, is raised:
-        only Zoho's word that the record is gone may deactivate ours."""
+        only Zoho's word that the record is gone may deactivate the stored one."""
         try:
             body = self.get(f"{path}/{record_id}")
         except ZohoApiError as exc:

@@ -1,8 +1,8 @@
-"""stock_truth: when our copy of an item's stock must be read again from Zoho, which drain is
-reading it, and when it last was.
+"""stock_truth: when the stored copy of an item's stock must be read again from Zoho, which
+drain is reading it, and when it last was.
 
-An inventory adjustment does not add its quantity to our stock (a snapshot of the item may
-already include it); it marks the item's stock check due, and the check reads Zoho's number
+An inventory adjustment does not add its quantity to the stored stock (a snapshot of the item
+may already include it); it marks the item's stock check due, and the check reads Zoho's number
 (common.sync.stock). Adjustments for items not synced yet are looked up by item.
 
 Revision ID: 0007

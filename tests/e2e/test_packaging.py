@@ -490,9 +490,9 @@ def test_the_zip_holds_every_project_module_the_handlers_and_migrations_import(u
     assert result.returncode == 0, result.stderr[-4000:]
     loaded = json.loads(result.stdout)
     assert {"functions.mobile_cart", "common.products.search_index", "migration_0004_search_name_fields"} <= set(loaded)
-    ours = {
+    project_modules = {
         name: path
         for name, path in loaded.items()
         if name.split(".")[0] in {"aws_lambda", "service", "common", "functions"}
     }
-    assert {name: path for name, path in ours.items() if not (path or "").startswith(f"{project}/")} == {}
+    assert {name: path for name, path in project_modules.items() if not (path or "").startswith(f"{project}/")} == {}

@@ -1,4 +1,4 @@
-"""The mirror converges on Zoho: our items and contacts end equal to Zoho's, whatever the network did.
+"""The mirror converges on Zoho: the stored items and contacts end equal to Zoho's, whatever the network did.
 
 A model-based test against the fake Zoho over HTTP. An organisation already holds items and
 contacts when it connects; it is imported (Zoho failing once mid-import) while its records
@@ -14,7 +14,7 @@ more than 10% of an entity's active rows deactivates nothing (its safety rail, t
 
 Afterwards every item's name, price, stock and active flag and every contact's name and phone
 equal the fake Zoho's, records Zoho no longer holds are inactive, the import read no page
-twice, and no dead letter was written. Throughout, after every drain, each stock we hold is one
+twice, and no dead letter was written. Throughout, after every drain, each stored stock is one
 that Zoho's item has had: an adjustment is never counted on top of a snapshot that includes it.
 """
 
@@ -90,7 +90,7 @@ class Network:
 
 
 def _a_minute_passes(db, fake: FakeZoho) -> None:
-    """Zoho's minute and our budget's minute are both over."""
+    """Zoho's minute and the call budget's minute are both over."""
     fake.next_minute()
     next_budget_minute(db.engine)
 
@@ -140,12 +140,12 @@ def _reconcile(client, db, fake: FakeZoho, mode: str) -> None:
 
 
 def _drain_once(db, fake: FakeZoho) -> None:
-    """One drain; then every stock we hold is one that Zoho's item has had: an adjustment counted
+    """One drain; then every stored stock is one that Zoho's item has had: an adjustment counted
     on top of a snapshot that already included it gives a number Zoho never had."""
     drain_now()
     with db.engine.connect() as connection:
-        ours = connection.execute(select(products.c.zoho_item_id, products.c.stock_quantity)).all()
-    never_zohos = {item_id: stock for item_id, stock in ours if stock not in fake.stock_history[item_id]}
+        stored = connection.execute(select(products.c.zoho_item_id, products.c.stock_quantity)).all()
+    never_zohos = {item_id: stock for item_id, stock in stored if stock not in fake.stock_history[item_id]}
     assert never_zohos == {}, "stock Zoho never had for these items"
 
 
@@ -213,36 +213,40 @@ def _assert_equal_to_zoho(db, fake: FakeZoho) -> None:
     zoho_items = {item["item_id"]: item for item in fake.all(ITEMS)}
     zoho_customers = {c["contact_id"]: c for c in fake.all(CONTACTS) if c["contact_type"] == "customer"}
     with db.engine.connect() as connection:
-        ours = {row.zoho_item_id: row for row in connection.execute(select(products))}
-        our_customers = {row.zoho_contact_id: row for row in connection.execute(select(customers))}
+        stored = {row.zoho_item_id: row for row in connection.execute(select(products))}
+        stored_customers = {row.zoho_contact_id: row for row in connection.execute(select(customers))}
         dead_letters = connection.execute(select(func.count()).select_from(tds_dead_letter_queue)).scalar_one()
     assert dead_letters == 0
     wrong_items = {
         item_id: (
-            (row.name, row.price, row.stock_quantity, row.is_active) if (row := ours.get(item_id)) else None,
+            (row.name, row.price, row.stock_quantity, row.is_active) if (row := stored.get(item_id)) else None,
             (item["name"], to_iqd(item["rate"]), item["available_stock"], item["status"] == "active"),
         )
         for item_id, item in zoho_items.items()
-        if ours.get(item_id) is None
-        or (ours[item_id].name, ours[item_id].price, ours[item_id].stock_quantity, ours[item_id].is_active)
+        if stored.get(item_id) is None
+        or (stored[item_id].name, stored[item_id].price, stored[item_id].stock_quantity, stored[item_id].is_active)
         != (item["name"], to_iqd(item["rate"]), item["available_stock"], item["status"] == "active")
     }
-    assert wrong_items == {}, "items that differ from Zoho's: (ours, Zoho's)"
-    assert sorted(item_id for item_id, row in ours.items() if row.is_active and item_id not in zoho_items) == [], (
+    assert wrong_items == {}, "items that differ from Zoho's: (stored, Zoho's)"
+    assert sorted(item_id for item_id, row in stored.items() if row.is_active and item_id not in zoho_items) == [], (
         f"items Zoho no longer holds still on sale; the passes: {_passes(db)}"
     )
     wrong_contacts = {
         contact_id: (
-            (row.name, row.phone, row.is_active) if (row := our_customers.get(contact_id)) else None,
+            (row.name, row.phone, row.is_active) if (row := stored_customers.get(contact_id)) else None,
             (contact["contact_name"], contact["phone"], True),
         )
         for contact_id, contact in zoho_customers.items()
-        if our_customers.get(contact_id) is None
-        or (our_customers[contact_id].name, our_customers[contact_id].phone, our_customers[contact_id].is_active)
+        if stored_customers.get(contact_id) is None
+        or (
+            stored_customers[contact_id].name,
+            stored_customers[contact_id].phone,
+            stored_customers[contact_id].is_active,
+        )
         != (contact["contact_name"], contact["phone"], True)
     }
-    assert wrong_contacts == {}, "customers that differ from Zoho's: (ours, Zoho's)"
-    assert sorted(cid for cid, row in our_customers.items() if row.is_active and cid not in zoho_customers) == [], (
+    assert wrong_contacts == {}, "customers that differ from Zoho's: (stored, Zoho's)"
+    assert sorted(cid for cid, row in stored_customers.items() if row.is_active and cid not in zoho_customers) == [], (
         f"customers Zoho no longer holds still active; the passes: {_passes(db)}"
     )
 

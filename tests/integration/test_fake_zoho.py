@@ -1,7 +1,7 @@
 """The fake Zoho behaves as Zoho's API documents where the sync depends on it, checked through
-our own client: pages of at most 200 with `has_more_page`, the `last_modified_time` filter and
-sort, one item with its current stock, 429 without Retry-After past the minute limit, and stock
-adjustments that leave the item's `last_modified_time` alone."""
+the service's own client: pages of at most 200 with `has_more_page`, the `last_modified_time`
+filter and sort, one item with its current stock, 429 without Retry-After past the minute limit,
+and stock adjustments that leave the item's `last_modified_time` alone."""
 
 import pytest
 import requests

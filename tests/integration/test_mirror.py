@@ -232,7 +232,7 @@ def test_a_killed_import_reads_no_committed_page_again(pg, fake_zoho):
 
 def test_a_429_mid_import_pauses_it_and_nothing_is_lost_or_dead_lettered(db, fake_zoho, captured_logs):
     fake_zoho.max_per_page = 4
-    fake_zoho.calls_per_minute = 3  # Zoho's own limit, below ours
+    fake_zoho.calls_per_minute = 3  # Zoho's own limit, below the service's
     _organisation(fake_zoho)
 
     paused = reconcile(get_settings())
@@ -316,7 +316,7 @@ def test_a_full_pass_repairs_what_differs_and_deactivates_what_zoho_deleted(clie
     fake_zoho.change(ITEMS, changed, rate=99000)  # its webhook was lost
     fake_zoho.adjust_stock((changed, -2))  # stock moves without a new last_modified_time
     fake_zoho.delete(ITEMS, deleted)  # so was this one's
-    with db.engine.begin() as connection:  # our row drifted from what its event wrote
+    with db.engine.begin() as connection:  # the stored row drifted from what its event wrote
         connection.execute(update(products).where(products.c.zoho_item_id == drifted).values(stock_quantity=0))
     configure(ADMIN_API_KEY="a" * 40)
 
@@ -329,10 +329,10 @@ def test_a_full_pass_repairs_what_differs_and_deactivates_what_zoho_deleted(clie
     assert body["entities"]["customers"]["queued"] == 0
     drain_now()
     zoho = _zoho_products(fake_zoho)
-    ours = _products(db)
-    assert ours[deleted][3] is False
-    del ours[deleted]
-    assert ours == zoho
+    stored = _products(db)
+    assert stored[deleted][3] is False
+    del stored[deleted]
+    assert stored == zoho
     assert _count(db, tds_dead_letter_queue) == 0
     full = sync_health(db.engine).mirror.full_pass["products"]
     assert (full.last_queued, full.last_deactivated, full.rail_tripped) == (2, 1, False)
@@ -436,9 +436,9 @@ def test_a_record_shifted_onto_a_read_page_by_a_deletion_during_the_pass_stays_a
     assert all(active for _, _, _, active in _products(db).values())  # item 0 was listed before it went
     assert fake_zoho.reads[("item", items[5])] == 1  # asked for by id, found, kept
     _run_until_complete(FULL)  # the next pass no longer lists item 0
-    ours = _products(db)
-    assert ours[items[0]][3] is False
-    assert all(ours[item_id][3] for item_id in items[1:])
+    stored = _products(db)
+    assert stored[items[0]][3] is False
+    assert all(stored[item_id][3] for item_id in items[1:])
 
 
 def test_a_record_created_after_the_pass_began_is_not_swept(client, db, fake_zoho, configure):
@@ -456,8 +456,8 @@ def test_a_record_created_after_the_pass_began_is_not_swept(client, db, fake_zoh
     next_budget_minute(db.engine)
     _run_until_complete(FULL)
 
-    ours = _products(db)
-    assert ours[gone][3] is False and ours[created["item_id"]][3] is True
+    stored = _products(db)
+    assert stored[gone][3] is False and stored[created["item_id"]][3] is True
     assert fake_zoho.reads[("item", created["item_id"])] == 0  # not a candidate: no call spent on it
 
 

@@ -206,8 +206,8 @@ def test_a_customer_id_other_than_the_tokens_is_403_and_changes_nothing(client, 
     ]
     assert [(r.status_code, r.get_json()["code"]) for r in calls] == [(403, "forbidden")] * 3
     assert (_lines(db.engine, ids["customer"]), _lines(db.engine, other)) == before
-    mine = client.patch(f"{ITEMS}/{ids['cable']}?customer_id={ids['customer']}", json={"quantity": 2}, headers=own)
-    assert mine.status_code == 200
+    allowed = client.patch(f"{ITEMS}/{ids['cable']}?customer_id={ids['customer']}", json={"quantity": 2}, headers=own)
+    assert allowed.status_code == 200
     assert client.delete(f"{ITEMS}/{ids['cable']}?customer_id=abc", headers=own).status_code == 422
 
 

@@ -99,8 +99,8 @@ def test_an_empty_cart_is_409_cart_empty(client, db):
 
 def test_an_address_of_someone_else_is_refused(client, db):
     ids = setup_shop(db.engine, customers=2)
-    (mine, _), (_, theirs) = ids["customers"]
-    response = place(client, mine, order_body(theirs))
+    (customer, _), (_, theirs) = ids["customers"]
+    response = place(client, customer, order_body(theirs))
     assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "address_id"
     assert order_count(db.engine) == 0
 
@@ -161,14 +161,14 @@ def test_a_promotion_ending_after_checkout_is_409(client, db):
 
 def test_orders_are_listed_newest_first_a_page_at_a_time_and_only_ones_own(client, db):
     ids = setup_shop(db.engine, customers=2)
-    (mine, address), (other, other_address) = ids["customers"]
+    (customer, address), (other, other_address) = ids["customers"]
     placed = []
     for _ in range(3):
-        placed.append(place(client, mine, order_body(address)).get_json()["id"])
+        placed.append(place(client, customer, order_body(address)).get_json()["id"])
         with write(db.engine) as c:
-            shop.cart(c, mine, {ids["cable"]: 1})
+            shop.cart(c, customer, {ids["cable"]: 1})
     theirs = place(client, other, order_body(other_address)).get_json()["id"]
-    auth = shop.bearer(mine)
+    auth = shop.bearer(customer)
     first = client.get(f"{ORDERS}?cursor=&limit=2", headers=auth).get_json()
     assert [o["id"] for o in first["orders"]] == placed[::-1][:2] and first["next_cursor"]
     rest = client.get(f"{ORDERS}?limit=2&cursor={first['next_cursor']}", headers=auth).get_json()
@@ -236,9 +236,9 @@ def test_addresses_keep_exactly_one_default_and_a_deleted_one_stays_on_its_order
 
 def test_a_foreign_address_cannot_be_changed_or_deleted(client, db):
     with write(db.engine) as c:
-        mine, other = shop.customer(c), shop.customer(c, "Other")
+        customer, other = shop.customer(c), shop.customer(c, "Other")
         theirs = shop.address(c, other, "Home", is_default=True)
-    auth = shop.bearer(mine)
+    auth = shop.bearer(customer)
     assert client.patch(f"{ADDRESSES}/{theirs}", json={"city": "X"}, headers=auth).status_code == 404
     assert client.delete(f"{ADDRESSES}/{theirs}", headers=auth).status_code == 404
 

@@ -43,9 +43,9 @@ def callers(db, configure) -> dict:
 
 
 def _foreign_token(customer_id: int) -> dict[str, str]:
-    """A well-formed token of an existing customer, signed with a key that is not ours."""
+    """A well-formed token of an existing customer, signed with a key that is not the service's."""
     claims = {"sub": str(customer_id), "iat": int(time.time()), "exp": int(time.time()) + 600}
-    return {"Authorization": "Bearer " + jwt.encode(claims, "not-our-secret-" + "0123456789abcdef" * 2, "HS256")}
+    return {"Authorization": "Bearer " + jwt.encode(claims, "foreign-secret-" + "0123456789abcdef" * 2, "HS256")}
 
 
 def _json_refusal(status: int, code: str, message: str):

@@ -1,8 +1,8 @@
-"""Stock is Zoho's number, on both databases: an inventory adjustment and a snapshot of its item,
-arriving in every order and each twice, leave our stock equal to Zoho's, without a retry or a
-dead letter, whether the snapshot was taken before the adjustment or after it (then it already
-includes it), and whether we held the item before or not. Concurrent drains read a due item's
-stock once."""
+"""Stock is Zoho's number, on both databases: an inventory adjustment and a snapshot of its
+item, arriving in every order and each twice, leave the stored stock equal to Zoho's, without a
+retry or a dead letter, whether the snapshot was taken before the adjustment or after it (then
+it already includes it), and whether the item was stored before or not. Concurrent drains read a
+due item's stock once."""
 
 import threading
 from datetime import timedelta

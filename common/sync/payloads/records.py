@@ -246,9 +246,9 @@ class ZohoPriceBook(ZohoRecord):
 
 
 class ZohoSalesOrder(ZohoRecord):
-    """A sales order: ours carry our order number as `reference_number`. Its `status` (draft,
-    confirmed/open, closed, void, onhold) and `shipped_status` (pending, partially_shipped,
-    shipped, fulfilled) move the order (common.sync.sales_orders)."""
+    """A sales order: one the service pushed carries the order's number as `reference_number`.
+    Its `status` (draft, confirmed/open, closed, void, onhold) and `shipped_status` (pending,
+    partially_shipped, shipped, fulfilled) move the order (common.sync.sales_orders)."""
 
     id_field: ClassVar[str] = "salesorder_id"
 

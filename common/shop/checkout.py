@@ -64,6 +64,20 @@ class PricedCart:
     items_count: int  # units in the cart, available or not
 
 
+# What pricing a cart line needs of the line and its product (price_cart reads these names).
+CART_LINE_COLUMNS = (
+    cart_items.c.id,
+    cart_items.c.product_id,
+    cart_items.c.quantity,
+    products.c.name,
+    products.c.image_url,
+    products.c.price,
+    products.c.category_id,
+    products.c.stock_quantity,
+    products.c.is_active,
+)
+
+
 def _line_rows(connection: Connection, customer_id: int) -> list[Row]:
     """The lines of the customer's active cart with what pricing needs of each product, the units
     held of it for placed orders (`held`) and the cart's promotion code, in one statement."""
@@ -71,15 +85,7 @@ def _line_rows(connection: Connection, customer_id: int) -> list[Row]:
         select(
             carts.c.promo_code,
             held_units(products.c.id).label("held"),
-            cart_items.c.id,
-            cart_items.c.product_id,
-            cart_items.c.quantity,
-            products.c.name,
-            products.c.image_url,
-            products.c.price,
-            products.c.category_id,
-            products.c.stock_quantity,
-            products.c.is_active,
+            *CART_LINE_COLUMNS,
         )
         .select_from(carts.join(cart_items, cart_items.c.cart_id == carts.c.id).join(products))
         .where(carts.c.customer_id == customer_id, carts.c.status == "active")

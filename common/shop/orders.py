@@ -57,7 +57,7 @@ from common.models import (
     promotions,
 )
 from common.products import reservations
-from common.shop.checkout import PricedCart, price_cart, read_checkout_token, totals_of
+from common.shop.checkout import CART_LINE_COLUMNS, PricedCart, price_cart, read_checkout_token, totals_of
 from common.shop.pricing import load_active_promotions
 from common.shop.promo_codes import code_problem, find_code
 from common.shop.schemas import Order, OrderCreate, OrderPage
@@ -101,15 +101,7 @@ def _locked_lines(connection: Connection, cart_id: int) -> list[Row]:
     """The cart's lines with their products, the products locked in id order."""
     return connection.execute(
         select(
-            cart_items.c.id,
-            cart_items.c.product_id,
-            cart_items.c.quantity,
-            products.c.name,
-            products.c.image_url,
-            products.c.price,
-            products.c.category_id,
-            products.c.stock_quantity,
-            products.c.is_active,
+            *CART_LINE_COLUMNS,
             products.c.zoho_item_id,
         )
         .select_from(cart_items.join(products, products.c.id == cart_items.c.product_id))

@@ -1,7 +1,7 @@
 """One drain contender in a process of its own, started and timed by bench/sync_bench.py.
 
     python -m bench.drain_worker --database NAME \
-        --mode ours|ours-no-outbox|ours-relay|plain-pg8000|plain-psycopg|procrastinate[-upsert]
+        --mode service|service-no-outbox|service-relay|plain-pg8000|plain-psycopg|procrastinate[-upsert]
 
 It connects and warms up first, prints READY, waits for GO on stdin, drains until the
 queue is empty, then prints `RESULT {"started", "finished", "cpu"}` (wall-clock seconds and
@@ -31,7 +31,7 @@ def _report(started: float, finished: float, cpu: float, **extra) -> None:
     sys.stdin.readline()
 
 
-def run_ours(url: str, outbox_writes: bool = True, then_relay: bool = False) -> None:
+def run_service(url: str, outbox_writes: bool = True, then_relay: bool = False) -> None:
     """The drain as the scheduled function runs it; for the outbox's cost, the same drain with
     its event writes switched off (reachable only from here), or followed by the relay."""
     from common.config import Settings
@@ -97,9 +97,9 @@ def main() -> None:
         "--mode",
         required=True,
         choices=[
-            "ours",
-            "ours-no-outbox",
-            "ours-relay",
+            "service",
+            "service-no-outbox",
+            "service-relay",
             "plain-pg8000",
             "plain-psycopg",
             "procrastinate",
@@ -113,12 +113,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1)
     args = parser.parse_args()
     url = f"postgresql://{args.user}@{args.host}:{args.port}/{args.database}"
-    if args.mode == "ours":
-        run_ours(url)
-    elif args.mode == "ours-no-outbox":
-        run_ours(url, outbox_writes=False)
-    elif args.mode == "ours-relay":
-        run_ours(url, then_relay=True)
+    if args.mode == "service":
+        run_service(url)
+    elif args.mode == "service-no-outbox":
+        run_service(url, outbox_writes=False)
+    elif args.mode == "service-relay":
+        run_service(url, then_relay=True)
     elif args.mode.startswith("plain-"):
         run_plain(args.mode.removeprefix("plain-"), args.host, args.port, args.user, args.database)
     else:

@@ -197,7 +197,7 @@ class BackendCpu:
 
     def __init__(self, database: str) -> None:
         self._marker = f": {PG['user']} {database} ".encode()
-        self._ours: dict[int, bool] = {}
+        self._of_database: dict[int, bool] = {}
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
         self._stopped = threading.Event()
@@ -207,22 +207,22 @@ class BackendCpu:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def _is_ours(self, pid: int) -> bool:
-        if pid not in self._ours:
+    def _serves_database(self, pid: int) -> bool:
+        if pid not in self._of_database:
             try:
                 title = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
                 return False
             if self._marker in title:
-                self._ours[pid] = True
+                self._of_database[pid] = True
             elif b"postgres" not in title:
-                self._ours[pid] = False
+                self._of_database[pid] = False
             # else: a PostgreSQL process, maybe a backend just forked that has not set its title yet
-        return self._ours.get(pid, False)
+        return self._of_database.get(pid, False)
 
     def _sample(self, initial: bool = False) -> None:
         for name in os.listdir("/proc"):
-            if name.isdigit() and self._is_ours(int(name)):
+            if name.isdigit() and self._serves_database(int(name)):
                 with contextlib.suppress(OSError):
                     cpu = process_cpu(int(name))
                     self._first.setdefault(int(name), cpu if initial else 0.0)

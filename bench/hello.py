@@ -1,4 +1,4 @@
-"""The stack's ceiling: a function that does nothing, served by the same hosts as ours."""
+"""The stack's ceiling: a function that does nothing, served by the same hosts as the service's."""
 
 
 def hello(request):

@@ -3,7 +3,7 @@
     PYTHONPATH=$PWD .venv/bin/python bench/mirror_bench.py [--items 100000] [--contacts 20000] [--limit 1000]
 
 A scratch PostgreSQL database; the fake Zoho (tests/fake_zoho.py) holding the items and the
-customers, answering 429 past `--limit` calls a minute, and our budget raised to the same
+customers, answering 429 past `--limit` calls a minute, and the service's call budget raised to the same
 limit; two drain threads applying the queue while the reconcile steps list Zoho. Reported:
 - Zoho calls per 1,000 records (target <= 6);
 - the import's time against the floor Zoho's limit sets, calls / limit (target <= 1.2x);
@@ -140,7 +140,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--contacts", type=int, default=20_000)
-    parser.add_argument("--limit", type=int, default=1000, help="Zoho's calls a minute (the fake's and ours)")
+    parser.add_argument(
+        "--limit", type=int, default=1000, help="Zoho's calls a minute (the fake's and the service's budget)"
+    )
     args = parser.parse_args()
 
     databases = ScratchDatabases("mirror_bench_")

@@ -6,7 +6,7 @@ Two tasks under one name, so the same deferred jobs serve both:
   the queue machinery around it (procrastinate's fetch / finish functions, its worker, psycopg);
 - `bind_plain_upsert`: what a team would write on procrastinate instead of the service's handlers, one
   plain `INSERT ... ON CONFLICT DO UPDATE` per job through psycopg into tables indexed like
-  ours (a unique Zoho id, a trigram index on the name, an index on the SKU or email), with no
+  the service's (a unique Zoho id, a trigram index on the name, an index on the SKU or email), with no
   stale check, search columns, history or events.
 """
 

@@ -236,7 +236,7 @@ def bench_intake(report: Report, rounds: int, duration: float, warmup: float) ->
 
 
 def bench_enqueue(report: Report, rounds: int, jobs: int) -> None:
-    """procrastinate's in-process enqueue (defer) rate, and ours in-process (accept_webhook) beside it."""
+    """procrastinate's in-process enqueue (defer) rate, and the service's in-process (accept_webhook) beside it."""
     from bench import procrastinate_app
     from common import migrate
     from common.config import get_settings
@@ -268,8 +268,8 @@ def bench_enqueue(report: Report, rounds: int, jobs: int) -> None:
     contenders = {
         "procrastinate-1": (defer, 1),
         f"procrastinate-{CLIENTS}": (defer, CLIENTS),
-        "ours-1": (accept, 1),
-        f"ours-{CLIENTS}": (accept, CLIENTS),
+        "service-1": (accept, 1),
+        f"service-{CLIENTS}": (accept, CLIENTS),
     }
     results: dict[str, list[float]] = {name: [] for name in contenders}
     try:
@@ -302,8 +302,8 @@ def bench_enqueue(report: Report, rounds: int, jobs: int) -> None:
 
 DRAIN_CONTENDERS = {
     # name: (drain_worker mode, processes, concurrency per process)
-    "ours-1": ("ours", 1, 1),
-    "ours-2": ("ours", 2, 1),
+    "service-1": ("service", 1, 1),
+    "service-2": ("service", 2, 1),
     "plain-pg8000-1": ("plain-pg8000", 1, 1),
     "plain-pg8000-2": ("plain-pg8000", 2, 1),
     "procrastinate-1": ("procrastinate", 1, 1),
@@ -318,9 +318,9 @@ DRAIN_CONTENDERS = {
 
 # The outbox's cost: the same drain with and without its event writes, and with the relay after it.
 OUTBOX_CONTENDERS = {
-    "no-outbox": ("ours-no-outbox", 1, 1),
-    "outbox": ("ours", 1, 1),
-    "outbox+relay": ("ours-relay", 1, 1),
+    "no-outbox": ("service-no-outbox", 1, 1),
+    "outbox": ("service", 1, 1),
+    "outbox+relay": ("service-relay", 1, 1),
 }
 
 
@@ -437,7 +437,7 @@ def run_drain(template: str, events: int, name: str, contenders: dict = DRAIN_CO
         )[0]
     outboxed = (
         sql(database, "SELECT count(*), count(published_at) FROM event_outbox")[0]
-        if mode.startswith("ours")
+        if mode.startswith("service")
         else (0, 0)
     )
     drop_db(database)
@@ -736,31 +736,31 @@ def judge(report: Report) -> None:
             + ")",
             cost < 0.15,
         )
-    if "drain.ours-1" in f:
+    if "drain.service-1" in f:
         for n in (1, 2):
-            ours, plain = f[f"drain.ours-{n}"].value, f[f"drain.plain-pg8000-{n}"].value
-            ratio = _ratio(ours, plain)
-            per_round = _per_round(f[f"drain.ours-{n}"], f[f"drain.plain-pg8000-{n}"])
+            service, plain = f[f"drain.service-{n}"].value, f[f"drain.plain-pg8000-{n}"].value
+            ratio = _ratio(service, plain)
+            per_round = _per_round(f[f"drain.service-{n}"], f[f"drain.plain-pg8000-{n}"])
             report.check(
                 f"drain, {n} worker(s): >= 80% of the plain SQL loop sending the service's statements (pg8000)",
-                f"{ratio:.0%} ({ours:.0f} / {plain:.0f} items/s{per_round})",
+                f"{ratio:.0%} ({service:.0f} / {plain:.0f} items/s{per_round})",
                 ratio >= 0.8,
             )
             upsert = f[f"drain.procrastinate-upsert-{n}"]
-            ratio = _ratio(ours, upsert.value)
-            per_round = _per_round(f[f"drain.ours-{n}"], upsert, percent=False)
+            ratio = _ratio(service, upsert.value)
+            per_round = _per_round(f[f"drain.service-{n}"], upsert, percent=False)
             report.check(
                 f"drain, {n} worker(s): >= 1.2x procrastinate applying a plain upsert (psycopg)",
-                f"{ratio:.2f}x ({ours:.0f} / {upsert.value:.0f} items/s{per_round})",
+                f"{ratio:.2f}x ({service:.0f} / {upsert.value:.0f} items/s{per_round})",
                 ratio >= 1.2,
             )
             peers = [f[f"drain.procrastinate-{n}"]] + ([f["drain.procrastinate-1x2"]] if n == 2 else [])
             peer = max(peers, key=lambda figure: figure.value)
-            ratio = _ratio(ours, peer.value)
-            per_round = _per_round(f[f"drain.ours-{n}"], peer, percent=False)
+            ratio = _ratio(service, peer.value)
+            per_round = _per_round(f[f"drain.service-{n}"], peer, percent=False)
             report.check(
                 f"drain, {n} worker(s): faster than procrastinate" + (" (best of 2 processes / 1x2)" if n == 2 else ""),
-                f"{ratio:.2f}x ({ours:.0f} / {peer.value:.0f} items/s{per_round})",
+                f"{ratio:.2f}x ({service:.0f} / {peer.value:.0f} items/s{per_round})",
                 ratio > 1,
             )
 
@@ -814,8 +814,8 @@ def render(report: Report, info: dict[str, Any], command: str) -> str:
         for key, label in (
             ("enqueue.procrastinate-1", "procrastinate `defer()`, 1 thread"),
             (f"enqueue.procrastinate-{CLIENTS}", f"procrastinate `defer()`, {CLIENTS} threads"),
-            ("enqueue.ours-1", "ours `accept_webhook()`, 1 thread (information)"),
-            (f"enqueue.ours-{CLIENTS}", f"ours `accept_webhook()`, {CLIENTS} threads (information)"),
+            ("enqueue.service-1", "the service's `accept_webhook()`, 1 thread (information)"),
+            (f"enqueue.service-{CLIENTS}", f"the service's `accept_webhook()`, {CLIENTS} threads (information)"),
         ):
             x = f[key]
             lines.append(f"| {label} | {x.value:,.0f} | {' / '.join(f'{r:,.0f}' for r in x.rounds)} |")
@@ -828,7 +828,7 @@ def render(report: Report, info: dict[str, Any], command: str) -> str:
             "|---|---:|---:|---:|",
         ]
         for label, one, two in (
-            ("**ours** (`drain()`, SQLAlchemy + pg8000)", "ours-1", "ours-2"),
+            ("**the service** (`drain()`, SQLAlchemy + pg8000)", "service-1", "service-2"),
             ("plain SQL loop, pg8000 cursor", "plain-pg8000-1", "plain-pg8000-2"),
             ("procrastinate worker, same handler (1 process / 2 processes)", "procrastinate-1", "procrastinate-2"),
             (

@@ -60,4 +60,4 @@ class Aggregate:
         self.server_errors += other.server_errors
         self.total_ms += other.total_ms
         self.max_ms = max(self.max_ms, other.max_ms)
-        self.histogram = [mine + theirs for mine, theirs in zip(self.histogram, other.histogram, strict=True)]
+        self.histogram = [kept + added for kept, added in zip(self.histogram, other.histogram, strict=True)]

@@ -76,3 +76,51 @@ def test_nothing_outside_tests_points_out_of_the_repository():
             text = path.read_bytes().decode("utf-8", errors="replace")
             offenders += [f"{name}:{n}" for n, line in enumerate(text.splitlines(), 1) if OUTSIDE in line]
     assert not offenders, f"{OUTSIDE} is not in a clone of this repository, yet is named at {', '.join(offenders)}"
+
+
+# The repository's voice: no first person, and no pointer into a tracker. "I" is matched apart
+# with its case, as are the others' first letters: a loop's `i` and the US are no pronouns; a
+# hyphen, a slash or a word character either side (me-south-1, python -I, I/O) makes it no word.
+_FIRST_PERSON = re.compile(r"(?<![\w/-])(?:[Ww]e|[Oo]urs?|[Uu]s|[Ll]et's|[Mm]y|[Mm]e|[Mm]ine|I)(?![\w/-])")
+_TRACKER = re.compile(r"(?i)\b(?:issue|task|ticket)s? #?\d+\b")
+_VOICE_SUFFIXES = (".py", ".md", ".yml", ".yaml", ".js", ".sh", ".toml", ".html", ".css", ".ini", ".txt", ".cfg")
+# Other people's words, quoted as they are: Zoho's checkbox and article title, ruff's rule "I".
+_QUOTED = ("I want to secure this webhook", "How Do I Secure My Webhooks", "How do I secure my webhooks", '"I",')
+
+
+def _tracked_text_files() -> list[str]:
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.fail(f"git ls-files is needed to list the tracked files: {exc}")
+    return [name for name in listed.stdout.decode().split("\0") if name.endswith(_VOICE_SUFFIXES)]
+
+
+def test_nothing_speaks_in_the_first_person_or_cites_a_tracker():
+    offenders = []
+    for name in _tracked_text_files():
+        path = PROJECT_ROOT / name
+        if name == "tests/unit/test_repository_docs.py" or not path.is_file():  # the patterns' own examples
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            unquoted = line
+            for quote in _QUOTED:
+                unquoted = unquoted.replace(quote, "")
+            found = _FIRST_PERSON.findall(unquoted) + _TRACKER.findall(unquoted)
+            if found:
+                offenders.append(f"{name}:{number} {found}")
+    assert not offenders, "first person or a tracker reference at:\n" + "\n".join(offenders)
+
+
+def test_the_voice_check_sees_what_it_forbids():
+    """The patterns must catch what they are for, or the scan above would prove nothing."""
+    for text in ("We retry", "differs from ours", "a fault of ours", "as I said", "see issue 22", "Let's go"):
+        assert _FIRST_PERSON.search(text) or _TRACKER.search(text), text
+    for text in ("region me-south-1", "python -I -c", "no I/O", "for i in range(3)", "the US", "museum", "Iraq"):
+        assert not (_FIRST_PERSON.search(text) or _TRACKER.search(text)), text
+
+
+def test_the_benchmark_summary_stays_a_summary():
+    """docs/BENCHMARKS.md holds each target's latest figure; method and history go to bench/README.md."""
+    lines = len((PROJECT_ROOT / "docs" / "BENCHMARKS.md").read_text().splitlines())
+    assert lines < 200, f"docs/BENCHMARKS.md has {lines} lines: move detail to bench/README.md"

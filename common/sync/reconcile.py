@@ -23,7 +23,9 @@ Stock adjustments are not reconciled (common.sync.entities says which entities a
 
 Zoho lists records modified since `last_modified_time`, oldest first; those stamped exactly
 at the cursor may come back on the next run, and are then counted as duplicates. A record without
-a `last_modified_time` (some price books) does not move its cursor. Pages are numbered from
+a `last_modified_time` (some price books) does not move its cursor, nor does one stamped after the
+service's clock (a bad stamp, or Zoho's clock ahead): it is listed again next time instead of
+carrying the cursor past changes still to come. Pages are numbered from
 the run's starting cursor, so a record Zoho modifies while a run reads the pages after it
 moves to the end and shifts one later record onto a page already read; that record waits
 for its next change, its webhook, or the nightly full pass.
@@ -168,7 +170,7 @@ def _reconcile_entity(
         if deadline is not None and time.monotonic() >= deadline:
             return False
         records, more = client.list_page(entity.list_path, entity.list_key, {**query, "page": page})
-        cursor = _newest(cursor, records)
+        cursor = _newest(cursor, records, utcnow())
         counts = {"enqueued": 0, "duplicates": 0, "invalid": 0}
         with write(engine) as connection:
             for record in records:
@@ -197,13 +199,13 @@ def _enqueue(connection: Connection, entity: Entity, record: Any) -> str:
     return "enqueued" if queued else "duplicates"
 
 
-def _newest(cursor: str, records: list[Any]) -> str:
-    """The latest of the cursor and the records' last_modified_time, kept in Zoho's own text."""
+def _newest(cursor: str, records: list[Any], now: datetime) -> str:
+    """The latest of the cursor and the records' last_modified_time up to `now`, kept in Zoho's own text."""
     newest, newest_at = cursor, _parse(cursor)
     for record in records:
         stamp = record.get("last_modified_time") if isinstance(record, dict) else None
         at = _parse(stamp)
-        if at is not None and (newest_at is None or at > newest_at):
+        if at is not None and at <= now and (newest_at is None or at > newest_at):
             newest, newest_at = stamp, at
     return newest
 

@@ -162,6 +162,19 @@ def test_a_changed_record_is_queued_again_and_moves_the_cursor(db, imported, fak
     assert _queued(db)[-1].payload == {"event_type": "upsert", "item": changed}
 
 
+def test_a_record_stamped_in_the_future_does_not_carry_the_cursor_past_later_changes(db, imported, fake_zoho):
+    _stock_zoho(fake_zoho)
+    fake_zoho.add(ITEMS, _item("460000000000009", minutes_ago=-2 * 24 * 60))  # two days ahead
+    reconcile(get_settings())
+    changed = _item("460000000000001", minutes_ago=1, rate=460000)
+    fake_zoho.add(ITEMS, changed)
+
+    reconcile(get_settings())
+
+    assert _queued(db)[-1].payload == {"event_type": "upsert", "item": changed}
+    assert _cursors(db)["products"] == changed["last_modified_time"]
+
+
 def test_a_record_a_webhook_already_delivered_is_a_duplicate(client, db, imported, fake_zoho):
     item = _item("460000000000009", minutes_ago=5)
     contact = _contact("880000000000009", minutes_ago=5)

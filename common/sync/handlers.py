@@ -44,7 +44,7 @@ from common.models import (
 )
 from common.money import to_iqd
 from common.products import reservations
-from common.products.sales import recompute_sales_counts
+from common.products.sales import count_sales_of_created_product, recompute_sales_counts
 from common.products.search_index import product_search, vocabulary_rows
 from common.sync import stock
 from common.sync.clock import trusted_until
@@ -582,7 +582,7 @@ def apply_product(connection: Connection, event: ZohoEvent, now: datetime) -> st
             .returning(products.c.id, *(products.c[column] for column in _PRODUCT_TRACKED))
         ).first()
         if created is not None:
-            recompute_sales_counts(connection, [item.item_id])  # its invoices may have come first
+            count_sales_of_created_product(connection, created.id, item.item_id)  # its invoices may have come first
             outbox.write(connection, _product_events(None, created.id, item.item_id, dict(created._mapping)), now)
             return APPLIED
         # Another drain created this product meanwhile; the second pass updates it.

@@ -92,6 +92,25 @@ def test_every_entity_has_a_real_handler(client, db, fake_zoho):
     assert _one(db, product_prices, product_prices.c.pricelist_id == pricelist.id).price == 430001
 
 
+def test_sales_counted_before_their_product_arrived_are_its_own_once_it_does(client, db):
+    """An invoice may arrive before the item it sells; the product, created later, counts its units."""
+    queue_webhook(client, "customers", zoho.customer())
+    queue_webhook(client, "invoices", zoho.invoice(lines=[{"item_id": "460000000012345", "quantity": 3, "rate": 1}]))
+    queue_webhook(
+        client,
+        "invoices",
+        zoho.invoice("770000000000102", lines=[{"item_id": "460000000099999", "quantity": 5, "rate": 1}]),
+    )
+    drain_now()
+    queue_webhook(client, "products", zoho.product())
+    queue_webhook(client, "products", zoho.product("460000000077777"))
+    drain_now()
+
+    with db.engine.connect() as connection:
+        counts = dict(connection.execute(select(products.c.zoho_item_id, products.c.sales_count)).all())
+    assert counts == {"460000000012345": 3, "460000000077777": 0}
+
+
 def test_an_older_update_is_skipped_as_stale(client, db):
     queue_webhook(client, "products", zoho.product(version=3))
     drain_now()

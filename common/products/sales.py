@@ -8,34 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, select, update
+from sqlalchemy import ColumnElement, Connection, ScalarSelect, and_, func, select, update
 
 from common.models import invoice_lines, invoices, products
 
 
-def _units_sold(zoho_item_id: ColumnElement[str] | str) -> Select[tuple[int]]:
-    """Units on the active invoices' lines of an item (a column or a value)."""
+def units_sold(zoho_item_id: ColumnElement[str] | str) -> ScalarSelect[int]:
+    """Units on the active invoices' lines of an item (a column or a value): the value a product
+    row is created with, since its invoices may have arrived first."""
     return (
         select(func.coalesce(func.sum(invoice_lines.c.quantity), 0))
         .select_from(invoice_lines.join(invoices, invoices.c.id == invoice_lines.c.invoice_id))
         .where(and_(invoice_lines.c.zoho_item_id == zoho_item_id, invoices.c.is_active))
+        .scalar_subquery()
     )
-
-
-def count_sales_of_created_product(connection: Connection, product_id: int, zoho_item_id: str) -> None:
-    """Set a product created in this transaction to the units its item's invoices (which may have
-    arrived first) sold: the row is this transaction's alone, so nothing is locked, and it is
-    written only when an invoice sold it (a new row's count is 0)."""
-    sold = connection.execute(_units_sold(zoho_item_id)).scalar_one()
-    if sold:
-        connection.execute(update(products).where(products.c.id == product_id).values(sales_count=sold))
 
 
 def recompute_sales_counts(connection: Connection, zoho_item_ids: Collection[str] | None = None) -> None:
     """Refresh sales_count for these Zoho items (every product when None)."""
     if zoho_item_ids is not None and not zoho_item_ids:
         return
-    sold = _units_sold(products.c.zoho_item_id).scalar_subquery()
+    sold = units_sold(products.c.zoho_item_id)
     # Only rows whose count changes are written (no dead tuples, no index churn).
     statement = update(products).where(products.c.sales_count != sold).values(sales_count=sold)
     if zoho_item_ids is not None:

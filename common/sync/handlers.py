@@ -44,7 +44,7 @@ from common.models import (
 )
 from common.money import to_iqd
 from common.products import reservations
-from common.products.sales import count_sales_of_created_product, recompute_sales_counts
+from common.products.sales import recompute_sales_counts, units_sold
 from common.products.search_index import product_search, vocabulary_rows
 from common.sync import stock
 from common.sync.clock import trusted_until
@@ -577,12 +577,11 @@ def apply_product(connection: Connection, event: ZohoEvent, now: datetime) -> st
             return APPLIED
         created = connection.execute(
             insert(connection, products)
-            .values(**values, zoho_item_id=item.item_id, created_at=now)
+            .values(**values, zoho_item_id=item.item_id, sales_count=units_sold(item.item_id), created_at=now)
             .on_conflict_do_nothing(index_elements=[products.c.zoho_item_id])
             .returning(products.c.id, *(products.c[column] for column in _PRODUCT_TRACKED))
         ).first()
         if created is not None:
-            count_sales_of_created_product(connection, created.id, item.item_id)  # its invoices may have come first
             outbox.write(connection, _product_events(None, created.id, item.item_id, dict(created._mapping)), now)
             return APPLIED
         # Another drain created this product meanwhile; the second pass updates it.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -20,7 +21,7 @@ from common.sync import queue
 from common.sync.clock import refuse_future_versions
 from common.sync.entities import Entity
 from common.sync.group_commit import DEFAULT_WAIT_SECONDS, GroupCommit
-from common.sync.payloads.bodies import DELIVERY_FIELDS
+from common.sync.payloads.bodies import DELIVERY_FIELDS, ZohoEvent
 from common.sync.schemas import WebhookAccepted, WebhookDryRun
 
 # Zoho's form option posts the JSON body in this x-www-form-urlencoded field.
@@ -46,12 +47,16 @@ def idempotency_key(entity: Entity, stored: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def event_row(entity: Entity, payload: Any, operation: str | None = None) -> dict[str, Any]:
-    """Validate an event and describe it as a tds_sync_queue row (ValidationFailed when it does
-    not fit, or when its version is from the future: common.sync.clock)."""
+def checked_event(entity: Entity, payload: Any, now: datetime, operation: str | None = None) -> ZohoEvent:
+    """Validate an event (ValidationFailed when it does not fit, or when its version is from the
+    future: common.sync.clock)."""
     event = entity.parse(payload, operation)
-    now = utcnow()
     refuse_future_versions(event, entity.document, now)
+    return event
+
+
+def queue_row(entity: Entity, event: ZohoEvent, now: datetime) -> dict[str, Any]:
+    """A checked event as a tds_sync_queue row."""
     return {
         "entity_type": entity.name,
         "source_entity_id": event.source_id,
@@ -63,6 +68,12 @@ def event_row(entity: Entity, payload: Any, operation: str | None = None) -> dic
         "source_modified_at": event.modified_at,
         "created_at": now,
     }
+
+
+def event_row(entity: Entity, payload: Any, operation: str | None = None) -> dict[str, Any]:
+    """Validate an event and describe it as a tds_sync_queue row."""
+    now = utcnow()
+    return queue_row(entity, checked_event(entity, payload, now, operation), now)
 
 
 def enqueue_event(connection: Connection, entity: Entity, payload: Any) -> tuple[int, str, bool]:

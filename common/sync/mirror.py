@@ -63,7 +63,8 @@ from common.models import (
 )
 from common.sync import queue, queue_reads, zoho_budget
 from common.sync.entities import ENTITIES, Entity
-from common.sync.intake import enqueue_event, event_row
+from common.sync.intake import checked_event, enqueue_event, queue_row
+from common.sync.payloads.bodies import ZohoEvent
 from common.sync.schemas import EntityProgress, MirrorStatus, PassProgress, ZohoCallsUsed
 
 if TYPE_CHECKING:  # the dashboard reads the progress without importing the HTTP client (cold start)
@@ -444,14 +445,15 @@ def _mark_seen(connection: Connection, entity: Entity, started: datetime, zoho_i
 def _queue_differing(connection: Connection, entity: Entity, records: list[Any]) -> tuple[int, int, list[str]]:
     """Queue, through the intake, the listed records that differ from the stored ones: (queued,
     duplicates, listed ids)."""
-    parsed: dict[str, tuple[Any, Any]] = {}
+    now = utcnow()
+    parsed: dict[str, ZohoEvent] = {}
     for record in records:
         try:
-            event = entity.parse({entity.document: record})
-        except ValidationFailed as failed:
+            event = checked_event(entity, {entity.document: record}, now)
+        except ValidationFailed as failed:  # a record Zoho lists may not fit, or be stamped far ahead
             log_invalid(entity, record, failed)
             continue
-        parsed[event.source_id] = (record, event.record)
+        parsed[event.source_id] = event
     held = HELD[entity.name]
     columns = [held.key, held.table.c.is_active, held.table.c.zoho_data]
     if entity.name == "products":
@@ -462,9 +464,9 @@ def _queue_differing(connection: Connection, entity: Entity, records: list[Any])
         else {}
     )
     differing = [
-        event_row(entity, {entity.document: raw})
-        for source_id, (raw, record) in parsed.items()
-        if _differs(entity, record, stored.get(source_id))
+        queue_row(entity, event, now)
+        for source_id, event in parsed.items()
+        if _differs(entity, event.record, stored.get(source_id))
     ]
     results = queue.enqueue(connection, differing) if differing else []
     queued = sum(1 for queue_id, new in results if new or _run_again(connection, queue_id))

@@ -35,7 +35,7 @@ from common.sync.dashboard import sync_health
 from common.sync.mirror import FULL, IMPORT
 from common.sync.reconcile import ReconcileStopped, reconcile
 from common.sync.zoho_client import ZohoBudgetSpent, ZohoClient, ZohoPaused
-from tests.fake_zoho import BILLS, CONTACTS, CREDIT_NOTES, INVOICES, ITEMS, PRICEBOOKS, FakeZoho
+from tests.fake_zoho import BILLS, CONTACTS, CREDIT_NOTES, INVOICES, ITEMS, PRICEBOOKS, FakeZoho, zoho_time
 from tests.helpers import (
     ADMIN_KEY,
     PROJECT_ROOT,
@@ -538,3 +538,17 @@ def test_a_list_entry_without_the_webhooks_invoice_lines_is_not_a_difference(cli
     answer = _run_until_complete(FULL)[-1]
 
     assert answer.entities["invoices"].queued == 0 and _count(db, tds_sync_queue) == queued
+
+
+def test_a_record_stamped_a_day_ahead_is_left_out_and_the_import_still_completes(db, fake_zoho, captured_logs):
+    _organisation(fake_zoho)
+    ahead = fake_zoho.records[ITEMS][0]
+    ahead["last_modified_time"] = zoho_time(utcnow() + timedelta(days=2))
+
+    _run_until_complete()
+
+    zoho = _zoho_products(fake_zoho)
+    del zoho[ahead["item_id"]]
+    assert _products(db) == zoho
+    assert "Zoho record failed validation, not queued" in captured_logs()
+    assert ahead["item_id"] in captured_logs()

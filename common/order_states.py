@@ -35,7 +35,7 @@ def move(connection: Connection, row: Row, status: str, now: datetime, source: s
     elif RANK[status] <= RANK[row.status]:
         return False
     values = {"status": status, "updated_at": now}
-    if status == "cancelled":
+    if status == "cancelled" and source != "zoho":
         values["zoho_push_due_at"] = now  # the push voids the Zoho sales order, if there is one
     connection.execute(update(orders).where(orders.c.id == row.id).values(**values))
     record_status(connection, row.id, status, now, source)

@@ -66,6 +66,8 @@ def apply_sales_order(connection: Connection, event: ZohoEvent, now: datetime) -
         values.update(zoho_salesorder_id=salesorder.salesorder_id, zoho_synced_at=now)
     if salesorder.salesorder_number and row.zoho_salesorder_number is None:
         values["zoho_salesorder_number"] = salesorder.salesorder_number
+    if status == "cancelled" and row.zoho_voided_at is None:
+        values["zoho_voided_at"] = now  # void or deleted in Zoho already: nothing to push back
     committed_at = None
     if status in ("confirmed", "shipped", "delivered") and row.zoho_committed_at is None:
         committed_at = values["zoho_committed_at"] = modified_at or now

@@ -125,6 +125,21 @@ def test_a_cancelled_order_is_voided_in_zoho(client, db, fake_zoho):
     assert [so["status"] for so in fake_zoho.sales_orders(placed[1]["number"])] == ["draft"]
 
 
+def test_a_void_made_in_zoho_cancels_the_order_and_is_not_sent_back(client, db, fake_zoho):
+    [order, *_] = _three_orders(client, db.engine)
+    _push_rounds(db.engine, rounds=1)
+    [salesorder] = fake_zoho.sales_orders(order["number"])
+    voided = fake_zoho.change(SALES_ORDERS, salesorder["salesorder_id"], status="void")
+    queue_webhook(client, "sales-orders", {"salesorder": voided})
+    drain_now()
+    fake_zoho.reset_counters()
+
+    _push_rounds(db.engine, rounds=2)
+
+    assert _order_row(db.engine, order["id"]).status == "cancelled"
+    assert [call.path for call in fake_zoho.api_calls() if call.method == "POST"] == []
+
+
 def test_an_order_cancelled_before_its_push_never_reaches_zoho(client, db, fake_zoho):
     placed = _three_orders(client, db.engine)
     auth = shop.bearer(_order_row(db.engine, placed[0]["id"]).customer_id)

@@ -38,7 +38,7 @@ _DATABASE = ("database-url",)
 _ADMIN = (*_DATABASE, "admin-api-key", "ops-viewer-key")
 _ZOHO = ("zoho-client-id", "zoho-client-secret", "zoho-refresh-token", "zoho-organization-id")
 _SHOP = (*_DATABASE, "mobile-token-secret")
-# Each deployed function (aws_lambda.entry_points) -> the parameters it reads: what its routes'
+# Each deployed function (a def of aws_lambda.py) -> the parameters it reads: what its routes'
 # guards check and what its work calls. serverless.yml grants each function's role exactly these
 # (tests/e2e/test_packaging.py reads the packaged template against this table).
 FUNCTION_PARAMETERS: dict[str, tuple[str, ...]] = {
@@ -131,6 +131,9 @@ def fields_needed() -> set[str]:
     return {SECRET_PARAMETERS[name] for name in parameters_needed() if name in SECRET_PARAMETERS}
 
 
+GET_PARAMETERS_MAX = 10
+
+
 def _read(path: str, names: tuple[str, ...]) -> dict[str, str]:
     """The parameters `names` under `path` that exist (name without the path -> decrypted value)."""
     if not names:
@@ -139,15 +142,18 @@ def _read(path: str, names: tuple[str, ...]) -> dict[str, str]:
 
     from common import aws
 
+    found = []
     try:
         with _botocore_quiet():
-            answer = aws.client("ssm", attempts=SSM_ATTEMPTS).get_parameters(
-                Names=[f"{path}/{name}" for name in names], WithDecryption=True
-            )
+            client = aws.client("ssm", attempts=SSM_ATTEMPTS)
+            for start in range(0, len(names), GET_PARAMETERS_MAX):  # SSM answers at most 10 names a call
+                chunk = names[start : start + GET_PARAMETERS_MAX]
+                answer = client.get_parameters(Names=[f"{path}/{name}" for name in chunk], WithDecryption=True)
+                found += answer["Parameters"]
     except (BotoCoreError, ClientError) as exc:
         # Error codes and messages name the path or the missing permission, never a value.
         raise SecretsUnavailable(f"SECRETS_SSM_PREFIX: cannot read SSM path {path}: {exc}") from None
-    values = {parameter["Name"].removeprefix(path + "/"): parameter["Value"] for parameter in answer["Parameters"]}
+    values = {parameter["Name"].removeprefix(path + "/"): parameter["Value"] for parameter in found}
     log.info("Read %d SSM parameters under %s: %s", len(values), path, ", ".join(sorted(values)))
     return values
 

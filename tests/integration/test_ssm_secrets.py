@@ -178,3 +178,15 @@ def test_every_deployed_function_lists_its_parameters():
     assert set(ssm_secrets.FUNCTION_PARAMETERS) == deployed | {aws_lambda.FALLBACK}
     known = {*SECRET_PARAMETERS, *ssm_secrets.OPTIONAL_PARAMETERS}
     assert {name for needed in ssm_secrets.FUNCTION_PARAMETERS.values() for name in needed} <= known
+
+
+def test_more_names_than_one_ssm_call_takes_are_all_read(ssm):
+    """SSM's GetParameters takes at most ten names: a longer list is read in several calls."""
+    names = (*(f"feature-{number:02}" for number in range(10)), "admin-api-key", "zoho-client-id")
+
+    values = ssm_secrets._read(PREFIX.rstrip("/"), names)
+
+    assert values == {
+        **{f"feature-{number:02}": "on" for number in range(10)},
+        **{name: SECRETS[name] for name in ("admin-api-key", "zoho-client-id")},
+    }

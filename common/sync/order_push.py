@@ -1,8 +1,8 @@
 """Placed orders to Zoho as sales orders, exactly once; cancelled ones voided there.
 
 The `zoho_sales_orders` subscriber of `order.placed` (common.events.subscribers) marks the
-order due for the push (`orders.zoho_push_due_at`); cancelling marks it due too. `push_due` runs after the relay's
-deliveries (the drain, the runner's workers, the `publish_events` schedule) and works each
+order due for the push (`orders.zoho_push_due_at`); cancelling it in the shop marks it due too. `push_due` runs after
+the relay's deliveries (the runner's workers, the `publish_events` schedule) and works each
 due order outside any database transaction, since Zoho may take seconds to answer:
 
 1. claim: one transaction locks a due order whose lease has run out, counts the attempt and
@@ -19,7 +19,8 @@ due order outside any database transaction, since Zoho may take seconds to answe
    and pushes one now.
 
 Zoho calls go through common.sync.zoho_client, so they spend the same call budget as the
-sync; the client is imported on use, so functions that never push do not load it at cold start.
+sync; the client is imported only once an order is claimed, so a minute with nothing to push loads
+no HTTP client.
 """
 
 from __future__ import annotations
@@ -82,14 +83,14 @@ def push_due(settings: Settings, *, budget_seconds: float, engine: Engine | None
     summary = PushSummary()
     if not settings.zoho_configured:
         return summary
+    started = time.monotonic()
+    claimed = _claim(engine, utcnow())
+    if claimed is None:  # the usual minute: no HTTP client is loaded or opened
+        return summary
     from common.sync.zoho_client import ZohoClient, ZohoError, ZohoPaused
 
-    started = time.monotonic()
     with ZohoClient(settings, engine) as client:
-        while time.monotonic() - started < budget_seconds:
-            claimed = _claim(engine, utcnow())
-            if claimed is None:
-                break
+        while claimed is not None:
             try:
                 _push(client, engine, claimed, summary)
             except ZohoPaused as paused:  # a 429 or the shared budget spent: nobody calls until then
@@ -99,6 +100,7 @@ def push_due(settings: Settings, *, budget_seconds: float, engine: Engine | None
             except (ZohoError, PushRefused) as exc:
                 _failed(engine, claimed.order, str(exc))
                 summary.failed += 1
+            claimed = _claim(engine, utcnow()) if time.monotonic() - started < budget_seconds else None
     return summary
 
 

@@ -1,6 +1,6 @@
 """The application's exceptions: one root, `AppError`, and the kinds handlers and services raise.
 
-They say what went wrong, never how to answer it: common.http.error_answer is the one place a
+They say what went wrong, never how to answer it: common.http.ANSWERS is the one place a
 kind of error (and a database error) becomes an HTTP status and the contract's machine word.
 The other kinds derive from it too: common.config.ConfigError, common.ssm_secrets.SecretsUnavailable,
 common.sync.errors.SyncError (and Zoho's, common.sync.zoho_client), common.verify.CheckFailed.

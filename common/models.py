@@ -825,7 +825,7 @@ orders = Table(
     # When Zoho confirmed the sales order (Zoho's clock): its stock counts the order from then.
     Column("zoho_committed_at", UtcDateTime),
     Column("zoho_voided_at", UtcDateTime),
-    # The push to Zoho (common.events.sales_orders): due while set, retried with backoff.
+    # The push to Zoho (common.sync.order_push): due while set, retried with backoff.
     Column("zoho_push_due_at", UtcDateTime),
     Column("zoho_push_attempts", Integer, nullable=False, server_default=text("0")),
     Column("zoho_push_error", Text),

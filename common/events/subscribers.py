@@ -60,7 +60,7 @@ def flag_cart_lines(connection: Connection, event: dict[str, Any]) -> None:
 
 
 def mark_order_due_for_zoho(connection: Connection, event: dict[str, Any]) -> None:
-    """order.placed → the order is due for its push to Zoho (common.events.sales_orders), once:
+    """order.placed → the order is due for its push to Zoho (common.sync.order_push), once:
     a redelivery changes nothing."""
     connection.execute(
         update(orders)

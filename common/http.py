@@ -177,6 +177,9 @@ class ApiRequest:
         return values
 
     def json_model(self, model: type[Model]) -> Model:
+        """The JSON body as `model`; on a route whose body is optional, no body at all is the model's defaults."""
+        if not self.route.body_required and not self.body and not self.raw.mimetype:
+            return model()
         return validate(model, self.json())
 
     def query_model(self, model: type[Model]) -> Model:

@@ -2,10 +2,6 @@
 the audit trail, pause and resume, and bulk dead-letter actions (admin; the viewer key reads).
 The admin-key guard has set the caller's role (`request.operator_role`), which changes record."""
 
-from typing import TypeVar
-
-from pydantic import BaseModel
-
 from common.db.transactions import read
 from common.http import NO_STORE, ApiRequest, http_function, json_response
 from common.keys import admin_key
@@ -38,14 +34,6 @@ from common.sync.schemas import (
 )
 
 _TAG = "zoho dashboard"
-Body = TypeVar("Body", bound=BaseModel)
-
-
-def _body(request: ApiRequest, model: type[Body]) -> Body:
-    """The JSON body as `model`; no body at all is `{}` (every field optional)."""
-    if not request.body and not request.raw.mimetype:
-        return model()
-    return request.json_model(model)
 
 
 @route(
@@ -131,7 +119,7 @@ def retry_all_dead_letters(request: ApiRequest):
     responses={200: BulkReplayed},
 )
 def replay_matching(request: ApiRequest) -> BulkReplayed:
-    return control.replay_matching(_body(request, DeadLetterFilter), request.operator_role)
+    return control.replay_matching(request.json_model(DeadLetterFilter), request.operator_role)
 
 
 @route(
@@ -147,7 +135,7 @@ def replay_matching(request: ApiRequest) -> BulkReplayed:
     responses={200: BulkDiscarded},
 )
 def discard_matching(request: ApiRequest) -> BulkDiscarded:
-    return control.discard_matching(_body(request, DeadLetterFilter), request.operator_role)
+    return control.discard_matching(request.json_model(DeadLetterFilter), request.operator_role)
 
 
 @route(
@@ -163,7 +151,7 @@ def discard_matching(request: ApiRequest) -> BulkDiscarded:
     responses={200: Paused},
 )
 def pause(request: ApiRequest) -> Paused:
-    return control.pause(_body(request, PauseBody).entity_type, request.operator_role)
+    return control.pause(request.json_model(PauseBody).entity_type, request.operator_role)
 
 
 @route(
@@ -179,7 +167,7 @@ def pause(request: ApiRequest) -> Paused:
     responses={200: Paused},
 )
 def resume(request: ApiRequest) -> Paused:
-    return control.resume(_body(request, PauseBody).entity_type, request.operator_role)
+    return control.resume(request.json_model(PauseBody).entity_type, request.operator_role)
 
 
 @route(

@@ -19,7 +19,8 @@ from common.models import customer_addresses as addresses
 from common.shop.schemas import Address, AddressChange, AddressCreate, AddressList
 
 
-def _all(connection: Connection, customer_id: int) -> list[Address]:
+def customer_addresses(connection: Connection, customer_id: int) -> list[Address]:
+    """The customer's addresses, the default first."""
     rows = connection.execute(
         select(addresses)
         .where(addresses.c.customer_id == customer_id)
@@ -60,7 +61,7 @@ def _one(connection: Connection, customer_id: int, address_id: int) -> Address:
 
 def list_addresses(customer_id: int) -> AddressList:
     with read() as connection:
-        return AddressList(addresses=_all(connection, customer_id))
+        return AddressList(addresses=customer_addresses(connection, customer_id))
 
 
 def add_address(customer_id: int, new: AddressCreate) -> Address:

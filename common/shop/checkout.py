@@ -25,11 +25,11 @@ from sqlalchemy import Connection, Row, select
 
 from common.clock import utcnow
 from common.db.transactions import read
-from common.models import cart_items, carts, customer_addresses, products
+from common.models import cart_items, carts, products
 from common.products.reservations import held_units
+from common.shop.addresses import customer_addresses
 from common.shop.pricing import Promotion, card_price, load_active_promotions, order_discount
 from common.shop.schemas import (
-    Address,
     Cart,
     CartBadge,
     CartLine,
@@ -206,15 +206,11 @@ def checkout(customer_id: int, delivery: DeliveryOptionId = DEFAULT_DELIVERY) ->
         rows, held = line_rows(connection, customer_id)
         priced = price_cart(rows, active, held)
         code = cart_code(connection, customer_id, rows)
-        addresses = connection.execute(
-            select(customer_addresses)
-            .where(customer_addresses.c.customer_id == customer_id)
-            .order_by(customer_addresses.c.is_default.desc(), customer_addresses.c.id)
-        ).all()
+        addresses = customer_addresses(connection, customer_id)
     totals, applied = totals_of(priced, active, delivery, code)
     return Checkout(
         cart=_cart(priced, totals, code),
-        addresses=[Address.model_validate(address) for address in addresses],
+        addresses=addresses,
         payment_methods=list(PAYMENT_METHODS),
         delivery_options=list(DELIVERY_OPTIONS.values()),
         promotions=[

@@ -205,7 +205,7 @@ def _place(connection: Connection, customer_id: int, key: str, body: OrderCreate
             issues=[issue.model_dump() for issue in priced.issues],
         )
     code = cart.promo_code
-    coded = find_code(connection, code, now) if code else None
+    coded = find_code(connection, code) if code else None
     problem = code_problem(connection, coded, customer_id, priced.subtotal, now) if code else None
     if problem:
         raise CheckoutChanged(

@@ -26,7 +26,7 @@ def normalised(code: str) -> str:
     return code.strip().upper()
 
 
-def find_code(connection: Connection, code: str, now: datetime) -> Row | None:
+def find_code(connection: Connection, code: str) -> Row | None:
     """The checkout promotion carrying this code, whatever its dates (None: no such code)."""
     return connection.execute(
         select(promotions).where(promotions.c.code == normalised(code), promotions.c.applies_to == "checkout")
@@ -66,7 +66,7 @@ def apply_code(customer_id: int, code: str) -> Cart:
             .on_conflict_do_nothing(index_elements=[carts.c.customer_id], index_where=text("status = 'active'"))
         )
         _, priced = current_cart(connection, customer_id, now)
-        problem = code_problem(connection, find_code(connection, code, now), customer_id, priced.subtotal, now)
+        problem = code_problem(connection, find_code(connection, code), customer_id, priced.subtotal, now)
         if problem:
             raise PromoCodeInvalid(f"Promotion code {normalised(code)}: {problem}")
         _set_code(connection, customer_id, normalised(code), now)

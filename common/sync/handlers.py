@@ -45,7 +45,7 @@ from common.models import (
 from common.money import to_iqd
 from common.products import reservations
 from common.products.sales import recompute_sales_counts, units_sold
-from common.products.search_index import product_search, vocabulary_rows
+from common.products.search_index import PRODUCT_TEXT, product_search, vocabulary_rows
 from common.sync import stock
 from common.sync.clock import trusted_until
 from common.sync.entities import BY_NAME
@@ -446,10 +446,7 @@ def _product_values(
     connection: Connection, item: records.ZohoItem, stored: Row | None, modified_at: datetime | None, now: datetime
 ) -> Values:
     values = _given_values(item, PRODUCT_FIELDS)
-    text = {
-        field: values.get(field, getattr(stored, field) if stored else None)
-        for field in ("name", "name_ar", "sku", "brand", "description")
-    }
+    text = {field: values.get(field, getattr(stored, field) if stored else None) for field in PRODUCT_TEXT}
     if not text["name"]:
         raise PermanentSyncError(f"item {item.item_id} has no name")
     if item.rate is not None:
@@ -463,9 +460,7 @@ def _product_values(
         values["is_active"] = item.status == "active"
     if item.category_id and (stored is None or (stored.zoho_data or {}).get("category_id") != item.category_id):
         values["category_id"] = _category_id(connection, item, now)
-    search = product_search(
-        {**text, "description_ar": stored.description_ar if stored else None}, stored._mapping if stored else None
-    )
+    search = product_search(text, stored._mapping if stored else None)
     values.update(search.columns)
     _add_vocabulary(connection, search.terms)
     values["zoho_data"] = item.model_dump(mode="json", exclude_none=True)

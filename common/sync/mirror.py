@@ -499,8 +499,8 @@ def _differs(entity: Entity, record: Any, stored: Row | None) -> bool:
         return True
     # Only the fields the list carries: a list entry lacks some the webhook has (invoices' lines).
     stored_data = stored.zoho_data or {}
-    listed = record.model_dump(mode="json", exclude_none=True)
-    return any(stored_data.get(field) != value for field, value in listed.items() if field in record.model_fields_set)
+    listed = record.model_dump(mode="json", exclude_none=True, include=record.model_fields_set)
+    return any(stored_data.get(field) != value for field, value in listed.items())
 
 
 def _run_again(connection: Connection, queue_id: int) -> bool:

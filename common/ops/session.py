@@ -28,7 +28,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from common.clock import utcnow
 from common.config import Settings, key_set
 from common.db.transactions import read, write
-from common.keys import ADMIN, VIEWER
+from common.keys import ADMIN, VIEWER, matching
 from common.models import ops_login_failures, ops_sessions
 
 SESSION_COOKIE = "tsh_ops_session"
@@ -72,19 +72,10 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def matching_key(given: str, admin_key: SecretStr) -> str | None:
-    """The configured admin key (one of two during a rotation) equal to `given`, compared in constant time."""
-    found = None
-    for key in key_set(admin_key):
-        if hmac.compare_digest(given.encode(), key.encode()):
-            found = key
-    return found
-
-
 def role_of(given: str, admin_key: SecretStr | None, viewer_key: SecretStr | None) -> tuple[str, str] | None:
     """(role, the configured key equal to `given`): an admin key first, else a viewer key."""
     for role, keys in ((ADMIN, admin_key), (VIEWER, viewer_key)):
-        if keys is not None and (key := matching_key(given, keys)) is not None:
+        if (key := matching(given, key_set(keys))) is not None:
             return role, key
     return None
 

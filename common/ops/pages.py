@@ -242,8 +242,8 @@ def log_in(request: ApiRequest) -> Response:
         session.failed(client)
         return login_form(request, 401, "That is not the admin key.")
     role, signed_in_with = signed_in
-    _, cookie = session.start(signed_in_with, role=role)
     with write() as connection:
+        _, cookie = session.start(signed_in_with, role=role, connection=connection)
         audit.record(connection, role, audit.LOGIN, {"client": client})
     response = redirect(PAGE_PATH)
     response.headers.add(
@@ -254,8 +254,8 @@ def log_in(request: ApiRequest) -> Response:
 
 
 def log_out(request: ApiRequest) -> Response:
-    session.end(request.ops_session.id)
     with write() as connection:
+        session.end(request.ops_session.id, connection=connection)
         audit.record(connection, request.ops_session.role, audit.LOGOUT)
     response = redirect(LOGIN_PATH)
     response.headers.add("Set-Cookie", session.cookie_header(session.SESSION_COOKIE, "", 0, request.settings))

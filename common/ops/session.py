@@ -19,11 +19,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import SecretStr
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from common.clock import utcnow
 from common.config import Settings, key_set
@@ -80,13 +81,20 @@ def role_of(given: str, admin_key: SecretStr | None, viewer_key: SecretStr | Non
     return None
 
 
-def start(signed_in_with: str, now: datetime | None = None, role: str = ADMIN) -> tuple[Session, str]:
+def _writing(connection: Connection | None) -> AbstractContextManager[Connection]:
+    """The caller's transaction, or a write() of its own."""
+    return nullcontext(connection) if connection is not None else write()
+
+
+def start(
+    signed_in_with: str, now: datetime | None = None, role: str = ADMIN, *, connection: Connection | None = None
+) -> tuple[Session, str]:
     """A new session of `role` for an operator who gave the key `signed_in_with`, and its cookie
-    value. Sessions past their end are deleted on the way."""
+    value, written in `connection`'s transaction if given. Sessions past their end are deleted on the way."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
-    with write() as connection:
+    with _writing(connection) as connection:
         connection.execute(delete(ops_sessions).where(_ended(now)))
         session_id = connection.execute(
             insert(ops_sessions).returning(ops_sessions.c.id),
@@ -139,8 +147,9 @@ def find(
     return Session(row.id, row.csrf, row.role)
 
 
-def end(session_id: int) -> None:
-    with write() as connection:
+def end(session_id: int, *, connection: Connection | None = None) -> None:
+    """Delete the session, in `connection`'s transaction if given."""
+    with _writing(connection) as connection:
         connection.execute(delete(ops_sessions).where(ops_sessions.c.id == session_id))
 
 

@@ -32,7 +32,6 @@ log = get_logger("ops.alerts")
 
 DEAD_LETTERS, DRAIN_STALLED, JOB_FAILING = "dead_letters", "drain_stalled", "job_failing"
 FULL_PASS_STALE, ZOHO_BUDGET, ERROR_RATE = "full_pass_stale", "zoho_budget", "error_rate"
-RULES = (DEAD_LETTERS, DRAIN_STALLED, JOB_FAILING, FULL_PASS_STALE, ZOHO_BUDGET, ERROR_RATE)
 OPEN, RESOLVED = "open", "resolved"
 
 EVALUATE_EVERY = timedelta(minutes=1)

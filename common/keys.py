@@ -27,12 +27,18 @@ WEBHOOK_KEY_HEADER = "X-Webhook-Key"
 ADMIN_KEY_HEADER = "X-Admin-Key"
 
 
+def matching(given: str, keys: Iterable[str]) -> str | None:
+    """The key of `keys` equal to `given`, or None; every key compared in constant time (no early exit)."""
+    found = None
+    for key in keys:
+        if hmac.compare_digest(given.encode(), key.encode()):
+            found = key
+    return found
+
+
 def matches_any(given: str, keys: Iterable[str]) -> bool:
     """Whether `given` is one of `keys`, every key compared in constant time (no early exit)."""
-    found = False
-    for key in keys:
-        found |= hmac.compare_digest(given.encode(), key.encode())
-    return found
+    return matching(given, keys) is not None
 
 
 def _require(request: ApiRequest, header: str, expected: SecretStr | None, message: str) -> None:

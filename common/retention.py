@@ -72,4 +72,3 @@ class RetentionTimer(PeriodicJob):
 
     def __init__(self, settings: Settings, interval_seconds: float = PURGE_INTERVAL_SECONDS) -> None:
         super().__init__("history purge", interval_seconds, lambda: purge_history(settings))
-        self.settings = settings

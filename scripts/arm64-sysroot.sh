@@ -44,5 +44,5 @@ rm -rf "$root.partial/debs" "$root.partial/wheels"
 qemu-aarch64 -L "$root.partial/sysroot" "$root.partial/sysroot/usr/bin/python3.11" -c \
     "import sys, ssl, ctypes, decimal; sys.path.insert(0, '$root.partial/runtime'); import awslambdaric.bootstrap, boto3" \
     || { echo "FATAL: the arm64 Python does not start under qemu-aarch64" >&2; exit 1; }
-rm -rf "$root" && mv "$root.partial" "$root" && touch "$root/.complete-$(echo "${WHEELS[*]} ${PACKAGES[*]}" | sha256sum | cut -c1-16)"
+rm -rf "$root" && mv "$root.partial" "$root" && touch "$stamp"
 echo "$root"

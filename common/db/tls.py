@@ -17,13 +17,10 @@ import ssl
 from sqlalchemy.engine.url import URL
 
 from common.config import ConfigError
-from common.logs import get_logger
 
 MODES = ("disable", "require", "verify-ca", "verify-full")
 PRODUCTION_MODE = "verify-full"
 LOCAL_MODE = "disable"
-
-log = get_logger("db")
 
 
 class TlsSettingError(ConfigError):

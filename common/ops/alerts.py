@@ -24,6 +24,7 @@ from common.logs import get_logger
 from common.models import ops_alert_clock, ops_incidents, tds_request_metrics, tds_sync_queue
 from common.ops import jobs, mirror_status, notify
 from common.sync import queue_reads
+from common.sync.dashboard import PENDING_AGE_LIMIT_SECONDS
 from common.sync.mirror import FULL_PASS_MAX_AGE
 from common.sync.queue import NOT_PAUSED, PENDING
 
@@ -31,12 +32,10 @@ log = get_logger("ops.alerts")
 
 DEAD_LETTERS, DRAIN_STALLED, JOB_FAILING = "dead_letters", "drain_stalled", "job_failing"
 FULL_PASS_STALE, ZOHO_BUDGET, ERROR_RATE = "full_pass_stale", "zoho_budget", "error_rate"
-RULES = (DEAD_LETTERS, DRAIN_STALLED, JOB_FAILING, FULL_PASS_STALE, ZOHO_BUDGET, ERROR_RATE)
 OPEN, RESOLVED = "open", "resolved"
 
 EVALUATE_EVERY = timedelta(minutes=1)
 REPEAT_EVERY = timedelta(hours=1)
-PENDING_AGE_LIMIT = timedelta(minutes=5)
 ERROR_WINDOW = timedelta(minutes=5)
 ERROR_RATE_LIMIT_PERCENT = 1.0
 ERROR_RATE_MIN_REQUESTS = 20
@@ -82,9 +81,10 @@ def findings(facts: Facts, now: datetime) -> dict[str, str]:
     found = {}
     if facts.unresolved_dead_letters:
         found[DEAD_LETTERS] = f"{facts.unresolved_dead_letters} unresolved dead letters"
-    if facts.oldest_pending_at and now - facts.oldest_pending_at > PENDING_AGE_LIMIT:
+    if facts.oldest_pending_at and now - facts.oldest_pending_at > timedelta(seconds=PENDING_AGE_LIMIT_SECONDS):
         waited = round((now - facts.oldest_pending_at).total_seconds() / 60)
-        found[DRAIN_STALLED] = f"the oldest pending item has waited {waited} min (limit 5 min)"
+        limit = round(PENDING_AGE_LIMIT_SECONDS / 60)
+        found[DRAIN_STALLED] = f"the oldest pending item has waited {waited} min (limit {limit} min)"
     if facts.failing_jobs:
         found[JOB_FAILING] = "; ".join(
             f"the scheduled {job} failed twice in a row: {error}" for job, error in sorted(facts.failing_jobs.items())
@@ -137,13 +137,17 @@ def apply(connection: Connection, found: dict[str, str], now: datetime, settings
             log.info("incident resolved", extra={"rule": rule})
 
 
+def _run_rules(connection: Connection, now: datetime, settings: Settings) -> dict[str, str]:
+    found = findings(gather(connection, now, settings), now)
+    apply(connection, found, now, settings)
+    return found
+
+
 def evaluate(settings: Settings, engine: Engine | None = None, now: datetime | None = None) -> dict[str, str]:
     """Run every rule now and update the incidents; returns the findings."""
     now = now or utcnow()
     with write(engine) as connection:
-        found = findings(gather(connection, now, settings), now)
-        apply(connection, found, now, settings)
-    return found
+        return _run_rules(connection, now, settings)
 
 
 def _claim_clock(connection: Connection, now: datetime) -> bool:
@@ -176,7 +180,7 @@ class AlertClock:
         with write(engine) as connection:
             if not _claim_clock(connection, now):
                 return False
-            apply(connection, findings(gather(connection, now, settings), now), now, settings)
+            _run_rules(connection, now, settings)
         return True
 
 

@@ -45,12 +45,12 @@ def pause(entity_type: str | None, role: str, engine: Engine | None = None) -> P
 def resume(entity_type: str | None, role: str, engine: Engine | None = None) -> Paused:
     """Resume every entity type (None), or one: while all are paused, that leaves the others paused."""
     with write(engine) as connection:
-        names = _names(connection)
+        paused = {row.entity_type: row for row in queue.pauses(connection)}
         if entity_type is None:
             connection.execute(ops_queue_pauses.delete())
         else:
-            if ALL_ENTITIES in names:
-                since = {row.entity_type: row for row in queue.pauses(connection)}[ALL_ENTITIES]
+            if ALL_ENTITIES in paused:
+                since = paused[ALL_ENTITIES]
                 connection.execute(ops_queue_pauses.delete())
                 connection.execute(
                     ops_queue_pauses.insert(),
@@ -67,12 +67,7 @@ def resume(entity_type: str | None, role: str, engine: Engine | None = None) -> 
 
 
 def _narrowing(where: DeadLetterFilter) -> dict:
-    return {
-        "entity_type": where.entity_type,
-        "error_contains": where.error_contains,
-        "since": where.since,
-        "until": where.until,
-    }
+    return where.model_dump(exclude={"dry_run"})
 
 
 def count_matching(where: DeadLetterFilter, engine: Engine | None = None) -> int:

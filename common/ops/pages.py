@@ -242,8 +242,8 @@ def log_in(request: ApiRequest) -> Response:
         session.failed(client)
         return login_form(request, 401, "That is not the admin key.")
     role, signed_in_with = signed_in
-    _, cookie = session.start(signed_in_with, role=role)
     with write() as connection:
+        _, cookie = session.start(signed_in_with, role=role, connection=connection)
         audit.record(connection, role, audit.LOGIN, {"client": client})
     response = redirect(PAGE_PATH)
     response.headers.add(
@@ -254,8 +254,8 @@ def log_in(request: ApiRequest) -> Response:
 
 
 def log_out(request: ApiRequest) -> Response:
-    session.end(request.ops_session.id)
     with write() as connection:
+        session.end(request.ops_session.id, connection=connection)
         audit.record(connection, request.ops_session.role, audit.LOGOUT)
     response = redirect(LOGIN_PATH)
     response.headers.add("Set-Cookie", session.cookie_header(session.SESSION_COOKIE, "", 0, request.settings))
@@ -265,7 +265,9 @@ def log_out(request: ApiRequest) -> Response:
 # ---------------------------------------------------------------- the page
 
 
-def _overview(query: PageQuery) -> dict[str, Any]:
+def _overview(query: PageQuery, fragment: bool) -> dict[str, Any]:
+    """What the page shows; for the fragment (the panels' refresh) only what panels.html renders:
+    no payload search, record history, audit trail or entity types."""
     now = utcnow()
     health = dashboard.sync_health()
     view: dict[str, Any] = {
@@ -274,11 +276,12 @@ def _overview(query: PageQuery) -> dict[str, Any]:
         "record": query.record,
         "series": SERIES,
         "pause_lines": [dashboard.pause_line(pause) for pause in health.paused],
-        "entity_types": sorted(BY_NAME),
         "query_value": query.q,
         "found_events": None,
         "audit_entries": [],
     }
+    if not fragment:
+        view["entity_types"] = sorted(BY_NAME)
     if query.notice:
         view["notice"] = _NOTICES[query.notice].format(count=query.count or 0)
     if health.status == "unhealthy":
@@ -293,9 +296,12 @@ def _overview(query: PageQuery) -> dict[str, Any]:
             dead_letters_by_entity=queue_reads.unresolved_by_entity(connection),
             last_reconcile=queries.last_reconcile(connection),
             incidents=incidents.recent(connection),
-            audit_entries=audit.recent(connection, AUDIT_SHOWN),
-            found_events=search_payloads(connection, query.q, SEARCH_SHOWN) if query.q else None,
         )
+        if not fragment:
+            view.update(
+                audit_entries=audit.recent(connection, AUDIT_SHOWN),
+                found_events=search_payloads(connection, query.q, SEARCH_SHOWN) if query.q else None,
+            )
         total, letters = queue_reads.dead_letter_page(
             connection,
             include_resolved=False,
@@ -306,7 +312,7 @@ def _overview(query: PageQuery) -> dict[str, Any]:
         view.update(
             dead_letters=_with_payloads(letters, "dead-letters"), letters_pages=_pages(query, "letters_page", total)
         )
-        if query.record:
+        if query.record and not fragment:
             total, events = queue_reads.record_history(
                 connection, query.record, LIST_PAGE_SIZE, (query.history_page - 1) * LIST_PAGE_SIZE
             )
@@ -316,7 +322,7 @@ def _overview(query: PageQuery) -> dict[str, Any]:
 
 def page(request: ApiRequest, fragment: bool) -> Response:
     """The whole page, or (for the page's own refresh) only its live panels."""
-    view = _overview(request.query_model(PageQuery))
+    view = _overview(request.query_model(PageQuery), fragment)
     found = request.ops_session
     return render(
         "panels.html" if fragment else "dashboard.html",

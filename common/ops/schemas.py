@@ -11,7 +11,6 @@ from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StringConstr
 from common.sync.entities import BY_NAME
 
 EntityName = Literal[tuple(sorted(BY_NAME))]  # type: ignore[valid-type]
-Role = Literal["admin", "viewer"]
 
 
 class PauseBody(BaseModel):

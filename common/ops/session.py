@@ -19,16 +19,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import SecretStr
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from common.clock import utcnow
 from common.config import Settings, key_set
 from common.db.transactions import read, write
-from common.keys import ADMIN, VIEWER
+from common.keys import ADMIN, VIEWER, matching
 from common.models import ops_login_failures, ops_sessions
 
 SESSION_COOKIE = "tsh_ops_session"
@@ -72,30 +73,28 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def matching_key(given: str, admin_key: SecretStr) -> str | None:
-    """The configured admin key (one of two during a rotation) equal to `given`, compared in constant time."""
-    found = None
-    for key in key_set(admin_key):
-        if hmac.compare_digest(given.encode(), key.encode()):
-            found = key
-    return found
-
-
 def role_of(given: str, admin_key: SecretStr | None, viewer_key: SecretStr | None) -> tuple[str, str] | None:
     """(role, the configured key equal to `given`): an admin key first, else a viewer key."""
     for role, keys in ((ADMIN, admin_key), (VIEWER, viewer_key)):
-        if keys is not None and (key := matching_key(given, keys)) is not None:
+        if (key := matching(given, key_set(keys))) is not None:
             return role, key
     return None
 
 
-def start(signed_in_with: str, now: datetime | None = None, role: str = ADMIN) -> tuple[Session, str]:
+def _writing(connection: Connection | None) -> AbstractContextManager[Connection]:
+    """The caller's transaction, or a write() of its own."""
+    return nullcontext(connection) if connection is not None else write()
+
+
+def start(
+    signed_in_with: str, now: datetime | None = None, role: str = ADMIN, *, connection: Connection | None = None
+) -> tuple[Session, str]:
     """A new session of `role` for an operator who gave the key `signed_in_with`, and its cookie
-    value. Sessions past their end are deleted on the way."""
+    value, written in `connection`'s transaction if given. Sessions past their end are deleted on the way."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
-    with write() as connection:
+    with _writing(connection) as connection:
         connection.execute(delete(ops_sessions).where(_ended(now)))
         session_id = connection.execute(
             insert(ops_sessions).returning(ops_sessions.c.id),
@@ -148,8 +147,9 @@ def find(
     return Session(row.id, row.csrf, row.role)
 
 
-def end(session_id: int) -> None:
-    with write() as connection:
+def end(session_id: int, *, connection: Connection | None = None) -> None:
+    """Delete the session, in `connection`'s transaction if given."""
+    with _writing(connection) as connection:
         connection.execute(delete(ops_sessions).where(ops_sessions.c.id == session_id))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,6 +30,17 @@ def queue_webhook(client, route: str, body: dict) -> int:
     response = client.post(f"/api/zoho/webhooks/{route}", json=body)
     assert response.status_code == 202, response.get_json()
     return int(response.get_json()["event_id"])
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of an operations page's form."""
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def log_in(client, key: str = ADMIN_KEY):
+    """Sign in to the operations page through a test client with its login form; the login's answer."""
+    form = client.get("/dashboard/login")
+    return client.post("/dashboard/login", data={"csrf": csrf_token(form.get_data(as_text=True)), "admin_key": key})
 
 
 def drain_now(budget: float = 30.0) -> DrainSummary:

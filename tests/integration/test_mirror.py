@@ -42,6 +42,7 @@ from tests.helpers import (
     drain_now,
     early_in_a_minute,
     free_port,
+    log_in,
     next_budget_minute,
     queue_webhook,
 )
@@ -462,8 +463,6 @@ def test_a_record_created_after_the_pass_began_is_not_swept(client, db, fake_zoh
 
 
 def test_the_stats_and_the_operations_page_show_the_passes_and_the_calls(client, db, fake_zoho, configure):
-    from tests.integration.test_ops_session import _log_in
-
     configure(ADMIN_API_KEY=ADMIN_KEY)
     _imported(db, fake_zoho, items=3)
     _run_until_complete(FULL)
@@ -472,7 +471,7 @@ def test_the_stats_and_the_operations_page_show_the_passes_and_the_calls(client,
     assert stats["mirror"]["import_progress"]["products"]["listed"] == 3
     assert stats["mirror"]["full_pass"]["products"]["last_queued"] == 0
     assert stats["mirror"]["zoho_calls"]["today"] == len(fake_zoho.api_calls())
-    _log_in(client)
+    log_in(client)
     page = client.get("/dashboard").get_data(as_text=True)
     assert 'id="zoho-mirror"' in page
     assert f'<b id="zoho-calls">{len(fake_zoho.api_calls())}</b> of 1000' in page

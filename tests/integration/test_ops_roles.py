@@ -16,7 +16,7 @@ from common.models import ops_audit_log, ops_sessions, tds_dead_letter_queue
 from common.ops import alerts
 from common.ops.pages import operator
 from service import ROUTES
-from tests.helpers import ADMIN_KEY, drain_now, queue_webhook
+from tests.helpers import ADMIN_KEY, csrf_token, drain_now, log_in, queue_webhook
 
 VIEWER_KEY = "viewer-key-0123456789abcdef"
 ADMIN = {"X-Admin-Key": ADMIN_KEY}
@@ -28,13 +28,9 @@ def keys(configure, db):
     configure(DATABASE_URL=db.url, ADMIN_API_KEY=ADMIN_KEY, OPS_VIEWER_KEY=VIEWER_KEY)
 
 
-def _token(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-
-
 def _log_in(client, key: str):
-    form = client.get("/dashboard/login")
-    answer = client.post("/dashboard/login", data={"csrf": _token(form.get_data(as_text=True)), "admin_key": key})
+    """Sign in; the operations page's HTML."""
+    answer = log_in(client, key)
     assert answer.status_code == 303, answer.get_data(as_text=True)
     return client.get("/dashboard").get_data(as_text=True)
 
@@ -75,7 +71,7 @@ def test_the_viewer_page_shows_everything_but_no_form_that_changes_anything(clie
     assert actions == ["/dashboard/logout"], "a viewer may only sign out"
     panels = client.get("/dashboard/panels").get_data(as_text=True)
     assert 'method="post"' not in panels
-    csrf = _token(html)
+    csrf = csrf_token(html)
     [letter] = re.findall(r'data-id="(\d+)"', html)[:1]
     for route in ROUTES:
         if route.auth is operator and route.method == "POST" and route.operation != "ops_logout":
@@ -128,7 +124,7 @@ def test_an_admin_key_rotation_ends_admin_sessions_and_no_viewer_session(client,
 
 def test_the_admin_page_pauses_resumes_and_shows_the_banner(client, db, keys):
     html = _log_in(client, ADMIN_KEY)
-    csrf = _token(html)
+    csrf = csrf_token(html)
     assert client.post("/dashboard/queue/pause", data={"csrf": csrf, "entity_type": ""}).status_code == 303
     page = client.get("/dashboard").get_data(as_text=True)
     assert re.search(r"Paused: drain of every entity type paused since \d{4}-\d\d-\d\d \d\d:\d\d UTC by admin", page)
@@ -142,7 +138,7 @@ def test_the_admin_page_pauses_resumes_and_shows_the_banner(client, db, keys):
 
 def test_the_admin_page_counts_a_bulk_action_and_acts_only_once_confirmed(client, db, keys):
     _dead_letter(client)
-    csrf = _token(_log_in(client, ADMIN_KEY))
+    csrf = csrf_token(_log_in(client, ADMIN_KEY))
     form = {"csrf": csrf, "action": "discard", "entity_type": "products", "error_contains": "no name"}
     shown = client.post("/dashboard/dead-letters/bulk", data=form)
     assert shown.status_code == 200

@@ -47,6 +47,13 @@ def drain_now(budget: float = 30.0) -> DrainSummary:
     return drain(get_settings(), trigger="test", budget_seconds=budget)
 
 
+def dead_letter_one(client, item_id: str = "broken-1") -> int:
+    """Queue a product without a name, which cannot be created: it is dead-lettered at once. Its queue id."""
+    queue_id = queue_webhook(client, "products", {"item": {"item_id": item_id, "rate": 5}})
+    assert drain_now().dead_lettered == 1
+    return queue_id
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -120,6 +127,23 @@ def next_budget_minute(engine) -> None:
             .where(zoho_call_budget.c.period == "minute")
             .values(period_start=utcnow().replace(second=0, microsecond=0) - timedelta(minutes=1))
         )
+
+
+def run_until_complete(mode: str | None = None, *, steps: int = 50, **limits) -> list:
+    """Reconcile steps against Zoho (draining after each) until one says complete, each paused
+    minute let pass; every step's answer."""
+    from common.db.engine import get_engine
+    from common.sync.reconcile import reconcile
+
+    answers = []
+    for _ in range(steps):
+        answer = reconcile(get_settings(), mode=mode, **limits)
+        answers.append(answer)
+        drain_now()
+        if answer.complete:
+            return answers
+        next_budget_minute(get_engine())
+    raise AssertionError(f"not complete after {steps} steps: {answers[-1]}")
 
 
 def early_in_a_minute() -> None:

@@ -45,6 +45,7 @@ from tests.helpers import (
     log_in,
     next_budget_minute,
     queue_webhook,
+    run_until_complete,
 )
 
 
@@ -107,25 +108,6 @@ def _organisation(fake: FakeZoho, items: int = 12, customers_: int = 6, vendors:
     fake.put(CREDIT_NOTES, {"creditnote_number": "CN-1", "date": today.isoformat(), "total": 100, "status": "open"})
 
 
-def _run_until_complete(mode: str | None = None, *, steps: int = 50, **limits) -> list:
-    """Reconcile steps (draining after each) until one says complete; each paused minute is let pass."""
-    answers = []
-    for _ in range(steps):
-        answer = reconcile(get_settings(), mode=mode, **limits)
-        answers.append(answer)
-        drain_now()
-        if answer.complete:
-            return answers
-        next_budget_minute_of_settings()
-    raise AssertionError(f"not complete after {steps} steps: {answers[-1]}")
-
-
-def next_budget_minute_of_settings() -> None:
-    from common.db.engine import get_engine
-
-    next_budget_minute(get_engine())
-
-
 def _products(db) -> dict[str, tuple]:
     with db.engine.connect() as connection:
         rows = connection.execute(
@@ -164,7 +146,7 @@ def test_an_existing_organisation_is_imported_completely_in_bounded_steps(db, fa
     _organisation(fake_zoho)
     started = utcnow().replace(microsecond=0)
 
-    answers = _run_until_complete()
+    answers = run_until_complete()
 
     assert len(answers) > 3 and [answer.complete for answer in answers[:-1]] == [False] * (len(answers) - 1)
     assert {answer.mode for answer in answers} == {"import"}
@@ -246,7 +228,7 @@ def test_a_429_mid_import_pauses_it_and_nothing_is_lost_or_dead_lettered(db, fak
     next_budget_minute(db.engine)
     fake_zoho.calls_per_minute = 100
 
-    answers = _run_until_complete()
+    answers = run_until_complete()
 
     assert answers[-1].mode == "import"
     assert fake_zoho.repeated_pages() == {}
@@ -300,14 +282,14 @@ def test_the_day_limit_stops_the_work_until_the_next_day(db, fake_zoho, configur
         yesterday = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
         connection.execute(update(zoho_call_budget).values(period_start=yesterday))
     configure(ZOHO_DAILY_CALL_LIMIT=1000)
-    assert _run_until_complete()[-1].mode == "import"
+    assert run_until_complete()[-1].mode == "import"
     assert fake_zoho.repeated_pages() == {}
     assert _products(db) == _zoho_products(fake_zoho)
 
 
 def _imported(db, fake: FakeZoho, items: int = 12) -> None:
     _organisation(fake, items=items)
-    _run_until_complete()
+    run_until_complete()
     assert _products(db) == _zoho_products(fake)
 
 
@@ -345,7 +327,7 @@ def test_a_full_pass_over_unchanged_records_queues_nothing_and_writes_nothing(db
         before = connection.execute(select(products.c.id, products.c.updated_at).order_by(products.c.id)).all()
     queued = _count(db, tds_sync_queue)
 
-    answers = _run_until_complete(FULL)
+    answers = run_until_complete(FULL)
 
     assert (answers[-1].mode, answers[-1].enqueued, answers[-1].deactivated) == ("full", 0, 0)
     assert _count(db, tds_sync_queue) == queued
@@ -359,7 +341,7 @@ def test_the_safety_rail_deactivates_nothing_says_so_and_degrades_the_sync(db, f
     for item in fake_zoho.all(ITEMS)[:3]:  # 15% of the active items missing from Zoho's answer
         fake_zoho.delete(ITEMS, item["item_id"])
 
-    answer = _run_until_complete(FULL)[-1]
+    answer = run_until_complete(FULL)[-1]
 
     assert answer.deactivated == 0 and answer.entities["products"].deactivated == 0
     assert _count(db, products, products.c.is_active.is_(True)) == 20
@@ -385,7 +367,7 @@ def test_a_webhook_newer_than_what_the_full_pass_queued_wins(client, db, fake_zo
     assert _products(db)[item_id][1] == 3000
     configure(ZOHO_MINUTE_CALL_LIMIT=100)
     next_budget_minute(db.engine)
-    _run_until_complete(FULL)
+    run_until_complete(FULL)
     assert _products(db) == _zoho_products(fake_zoho)
 
 
@@ -411,7 +393,7 @@ def test_the_health_is_degraded_while_no_full_pass_completed_in_36_hours(db, fak
     assert health.status == "degraded"
     assert "last complete full pass of Zoho ended 37 h ago (limit 36 h)" in health.issues
 
-    _run_until_complete(FULL)
+    run_until_complete(FULL)
     health = sync_health(db.engine)
     assert health.status == "healthy" and health.mirror.last_complete_full_pass_at > utcnow() - timedelta(minutes=1)
 
@@ -432,11 +414,11 @@ def test_a_record_shifted_onto_a_read_page_by_a_deletion_during_the_pass_stays_a
 
     configure(ZOHO_MINUTE_CALL_LIMIT=100)
     next_budget_minute(db.engine)
-    _run_until_complete(FULL)
+    run_until_complete(FULL)
 
     assert all(active for _, _, _, active in _products(db).values())  # item 0 was listed before it went
     assert fake_zoho.reads[("item", items[5])] == 1  # asked for by id, found, kept
-    _run_until_complete(FULL)  # the next pass no longer lists item 0
+    run_until_complete(FULL)  # the next pass no longer lists item 0
     stored = _products(db)
     assert stored[items[0]][3] is False
     assert all(stored[item_id][3] for item_id in items[1:])
@@ -455,7 +437,7 @@ def test_a_record_created_after_the_pass_began_is_not_swept(client, db, fake_zoh
 
     configure(ZOHO_MINUTE_CALL_LIMIT=100)
     next_budget_minute(db.engine)
-    _run_until_complete(FULL)
+    run_until_complete(FULL)
 
     stored = _products(db)
     assert stored[gone][3] is False and stored[created["item_id"]][3] is True
@@ -465,7 +447,7 @@ def test_a_record_created_after_the_pass_began_is_not_swept(client, db, fake_zoh
 def test_the_stats_and_the_operations_page_show_the_passes_and_the_calls(client, db, fake_zoho, configure):
     configure(ADMIN_API_KEY=ADMIN_KEY)
     _imported(db, fake_zoho, items=3)
-    _run_until_complete(FULL)
+    run_until_complete(FULL)
 
     stats = client.get("/api/zoho/dashboard/stats", headers={"X-Admin-Key": ADMIN_KEY}).get_json()
     assert stats["mirror"]["import_progress"]["products"]["listed"] == 3
@@ -534,6 +516,6 @@ def test_a_list_entry_without_the_webhooks_invoice_lines_is_not_a_difference(cli
     drain_now()
     queued = _count(db, tds_sync_queue)
 
-    answer = _run_until_complete(FULL)[-1]
+    answer = run_until_complete(FULL)[-1]
 
     assert answer.entities["invoices"].queued == 0 and _count(db, tds_sync_queue) == queued

@@ -16,7 +16,7 @@ from common.models import ops_audit_log, ops_sessions, tds_dead_letter_queue
 from common.ops import alerts
 from common.ops.pages import operator
 from service import ROUTES
-from tests.helpers import ADMIN_KEY, csrf_token, drain_now, log_in, queue_webhook
+from tests.helpers import ADMIN_KEY, csrf_token, dead_letter_one, drain_now, log_in, queue_webhook
 
 VIEWER_KEY = "viewer-key-0123456789abcdef"
 ADMIN = {"X-Admin-Key": ADMIN_KEY}
@@ -35,17 +35,12 @@ def _log_in(client, key: str):
     return client.get("/dashboard").get_data(as_text=True)
 
 
-def _dead_letter(client) -> None:
-    queue_webhook(client, "products", {"item": {"item_id": "role-broken", "rate": 5}})
-    assert drain_now().dead_lettered == 1
-
-
 def _path(route) -> str:
     return re.sub(r"\{\w+\}", "1", route.path)
 
 
 def test_the_viewer_key_reads_every_admin_get_and_is_refused_every_change(client, db, keys):
-    _dead_letter(client)
+    dead_letter_one(client, "role-broken")
     for route in ROUTES:
         if route.auth is not admin_key:
             continue
@@ -64,7 +59,7 @@ def test_the_viewer_key_reads_every_admin_get_and_is_refused_every_change(client
 
 
 def test_the_viewer_page_shows_everything_but_no_form_that_changes_anything(client, db, keys):
-    _dead_letter(client)
+    dead_letter_one(client, "role-broken")
     html = _log_in(client, VIEWER_KEY)
     assert 'id="dead-letter-list"' in html and 'id="incidents"' in html and 'id="audit"' in html
     actions = re.findall(r'<form method="post" action="([^"]+)"', html)
@@ -137,7 +132,7 @@ def test_the_admin_page_pauses_resumes_and_shows_the_banner(client, db, keys):
 
 
 def test_the_admin_page_counts_a_bulk_action_and_acts_only_once_confirmed(client, db, keys):
-    _dead_letter(client)
+    dead_letter_one(client, "role-broken")
     csrf = csrf_token(_log_in(client, ADMIN_KEY))
     form = {"csrf": csrf, "action": "discard", "entity_type": "products", "error_contains": "no name"}
     shown = client.post("/dashboard/dead-letters/bulk", data=form)
@@ -209,7 +204,7 @@ def test_production_still_refuses_to_start_without_an_admin_key():
 
 
 def test_the_incident_list_shows_open_incidents_to_the_viewer(client, db, keys):
-    _dead_letter(client)
+    dead_letter_one(client, "role-broken")
     alerts.evaluate(get_settings(), now=utcnow() - timedelta(minutes=3))
     page = client.get("/dashboard/panels")
     assert page.status_code == 303  # no session yet

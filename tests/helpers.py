@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+from sqlalchemy import func, select
 
 from common.config import get_settings
 from common.sync.drain import drain
@@ -41,6 +42,12 @@ def log_in(client, key: str = ADMIN_KEY):
     """Sign in to the operations page through a test client with its login form; the login's answer."""
     form = client.get("/dashboard/login")
     return client.post("/dashboard/login", data={"csrf": csrf_token(form.get_data(as_text=True)), "admin_key": key})
+
+
+def count(engine, table, *where) -> int:
+    """The rows of `table` (a join too) matching every condition in `where`."""
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
 
 
 def drain_now(budget: float = 30.0) -> DrainSummary:

@@ -14,7 +14,7 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from common.clock import utcnow
 from common.config import get_settings
@@ -39,6 +39,7 @@ from tests.fake_zoho import BILLS, CONTACTS, CREDIT_NOTES, INVOICES, ITEMS, PRIC
 from tests.helpers import (
     ADMIN_KEY,
     PROJECT_ROOT,
+    count,
     drain_now,
     early_in_a_minute,
     free_port,
@@ -129,11 +130,6 @@ def _zoho_products(fake: FakeZoho) -> dict[str, tuple]:
     }
 
 
-def _count(db, table, *where) -> int:
-    with db.engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
-
-
 def _progress(db, mode: str) -> dict:
     with db.engine.connect() as connection:
         rows = connection.execute(select(zoho_sync_progress).where(zoho_sync_progress.c.mode == mode)).all()
@@ -156,12 +152,12 @@ def test_an_existing_organisation_is_imported_completely_in_bounded_steps(db, fa
     assert last.entities["invoices"].listed == 2  # dated within ZOHO_IMPORT_DAYS
     assert fake_zoho.repeated_pages() == {}
     assert _products(db) == _zoho_products(fake_zoho)
-    assert _count(db, customers) == 6 and _count(db, pricelists) == 1
+    assert count(db.engine, customers) == 6 and count(db.engine, pricelists) == 1
     with db.engine.connect() as connection:
         assert sorted(connection.scalars(select(invoices.c.invoice_number))) == ["INV-10", "INV-300"]
         cursors = connection.execute(select(tds_sync_cursors.c.cursor)).scalars().all()
     assert len(cursors) == 6 and all(cursor >= started.strftime("%Y-%m-%dT%H:%M:%S") for cursor in cursors)
-    assert _count(db, tds_dead_letter_queue) == 0
+    assert count(db.engine, tds_dead_letter_queue) == 0
     assert reconcile(get_settings()).mode == "incremental"  # imported once
 
 
@@ -178,7 +174,7 @@ def test_an_error_between_pages_resumes_at_the_next_page(db, fake_zoho):
 
     assert resumed.complete and resumed.entities["products"].listed == 12
     assert fake_zoho.repeated_pages() == {}
-    assert _count(db, tds_sync_queue, tds_sync_queue.c.entity_type == "products") == 12
+    assert count(db.engine, tds_sync_queue, tds_sync_queue.c.entity_type == "products") == 12
 
 
 _IMPORT_IN_A_PROCESS = (
@@ -208,7 +204,7 @@ def test_a_killed_import_reads_no_committed_page_again(pg, fake_zoho):
     for page in range(1, committed + 1):
         assert fake_zoho.page_requests[("items", page)] == 1
     assert set(fake_zoho.repeated_pages()) <= {("items", committed + 1)}  # at most the page in flight
-    assert _count(pg, tds_sync_queue, tds_sync_queue.c.entity_type == "products") == 20
+    assert count(pg.engine, tds_sync_queue, tds_sync_queue.c.entity_type == "products") == 20
     drain_now()
     assert _products(pg) == _zoho_products(fake_zoho)
 
@@ -233,7 +229,7 @@ def test_a_429_mid_import_pauses_it_and_nothing_is_lost_or_dead_lettered(db, fak
     assert answers[-1].mode == "import"
     assert fake_zoho.repeated_pages() == {}
     assert _products(db) == _zoho_products(fake_zoho)
-    assert _count(db, tds_dead_letter_queue) == 0
+    assert count(db.engine, tds_dead_letter_queue) == 0
     logs = captured_logs()
     assert "Zoho reconcile paused by Zoho's limits" in logs
     assert '"levelname": "ERROR"' not in logs and "Zoho reconcile stopped" not in logs
@@ -316,7 +312,7 @@ def test_a_full_pass_repairs_what_differs_and_deactivates_what_zoho_deleted(clie
     assert stored[deleted][3] is False
     del stored[deleted]
     assert stored == zoho
-    assert _count(db, tds_dead_letter_queue) == 0
+    assert count(db.engine, tds_dead_letter_queue) == 0
     full = sync_health(db.engine).mirror.full_pass["products"]
     assert (full.last_queued, full.last_deactivated, full.rail_tripped) == (2, 1, False)
 
@@ -325,13 +321,13 @@ def test_a_full_pass_over_unchanged_records_queues_nothing_and_writes_nothing(db
     _imported(db, fake_zoho, items=30)
     with db.engine.connect() as connection:
         before = connection.execute(select(products.c.id, products.c.updated_at).order_by(products.c.id)).all()
-    queued = _count(db, tds_sync_queue)
+    queued = count(db.engine, tds_sync_queue)
 
     answers = run_until_complete(FULL)
 
     assert (answers[-1].mode, answers[-1].enqueued, answers[-1].deactivated) == ("full", 0, 0)
-    assert _count(db, tds_sync_queue) == queued
-    assert _count(db, zoho_pass_seen) == 0  # the pass's bookkeeping goes with it
+    assert count(db.engine, tds_sync_queue) == queued
+    assert count(db.engine, zoho_pass_seen) == 0  # the pass's bookkeeping goes with it
     with db.engine.connect() as connection:
         assert connection.execute(select(products.c.id, products.c.updated_at).order_by(products.c.id)).all() == before
 
@@ -344,7 +340,7 @@ def test_the_safety_rail_deactivates_nothing_says_so_and_degrades_the_sync(db, f
     answer = run_until_complete(FULL)[-1]
 
     assert answer.deactivated == 0 and answer.entities["products"].deactivated == 0
-    assert _count(db, products, products.c.is_active.is_(True)) == 20
+    assert count(db.engine, products, products.c.is_active.is_(True)) == 20
     health = sync_health(db.engine)
     assert health.status == "degraded"
     assert health.mirror.full_pass["products"].rail_tripped is True
@@ -486,7 +482,7 @@ def test_two_steps_at_once_count_each_page_and_each_deletion_once(pg, fake_zoho)
     products_pass = _progress(pg, FULL)["products"]
     assert (products_pass.listed, products_pass.deactivated, products_pass.done) == (37, 3, True)
     drain_now()
-    assert _count(pg, products, products.c.is_active.is_(True)) == 37
+    assert count(pg.engine, products, products.c.is_active.is_(True)) == 37
 
 
 def test_the_nightly_schedule_begins_a_full_pass_and_the_15_minute_runs_carry_it_on(db, fake_zoho, configure):
@@ -514,8 +510,8 @@ def test_a_list_entry_without_the_webhooks_invoice_lines_is_not_a_difference(cli
     lines = [{"item_id": fake_zoho.all(ITEMS)[0]["item_id"], "name": "Item 0", "quantity": 2, "rate": 1000}]
     queue_webhook(client, "invoices", {"invoice": {**invoice, "line_items": lines}})  # Zoho's list has no lines
     drain_now()
-    queued = _count(db, tds_sync_queue)
+    queued = count(db.engine, tds_sync_queue)
 
     answer = run_until_complete(FULL)[-1]
 
-    assert answer.entities["invoices"].queued == 0 and _count(db, tds_sync_queue) == queued
+    assert answer.entities["invoices"].queued == 0 and count(db.engine, tds_sync_queue) == queued

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,6 +60,27 @@ def dead_letter_one(client, item_id: str = "broken-1") -> int:
     queue_id = queue_webhook(client, "products", {"item": {"item_id": item_id, "rate": 5}})
     assert drain_now().dead_lettered == 1
     return queue_id
+
+
+def at_once(*calls, timeout: float = 30.0) -> list:
+    """Run the calls in threads released together (each thread joined for up to `timeout`
+    seconds); return each one's result or exception."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index: int, call) -> None:
+        barrier.wait()
+        try:
+            results[index] = call()
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return results
 
 
 def free_port() -> int:

@@ -67,8 +67,7 @@ def test_dead_letters_open_repeat_hourly_and_resolve_with_one_message_each(clien
     assert _messages(receiver, alerts.DEAD_LETTERS) == [("open", "[OPEN]"), ("open", "[STILL OPEN]")]
     assert client.post("/api/zoho/dashboard/dead-letter/retry", headers=ADMIN).status_code == 200
     assert drain_now().completed == 0  # the replayed item fails again into a new dead letter...
-    with write() as connection:  # ...so an operator discards every one
-        connection.execute(update(ops_incidents).values(summary="x"))
+    # ...so an operator discards every one
     assert client.post("/api/zoho/dashboard/dead-letter/discard", json={}, headers=ADMIN).get_json()["discarded"] == 1
     assert _cycle(start + timedelta(minutes=64)) == {}
     _cycle(start + timedelta(minutes=65))

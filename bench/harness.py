@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -299,12 +300,17 @@ class Verdict:
     passed: bool
 
 
-def machine(packages: tuple[str, ...]) -> dict[str, Any]:
+def machine(packages: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What the figures were measured on; `wrk` is None where wrk is not installed (benchmarks
+    whose clients are Python threads do not need it)."""
     versions = {}
     for package in packages:
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[package] = metadata.version(package)
-    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines() or [""]
+    wrk = None
+    if shutil.which("wrk"):
+        output = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
+        wrk = (output.splitlines() or [""])[0].strip()
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": os.cpu_count(),
@@ -326,7 +332,7 @@ def machine(packages: tuple[str, ...]) -> dict[str, Any]:
                 "('fsync', 'synchronous_commit', 'shared_buffers', 'max_connections')",
             )
         ),
-        "wrk": wrk[0].strip(),
+        "wrk": wrk,
         "packages": versions,
     }
 

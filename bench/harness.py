@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -166,6 +167,33 @@ def wait_http(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
     raise RuntimeError(f"{url} did not answer within {seconds} s")
 
 
+def start_bench_server(
+    server: str, app: str, threads: int, logfile, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, int]:
+    """bench/servers.py serving `app` on `server` at a free port, its output to `logfile`, once it
+    answers (/health for the runner, / for hello): (process, port)."""
+    port = free_port()
+    command = [PYTHON, "-m", "bench.servers", "--server", server, "--app", app]
+    process = spawn(
+        [*command, "--port", str(port), "--threads", str(threads)], env=env or {}, stdout=logfile, stderr=logfile
+    )
+    wait_http(f"http://127.0.0.1:{port}/" + ("health" if app == "runner" else ""), process)
+    return process, port
+
+
+def migrate_database(database: str) -> None:
+    """Migrate a scratch database in a subprocess of its own (waited for up to two minutes)."""
+    migrate = spawn(
+        [
+            PYTHON,
+            "-c",
+            "from common import migrate; from common.db.engine import get_engine; migrate.upgrade(get_engine())",
+        ],
+        env={"DATABASE_URL": db_url(database)},
+    )
+    migrate.wait(120)
+
+
 def process_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -299,12 +327,17 @@ class Verdict:
     passed: bool
 
 
-def machine(packages: tuple[str, ...]) -> dict[str, Any]:
+def machine(packages: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What the figures were measured on; `wrk` is None where wrk is not installed (benchmarks
+    whose clients are Python threads do not need it)."""
     versions = {}
     for package in packages:
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[package] = metadata.version(package)
-    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines() or [""]
+    wrk = None
+    if shutil.which("wrk"):
+        output = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
+        wrk = (output.splitlines() or [""])[0].strip()
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": os.cpu_count(),
@@ -326,7 +359,7 @@ def machine(packages: tuple[str, ...]) -> dict[str, Any]:
                 "('fsync', 'synchronous_commit', 'shared_buffers', 'max_connections')",
             )
         ),
-        "wrk": wrk[0].strip(),
+        "wrk": wrk,
         "packages": versions,
     }
 

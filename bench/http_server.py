@@ -19,19 +19,17 @@ from typing import Any
 
 from bench.harness import (
     BENCH,
-    PYTHON,
     RESULTS,
     ScratchDatabases,
     Verdict,
     cpu_seconds,
     db_url,
-    free_port,
     log,
+    migrate_database,
     publish,
     run_wrk,
-    spawn,
+    start_bench_server,
     stop,
-    wait_http,
 )
 from bench.harness import machine as describe_machine
 from bench.sync_bench import intake_template
@@ -43,28 +41,8 @@ _scratch = ScratchDatabases("tsh_http_bench_")
 
 
 def _start(server: str, app: str, database: str | None, logfile) -> tuple[Any, int]:
-    port = free_port()
     env = {"DATABASE_URL": db_url(database), "TDS_WORKERS": "0"} if database else {}
-    process = spawn(
-        [
-            PYTHON,
-            "-m",
-            "bench.servers",
-            "--server",
-            server,
-            "--app",
-            app,
-            "--port",
-            str(port),
-            "--threads",
-            str(SERVER_THREADS),
-        ],
-        env=env,
-        stdout=logfile,
-        stderr=logfile,
-    )
-    wait_http(f"http://127.0.0.1:{port}/" + ("health" if app == "runner" else ""), process)
-    return process, port
+    return start_bench_server(server, app, SERVER_THREADS, logfile, env)
 
 
 def _load(url: str, duration: float, script: str, script_args: list[str], pid: int) -> dict:
@@ -128,16 +106,7 @@ def main() -> int:
                 finally:
                     stop(process)
                 database = _scratch.create(f"{server}_{round_no}")
-                migrate = spawn(
-                    [
-                        PYTHON,
-                        "-c",
-                        "from common import migrate; from common.db.engine import get_engine; "
-                        "migrate.upgrade(get_engine())",
-                    ],
-                    env={"DATABASE_URL": db_url(database)},
-                )
-                migrate.wait(120)
+                migrate_database(database)
                 process, port = _start(server, "runner", database, logfile)
                 base = f"http://127.0.0.1:{port}"
                 try:

@@ -25,13 +25,9 @@ from typing import Self
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import ScratchDatabases, Verdict, code_state, db_url, log, publish
-from tests.fake_zoho import BAGHDAD, CONTACTS, ITEMS, FakeZoho
+from tests.fake_zoho import CONTACTS, ITEMS, FakeZoho, zoho_time
 
 PAGES_WORTH = 2 * 200
-
-
-def _stamp(at: datetime) -> str:
-    return at.astimezone(BAGHDAD).strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 def _organisation(fake: FakeZoho, items: int, contacts: int) -> None:
@@ -49,8 +45,8 @@ def _organisation(fake: FakeZoho, items: int, contacts: int) -> None:
                 "available_stock": n % 40,
                 "status": "active",
                 "unit": "pcs",
-                "created_time": _stamp(start + timedelta(seconds=n)),
-                "last_modified_time": _stamp(start + timedelta(seconds=n)),
+                "created_time": zoho_time(start + timedelta(seconds=n)),
+                "last_modified_time": zoho_time(start + timedelta(seconds=n)),
             }
             for n in range(items)
         ),
@@ -64,8 +60,8 @@ def _organisation(fake: FakeZoho, items: int, contacts: int) -> None:
                 "contact_type": "customer",
                 "phone": f"+9647{n:09d}",
                 "status": "active",
-                "created_time": _stamp(start + timedelta(seconds=n)),
-                "last_modified_time": _stamp(start + timedelta(seconds=n)),
+                "created_time": zoho_time(start + timedelta(seconds=n)),
+                "last_modified_time": zoho_time(start + timedelta(seconds=n)),
             }
             for n in range(contacts)
         ),

@@ -17,13 +17,11 @@ Scratch databases tsh_ops_bench_* are created and dropped.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from typing import Any
 
-from bench.harness import BackendCpu, ScratchDatabases, Verdict, db_url, log, publish, sql
+from bench.harness import BackendCpu, ScratchDatabases, Verdict, db_url, log, machine, publish, sql
 
 PREFIX = "tsh_ops_bench_"
 NEEDLE = "SKU-NEEDLE-10"
@@ -311,22 +309,6 @@ def render(search: dict | None, alert: dict | None, info: dict[str, Any], comman
     return "\n".join(lines)
 
 
-def describe_machine() -> dict[str, Any]:
-    """What the figures were measured on (wrk, which the harness's description asks for, is not needed here)."""
-    with open("/proc/cpuinfo") as cpuinfo:
-        cpu = next(
-            (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), platform.processor()
-        )
-    return {
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "loadavg_at_start": os.getloadavg(),
-        "python": platform.python_version(),
-        "postgresql": sql("postgres", "SHOW server_version")[0][0],
-    }
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -336,7 +318,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", choices=("search", "alerts"))
     args = parser.parse_args()
-    info = describe_machine()
+    info = machine()
     search = None if args.only == "alerts" else bench_search(args.rows, args.searches, args.baseline_searches)
     alert = None if args.only == "search" else bench_alerts(args.items, args.rounds)
     verdicts = []

@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import platform
 import random
 import secrets
 import statistics
@@ -32,7 +30,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.harness import PYTHON, RESULTS, db_url, free_port, log, spawn, sql, stop, wait_http
+from bench.harness import PYTHON, RESULTS, db_url, free_port, log, machine, spawn, sql, stop, wait_http
 from bench.mobile_bench import prepare_data
 
 SCARCE_PRODUCTS, SCARCE_STOCK = 5, 3
@@ -214,26 +212,6 @@ def main() -> int:
     return 0
 
 
-def _machine() -> dict:
-    """The machine, without wrk (this benchmark's clients are Python threads)."""
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "",
-    )
-    return {
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "loadavg": os.getloadavg(),
-        "python": platform.python_version(),
-        "postgresql": sql("postgres", "SHOW server_version")[0][0],
-    }
-
-
 def _report(args, products_count: int, data_info: dict, results: dict) -> str:
     lines = [
         (
@@ -263,7 +241,7 @@ def _report(args, products_count: int, data_info: dict, results: dict) -> str:
         p99 = _percentile(busy["block"]["timings"]["order"], 0.99)
         verdict = "PASS" if p99 is not None and p99 < ORDER_P99_GOAL_MS else "FAIL"
         lines.append(f"- goal: order p99 < {ORDER_P99_GOAL_MS:.0f} ms at 8 clients: {verdict} ({p99:.1f} ms)")
-    lines.append(f"- machine: {json.dumps(_machine())}")
+    lines.append(f"- machine: {json.dumps(machine())}")
     return "\n".join(lines)
 
 

@@ -24,18 +24,16 @@ from typing import Any
 import requests
 
 from bench.harness import (
-    PYTHON,
     RESULTS,
     ScratchDatabases,
     Verdict,
     cpu_seconds,
     db_url,
-    free_port,
     log,
+    migrate_database,
     publish,
-    spawn,
+    start_bench_server,
     stop,
-    wait_http,
 )
 from bench.harness import machine as describe_machine
 
@@ -49,33 +47,13 @@ _HEAD = (
 
 
 def _start(arrangement: str, database: str, body_seconds: float, logfile) -> tuple[Any, int]:
-    port = free_port()
     env = {
         "DATABASE_URL": db_url(database),
         "TDS_WORKERS": "0",
         "ADMIN_API_KEY": "bench-admin-key-0123456789",
         "REQUEST_BODY_TIMEOUT_SECONDS": str(body_seconds),
     }
-    process = spawn(
-        [
-            PYTHON,
-            "-m",
-            "bench.servers",
-            "--server",
-            arrangement,
-            "--app",
-            "runner",
-            "--port",
-            str(port),
-            "--threads",
-            str(THREADS),
-        ],
-        env=env,
-        stdout=logfile,
-        stderr=logfile,
-    )
-    wait_http(f"http://127.0.0.1:{port}/health", process)
-    return process, port
+    return start_bench_server(arrangement, "runner", THREADS, logfile, env)
 
 
 def _health_load(port: int, total: int, pid: int) -> dict:
@@ -150,16 +128,7 @@ def main() -> int:
     with open(RESULTS / "slow-bodies.log", "ab") as logfile:
         for arrangement in ARRANGEMENTS:
             database = _scratch.create(arrangement.replace("-", "_"))
-            migrate = spawn(
-                [
-                    PYTHON,
-                    "-c",
-                    "from common import migrate; from common.db.engine import get_engine; "
-                    "migrate.upgrade(get_engine())",
-                ],
-                env={"DATABASE_URL": db_url(database)},
-            )
-            migrate.wait(120)
+            migrate_database(database)
             process, port = _start(arrangement, database, args.seconds, logfile)
             try:
                 figures[arrangement] = {

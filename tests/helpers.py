@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+from sqlalchemy import func, select
 
 from common.config import get_settings
 from common.sync.drain import drain
@@ -31,8 +34,53 @@ def queue_webhook(client, route: str, body: dict) -> int:
     return int(response.get_json()["event_id"])
 
 
+def csrf_token(html: str) -> str:
+    """The CSRF token of an operations page's form."""
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def log_in(client, key: str = ADMIN_KEY):
+    """Sign in to the operations page through a test client with its login form; the login's answer."""
+    form = client.get("/dashboard/login")
+    return client.post("/dashboard/login", data={"csrf": csrf_token(form.get_data(as_text=True)), "admin_key": key})
+
+
+def count(engine, table, *where) -> int:
+    """The rows of `table` (a join too) matching every condition in `where`."""
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+
+
 def drain_now(budget: float = 30.0) -> DrainSummary:
     return drain(get_settings(), trigger="test", budget_seconds=budget)
+
+
+def dead_letter_one(client, item_id: str = "broken-1") -> int:
+    """Queue a product without a name, which cannot be created: it is dead-lettered at once. Its queue id."""
+    queue_id = queue_webhook(client, "products", {"item": {"item_id": item_id, "rate": 5}})
+    assert drain_now().dead_lettered == 1
+    return queue_id
+
+
+def at_once(*calls, timeout: float = 30.0) -> list:
+    """Run the calls in threads released together (each thread joined for up to `timeout`
+    seconds); return each one's result or exception."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index: int, call) -> None:
+        barrier.wait()
+        try:
+            results[index] = call()
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return results
 
 
 def free_port() -> int:
@@ -108,6 +156,23 @@ def next_budget_minute(engine) -> None:
             .where(zoho_call_budget.c.period == "minute")
             .values(period_start=utcnow().replace(second=0, microsecond=0) - timedelta(minutes=1))
         )
+
+
+def run_until_complete(mode: str | None = None, *, steps: int = 50, **limits) -> list:
+    """Reconcile steps against Zoho (draining after each) until one says complete, each paused
+    minute let pass; every step's answer."""
+    from common.db.engine import get_engine
+    from common.sync.reconcile import reconcile
+
+    answers = []
+    for _ in range(steps):
+        answer = reconcile(get_settings(), mode=mode, **limits)
+        answers.append(answer)
+        drain_now()
+        if answer.complete:
+            return answers
+        next_budget_minute(get_engine())
+    raise AssertionError(f"not complete after {steps} steps: {answers[-1]}")
 
 
 def early_in_a_minute() -> None:

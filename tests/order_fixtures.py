@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from common.db.transactions import write
 from common.models import cart_items, carts, event_outbox, orders, products, stock_reservations
 from tests import shop_fixtures as shop
+from tests.helpers import count
 
 ORDERS = "/api/mobile/orders"
 CHECKOUT = "/api/mobile/checkout"
@@ -47,11 +48,6 @@ def place(client, customer_id: int, body: dict, key: str | None = None):
 
 def checkout_token(client, customer_id: int) -> str:
     return client.get(CHECKOUT, headers=shop.bearer(customer_id)).get_json()["checkout_token"]
-
-
-def count(engine, table, *where) -> int:
-    with engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
 
 
 def order_count(engine) -> int:

@@ -13,16 +13,9 @@ from common.sync import handlers
 from common.sync.errors import TransientSyncError
 from local_runner import create_app
 from tests import zoho_payloads as zoho
-from tests.helpers import ADMIN_KEY, drain_now, queue_webhook
+from tests.helpers import ADMIN_KEY, dead_letter_one, drain_now, queue_webhook
 
 ADMIN = {"X-Admin-Key": ADMIN_KEY}
-
-
-def _dead_letter_one(client) -> int:
-    """A product without a name cannot be created: it is dead-lettered at once."""
-    queue_id = queue_webhook(client, "products", {"item": {"item_id": "broken-1", "rate": 5}})
-    assert drain_now().dead_lettered == 1
-    return queue_id
 
 
 def test_an_idle_sync_is_healthy(client, db):
@@ -70,7 +63,7 @@ def test_an_old_pending_item_degrades_health(client, db):
 
 
 def test_unresolved_dead_letters_and_a_low_success_rate_degrade_health(client, db):
-    _dead_letter_one(client)
+    dead_letter_one(client)
     response = client.get("/api/zoho/dashboard/health")
     assert response.status_code == 200
     body = response.get_json()
@@ -91,7 +84,7 @@ def test_stats_count_the_window(client, db, configure):
     for number in range(3):
         queue_webhook(client, "customers", zoho.customer(contact_id=str(number)))
     queue_webhook(client, "customers", zoho.customer(contact_id="0", version=0))  # older than stored: stale
-    _dead_letter_one(client)
+    dead_letter_one(client)
     drain_now()
     with write(db.engine) as connection:  # known processing times for the four completed items, in queue order
         done = (
@@ -125,7 +118,7 @@ def test_stats_count_the_window(client, db, configure):
 def test_the_operations_chart_counts_each_hour_by_arrival_and_by_finish(client, db):
     queue_webhook(client, "customers", zoho.customer(contact_id="1"))
     queue_webhook(client, "customers", zoho.customer(contact_id="2"))
-    _dead_letter_one(client)  # drains the customers too
+    dead_letter_one(client)  # drains the customers too
     now = utcnow()
     this_hour = now.replace(minute=0, second=0, microsecond=0)
     items = tds_sync_queue.c
@@ -155,7 +148,7 @@ def _unavailable(connection, event, now):
 
 
 def test_dead_letters_are_listed_filtered_and_paginated(client, db, monkeypatch):
-    _dead_letter_one(client)
+    dead_letter_one(client)
     monkeypatch.setitem(handlers.HANDLERS, "bills", _unavailable)
     queue_webhook(client, "bills", zoho.bill(bill_id="missing"))
     with write(db.engine) as connection:  # four attempts behind it: the next failure is the fifth and last
@@ -170,7 +163,7 @@ def test_dead_letters_are_listed_filtered_and_paginated(client, db, monkeypatch)
 
 
 def test_replaying_one_dead_letter_requeues_its_item_and_resolves_it(client, db):
-    queue_id = _dead_letter_one(client)
+    queue_id = dead_letter_one(client)
     letter_id = client.get("/api/zoho/dashboard/dead-letter").get_json()["items"][0]["id"]
     response = client.post(f"/api/zoho/dashboard/dead-letter/{letter_id}/retry")
     assert response.status_code == 200
@@ -187,7 +180,7 @@ def test_replaying_one_dead_letter_requeues_its_item_and_resolves_it(client, db)
 
 
 def test_replaying_all_requeues_every_unresolved_letter(client, db):
-    _dead_letter_one(client)
+    dead_letter_one(client)
     queue_webhook(client, "products", {"item": {"item_id": "broken-2", "rate": 5}})
     drain_now()
     response = client.post("/api/zoho/dashboard/dead-letter/retry")

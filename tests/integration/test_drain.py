@@ -5,7 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from common.clock import utcnow
 from common.db.transactions import write
@@ -29,17 +29,12 @@ from common.sync.errors import TransientSyncError
 from functions.drain_queue import drain_queue
 from tests import zoho_payloads as zoho
 from tests.fake_zoho import ITEMS
-from tests.helpers import ADMIN_KEY, drain_now, queue_webhook
+from tests.helpers import ADMIN_KEY, count, drain_now, queue_webhook
 
 
 def _one(db, table, *where):
     with db.engine.connect() as connection:
         return connection.execute(select(table).where(*where)).one()
-
-
-def _count(db, table, *where) -> int:
-    with db.engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
 
 
 def _item(db, queue_id):
@@ -80,7 +75,7 @@ def test_every_entity_has_a_real_handler(client, db, fake_zoho):
     customer = _one(db, customers, customers.c.zoho_contact_id == "880000000000001")
     invoice = _one(db, invoices, invoices.c.zoho_invoice_id == "770000000000101")
     assert (invoice.total, invoice.customer_id, invoice.status) == (900001, customer.id, "sent")
-    assert _count(db, invoice_lines, invoice_lines.c.invoice_id == invoice.id) == 1
+    assert count(db.engine, invoice_lines, invoice_lines.c.invoice_id == invoice.id) == 1
     assert _one(db, bills, bills.c.zoho_bill_id == "990000000000001").total == 1500001
     assert _one(db, credit_notes).customer_id == customer.id
     product = _one(db, products, products.c.zoho_item_id == "460000000012345")
@@ -136,7 +131,7 @@ def test_vendor_contacts_are_not_customers(client, db):
     queue_id = queue_webhook(client, "customers", zoho.customer(contact_type="vendor"))
     assert drain_now().completed == 1
     assert _item(db, queue_id).result == "noop"
-    assert _count(db, customers) == 0
+    assert count(db.engine, customers) == 0
 
 
 def test_inactive_status_deactivates_a_product(client, db):
@@ -208,7 +203,7 @@ def test_a_permanent_failure_dead_letters_at_once(client, db):
     assert summary.dead_lettered == 1
     letter = _one(db, tds_dead_letter_queue)
     assert (letter.sync_queue_id, letter.failure_reason, letter.total_attempts) == (queue_id, "permanent_error", 1)
-    assert _count(db, products) == 0
+    assert count(db.engine, products) == 0
 
 
 def _claim(db, worker, lock_seconds=300, now=None):
@@ -227,7 +222,7 @@ def test_the_lease_is_a_fence_against_a_drain_whose_lock_expired(client, db):
         assert queue.complete(connection, late, "applied", 1, utcnow()) is False
         assert queue.retry_later(connection, late, "boom", utcnow()) is False
         assert queue.dead_letter(connection, late, "permanent_error", "boom", utcnow()) is False
-    assert _count(db, tds_dead_letter_queue) == 0
+    assert count(db.engine, tds_dead_letter_queue) == 0
     with write(db.engine) as connection:
         assert queue.complete(connection, queue.Lease("drain-b", item_b), "applied", 1, utcnow()) is True
     assert _one(db, tds_sync_queue).status == "completed"
@@ -261,7 +256,7 @@ def test_items_of_a_crashed_drain_are_taken_again_after_the_lock_timeout(client,
     assert summary.completed == 1
     item = _item(db, queue_id)
     assert (item.status, item.attempt_count) == ("completed", 2)
-    assert _count(db, bills) == 1
+    assert count(db.engine, bills) == 1
 
 
 def test_claims_go_by_priority_then_age(client, db):
@@ -280,7 +275,7 @@ def test_a_drain_keeps_claiming_while_batches_are_full(client, db, configure):
         queue_webhook(client, "customers", zoho.customer(contact_id=str(number)))
     summary = drain_now()
     assert (summary.claimed, summary.completed, summary.remaining) == (10, 10, 0)
-    assert _count(db, customers) == 10
+    assert count(db.engine, customers) == 10
 
 
 def test_a_drain_stops_when_its_budget_is_spent(client, db, configure):

@@ -38,19 +38,25 @@ def runner(tmp_path_factory) -> Iterator[int]:
         yield port
 
 
+def _answer(connection: socket.socket, wait: float) -> bytes:
+    """What the server sent on a connection until it closed it (or `wait` passed)."""
+    connection.settimeout(wait)
+    received = b""
+    try:
+        while chunk := connection.recv(65536):
+            received += chunk
+    except TimeoutError:
+        received += b"<still open>"
+    except ConnectionResetError:  # closed with the client's unread bytes still queued: a close all the same
+        pass
+    return received
+
+
 def _exchange(port: int, raw: bytes, wait: float = 3.0) -> bytes:
     """Send raw bytes, read until the server closes (or `wait` passes); everything it sent."""
     with socket.create_connection(("127.0.0.1", port), timeout=wait) as connection:
         connection.sendall(raw)
-        received = b""
-        try:
-            while chunk := connection.recv(65536):
-                received += chunk
-        except TimeoutError:
-            received += b"<still open>"
-        except ConnectionResetError:  # closed with the client's unread bytes still queued: a close all the same
-            pass
-    return received
+        return _answer(connection, wait)
 
 
 def _health_seconds(port: int) -> float:
@@ -77,20 +83,6 @@ def test_idle_connections_and_slowloris_clients_do_not_lock_health_out(runner):
     finally:
         for connection in held:
             connection.close()
-
-
-def _answer(connection: socket.socket, wait: float) -> bytes:
-    """What the server sent on a connection until it closed it (or `wait` passed)."""
-    connection.settimeout(wait)
-    received = b""
-    try:
-        while chunk := connection.recv(65536):
-            received += chunk
-    except TimeoutError:
-        received += b"<still open>"
-    except ConnectionResetError:
-        pass
-    return received
 
 
 def test_slow_bodies_hold_no_request_thread_and_get_408_within_the_bound(runner):

@@ -12,12 +12,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from common.models import tds_sync_queue
 from common.validation import MAX_JSON_DEPTH
 from tests import zoho_payloads as zoho
-from tests.helpers import ADMIN_KEY, drain_now
+from tests.helpers import ADMIN_KEY, count, drain_now
 
 ROUTES = sorted(zoho.ENTITY_CASES)
 _STAMP = re.compile(rb'"20\d\d-\d\d-\d\dT[^"]*"')
@@ -38,11 +38,6 @@ def _body_with(route: str, fragment: bytes) -> bytes:
 
 def _post(client, route: str, data: bytes):
     return client.post(f"/api/zoho/webhooks/{route}", data=data, content_type="application/json")
-
-
-def _queued(engine) -> int:
-    with engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(tds_sync_queue)).scalar_one()
 
 
 HOSTILE_FRAGMENTS = {
@@ -66,7 +61,7 @@ def test_bodies_no_part_could_handle_are_400_and_store_nothing(client, db, route
     for name, fragment in HOSTILE_FRAGMENTS.items():
         response = _post(client, route, _body_with(route, fragment))
         assert (response.status_code, response.get_json()["code"]) == (400, "invalid_json"), name
-    assert _queued(db.engine) == 0
+    assert count(db.engine, tds_sync_queue) == 0
     # The same body without the hostile part, and 64 levels (the limit) in it, are taken.
     assert _post(client, route, _body_with(route, b'"fine"')).status_code == 202
     deepest = b"[" * (MAX_JSON_DEPTH - 3) + b"]" * (MAX_JSON_DEPTH - 3)  # the field sits 3 levels down
@@ -82,7 +77,7 @@ def test_dates_outside_what_both_databases_store_are_422(client, db, route, mome
     assert _STAMP.search(data), "the sample carries a timestamp"
     response = _post(client, route, _STAMP.sub(json.dumps(moment).encode(), data))
     assert response.status_code == 422, response.get_json()
-    assert _queued(db.engine) == 0
+    assert count(db.engine, tds_sync_queue) == 0
 
 
 def test_the_year_range_ends_are_accepted(client, db):
@@ -150,11 +145,11 @@ def test_intake_answers_202_or_4xx_and_every_accepted_event_ends_readable(
     configure(TDS_MAX_RETRY_ATTEMPTS=1)  # a retry would be a later attempt: settle each event in one drain
     body = zoho.ENTITY_CASES[route][0]()
     _record(body)[field] = value
-    before = _queued(db.engine)
+    before = count(db.engine, tds_sync_queue)
     response = _post(client, route, _encode(body, raw))
     assert response.status_code in (202, 400, 422), response.get_data()[:300]
     if response.status_code != 202:
-        assert _queued(db.engine) == before
+        assert count(db.engine, tds_sync_queue) == before
         return
     drain_now()
     queue_id = int(response.get_json()["event_id"])

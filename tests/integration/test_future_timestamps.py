@@ -5,19 +5,14 @@ the next current update and its deletion."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from common.clock import utcnow
 from common.models import customers, products, tds_sync_queue
 from tests import zoho_payloads as zoho
-from tests.helpers import drain_now, queue_webhook
+from tests.helpers import count, drain_now, queue_webhook
 
 FUTURE = "2999-01-01T00:00:00+0000"
-
-
-def _queued(db) -> int:
-    with db.engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(tds_sync_queue)).scalar_one()
 
 
 def _now_stamp(offset: timedelta = timedelta()) -> str:
@@ -49,12 +44,12 @@ def test_a_version_over_a_day_ahead_is_422_and_queues_nothing(client, db, route,
     response = client.post(f"/api/zoho/webhooks/{route}", json=body)
     assert response.status_code == 422, response.get_json()
     assert [error["field"] for error in response.get_json()["errors"]] == [field]
-    assert _queued(db) == 0
+    assert count(db.engine, tds_sync_queue) == 0
 
 
 def test_a_version_within_the_day_ahead_is_accepted(client, db):
     queue_webhook(client, "products", zoho.product(last_modified_time=_now_stamp(timedelta(hours=23))))
-    assert _queued(db) == 1
+    assert count(db.engine, tds_sync_queue) == 1
 
 
 def test_the_future_timestamp_then_a_current_update_applies_the_current_update(client, db):

@@ -14,7 +14,7 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from common.clock import utcnow
 from common.config import get_settings
@@ -39,11 +39,14 @@ from tests.fake_zoho import BILLS, CONTACTS, CREDIT_NOTES, INVOICES, ITEMS, PRIC
 from tests.helpers import (
     ADMIN_KEY,
     PROJECT_ROOT,
+    count,
     drain_now,
     early_in_a_minute,
     free_port,
+    log_in,
     next_budget_minute,
     queue_webhook,
+    run_until_complete,
 )
 
 
@@ -106,25 +109,6 @@ def _organisation(fake: FakeZoho, items: int = 12, customers_: int = 6, vendors:
     fake.put(CREDIT_NOTES, {"creditnote_number": "CN-1", "date": today.isoformat(), "total": 100, "status": "open"})
 
 
-def _run_until_complete(mode: str | None = None, *, steps: int = 50, **limits) -> list:
-    """Reconcile steps (draining after each) until one says complete; each paused minute is let pass."""
-    answers = []
-    for _ in range(steps):
-        answer = reconcile(get_settings(), mode=mode, **limits)
-        answers.append(answer)
-        drain_now()
-        if answer.complete:
-            return answers
-        next_budget_minute_of_settings()
-    raise AssertionError(f"not complete after {steps} steps: {answers[-1]}")
-
-
-def next_budget_minute_of_settings() -> None:
-    from common.db.engine import get_engine
-
-    next_budget_minute(get_engine())
-
-
 def _products(db) -> dict[str, tuple]:
     with db.engine.connect() as connection:
         rows = connection.execute(
@@ -146,11 +130,6 @@ def _zoho_products(fake: FakeZoho) -> dict[str, tuple]:
     }
 
 
-def _count(db, table, *where) -> int:
-    with db.engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
-
-
 def _progress(db, mode: str) -> dict:
     with db.engine.connect() as connection:
         rows = connection.execute(select(zoho_sync_progress).where(zoho_sync_progress.c.mode == mode)).all()
@@ -163,7 +142,7 @@ def test_an_existing_organisation_is_imported_completely_in_bounded_steps(db, fa
     _organisation(fake_zoho)
     started = utcnow().replace(microsecond=0)
 
-    answers = _run_until_complete()
+    answers = run_until_complete()
 
     assert len(answers) > 3 and [answer.complete for answer in answers[:-1]] == [False] * (len(answers) - 1)
     assert {answer.mode for answer in answers} == {"import"}
@@ -173,12 +152,12 @@ def test_an_existing_organisation_is_imported_completely_in_bounded_steps(db, fa
     assert last.entities["invoices"].listed == 2  # dated within ZOHO_IMPORT_DAYS
     assert fake_zoho.repeated_pages() == {}
     assert _products(db) == _zoho_products(fake_zoho)
-    assert _count(db, customers) == 6 and _count(db, pricelists) == 1
+    assert count(db.engine, customers) == 6 and count(db.engine, pricelists) == 1
     with db.engine.connect() as connection:
         assert sorted(connection.scalars(select(invoices.c.invoice_number))) == ["INV-10", "INV-300"]
         cursors = connection.execute(select(tds_sync_cursors.c.cursor)).scalars().all()
     assert len(cursors) == 6 and all(cursor >= started.strftime("%Y-%m-%dT%H:%M:%S") for cursor in cursors)
-    assert _count(db, tds_dead_letter_queue) == 0
+    assert count(db.engine, tds_dead_letter_queue) == 0
     assert reconcile(get_settings()).mode == "incremental"  # imported once
 
 
@@ -195,7 +174,7 @@ def test_an_error_between_pages_resumes_at_the_next_page(db, fake_zoho):
 
     assert resumed.complete and resumed.entities["products"].listed == 12
     assert fake_zoho.repeated_pages() == {}
-    assert _count(db, tds_sync_queue, tds_sync_queue.c.entity_type == "products") == 12
+    assert count(db.engine, tds_sync_queue, tds_sync_queue.c.entity_type == "products") == 12
 
 
 _IMPORT_IN_A_PROCESS = (
@@ -225,7 +204,7 @@ def test_a_killed_import_reads_no_committed_page_again(pg, fake_zoho):
     for page in range(1, committed + 1):
         assert fake_zoho.page_requests[("items", page)] == 1
     assert set(fake_zoho.repeated_pages()) <= {("items", committed + 1)}  # at most the page in flight
-    assert _count(pg, tds_sync_queue, tds_sync_queue.c.entity_type == "products") == 20
+    assert count(pg.engine, tds_sync_queue, tds_sync_queue.c.entity_type == "products") == 20
     drain_now()
     assert _products(pg) == _zoho_products(fake_zoho)
 
@@ -245,12 +224,12 @@ def test_a_429_mid_import_pauses_it_and_nothing_is_lost_or_dead_lettered(db, fak
     next_budget_minute(db.engine)
     fake_zoho.calls_per_minute = 100
 
-    answers = _run_until_complete()
+    answers = run_until_complete()
 
     assert answers[-1].mode == "import"
     assert fake_zoho.repeated_pages() == {}
     assert _products(db) == _zoho_products(fake_zoho)
-    assert _count(db, tds_dead_letter_queue) == 0
+    assert count(db.engine, tds_dead_letter_queue) == 0
     logs = captured_logs()
     assert "Zoho reconcile paused by Zoho's limits" in logs
     assert '"levelname": "ERROR"' not in logs and "Zoho reconcile stopped" not in logs
@@ -299,14 +278,14 @@ def test_the_day_limit_stops_the_work_until_the_next_day(db, fake_zoho, configur
         yesterday = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
         connection.execute(update(zoho_call_budget).values(period_start=yesterday))
     configure(ZOHO_DAILY_CALL_LIMIT=1000)
-    assert _run_until_complete()[-1].mode == "import"
+    assert run_until_complete()[-1].mode == "import"
     assert fake_zoho.repeated_pages() == {}
     assert _products(db) == _zoho_products(fake_zoho)
 
 
 def _imported(db, fake: FakeZoho, items: int = 12) -> None:
     _organisation(fake, items=items)
-    _run_until_complete()
+    run_until_complete()
     assert _products(db) == _zoho_products(fake)
 
 
@@ -333,7 +312,7 @@ def test_a_full_pass_repairs_what_differs_and_deactivates_what_zoho_deleted(clie
     assert stored[deleted][3] is False
     del stored[deleted]
     assert stored == zoho
-    assert _count(db, tds_dead_letter_queue) == 0
+    assert count(db.engine, tds_dead_letter_queue) == 0
     full = sync_health(db.engine).mirror.full_pass["products"]
     assert (full.last_queued, full.last_deactivated, full.rail_tripped) == (2, 1, False)
 
@@ -342,13 +321,13 @@ def test_a_full_pass_over_unchanged_records_queues_nothing_and_writes_nothing(db
     _imported(db, fake_zoho, items=30)
     with db.engine.connect() as connection:
         before = connection.execute(select(products.c.id, products.c.updated_at).order_by(products.c.id)).all()
-    queued = _count(db, tds_sync_queue)
+    queued = count(db.engine, tds_sync_queue)
 
-    answers = _run_until_complete(FULL)
+    answers = run_until_complete(FULL)
 
     assert (answers[-1].mode, answers[-1].enqueued, answers[-1].deactivated) == ("full", 0, 0)
-    assert _count(db, tds_sync_queue) == queued
-    assert _count(db, zoho_pass_seen) == 0  # the pass's bookkeeping goes with it
+    assert count(db.engine, tds_sync_queue) == queued
+    assert count(db.engine, zoho_pass_seen) == 0  # the pass's bookkeeping goes with it
     with db.engine.connect() as connection:
         assert connection.execute(select(products.c.id, products.c.updated_at).order_by(products.c.id)).all() == before
 
@@ -358,10 +337,10 @@ def test_the_safety_rail_deactivates_nothing_says_so_and_degrades_the_sync(db, f
     for item in fake_zoho.all(ITEMS)[:3]:  # 15% of the active items missing from Zoho's answer
         fake_zoho.delete(ITEMS, item["item_id"])
 
-    answer = _run_until_complete(FULL)[-1]
+    answer = run_until_complete(FULL)[-1]
 
     assert answer.deactivated == 0 and answer.entities["products"].deactivated == 0
-    assert _count(db, products, products.c.is_active.is_(True)) == 20
+    assert count(db.engine, products, products.c.is_active.is_(True)) == 20
     health = sync_health(db.engine)
     assert health.status == "degraded"
     assert health.mirror.full_pass["products"].rail_tripped is True
@@ -384,7 +363,7 @@ def test_a_webhook_newer_than_what_the_full_pass_queued_wins(client, db, fake_zo
     assert _products(db)[item_id][1] == 3000
     configure(ZOHO_MINUTE_CALL_LIMIT=100)
     next_budget_minute(db.engine)
-    _run_until_complete(FULL)
+    run_until_complete(FULL)
     assert _products(db) == _zoho_products(fake_zoho)
 
 
@@ -410,7 +389,7 @@ def test_the_health_is_degraded_while_no_full_pass_completed_in_36_hours(db, fak
     assert health.status == "degraded"
     assert "last complete full pass of Zoho ended 37 h ago (limit 36 h)" in health.issues
 
-    _run_until_complete(FULL)
+    run_until_complete(FULL)
     health = sync_health(db.engine)
     assert health.status == "healthy" and health.mirror.last_complete_full_pass_at > utcnow() - timedelta(minutes=1)
 
@@ -431,11 +410,11 @@ def test_a_record_shifted_onto_a_read_page_by_a_deletion_during_the_pass_stays_a
 
     configure(ZOHO_MINUTE_CALL_LIMIT=100)
     next_budget_minute(db.engine)
-    _run_until_complete(FULL)
+    run_until_complete(FULL)
 
     assert all(active for _, _, _, active in _products(db).values())  # item 0 was listed before it went
     assert fake_zoho.reads[("item", items[5])] == 1  # asked for by id, found, kept
-    _run_until_complete(FULL)  # the next pass no longer lists item 0
+    run_until_complete(FULL)  # the next pass no longer lists item 0
     stored = _products(db)
     assert stored[items[0]][3] is False
     assert all(stored[item_id][3] for item_id in items[1:])
@@ -454,7 +433,7 @@ def test_a_record_created_after_the_pass_began_is_not_swept(client, db, fake_zoh
 
     configure(ZOHO_MINUTE_CALL_LIMIT=100)
     next_budget_minute(db.engine)
-    _run_until_complete(FULL)
+    run_until_complete(FULL)
 
     stored = _products(db)
     assert stored[gone][3] is False and stored[created["item_id"]][3] is True
@@ -462,17 +441,15 @@ def test_a_record_created_after_the_pass_began_is_not_swept(client, db, fake_zoh
 
 
 def test_the_stats_and_the_operations_page_show_the_passes_and_the_calls(client, db, fake_zoho, configure):
-    from tests.integration.test_ops_session import _log_in
-
     configure(ADMIN_API_KEY=ADMIN_KEY)
     _imported(db, fake_zoho, items=3)
-    _run_until_complete(FULL)
+    run_until_complete(FULL)
 
     stats = client.get("/api/zoho/dashboard/stats", headers={"X-Admin-Key": ADMIN_KEY}).get_json()
     assert stats["mirror"]["import_progress"]["products"]["listed"] == 3
     assert stats["mirror"]["full_pass"]["products"]["last_queued"] == 0
     assert stats["mirror"]["zoho_calls"]["today"] == len(fake_zoho.api_calls())
-    _log_in(client)
+    log_in(client)
     page = client.get("/dashboard").get_data(as_text=True)
     assert 'id="zoho-mirror"' in page
     assert f'<b id="zoho-calls">{len(fake_zoho.api_calls())}</b> of 1000' in page
@@ -505,7 +482,7 @@ def test_two_steps_at_once_count_each_page_and_each_deletion_once(pg, fake_zoho)
     products_pass = _progress(pg, FULL)["products"]
     assert (products_pass.listed, products_pass.deactivated, products_pass.done) == (37, 3, True)
     drain_now()
-    assert _count(pg, products, products.c.is_active.is_(True)) == 37
+    assert count(pg.engine, products, products.c.is_active.is_(True)) == 37
 
 
 def test_the_nightly_schedule_begins_a_full_pass_and_the_15_minute_runs_carry_it_on(db, fake_zoho, configure):
@@ -533,11 +510,11 @@ def test_a_list_entry_without_the_webhooks_invoice_lines_is_not_a_difference(cli
     lines = [{"item_id": fake_zoho.all(ITEMS)[0]["item_id"], "name": "Item 0", "quantity": 2, "rate": 1000}]
     queue_webhook(client, "invoices", {"invoice": {**invoice, "line_items": lines}})  # Zoho's list has no lines
     drain_now()
-    queued = _count(db, tds_sync_queue)
+    queued = count(db.engine, tds_sync_queue)
 
-    answer = _run_until_complete(FULL)[-1]
+    answer = run_until_complete(FULL)[-1]
 
-    assert answer.entities["invoices"].queued == 0 and _count(db, tds_sync_queue) == queued
+    assert answer.entities["invoices"].queued == 0 and count(db.engine, tds_sync_queue) == queued
 
 
 def test_a_record_stamped_a_day_ahead_is_left_out_and_the_import_still_completes(db, fake_zoho, captured_logs):
@@ -545,7 +522,7 @@ def test_a_record_stamped_a_day_ahead_is_left_out_and_the_import_still_completes
     ahead = fake_zoho.records[ITEMS][0]
     ahead["last_modified_time"] = zoho_time(utcnow() + timedelta(days=2))
 
-    _run_until_complete()
+    run_until_complete()
 
     zoho = _zoho_products(fake_zoho)
     del zoho[ahead["item_id"]]

@@ -1,7 +1,5 @@
 """Cart changes on both databases (add, set, remove, every refusal), and double taps on PostgreSQL."""
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -9,6 +7,7 @@ from common.db.transactions import write
 from common.models import cart_items, carts
 from common.shop.cart import add_item, remove_item
 from tests import shop_fixtures as shop
+from tests.helpers import at_once
 
 ITEMS = "/api/mobile/cart/items"
 
@@ -211,26 +210,6 @@ def test_a_customer_id_other_than_the_tokens_is_403_and_changes_nothing(client, 
     assert client.delete(f"{ITEMS}/{ids['cable']}?customer_id=abc", headers=own).status_code == 422
 
 
-def _at_once(*calls) -> list:
-    """Run the calls in threads released together; return each one's result or exception."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index: int, call) -> None:
-        barrier.wait()
-        try:
-            results[index] = call()
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
-
-
 @pytest.mark.postgres_only
 def test_a_double_tap_leaves_one_cart_with_one_summed_line(pg):
     with write(pg.engine) as c:
@@ -245,7 +224,7 @@ def test_a_double_tap_leaves_one_cart_with_one_summed_line(pg):
             shop.cart(c, with_line, {product: 1})
             rounds.append((with_line, 1))  # ... to add to the line
     for customer, before in rounds:
-        results = _at_once(*(lambda customer=customer: add_item(customer, product, 2) for _ in range(2)))
+        results = at_once(*(lambda customer=customer: add_item(customer, product, 2) for _ in range(2)))
         assert all(not isinstance(result, Exception) for result in results), results
         assert _active_carts(pg.engine, customer) == 1
         assert _lines(pg.engine, customer).get(product) == before + 4
@@ -261,7 +240,7 @@ def test_an_add_racing_a_remove_ends_consistent(pg):
         for customer in customers:
             shop.cart(c, customer, {product: 2})
     for customer in customers:
-        added, removed = _at_once(
+        added, removed = at_once(
             lambda customer=customer: add_item(customer, product, 3),
             lambda customer=customer: remove_item(customer, product),
         )
@@ -282,7 +261,7 @@ def test_changes_of_one_customer_take_turns_on_the_cart(pg):
         for customer in customers:
             shop.cart(c, customer, {})
     for customer in customers:
-        results = _at_once(
+        results = at_once(
             lambda customer=customer: add_item(customer, first, 1),
             lambda customer=customer: add_item(customer, second, 1),
         )

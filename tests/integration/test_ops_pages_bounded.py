@@ -11,7 +11,7 @@ from sqlalchemy import insert
 
 from common.clock import utcnow
 from common.models import tds_dead_letter_queue, tds_sync_queue
-from tests.helpers import ADMIN_KEY
+from tests.helpers import ADMIN_KEY, log_in
 
 # The most a page may weigh: a few hundred kilobytes, against payloads of 0.9 MB each.
 PAGE_BYTES = 400_000
@@ -67,16 +67,10 @@ def heavy(db, configure):
             )
 
 
-def _log_in(client) -> None:
-    form = client.get("/dashboard/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
-    assert client.post("/dashboard/login", data={"csrf": csrf, "admin_key": ADMIN_KEY}).status_code == 303
-
-
 @pytest.mark.slow
 def test_fifty_dead_letters_of_0_9_mb_render_small_paginated_pages_with_downloads(client, heavy):
     """One test over one heavy database (writing 90 MB per backend is the slow part)."""
-    _log_in(client)
+    assert log_in(client).status_code == 303
     for path in ("/dashboard", "/dashboard/panels", f"/dashboard?record={RECORD}"):
         response = client.get(path)
         assert response.status_code == 200

@@ -16,7 +16,7 @@ from common.models import ops_audit_log, ops_sessions, tds_dead_letter_queue
 from common.ops import alerts
 from common.ops.pages import operator
 from service import ROUTES
-from tests.helpers import ADMIN_KEY, drain_now, queue_webhook
+from tests.helpers import ADMIN_KEY, csrf_token, dead_letter_one, drain_now, log_in, queue_webhook
 
 VIEWER_KEY = "viewer-key-0123456789abcdef"
 ADMIN = {"X-Admin-Key": ADMIN_KEY}
@@ -28,20 +28,11 @@ def keys(configure, db):
     configure(DATABASE_URL=db.url, ADMIN_API_KEY=ADMIN_KEY, OPS_VIEWER_KEY=VIEWER_KEY)
 
 
-def _token(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-
-
 def _log_in(client, key: str):
-    form = client.get("/dashboard/login")
-    answer = client.post("/dashboard/login", data={"csrf": _token(form.get_data(as_text=True)), "admin_key": key})
+    """Sign in; the operations page's HTML."""
+    answer = log_in(client, key)
     assert answer.status_code == 303, answer.get_data(as_text=True)
     return client.get("/dashboard").get_data(as_text=True)
-
-
-def _dead_letter(client) -> None:
-    queue_webhook(client, "products", {"item": {"item_id": "role-broken", "rate": 5}})
-    assert drain_now().dead_lettered == 1
 
 
 def _path(route) -> str:
@@ -49,7 +40,7 @@ def _path(route) -> str:
 
 
 def test_the_viewer_key_reads_every_admin_get_and_is_refused_every_change(client, db, keys):
-    _dead_letter(client)
+    dead_letter_one(client, "role-broken")
     for route in ROUTES:
         if route.auth is not admin_key:
             continue
@@ -68,14 +59,14 @@ def test_the_viewer_key_reads_every_admin_get_and_is_refused_every_change(client
 
 
 def test_the_viewer_page_shows_everything_but_no_form_that_changes_anything(client, db, keys):
-    _dead_letter(client)
+    dead_letter_one(client, "role-broken")
     html = _log_in(client, VIEWER_KEY)
     assert 'id="dead-letter-list"' in html and 'id="incidents"' in html and 'id="audit"' in html
     actions = re.findall(r'<form method="post" action="([^"]+)"', html)
     assert actions == ["/dashboard/logout"], "a viewer may only sign out"
     panels = client.get("/dashboard/panels").get_data(as_text=True)
     assert 'method="post"' not in panels
-    csrf = _token(html)
+    csrf = csrf_token(html)
     [letter] = re.findall(r'data-id="(\d+)"', html)[:1]
     for route in ROUTES:
         if route.auth is operator and route.method == "POST" and route.operation != "ops_logout":
@@ -128,7 +119,7 @@ def test_an_admin_key_rotation_ends_admin_sessions_and_no_viewer_session(client,
 
 def test_the_admin_page_pauses_resumes_and_shows_the_banner(client, db, keys):
     html = _log_in(client, ADMIN_KEY)
-    csrf = _token(html)
+    csrf = csrf_token(html)
     assert client.post("/dashboard/queue/pause", data={"csrf": csrf, "entity_type": ""}).status_code == 303
     page = client.get("/dashboard").get_data(as_text=True)
     assert re.search(r"Paused: drain of every entity type paused since \d{4}-\d\d-\d\d \d\d:\d\d UTC by admin", page)
@@ -141,8 +132,8 @@ def test_the_admin_page_pauses_resumes_and_shows_the_banner(client, db, keys):
 
 
 def test_the_admin_page_counts_a_bulk_action_and_acts_only_once_confirmed(client, db, keys):
-    _dead_letter(client)
-    csrf = _token(_log_in(client, ADMIN_KEY))
+    dead_letter_one(client, "role-broken")
+    csrf = csrf_token(_log_in(client, ADMIN_KEY))
     form = {"csrf": csrf, "action": "discard", "entity_type": "products", "error_contains": "no name"}
     shown = client.post("/dashboard/dead-letters/bulk", data=form)
     assert shown.status_code == 200
@@ -213,7 +204,7 @@ def test_production_still_refuses_to_start_without_an_admin_key():
 
 
 def test_the_incident_list_shows_open_incidents_to_the_viewer(client, db, keys):
-    _dead_letter(client)
+    dead_letter_one(client, "role-broken")
     alerts.evaluate(get_settings(), now=utcnow() - timedelta(minutes=3))
     page = client.get("/dashboard/panels")
     assert page.status_code == 303  # no session yet

@@ -14,7 +14,7 @@ from common.config import load_settings
 from common.models import tds_dead_letter_queue
 from common.ops import session
 from tests import zoho_payloads as zoho
-from tests.helpers import ADMIN_KEY, BIN, PROJECT_ROOT, drain_now, queue_webhook
+from tests.helpers import ADMIN_KEY, BIN, PROJECT_ROOT, csrf_token, drain_now, log_in, queue_webhook
 
 
 @pytest.fixture
@@ -22,21 +22,12 @@ def admin(configure, db):
     configure(DATABASE_URL=db.url, ADMIN_API_KEY=ADMIN_KEY)
 
 
-def _token(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-
-
-def _log_in(client, key: str = ADMIN_KEY):
-    form = client.get("/dashboard/login")
-    return client.post("/dashboard/login", data={"csrf": _token(form.get_data(as_text=True)), "admin_key": key})
-
-
 def test_login_sets_a_strict_http_only_cookie_with_an_expiry(client, admin):
     page = client.get("/dashboard")
     assert page.status_code == 303 and page.headers["Location"] == "/dashboard/login"
     form = client.get("/dashboard/login")
     assert 'method="post"' in form.get_data(as_text=True)
-    response = _log_in(client)
+    response = log_in(client)
     assert response.status_code == 303 and response.headers["Location"] == "/dashboard"
     [cookie] = [value for value in response.headers.getlist("Set-Cookie") if value.startswith("tsh_ops_session=")]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and f"Max-Age={session.SESSION_SECONDS}" in cookie
@@ -84,10 +75,10 @@ def _session_cookie(response) -> str:
 
 
 def test_a_logged_out_cookie_is_refused(client, admin):
-    cookie = _session_cookie(_log_in(client))
+    cookie = _session_cookie(log_in(client))
     page = client.get("/dashboard")
     assert page.status_code == 200
-    logout = client.post("/dashboard/logout", data={"csrf": _token(page.get_data(as_text=True))})
+    logout = client.post("/dashboard/logout", data={"csrf": csrf_token(page.get_data(as_text=True))})
     assert logout.status_code == 303 and logout.headers["Location"] == "/dashboard/login"
     client.set_cookie(session.SESSION_COOKIE, cookie, path="/dashboard")  # the cookie, kept by an attacker
     for response in (
@@ -95,18 +86,18 @@ def test_a_logged_out_cookie_is_refused(client, admin):
         client.get("/dashboard/panels"),
         client.post(
             "/dashboard/dead-letters/replay",
-            data={"csrf": _token(page.get_data(as_text=True)), "entity_type": "products"},
+            data={"csrf": csrf_token(page.get_data(as_text=True)), "entity_type": "products"},
         ),
     ):
         assert response.status_code == 303 and response.headers["Location"] == "/dashboard/login"
 
 
 def test_a_rotated_admin_key_ends_the_sessions_of_the_old_key_only(client, admin, configure):
-    old_cookie = _session_cookie(_log_in(client))
+    old_cookie = _session_cookie(log_in(client))
     next_key = "admin-key-next-0123456789ab"
     configure(ADMIN_API_KEY=f"{ADMIN_KEY},{next_key}")  # the rotation starts: both keys sign in
     assert client.get("/dashboard").status_code == 200
-    new_cookie = _session_cookie(_log_in(client, next_key))
+    new_cookie = _session_cookie(log_in(client, next_key))
     configure(ADMIN_API_KEY=next_key)  # the old key is withdrawn
     client.set_cookie(session.SESSION_COOKIE, old_cookie, path="/dashboard")
     assert client.get("/dashboard").status_code == 303
@@ -140,7 +131,7 @@ def secrets_token() -> str:
 def test_a_post_without_its_csrf_token_changes_nothing(client, admin, db):
     queue_webhook(client, "products", {"item": {"item_id": "broken-ops-1", "rate": 5}})
     assert drain_now().dead_lettered == 1
-    _log_in(client)
+    log_in(client)
     html = client.get("/dashboard").get_data(as_text=True)
     [letter] = re.findall(r'data-id="(\d+)"', html)[:1]
     refused = client.post(f"/dashboard/dead-letters/{letter}/replay", data={"csrf": "guess"})
@@ -148,9 +139,9 @@ def test_a_post_without_its_csrf_token_changes_nothing(client, admin, db):
     assert client.post("/dashboard/dead-letters/replay", data={"entity_type": "products"}).status_code == 403
     with db.engine.connect() as connection:
         assert connection.execute(select(tds_dead_letter_queue.c.resolved)).scalar_one() is False
-    accepted = client.post(f"/dashboard/dead-letters/{letter}/replay", data={"csrf": _token(html)})
+    accepted = client.post(f"/dashboard/dead-letters/{letter}/replay", data={"csrf": csrf_token(html)})
     assert accepted.status_code == 303 and accepted.headers["Location"] == "/dashboard?notice=replayed&count=1"
-    again = client.post(f"/dashboard/dead-letters/{letter}/replay", data={"csrf": _token(html)})
+    again = client.post(f"/dashboard/dead-letters/{letter}/replay", data={"csrf": csrf_token(html)})
     assert again.headers["Location"].startswith("/dashboard?notice=already-resolved")
     assert client.post("/dashboard/logout", data={"csrf": "guess"}).status_code == 403
 
@@ -163,9 +154,9 @@ def test_without_a_session_a_post_goes_to_login_and_does_nothing(client, admin, 
 
 def test_wrong_keys_are_limited_per_client(client, admin):
     for _ in range(session.LOGIN_ATTEMPTS_PER_MINUTE):
-        wrong = _log_in(client, "not-the-key")
+        wrong = log_in(client, "not-the-key")
         assert wrong.status_code == 401 and "not the admin key" in wrong.get_data(as_text=True)
-    limited = _log_in(client)
+    limited = log_in(client)
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     assert not any(value.startswith("tsh_ops_session=") for value in limited.headers.getlist("Set-Cookie"))
     other = client.post("/dashboard/login", data={"admin_key": ADMIN_KEY}, environ_base={"REMOTE_ADDR": "127.0.0.9"})
@@ -191,9 +182,9 @@ def test_the_login_throttle_holds_across_processes(client, admin, db):
     assert other.returncode == 0, other.stderr
     here = {"environ_base": {"REMOTE_ADDR": "10.1.2.3"}}
     form = client.get("/dashboard/login", **here).get_data(as_text=True)
-    limited = client.post("/dashboard/login", data={"csrf": _token(form), "admin_key": ADMIN_KEY}, **here)
+    limited = client.post("/dashboard/login", data={"csrf": csrf_token(form), "admin_key": ADMIN_KEY}, **here)
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
-    assert _log_in(client).status_code == 303, "another address is not limited"
+    assert log_in(client).status_code == 303, "another address is not limited"
 
 
 def test_a_login_post_needs_the_forms_token(client, admin):

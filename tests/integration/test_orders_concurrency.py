@@ -1,36 +1,22 @@
 """Orders under concurrency on PostgreSQL: real concurrent requests, each a thread through the
 runner's WSGI app on its own pooled connection, released together by a barrier."""
 
-import threading
+from functools import partial
 
 import pytest
 from werkzeug.test import Client
 
 from tests import shop_fixtures as shop
+from tests.helpers import at_once
 from tests.order_fixtures import new_key, open_reserved, order_body, order_count, place, sellable, setup_shop
 
 pytestmark = pytest.mark.postgres_only
 
 
 def _at_once(app, calls) -> list:
-    """Run each call (a function of a test client) in its own thread, all released together."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index: int, call) -> None:
-        client = Client(app)
-        barrier.wait()
-        try:
-            results[index] = call(client)
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    """Run each call (a function of a test client, each its own) in its own thread, all released together."""
+    clients = [Client(app) for _ in calls]
+    return at_once(*(partial(call, client) for call, client in zip(calls, clients, strict=True)), timeout=60)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 fails, rate-limits and times out after creating; cancelled orders voided; sales-order webhooks
 moving the order (a stale one not); reservations ending once, when Zoho's stock counts the order."""
 
-import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -17,11 +16,10 @@ from common.models import customers, orders
 from common.sync import handlers
 from common.sync.order_push import push_due
 from tests import shop_fixtures as shop
-from tests.fake_zoho import zoho_time
-from tests.helpers import ADMIN_KEY, drain_now, next_budget_minute, queue_webhook
+from tests import zoho_payloads as zoho
+from tests.fake_zoho import SALES_ORDERS, zoho_time
+from tests.helpers import ADMIN_KEY, csrf_token, drain_now, log_in, next_budget_minute, queue_webhook
 from tests.order_fixtures import ORDERS, events_of, open_reserved, order_body, place, sellable, setup_shop
-
-SALES_ORDERS = "/inventory/v1/salesorders"
 
 
 def _push_rounds(engine, rounds: int = 4) -> None:
@@ -149,18 +147,15 @@ def test_an_order_cancelled_before_its_push_never_reaches_zoho(client, db, fake_
     assert len(fake_zoho.sales_orders()) == 2
 
 
-def _salesorder(order: dict, at: datetime, status: str = "confirmed", shipped: str = "pending", **extra) -> dict:
-    return {
-        "salesorder": {
-            "salesorder_id": "4000001",
-            "salesorder_number": "SO-00001",
-            "reference_number": order["number"],
-            "status": status,
-            "shipped_status": shipped,
-            "last_modified_time": zoho_time(at),
-            **extra,
-        }
-    }
+def _salesorder(order: dict, at: datetime, status: str = "confirmed", shipped: str = "pending") -> dict:
+    """Zoho's sales order for `order`, as last changed at `at`."""
+    return zoho.sales_order(
+        "4000001",
+        reference_number=order["number"],
+        status=status,
+        shipped_status=shipped,
+        last_modified_time=zoho_time(at),
+    )
 
 
 def test_sales_order_webhooks_move_the_order_and_a_stale_one_does_not(client, db):
@@ -286,10 +281,8 @@ def _order_issues(health: dict) -> list[str]:
 def _operator(client, configure) -> str:
     """Sign in to the operations page; the page's CSRF token."""
     configure(ADMIN_API_KEY=ADMIN_KEY)
-    form = client.get("/dashboard/login").get_data(as_text=True)
-    token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
-    assert client.post("/dashboard/login", data={"csrf": token, "admin_key": ADMIN_KEY}).status_code == 303
-    return re.search(r'name="csrf" value="([^"]+)"', client.get("/dashboard").get_data(as_text=True)).group(1)
+    assert log_in(client).status_code == 303
+    return csrf_token(client.get("/dashboard").get_data(as_text=True))
 
 
 def test_operators_see_orders_waiting_and_failed_pushes_and_push_one_now(client, db, fake_zoho, configure):

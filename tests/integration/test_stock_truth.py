@@ -17,14 +17,9 @@ from common.db.transactions import write
 from common.models import products, tds_dead_letter_queue, tds_sync_queue
 from common.sync import stock, stock_checks
 from tests.fake_zoho import ADJUSTMENTS, ITEMS
-from tests.helpers import drain_now
+from tests.helpers import drain_now, queue_webhook
 
 ORDERS = sorted(set(permutations("SSAA")))  # S: the item's snapshot, A: the adjustment; each twice
-
-
-def _deliver(client, route: str, body: dict) -> None:
-    response = client.post(f"/api/zoho/webhooks/{route}", json=body)
-    assert response.status_code == 202, response.get_json()
 
 
 def _stock(db, item_id: str) -> int | None:
@@ -42,7 +37,7 @@ def test_an_adjustment_and_a_snapshot_in_any_order_give_zohos_stock(client, db, 
     )
     item_id = item["item_id"]
     if held:  # an older snapshot of the item, synced long ago
-        _deliver(
+        queue_webhook(
             client,
             "products",
             {
@@ -63,9 +58,9 @@ def test_an_adjustment_and_a_snapshot_in_any_order_give_zohos_stock(client, db, 
 
     for arrival in order:
         if arrival == "S":
-            _deliver(client, "products", snapshot)
+            queue_webhook(client, "products", snapshot)
         else:
-            _deliver(client, "stock", adjustment)
+            queue_webhook(client, "stock", adjustment)
         summary = drain_now()
         assert (summary.retried, summary.dead_lettered) == (0, 0)
         assert _stock(db, item_id) in (None, 12, 10, 7), "a stock Zoho's item never had"
@@ -88,7 +83,7 @@ def test_two_snapshots_of_one_version_with_different_stock_give_zohos_stock_in_e
     fake_zoho.adjust_stock((item["item_id"], -3))  # its webhook never arrives
     snapshots = {"before": item, "after": fake_zoho.get(ITEMS, item["item_id"])}
     for taken in (first, "after" if first == "before" else "before"):
-        _deliver(client, "products", {"item": snapshots[taken]})
+        queue_webhook(client, "products", {"item": snapshots[taken]})
         drain_now()
     assert _stock(db, item["item_id"]) == 7
 
@@ -97,7 +92,7 @@ def test_concurrent_drains_read_each_due_items_stock_once(client, db, fake_zoho)
     """Each due check is leased to one drain: the call budget is not spent twice on one item."""
     items = [fake_zoho.put(ITEMS, {"name": f"Cable {n}", "stock_on_hand": 5, "available_stock": 5}) for n in range(6)]
     for item in items:
-        _deliver(client, "products", {"item": item})
+        queue_webhook(client, "products", {"item": item})
     drain_now()
     fake_zoho.adjust_stock(*((item["item_id"], 2) for item in items))
     with write(db.engine) as connection:  # as the adjustment's webhook does

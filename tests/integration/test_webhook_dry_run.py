@@ -1,19 +1,12 @@
 """Webhook dry runs (`X-Dry-Run: true` or `?dry_run=1`): validated, answered 200, nothing queued;
 admin key required on top of the webhook key."""
 
-from sqlalchemy import func, select
-
 from common.models import tds_sync_queue
 from tests import zoho_payloads as zoho
-from tests.helpers import ADMIN_KEY, queue_webhook
+from tests.helpers import ADMIN_KEY, count, queue_webhook
 
 WEBHOOK_KEY = "webhook-key-0123456789abcdef"
 KEYS = {"X-Webhook-Key": WEBHOOK_KEY, "X-Admin-Key": ADMIN_KEY}
-
-
-def _queued(db) -> int:
-    with db.engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(tds_sync_queue)).scalar_one()
 
 
 def test_a_dry_run_validates_and_queues_nothing(client, db, configure):
@@ -24,7 +17,7 @@ def test_a_dry_run_validates_and_queues_nothing(client, db, configure):
         body = response.get_json()
         assert body["dry_run"] is True and body["queued"] is False and body["duplicate"] is False
         assert (body["entity_type"], body["source_entity_id"], body["priority"]) == ("products", "460000000000077", 5)
-    assert _queued(db) == 0
+    assert count(db.engine, tds_sync_queue) == 0
 
 
 def test_a_dry_run_of_an_already_queued_event_says_it_would_be_a_duplicate(client, db):
@@ -33,7 +26,7 @@ def test_a_dry_run_of_an_already_queued_event_says_it_would_be_a_duplicate(clien
         "/api/zoho/webhooks/customers", json=zoho.customer("880000000000077"), headers={"X-Dry-Run": "true"}
     )
     assert response.status_code == 200 and response.get_json()["duplicate"] is True
-    assert _queued(db) == 1
+    assert count(db.engine, tds_sync_queue) == 1
 
 
 def test_a_dry_run_needs_the_admin_key_and_still_validates(client, db, configure):
@@ -45,4 +38,4 @@ def test_a_dry_run_needs_the_admin_key_and_still_validates(client, db, configure
         "/api/zoho/webhooks/products", json={"item": {"name": "no id"}}, headers={**dry, "X-Admin-Key": ADMIN_KEY}
     )
     assert invalid.status_code == 422 and invalid.get_json()["code"] == "validation_error"
-    assert _queued(db) == 0
+    assert count(db.engine, tds_sync_queue) == 0

@@ -11,11 +11,11 @@ import json
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import func, select
 
 from common.config import ConfigError, load_settings
 from common.models import tds_sync_queue
 from tests import zoho_payloads as zoho
+from tests.helpers import count
 
 SECRET, NEXT_SECRET = "zohoSecret2024abc", "zohoSecret2025xyz"
 KEY, NEXT_KEY = "webhook-key-0123456789abcdef", "webhook-key-next-0123456789"
@@ -25,11 +25,6 @@ URL = "/api/zoho/webhooks/products"
 
 def _sign(secret: str, text: str) -> str:
     return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
-
-
-def _queued(db) -> int:
-    with db.engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(tds_sync_queue)).scalar_one()
 
 
 @pytest.fixture
@@ -47,7 +42,7 @@ def test_a_json_body_signed_with_the_secret_is_accepted(signed_service, db):
         headers={"X-Webhook-Key": KEY, "X-Zoho-Webhook-Signature": _sign(SECRET, body)},
     )
     assert response.status_code == 202, response.get_json()
-    assert _queued(db) == 1
+    assert count(db.engine, tds_sync_queue) == 1
 
 
 def test_query_parameters_are_signed_sorted_before_the_body(signed_service, db):
@@ -60,7 +55,7 @@ def test_query_parameters_are_signed_sorted_before_the_body(signed_service, db):
         headers={"X-Webhook-Key": KEY, "X-Zoho-Webhook-Signature": signature.upper()},
     )
     assert response.status_code == 202, response.get_json()
-    assert _queued(db) == 1
+    assert count(db.engine, tds_sync_queue) == 1
 
 
 def test_a_form_body_is_signed_as_its_decoded_fields(signed_service, db):
@@ -74,7 +69,7 @@ def test_a_form_body_is_signed_as_its_decoded_fields(signed_service, db):
         headers={"X-Webhook-Key": KEY, "X-Zoho-Webhook-Signature": signature},
     )
     assert response.status_code == 202, response.get_json()
-    assert _queued(db) == 1
+    assert count(db.engine, tds_sync_queue) == 1
 
 
 @pytest.mark.parametrize("case", ["missing", "other secret", "tampered body", "garbage"])
@@ -97,7 +92,7 @@ def test_a_missing_or_wrong_signature_is_401_and_queues_nothing(signed_service, 
         "code": "unauthorized",
         "errors": [],
     }
-    assert _queued(db) == 0
+    assert count(db.engine, tds_sync_queue) == 0
 
 
 def test_during_a_secret_rotation_both_secrets_sign(client, db, configure):
@@ -120,7 +115,7 @@ def test_during_a_secret_rotation_both_secrets_sign(client, db, configure):
         headers={"X-Webhook-Key": KEY, "X-Zoho-Webhook-Signature": _sign(SECRET, body)},
     )
     assert response.status_code == 401
-    assert _queued(db) == 2
+    assert count(db.engine, tds_sync_queue) == 2
 
 
 def test_during_a_key_rotation_both_webhook_keys_and_both_admin_keys_are_accepted(client, db, configure):
@@ -132,7 +127,7 @@ def test_during_a_key_rotation_both_webhook_keys_and_both_admin_keys_are_accepte
     for admin in (ADMIN, NEXT_ADMIN):
         assert client.get("/api/zoho/dashboard/stats", headers={"X-Admin-Key": admin}).status_code == 200
     assert client.get("/api/zoho/dashboard/stats", headers={"X-Admin-Key": f"{ADMIN},{NEXT_ADMIN}"}).status_code == 401
-    assert _queued(db) == 2
+    assert count(db.engine, tds_sync_queue) == 2
 
 
 def _production(**secrets: str) -> dict:

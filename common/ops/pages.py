@@ -278,6 +278,7 @@ def _overview(query: PageQuery, fragment: bool) -> dict[str, Any]:
         "pause_lines": [dashboard.pause_line(pause) for pause in health.paused],
         "query_value": query.q,
         "found_events": None,
+        "history": None,  # a record's events, once one is asked for
         "audit_entries": [],
     }
     if not fragment:

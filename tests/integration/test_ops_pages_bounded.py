@@ -98,3 +98,14 @@ def test_fifty_dead_letters_of_0_9_mb_render_small_paginated_pages_with_download
     assert client.get("/dashboard/events/x/payload").status_code == 404
     client.delete_cookie("tsh_ops_session", path="/dashboard")
     assert client.get(letter).status_code == 303, "a download needs a session"
+
+
+def test_the_record_history_speaks_only_of_a_record_asked_for(client, db, configure):
+    configure(ADMIN_API_KEY=ADMIN_KEY)
+    assert log_in(client).status_code == 303
+
+    unasked = client.get("/dashboard").get_data(as_text=True)
+    asked = client.get("/dashboard?record=460000000099999").get_data(as_text=True)
+
+    assert 'id="history-empty"' not in unasked
+    assert "No event was received for <bdi>460000000099999</bdi>." in asked
